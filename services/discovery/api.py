@@ -1,0 +1,88 @@
+"""Discovery REST routes: catalogue ingest, creator lookup, briefs and their shortlists."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, status
+from sqlmodel import select
+
+from services.discovery import catalog
+from services.discovery.config import DiscoverySettings
+from services.discovery.matching import build_shortlist
+from services.discovery.models import Campaign, Shortlist
+from services.discovery.schemas import BriefIn, BulkCreatorsIn, BulkResult, CatalogStats, CreatorOut, ShortlistOut
+from shared.errors import NotFound
+from shared.events import Reason
+from shared.orgs import OrgDep
+from shared.runtime import RuntimeDep
+
+router = APIRouter(prefix="/v1", tags=["discovery"])
+
+
+def _settings(runtime: RuntimeDep) -> DiscoverySettings:
+    settings = runtime.settings
+    assert isinstance(settings, DiscoverySettings)
+    return settings
+
+
+@router.post("/creators/bulk")
+def upsert_creators(body: BulkCreatorsIn, runtime: RuntimeDep, org_id: OrgDep) -> BulkResult:
+    """Idempotent bulk upsert: re-sending the same creators changes nothing and publishes nothing."""
+    with runtime.db.transaction() as session:
+        return catalog.upsert_creators(session, org_id, body.creators, runtime.outbox)
+
+
+@router.get("/catalog/stats")
+def catalog_stats(runtime: RuntimeDep, org_id: OrgDep) -> CatalogStats:
+    with runtime.db.transaction() as session:
+        return catalog.stats(session, org_id)
+
+
+@router.get("/creators/{creator_id}")
+def get_creator(creator_id: str, runtime: RuntimeDep, org_id: OrgDep) -> CreatorOut:
+    with runtime.db.transaction() as session:
+        loaded = catalog.load_creators(session, org_id, [creator_id])
+    if not loaded:
+        raise NotFound(f"no creator {creator_id!r}", field="creator_id")
+    row, view = loaded[0]
+    return CreatorOut(
+        **view.model_dump(), fraud_risk=row.fraud_risk, fraud_level=row.fraud_level,  # type: ignore[arg-type]
+        fraud_reasons=[Reason.model_validate(r) for r in row.fraud_reasons], updated_at=row.updated_at,
+    )  # fmt: skip
+
+
+def _out(sl: Shortlist, tier: str, markets: list[str]) -> ShortlistOut:
+    return ShortlistOut.model_validate(
+        {"shortlist_id": sl.shortlist_id, "campaign_id": sl.campaign_id, "tier": tier, "target_markets": markets,
+         "model_name": sl.model_name, "model_version": sl.model_version,
+         "candidates_considered": sl.candidates_considered, "entries": sl.entries}
+    )  # fmt: skip
+
+
+@router.post("/briefs", status_code=status.HTTP_201_CREATED)
+def submit_brief(brief: BriefIn, runtime: RuntimeDep, org_id: OrgDep) -> ShortlistOut:
+    """Create a campaign from the brief and return its ranked shortlist (also published for review)."""
+    settings = _settings(runtime)
+    model = runtime.model("ranking").current
+    with runtime.db.transaction() as session:
+        result = build_shortlist(
+            session, org_id, brief, model, runtime.outbox, size=brief.shortlist_size or settings.shortlist_size,
+            pool=settings.candidate_pool, max_market_share=settings.max_per_market,
+        )  # fmt: skip
+    e = result.event
+    return ShortlistOut(
+        shortlist_id=e.shortlist_id, campaign_id=e.campaign_id, tier=e.tier, target_markets=e.target_markets,
+        model_name=e.model_name, model_version=e.model_version, candidates_considered=result.candidates_considered,
+        entries=[entry.model_dump() for entry in e.entries],  # type: ignore[misc]
+    )  # fmt: skip
+
+
+@router.get("/campaigns/{campaign_id}/shortlist")
+def get_shortlist(campaign_id: str, runtime: RuntimeDep, org_id: OrgDep) -> ShortlistOut:
+    with runtime.db.transaction() as session:
+        stmt = select(Shortlist).where(Shortlist.campaign_id == campaign_id, Shortlist.org_id == org_id)
+        sl = session.exec(stmt).first()
+        if sl is None:
+            raise NotFound(f"no shortlist for campaign {campaign_id!r}", field="campaign_id")
+        campaign = session.get(Campaign, campaign_id)
+        assert campaign is not None
+        return _out(sl, campaign.tier, campaign.brief["target_markets"])

@@ -1,0 +1,18 @@
+"""Discovery settings (env prefix TANDEM_DISCOVERY_)."""
+
+from pydantic import Field
+from pydantic_settings import SettingsConfigDict
+
+from shared.settings import ServiceSettings
+
+
+class DiscoverySettings(ServiceSettings):
+    model_config = SettingsConfigDict(env_prefix="TANDEM_DISCOVERY_", extra="ignore", env_file=".env")
+
+    service_name: str = "discovery"
+    port: int = 8001
+    shortlist_size: int = Field(20, ge=1, le=200, description="Default shortlist length for a brief.")
+    candidate_pool: int = Field(2000, ge=10, description="Filtered candidates the ranking model scores per brief.")
+    max_per_market: float = Field(
+        0.6, gt=0, le=1, description="Largest share of a shortlist one home market may take (market diversity)."
+    )

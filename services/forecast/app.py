@@ -1,0 +1,26 @@
+"""The forecast service's FastAPI app."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import FastAPI
+
+from services.forecast import api, consumers
+from services.forecast.config import ForecastSettings
+from shared import topics
+from shared.runtime import ServiceSpec, create_app
+
+SPEC = ServiceSpec(
+    name="forecast",
+    title="Tandem forecast service",
+    migrations=Path(__file__).parent / "migrations",
+    consumes=[topics.REVIEW_DECISIONS],
+    model_names=["forecast"],
+    handlers=consumers.handlers,
+    routers=[api.router],
+)
+
+
+def build(settings: ForecastSettings | None = None) -> FastAPI:
+    return create_app(SPEC, settings or ForecastSettings())

@@ -1,0 +1,26 @@
+"""The fraud service's FastAPI app."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import FastAPI
+
+from services.fraud import api, consumers
+from services.fraud.config import FraudSettings
+from shared import topics
+from shared.runtime import ServiceSpec, create_app
+
+SPEC = ServiceSpec(
+    name="fraud",
+    title="Tandem fraud service",
+    migrations=Path(__file__).parent / "migrations",
+    consumes=[topics.CATALOG_CREATORS],
+    model_names=["fraud_risk"],
+    handlers=consumers.handlers,
+    routers=[api.router],
+)
+
+
+def build(settings: FraudSettings | None = None) -> FastAPI:
+    return create_app(SPEC, settings or FraudSettings())

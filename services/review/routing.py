@@ -1,0 +1,49 @@
+"""Who decides: people for strategic campaigns; for volume ones, the policy decides the confident cases.
+
+As in Amazon A2I, confident machine decisions are still sampled for a human audit, and the sample is
+deterministic (a hash of campaign and creator) so the same input always selects the same audits.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+from shared.events import ShortlistEntry
+from shared.vocabulary import CampaignTier, Decision
+
+
+@dataclass(frozen=True)
+class Policy:
+    auto_approve_min_match: float
+    auto_approve_max_fraud: float
+    auto_reject_min_fraud: float
+    audit_sample_rate: float
+
+
+@dataclass(frozen=True)
+class Route:
+    kind: str  # "human" or "auto"
+    reason: str
+    decision: Decision | None = None
+
+
+def route(entry: ShortlistEntry, tier: CampaignTier, policy: Policy) -> Route:
+    if tier == "strategic":
+        return Route("human", "strategic campaign: every finalist is reviewed by people")
+    risk, match = entry.fraud_risk, entry.match_score
+    if risk is None:
+        return Route("human", "not yet scored for fraud")
+    if risk >= policy.auto_reject_min_fraud:
+        return Route("auto", f"fraud risk {risk:.2f} >= {policy.auto_reject_min_fraud:.2f}", "reject")
+    if match >= policy.auto_approve_min_match and risk <= policy.auto_approve_max_fraud:
+        reason = (f"confident: match {match:.2f} >= {policy.auto_approve_min_match:.2f} and "
+                  f"fraud risk {risk:.2f} <= {policy.auto_approve_max_fraud:.2f}")  # fmt: skip
+        return Route("auto", reason, "approve")
+    return Route("human", f"uncertain: match {match:.2f}, fraud risk {risk:.2f} outside the auto-decision band")
+
+
+def in_audit_sample(campaign_id: str, creator_id: str, rate: float) -> bool:
+    """Deterministic Bernoulli(rate) draw keyed by campaign and creator."""
+    digest = hashlib.sha256(f"{campaign_id}:{creator_id}".encode()).digest()
+    return int.from_bytes(digest[:8], "big") / 2**64 < rate

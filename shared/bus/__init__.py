@@ -1,0 +1,1 @@
+"""The event bus on kafka-python: producer, transactional outbox, idempotent consumer loop, dead letters."""

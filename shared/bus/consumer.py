@@ -1,0 +1,205 @@
+"""The consumer loop: one thread per service process, idempotent by event_id, dead letters with reasons.
+
+Offsets are committed only after every record of a poll has been stored (its transaction committed)
+or dead-lettered (the DLQ write acknowledged), so a crash anywhere re-delivers, and the processed-event
+ledger turns the re-delivery into a no-op.
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import orjson
+from kafka import KafkaConsumer
+from kafka.consumer.fetcher import ConsumerRecord
+from pydantic import ValidationError
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session
+
+from shared.bus.producer import RawPublisher
+from shared.bus.tables import ProcessedEvent
+from shared.db import Database
+from shared.events import Envelope, Event, UnknownEventType, parse_envelope, unwrap
+from shared.observability import EVENTS_CONSUMED, correlation
+from shared.settings import ServiceSettings
+from shared.topics import dlq
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[Session, Event, Envelope], None]
+
+
+@dataclass(frozen=True)
+class DeadLetter:
+    """What goes to `<topic>.dlq`: the original message untouched, and why it could not be applied."""
+
+    reason: str
+    detail: str
+
+    def to_bytes(self, record: ConsumerRecord) -> bytes:
+        value: bytes = record.value or b""
+        try:
+            original: object = value.decode()
+        except UnicodeDecodeError:
+            original = {"base64": base64.b64encode(value).decode()}
+        return orjson.dumps(
+            {
+                "reason": self.reason,
+                "detail": self.detail[:2000],
+                "original_topic": record.topic,
+                "original_partition": record.partition,
+                "original_offset": record.offset,
+                "original_key": record.key.decode(errors="replace") if record.key else None,
+                "original_value": original,
+                "failed_at": datetime.now(UTC).isoformat(),
+            }
+        )
+
+
+class EventDispatcher:
+    """Applies one record: parse, dedupe, run the handler in a transaction, or dead-letter it."""
+
+    def __init__(
+        self,
+        db: Database,
+        handlers: dict[str, Handler],
+        dead_letters: RawPublisher,
+        service: str,
+        retries: int = 3,
+        backoff_s: float = 0.2,
+    ) -> None:
+        self.db, self.handlers, self.dead_letters = db, handlers, dead_letters
+        self.service, self.retries, self.backoff_s = service, retries, backoff_s
+
+    def apply(self, record: ConsumerRecord) -> str:
+        """Handle one record and return the outcome label (applied, duplicate, ignored, dead_letter)."""
+        try:
+            envelope = parse_envelope(record.value or b"")
+        except ValidationError as exc:
+            return self._dead_letter(record, DeadLetter("invalid_envelope", _short(exc)))
+        handler = self.handlers.get(envelope.type)
+        if handler is None:
+            return "ignored"  # another service's event type on a shared topic
+        try:
+            event = unwrap(envelope)
+        except (ValidationError, UnknownEventType) as exc:
+            return self._dead_letter(record, DeadLetter("invalid_payload", _short(exc)))
+        with correlation(envelope.correlation_id):
+            return self._apply_with_retries(record, handler, event, envelope)
+
+    def _apply_with_retries(self, record: ConsumerRecord, handler: Handler, event: Event, env: Envelope) -> str:
+        last_error = ""
+        for attempt in range(1, self.retries + 1):
+            try:
+                return self._apply_once(record, handler, event, env)
+            except Exception as exc:
+                last_error = f"{type(exc).__name__}: {exc}"
+                log.warning(
+                    "handler failed",
+                    extra={"fields": {"event_id": str(env.event_id), "attempt": attempt, "error": last_error}},
+                )
+                time.sleep(self.backoff_s * 2 ** (attempt - 1))
+        return self._dead_letter(record, DeadLetter("handler_failed", last_error))
+
+    def _apply_once(self, record: ConsumerRecord, handler: Handler, event: Event, env: Envelope) -> str:
+        event_id = str(env.event_id)
+        try:
+            with self.db.transaction() as session:
+                if session.get(ProcessedEvent, event_id) is not None:
+                    return "duplicate"
+                handler(session, event, env)
+                session.add(
+                    ProcessedEvent(
+                        event_id=event_id, topic=record.topic, event_type=env.type, processed_at=datetime.now(UTC)
+                    )
+                )
+        except IntegrityError:
+            # A concurrent delivery of the same event won the race; its effect is already stored.
+            with self.db.transaction() as session:
+                if session.get(ProcessedEvent, event_id) is not None:
+                    return "duplicate"
+            raise
+        return "applied"
+
+    def _dead_letter(self, record: ConsumerRecord, letter: DeadLetter) -> str:
+        headers = {"dlq_reason": letter.reason, "original_topic": record.topic}
+        key = record.key.decode(errors="replace") if record.key else ""
+        future = self.dead_letters.send(dlq(record.topic), key, letter.to_bytes(record), headers)
+        future.get(timeout=30)  # the offset may only move on once the dead letter is stored
+        log.error(
+            "event dead-lettered",
+            extra={"fields": {"topic": record.topic, "offset": record.offset, "reason": letter.reason}},
+        )
+        return "dead_letter"
+
+
+def _short(exc: Exception) -> str:
+    if isinstance(exc, ValidationError):
+        return "; ".join(f"{'.'.join(map(str, e['loc'])) or '<root>'}: {e['msg']}" for e in exc.errors()[:10])
+    return str(exc)
+
+
+class ConsumerLoop(threading.Thread):
+    """Polls the service's topics in its consumer group and applies each batch before committing."""
+
+    def __init__(self, settings: ServiceSettings, topics: list[str], dispatcher: EventDispatcher) -> None:
+        super().__init__(name=f"{settings.service_name}-consumer", daemon=True)
+        self.settings, self.topics, self.dispatcher = settings, topics, dispatcher
+        self._stop_event = threading.Event()
+        self.assigned = threading.Event()
+
+    def _make_consumer(self) -> KafkaConsumer:
+        s = self.settings
+        return KafkaConsumer(
+            *self.topics,
+            bootstrap_servers=s.kafka_bootstrap.split(","),
+            group_id=s.effective_consumer_group,
+            client_id=f"{s.service_name}-consumer",
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            allow_auto_create_topics=False,
+            session_timeout_ms=s.kafka_session_timeout_ms,
+            heartbeat_interval_ms=s.kafka_heartbeat_interval_ms,
+            fetch_max_wait_ms=s.kafka_fetch_max_wait_ms,
+            max_poll_records=s.kafka_max_poll_records,
+        )
+
+    def run(self) -> None:
+        while not self._stop_event.is_set():
+            try:
+                consumer = self._make_consumer()
+            except Exception:
+                log.exception("cannot connect consumer; retrying")
+                self._stop_event.wait(1.0)
+                continue
+            try:
+                self._poll_until_stopped(consumer)
+            except Exception:
+                log.exception("consumer loop failed; reconnecting without committing the failed batch")
+                self._stop_event.wait(1.0)
+            finally:
+                consumer.close(autocommit=False)
+
+    def _poll_until_stopped(self, consumer: KafkaConsumer) -> None:
+        service = self.settings.service_name
+        while not self._stop_event.is_set():
+            batch = consumer.poll(timeout_ms=200)
+            if consumer.assignment():
+                self.assigned.set()
+            if not batch:
+                continue
+            for records in batch.values():
+                for record in records:
+                    outcome = self.dispatcher.apply(record)
+                    EVENTS_CONSUMED.labels(service, record.topic, outcome).inc()
+            consumer.commit()
+
+    def stop(self) -> None:
+        self._stop_event.set()
+        self.join(timeout=15)

@@ -1,0 +1,313 @@
+"""The event envelope and every versioned event schema, in one place.
+
+Adding an optional field is a minor change; renaming or removing one needs a new `schema_version`
+(and, if consumers can't read both, a new topic version in `shared.topics`).
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any, ClassVar
+
+import orjson
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from shared import topics
+from shared.vocabulary import CampaignTier, ContentFormat, Decision, EngagementBasis, Platform, RiskLevel
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Contract(BaseModel):
+    """Base for event parts: immutable and strict, so a producer's typo fails loudly."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Event(Contract):
+    """An event payload. Subclasses declare their type name, schema version, topic and key field."""
+
+    event_type: ClassVar[str]
+    schema_version: ClassVar[int] = 1
+    topic: ClassVar[str]
+    key_field: ClassVar[str]
+
+    def key(self) -> str:
+        return str(getattr(self, self.key_field))
+
+
+class Envelope(Contract):
+    """What travels on every topic: metadata plus the payload of one event."""
+
+    event_id: uuid.UUID = Field(default_factory=uuid.uuid4)
+    type: str
+    schema_version: int
+    occurred_at: AwareDatetime = Field(default_factory=utcnow)
+    producer: str
+    correlation_id: str
+    org_id: str
+    key: str
+    payload: dict[str, Any]
+
+    def to_bytes(self) -> bytes:
+        return orjson.dumps(self.model_dump(mode="json"))
+
+
+# --- parts -------------------------------------------------------------------------------------------
+
+
+class Reason(Contract):
+    """One reason behind a score, in words and numbers: `value` compared with `reference`."""
+
+    code: str
+    text: str
+    value: float | None = None
+    reference: float | None = None
+    direction: int = Field(0, description="+1 supports the suggestion, -1 counts against it, 0 neutral.")
+
+
+class AccountStats(Contract):
+    platform: Platform
+    handle: str
+    followers: int = Field(ge=0)
+    following: int = Field(0, ge=0)
+    posts: int = Field(0, ge=0)
+    engagement_rate: float = Field(ge=0, le=1)
+    engagement_basis: EngagementBasis = "per_follower"
+    avg_likes: float = Field(0, ge=0)
+    avg_comments: float = Field(0, ge=0)
+    avg_views: float = Field(0, ge=0)
+    max_monthly_growth: float = Field(0, description="Largest month-on-month follower growth, as a fraction.")
+    median_monthly_growth: float = Field(0, description="Median month-on-month follower growth, as a fraction.")
+
+
+class MarketStats(Contract):
+    market: str = Field(min_length=2, max_length=2)
+    audience_share: float = Field(ge=0, le=1)
+    engagement_rate: float = Field(ge=0, le=1)
+
+
+class CreatorSnapshot(Contract):
+    """What downstream services need to know about a creator at decision time."""
+
+    creator_id: str
+    name: str
+    home_market: str
+    platform: Platform
+    followers: int
+    engagement_rate: float
+    engagement_basis: EngagementBasis = "per_follower"
+    categories: list[str] = Field(default_factory=list)
+    audience: list[MarketStats] = Field(default_factory=list)
+
+
+# --- events ------------------------------------------------------------------------------------------
+
+
+class CreatorUpserted(Event):
+    event_type: ClassVar[str] = "creator.upserted"
+    topic: ClassVar[str] = topics.CATALOG_CREATORS
+    key_field: ClassVar[str] = "creator_id"
+
+    creator_id: str
+    name: str
+    home_market: str
+    languages: list[str]
+    categories: list[str]
+    accounts: list[AccountStats]
+    audience: list[MarketStats]
+    price_usd: float | None = None
+    updated_at: AwareDatetime
+
+
+class FraudScored(Event):
+    event_type: ClassVar[str] = "fraud.scored"
+    topic: ClassVar[str] = topics.FRAUD_SCORES
+    key_field: ClassVar[str] = "creator_id"
+
+    creator_id: str
+    risk: float = Field(ge=0, le=1)
+    level: RiskLevel
+    reasons: list[Reason]
+    model_name: str
+    model_version: str
+    scored_at: AwareDatetime
+    source_updated_at: AwareDatetime | None = None
+
+
+class AnomalyDetected(Event):
+    event_type: ClassVar[str] = "fraud.anomaly_detected"
+    topic: ClassVar[str] = topics.FRAUD_ANOMALIES
+    key_field: ClassVar[str] = "creator_id"
+
+    anomaly_id: str
+    creator_id: str
+    kind: str
+    severity: float = Field(ge=0, le=1)
+    reasons: list[Reason]
+    detected_at: AwareDatetime
+
+
+class ShortlistEntry(Contract):
+    rank: int = Field(ge=1)
+    creator: CreatorSnapshot
+    match_score: float = Field(ge=0, le=1)
+    fraud_risk: float | None = None
+    fraud_level: RiskLevel = "unknown"
+    reasons: list[Reason]
+    data_as_of: AwareDatetime
+
+
+class ShortlistPublished(Event):
+    event_type: ClassVar[str] = "shortlist.published"
+    topic: ClassVar[str] = topics.DISCOVERY_SHORTLISTS
+    key_field: ClassVar[str] = "campaign_id"
+
+    shortlist_id: str
+    campaign_id: str
+    brief_name: str
+    tier: CampaignTier
+    target_markets: list[str]
+    model_name: str
+    model_version: str
+    entries: list[ShortlistEntry]
+    created_at: AwareDatetime
+
+
+class ReviewRequested(Event):
+    event_type: ClassVar[str] = "review.requested"
+    topic: ClassVar[str] = topics.REVIEW_TASKS
+    key_field: ClassVar[str] = "campaign_id"
+
+    task_id: str
+    campaign_id: str
+    creator_id: str
+    route: str
+    route_reason: str
+    due_at: AwareDatetime
+
+
+class ReviewDecided(Event):
+    event_type: ClassVar[str] = "review.decided"
+    topic: ClassVar[str] = topics.REVIEW_DECISIONS
+    key_field: ClassVar[str] = "campaign_id"
+
+    decision_id: str
+    task_id: str
+    campaign_id: str
+    tier: CampaignTier
+    decision: Decision
+    automated: bool
+    decided_by: str
+    notes: str = ""
+    route_reason: str
+    match_score: float
+    fraud_risk: float | None = None
+    target_markets: list[str]
+    creator: CreatorSnapshot
+    decided_at: AwareDatetime
+
+
+class MetricForecast(Contract):
+    metric: str
+    p10: float
+    p50: float
+    p90: float
+    definition: str
+
+
+class ForecastPublished(Event):
+    event_type: ClassVar[str] = "forecast.published"
+    topic: ClassVar[str] = topics.FORECASTS
+    key_field: ClassVar[str] = "campaign_id"
+
+    forecast_id: str
+    campaign_id: str
+    creator_id: str
+    platform: Platform
+    format: ContentFormat
+    market: str
+    metrics: list[MetricForecast]
+    model_name: str
+    model_version: str
+    created_at: AwareDatetime
+
+
+class CampaignResultReported(Event):
+    event_type: ClassVar[str] = "campaign.result_reported"
+    topic: ClassVar[str] = topics.CAMPAIGN_RESULTS
+    key_field: ClassVar[str] = "campaign_id"
+
+    result_id: str
+    campaign_id: str
+    creator_id: str
+    platform: Platform
+    format: ContentFormat
+    market: str
+    reach: float = Field(ge=0)
+    engagements: float = Field(ge=0)
+    clicks: float = Field(0, ge=0)
+    conversions: float = Field(0, ge=0)
+    spend_usd: float = Field(0, ge=0)
+    posted_at: AwareDatetime
+
+
+class ModelPromoted(Event):
+    event_type: ClassVar[str] = "model.promoted"
+    topic: ClassVar[str] = topics.MODELS_PROMOTED
+    key_field: ClassVar[str] = "model_name"
+
+    model_name: str
+    model_version: str
+    previous_version: str | None
+    promoted_at: AwareDatetime
+
+
+EVENT_TYPES: dict[str, type[Event]] = {
+    cls.event_type: cls
+    for cls in (
+        CreatorUpserted,
+        FraudScored,
+        AnomalyDetected,
+        ShortlistPublished,
+        ReviewRequested,
+        ReviewDecided,
+        ForecastPublished,
+        CampaignResultReported,
+        ModelPromoted,
+    )
+}
+
+
+class UnknownEventType(ValueError):
+    pass
+
+
+def wrap(event: Event, *, producer: str, correlation_id: str, org_id: str) -> Envelope:
+    """Put an event in its envelope."""
+    return Envelope(
+        type=event.event_type,
+        schema_version=event.schema_version,
+        producer=producer,
+        correlation_id=correlation_id,
+        org_id=org_id,
+        key=event.key(),
+        payload=event.model_dump(mode="json"),
+    )
+
+
+def unwrap(envelope: Envelope) -> Event:
+    """The typed payload of an envelope; raises on an unknown type or an invalid payload."""
+    cls = EVENT_TYPES.get(envelope.type)
+    if cls is None:
+        raise UnknownEventType(f"unknown event type {envelope.type!r}")
+    if envelope.schema_version > cls.schema_version:
+        raise UnknownEventType(f"{envelope.type} v{envelope.schema_version} is newer than this reader")
+    return cls.model_validate(envelope.payload)
+
+
+def parse_envelope(raw: bytes) -> Envelope:
+    return Envelope.model_validate_json(raw)

@@ -1,0 +1,71 @@
+"""HTTP plumbing every service shares: correlation ids, request metrics, health and metrics routes."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+from fastapi import APIRouter, FastAPI
+from fastapi.responses import JSONResponse
+from prometheus_client import make_asgi_app
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from shared.observability import CORRELATION_HEADER, HTTP_LATENCY, HTTP_REQUESTS, correlation
+
+ReadinessCheck = Callable[[], dict[str, bool]]
+
+
+class CorrelationMiddleware:
+    """Pure ASGI (no BaseHTTPMiddleware) so it costs microseconds on the hot path."""
+
+    def __init__(self, app: ASGIApp, service: str) -> None:
+        self.app, self.service = app, service
+        self._header = CORRELATION_HEADER.lower().encode()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        incoming = dict(scope.get("headers") or []).get(self._header)
+        started = time.perf_counter()
+        status = 500
+        with correlation(incoming.decode() if incoming else None) as cid:
+
+            async def send_with_id(message: Message) -> None:
+                nonlocal status
+                if message["type"] == "http.response.start":
+                    status = message["status"]
+                    message.setdefault("headers", []).append((self._header, cid.encode()))
+                await send(message)
+
+            try:
+                await self.app(scope, receive, send_with_id)
+            finally:
+                route = getattr(scope.get("route"), "path", "unmatched")
+                HTTP_REQUESTS.labels(self.service, scope["method"], route, str(status)).inc()
+                HTTP_LATENCY.labels(self.service, route).observe(time.perf_counter() - started)
+
+
+def health_router(readiness: ReadinessCheck) -> APIRouter:
+    router = APIRouter(tags=["health"])
+
+    @router.get("/health/live")
+    async def live() -> dict[str, str]:
+        return {"status": "live"}
+
+    @router.get("/health/ready", response_model=None)
+    async def ready() -> JSONResponse:
+        checks = readiness()
+        ok = all(checks.values())
+        return JSONResponse({"status": "ready" if ok else "not_ready", "checks": checks}, status_code=200 if ok else 503)
+
+    return router
+
+
+def install_common(app: FastAPI, service: str, readiness: ReadinessCheck) -> None:
+    app.include_router(health_router(readiness))
+    app.mount("/metrics", make_asgi_app())
+    app.add_middleware(CorrelationMiddleware, service=service)
+
+

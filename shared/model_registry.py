@@ -1,0 +1,66 @@
+"""A file-system model registry: models/<name>/<version>/ with a champion pointer per model.
+
+Every version stays on disk with its card (metrics, data hash, parent), so promotion and rollback are
+pointer moves that any service replica can follow.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+from shared.onnx_model import CARD_FILE, ModelCard, OnnxModel
+
+REGISTRY_FILE = "registry.json"
+
+
+class ModelNotFound(LookupError):
+    pass
+
+
+class ModelRegistry:
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def _state_path(self, name: str) -> Path:
+        return self.root / name / REGISTRY_FILE
+
+    def _state(self, name: str) -> dict[str, object]:
+        path = self._state_path(name)
+        if not path.exists():
+            raise ModelNotFound(f"no model {name!r} under {self.root}")
+        state: dict[str, object] = json.loads(path.read_text())
+        return state
+
+    def versions(self, name: str) -> list[ModelCard]:
+        folder = self.root / name
+        cards = [ModelCard.model_validate_json((p / CARD_FILE).read_text()) for p in folder.iterdir()
+                 if (p / CARD_FILE).exists()]  # fmt: skip
+        return sorted(cards, key=lambda c: int(c.version) if c.version.isdigit() else c.version)
+
+    def champion_version(self, name: str) -> str:
+        return str(self._state(name)["champion"])
+
+    def champion_folder(self, name: str) -> Path:
+        return self.root / name / self.champion_version(name)
+
+    def load_champion(self, name: str) -> OnnxModel:
+        return OnnxModel(self.champion_folder(name))
+
+    def next_version(self, name: str) -> str:
+        folder = self.root / name
+        numbers = [int(p.name) for p in folder.iterdir() if p.is_dir() and p.name.isdigit()] if folder.exists() else []
+        return str(max(numbers, default=0) + 1)
+
+    def promote(self, name: str, version: str) -> str | None:
+        """Make `version` the champion; returns the previous champion."""
+        if not (self.root / name / version / CARD_FILE).exists():
+            raise ModelNotFound(f"{name} version {version} has no card")
+        path = self._state_path(name)
+        state: dict[str, object] = json.loads(path.read_text()) if path.exists() else {"history": []}
+        previous = state.get("champion")
+        history = list(state.get("history", []))  # type: ignore[call-overload]
+        history.append({"version": version, "promoted_at": datetime.now(UTC).isoformat()})
+        path.write_text(json.dumps({"champion": version, "history": history}, indent=2) + "\n")
+        return str(previous) if previous is not None else None

@@ -1,0 +1,141 @@
+"""A service's composition root: settings -> database -> models -> bus, started and stopped by the lifespan."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import Depends, FastAPI, Request
+
+from shared.bus.consumer import ConsumerLoop, EventDispatcher, Handler
+from shared.bus.outbox import Outbox, OutboxRelay
+from shared.bus.producer import BusProducer
+from shared.db import Database, migrate
+from shared.errors import install_error_handlers
+from shared.http import install_common
+from shared.model_registry import ModelRegistry
+from shared.observability import configure_logging
+from shared.onnx_model import ModelSlot
+from shared.settings import ServiceSettings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class ServiceSpec:
+    """What makes one service different from another; everything else is this module's job."""
+
+    name: str
+    title: str
+    migrations: Path
+    consumes: list[str]
+    model_names: list[str]
+    handlers: Callable[[Runtime], dict[str, Handler]]
+    routers: list[Any]
+    on_start: Callable[[Runtime], None] | None = None
+
+
+@dataclass
+class Runtime:
+    """Resources owned by one service process."""
+
+    settings: ServiceSettings
+    db: Database
+    outbox: Outbox
+    models: dict[str, ModelSlot] = field(default_factory=dict)
+    producer: BusProducer | None = None
+    relay: OutboxRelay | None = None
+    consumer: ConsumerLoop | None = None
+    extras: dict[str, Any] = field(default_factory=dict)
+    _stopping: threading.Event = field(default_factory=threading.Event)
+
+    def model(self, name: str) -> ModelSlot:
+        return self.models[name]
+
+    def readiness(self) -> dict[str, bool]:
+        checks = {
+            "database": self.db.ping(),
+            "broker": self.producer is not None and self.producer.connected(),
+            "models": all(slot.current is not None for slot in self.models.values()),
+        }
+        if self.settings.consumer_enabled:
+            checks["consumer"] = self.consumer is not None and self.consumer.is_alive()
+        return checks
+
+    def connect_bus(self, spec: ServiceSpec) -> None:
+        """Connect to the broker, retrying until it answers; then start the relay and the consumer."""
+        while not self._stopping.is_set():
+            try:
+                self.producer = BusProducer(self.settings.kafka_bootstrap, client_id=self.settings.service_name)
+                break
+            except Exception as exc:
+                log.warning("broker not reachable yet", extra={"fields": {"error": str(exc)}})
+                self._stopping.wait(1.0)
+        if self.producer is None:
+            return
+        s = self.settings
+        self.relay = OutboxRelay(self.db, self.producer, self.outbox, s.service_name, s.outbox_poll_interval_s)
+        self.relay.start()
+        if s.consumer_enabled and spec.consumes:
+            dispatcher = EventDispatcher(self.db, spec.handlers(self), self.producer, s.service_name, s.handler_retries)
+            self.consumer = ConsumerLoop(s, spec.consumes, dispatcher)
+            self.consumer.start()
+
+    def close(self) -> None:
+        self._stopping.set()
+        if self.consumer:
+            self.consumer.stop()
+        if self.relay:
+            self.relay.stop()
+        if self.producer:
+            self.producer.close()
+        self.db.close()
+
+
+def start_runtime(spec: ServiceSpec, settings: ServiceSettings) -> Runtime:
+    """Migrate, load and warm models, then connect the bus in the background (readiness waits for it)."""
+    db = Database(settings.effective_database_url)
+    if settings.run_migrations:
+        migrate(db.url, spec.migrations)
+    registry = ModelRegistry(settings.models_dir)
+    runtime = Runtime(settings=settings, db=db, outbox=Outbox(settings.service_name))
+    runtime.models = {name: ModelSlot(registry.load_champion(name)) for name in spec.model_names}
+    if spec.on_start:
+        spec.on_start(runtime)
+    threading.Thread(target=runtime.connect_bus, args=(spec,), name="bus-connect", daemon=True).start()
+    return runtime
+
+
+def create_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
+    """The FastAPI app of one service: lifespan-owned resources, common routes, the service's routers."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        configure_logging(settings.service_name, settings.log_level)
+        runtime = start_runtime(spec, settings)
+        app.state.runtime = runtime
+        log.info("service started", extra={"fields": {"port": settings.port}})
+        try:
+            yield
+        finally:
+            runtime.close()
+
+    app = FastAPI(title=spec.title, version="0.1.0", lifespan=lifespan)
+    install_error_handlers(app)
+    install_common(app, settings.service_name, lambda: app.state.runtime.readiness())
+    for router in spec.routers:
+        app.include_router(router)
+    return app
+
+
+def get_runtime(request: Request) -> Runtime:
+    runtime: Runtime = request.app.state.runtime
+    return runtime
+
+
+RuntimeDep = Annotated[Runtime, Depends(get_runtime)]

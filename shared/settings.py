@@ -1,0 +1,63 @@
+"""Typed settings: one pydantic-settings class per service, composed from the shared fields below."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+def _cluster_default(name: str, fallback: str) -> str:
+    """Cluster-wide values (`TANDEM_<NAME>`) are the default that a service's own prefix can override."""
+    return os.environ.get(f"TANDEM_{name}", fallback)
+
+
+class ServiceSettings(BaseSettings):
+    """Fields every service has; subclasses set `env_prefix` (e.g. `TANDEM_FRAUD_`)."""
+
+    model_config = SettingsConfigDict(env_prefix="TANDEM_", extra="ignore", env_file=".env")
+
+    service_name: str = Field("service", description="Name used in logs, metrics and the event `producer`.")
+    host: str = Field("127.0.0.1", description="HTTP bind address.")
+    port: int = Field(8000, description="HTTP port.")
+    database_url: str = Field("", description="SQLAlchemy URL; empty means a SQLite file under `data_dir`.")
+    data_dir: Path = Field(
+        default_factory=lambda: Path(_cluster_default("DATA_DIR", str(REPO_ROOT / "var"))),
+        description="Where the zero-setup SQLite databases live.",
+    )
+    run_migrations: bool = Field(True, description="Apply Alembic migrations at start-up.")
+    kafka_bootstrap: str = Field(
+        default_factory=lambda: _cluster_default("KAFKA_BOOTSTRAP", "127.0.0.1:9092"),
+        description="Kafka bootstrap servers (comma separated); defaults to TANDEM_KAFKA_BOOTSTRAP.",
+    )
+    # Group join takes about session_timeout/2 (../shared/notes/broker.md): 6 s keeps local runs snappy;
+    # raise it for a real cluster with slow rebalances.
+    kafka_session_timeout_ms: int = Field(6000, description="Consumer group session timeout.")
+    kafka_heartbeat_interval_ms: int = Field(1000, description="Consumer heartbeat interval.")
+    kafka_fetch_max_wait_ms: int = Field(100, description="Fetch wait; 100 ms keeps p99 latency ~6 ms.")
+    kafka_max_poll_records: int = Field(200, description="Records per poll, handled as one batch.")
+    consumer_enabled: bool = Field(True, description="Run the Kafka consumer loop in this process.")
+    consumer_group: str = Field("", description="Consumer group id; empty means `tandem-<service_name>`.")
+    handler_retries: int = Field(3, description="Attempts for a failing handler before the event is dead-lettered.")
+    outbox_poll_interval_s: float = Field(0.05, description="How often the outbox relay looks for new rows.")
+    models_dir: Path = Field(
+        default_factory=lambda: Path(_cluster_default("MODELS_DIR", str(REPO_ROOT / "models"))),
+        description="Model registry root: models/<name>/<version>/{model.onnx,card.json}.",
+    )
+    log_level: str = Field(default_factory=lambda: _cluster_default("LOG_LEVEL", "INFO"), description="Log level.")
+    default_org: str = Field("demo", description="Organisation used when a request names none.")
+
+    @property
+    def effective_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        return f"sqlite:///{self.data_dir / f'{self.service_name}.db'}"
+
+    @property
+    def effective_consumer_group(self) -> str:
+        return self.consumer_group or f"tandem-{self.service_name}"

@@ -1,0 +1,47 @@
+"""Topic names, defined once. The version suffix changes only with an incompatible event schema."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+CATALOG_CREATORS = "catalog.creators.v1"
+FRAUD_SCORES = "fraud.scores.v1"
+FRAUD_ANOMALIES = "fraud.anomalies.v1"
+DISCOVERY_SHORTLISTS = "discovery.shortlists.v1"
+REVIEW_TASKS = "review.tasks.v1"
+REVIEW_DECISIONS = "review.decisions.v1"
+FORECASTS = "forecast.forecasts.v1"
+CAMPAIGN_RESULTS = "campaign.results.v1"
+MODELS_PROMOTED = "models.promoted.v1"
+
+DLQ_SUFFIX = ".dlq"
+
+
+def dlq(topic: str) -> str:
+    """Dead-letter topic for `topic`."""
+    return topic + DLQ_SUFFIX
+
+
+@dataclass(frozen=True)
+class TopicSpec:
+    name: str
+    partitions: int
+
+
+# Partition counts bound how far a consumer group can scale out; keyed topics keep per-aggregate order.
+TOPICS: tuple[TopicSpec, ...] = (
+    TopicSpec(CATALOG_CREATORS, 6),
+    TopicSpec(FRAUD_SCORES, 6),
+    TopicSpec(FRAUD_ANOMALIES, 3),
+    TopicSpec(DISCOVERY_SHORTLISTS, 3),
+    TopicSpec(REVIEW_TASKS, 3),
+    TopicSpec(REVIEW_DECISIONS, 3),
+    TopicSpec(FORECASTS, 3),
+    TopicSpec(CAMPAIGN_RESULTS, 3),
+    TopicSpec(MODELS_PROMOTED, 1),
+)
+
+
+def all_topics() -> list[TopicSpec]:
+    """Every topic with its dead-letter twin (one partition is plenty for dead letters)."""
+    return [*TOPICS, *(TopicSpec(dlq(t.name), 1) for t in TOPICS)]

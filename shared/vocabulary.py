@@ -1,0 +1,50 @@
+"""Closed vocabularies every service agrees on: platforms, markets, formats, categories, tiers."""
+
+from __future__ import annotations
+
+from typing import Literal, get_args
+
+Platform = Literal["instagram", "tiktok", "youtube", "vk", "telegram"]
+ContentFormat = Literal["post", "reel", "story", "long_video", "stream"]
+CampaignTier = Literal["strategic", "volume"]
+Decision = Literal["approve", "reject", "needs_info"]
+RiskLevel = Literal["low", "medium", "high", "unknown"]
+
+PLATFORMS: tuple[str, ...] = get_args(Platform)
+FORMATS: tuple[str, ...] = get_args(ContentFormat)
+
+# ISO 3166-1 alpha-2 codes of the markets the demo and the models know. The list is open to growth;
+# it is closed at any one time so that a typo ("UA " or "USA") is a 4xx, not an empty result.
+MARKETS: tuple[str, ...] = (
+    "US", "RU", "BR", "IN", "ID", "MX", "GB", "DE", "ES", "FR", "TR", "KZ", "UA", "IT", "CA", "AR",
+)  # fmt: skip
+
+CATEGORIES: tuple[str, ...] = (
+    "beauty", "fashion", "fitness", "food", "gaming", "tech", "travel", "music",
+    "education", "finance", "lifestyle", "parenting", "sports", "humor", "auto",
+)  # fmt: skip
+
+LANGUAGES: tuple[str, ...] = ("en", "ru", "pt", "hi", "id", "es", "de", "fr", "tr", "kk", "uk", "it")
+
+# Short video is measured per view, feed content per follower (product.md: vendors disagree by 10x
+# exactly because they mix the two). Every engagement figure says which basis it uses.
+EngagementBasis = Literal["per_follower", "per_view"]
+SHORT_VIDEO_PLATFORMS: frozenset[str] = frozenset({"tiktok"})
+
+# Follower tiers as the industry names them; bounds are lower-inclusive.
+TIERS: tuple[tuple[str, int], ...] = (
+    ("nano", 1_000),
+    ("micro", 10_000),
+    ("mid", 50_000),
+    ("macro", 500_000),
+    ("mega", 1_000_000),
+)
+
+
+def follower_tier(followers: int) -> str:
+    """Tier name for a follower count (below 1k is still 'nano')."""
+    name = TIERS[0][0]
+    for tier, lower in TIERS:
+        if followers >= lower:
+            name = tier
+    return name

@@ -1,0 +1,114 @@
+"""`tandem`: the entry point for people and scripts."""
+
+from __future__ import annotations
+
+import json
+import signal
+import sys
+import threading
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from shared.settings import REPO_ROOT
+
+app = typer.Typer(help="Tandem: AI and people run influencer marketing together.", no_args_is_help=True)
+topics_app = typer.Typer(help="Kafka topics.", no_args_is_help=True)
+app.add_typer(topics_app, name="topics")
+
+ServiceName = Annotated[str, typer.Argument(help="discovery | fraud | review | forecast")]
+
+
+def _entry(name: str):  # type: ignore[no-untyped-def]
+    from tandem.services import SERVICES
+
+    if name not in SERVICES:
+        raise typer.BadParameter(f"unknown service {name!r}; choose one of {', '.join(SERVICES)}")
+    return SERVICES[name]
+
+
+def _wait_for_signal() -> None:
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        stop.wait()
+    except KeyboardInterrupt:
+        pass
+
+
+@app.command()
+def broker(port: int = typer.Option(9092, help="Loopback port; 0 picks a free one.")) -> None:
+    """Run the local Kafka-protocol broker (tansu) with every topic created, until Ctrl-C."""
+    from shared.broker import LocalBroker
+
+    with LocalBroker(port=port or None) as b:
+        typer.echo(f"broker ready at {b.bootstrap}  (export TANDEM_KAFKA_BOOTSTRAP={b.bootstrap})")
+        _wait_for_signal()
+
+
+@topics_app.command("create")
+def topics_create(bootstrap: str = typer.Option(None, envvar="TANDEM_KAFKA_BOOTSTRAP", help="Bootstrap servers.")) -> None:
+    """Create every topic (and its dead-letter topic) with its partition count."""
+    from shared.bus.admin import ensure_topics
+
+    created = ensure_topics(bootstrap or "127.0.0.1:9092", timeout_s=120)
+    typer.echo(json.dumps({"created": created}))
+
+
+@app.command()
+def serve(name: ServiceName) -> None:
+    """Run one service (HTTP API + Kafka consumer) with settings from its environment."""
+    import uvicorn
+
+    entry = _entry(name)
+    settings = entry.settings()
+    uvicorn.run(entry.factory, factory=True, host=settings.host, port=settings.port, log_config=None,
+                access_log=False, lifespan="on")  # fmt: skip
+
+
+@app.command()
+def migrate(name: ServiceName) -> None:
+    """Apply a service's database migrations and exit."""
+    from shared.db import migrate as run_migrations
+
+    entry = _entry(name)
+    settings = entry.settings()
+    run_migrations(settings.effective_database_url, entry.spec.migrations)
+    typer.echo(f"{name}: schema at head")
+
+
+@app.command()
+def train(
+    model: Annotated[str, typer.Argument(help="fraud | ranking | forecast | all")] = "all",
+    creators: int = typer.Option(20_000, help="Size of the generated world to learn from."),
+    models_dir: Path = typer.Option(REPO_ROOT / "models", help="Model registry root."),
+) -> None:
+    """Train models, export them to ONNX with their cards, and promote them in the registry."""
+    from shared.model_registry import ModelRegistry
+    from tandem.training import MODELS
+    from tandem.training import train as run_training
+
+    if model not in (*MODELS, "all"):
+        raise typer.BadParameter(f"unknown model {model!r}; choose one of {', '.join(MODELS)}, all")
+    for m in run_training(ModelRegistry(models_dir), model, creators):
+        typer.echo(json.dumps({"model": m.name, "version": m.version, "metrics": m.card.metrics}))
+
+
+@app.command()
+def demo(
+    once: bool = typer.Option(False, "--once", help="Run the flow once and exit 0 (for scripts)."),
+    creators: int = typer.Option(800, help="Creators in the demo catalogue."),
+) -> None:
+    """Broker + SQLite + all four services + demo catalogue, then a demo campaign end to end."""
+    from tandem.demo import run_demo
+
+    sys.exit(run_demo(once=once, creators=creators))
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

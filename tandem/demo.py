@@ -1,0 +1,186 @@
+"""`tandem demo`: the whole platform on the embedded default, driven through its public APIs."""
+
+from __future__ import annotations
+
+import socket
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+import httpx
+import typer
+
+from shared.broker import LocalBroker, free_port
+from shared.settings import REPO_ROOT
+from tandem import synthetic
+from tandem.supervisor import Suite
+
+T = TypeVar("T")
+DEFAULT_PORTS = {"discovery": 8001, "fraud": 8002, "forecast": 8003, "review": 8004}
+DEMO_BRIEFS: list[dict[str, Any]] = [
+    {
+        "name": "Spring skincare launch (volume)", "product": "SPF 50 daily moisturiser", "category": "beauty",
+        "target_markets": ["US", "GB", "CA"], "platforms": ["instagram", "tiktok", "youtube"],
+        "budget_usd": 60_000, "tier": "volume", "brand_values": ["clean ingredients"], "shortlist_size": 20,
+    },
+    {
+        "name": "Winter fitness app (strategic)", "product": "home workout app", "category": "fitness",
+        "target_markets": ["RU", "KZ"], "platforms": ["vk", "telegram", "youtube"], "budget_usd": 30_000,
+        "tier": "strategic", "brand_values": ["health", "consistency"], "shortlist_size": 5,
+    },
+]  # fmt: skip
+
+
+def _port(preferred: int) -> int:
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", preferred))
+            return preferred
+        except OSError:
+            return free_port()
+
+
+def wait_for(what: str, probe: Callable[[], T | None], timeout_s: float = 90) -> T:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        result = probe()
+        if result:
+            return result
+        time.sleep(0.25)
+    raise TimeoutError(f"timed out waiting for {what}")
+
+
+class DemoClient:
+    """Talks to the running services only through their REST APIs, as any internal tool would."""
+
+    def __init__(self, suite: Suite) -> None:
+        self.http = httpx.Client(timeout=30)
+        self.urls = {name: p.url for name, p in suite.processes.items()}
+
+    def get(self, service: str, path: str) -> Any:
+        r = self.http.get(self.urls[service] + path)
+        return r.json() if r.status_code == 200 else None
+
+    def post(self, service: str, path: str, body: dict[str, Any]) -> Any:
+        r = self.http.post(self.urls[service] + path, json=body)
+        r.raise_for_status()
+        return r.json()
+
+    def load_catalogue(self, world: synthetic.World) -> None:
+        payloads = world.payloads()
+        for i in range(0, len(payloads), 500):
+            self.post("discovery", "/v1/creators/bulk", {"creators": payloads[i : i + 500]})
+        n = len(payloads)
+
+        def scored() -> dict[str, Any] | None:
+            stats = self.get("discovery", "/v1/catalog/stats")
+            return stats if stats and stats["fraud_scored"] >= n else None
+
+        wait_for("fraud scores for the whole catalogue", scored)
+
+    def run_campaign(self, brief: dict[str, Any]) -> dict[str, Any]:
+        shortlist = self.post("discovery", "/v1/briefs", brief)
+        cid = shortlist["campaign_id"]
+        entries = len(shortlist["entries"])
+
+        def summary() -> dict[str, Any] | None:
+            s = self.get("review", f"/v1/campaigns/{cid}/summary")
+            return s if s and s["tasks"] - s["audits"] >= entries else None
+
+        wait_for("review tasks", summary)
+        # A person takes the first task in the queue and approves it, as a reviewer would.
+        open_tasks = self.get("review", f"/v1/tasks?campaign_id={cid}&status=open") or []
+        human = next((t for t in open_tasks if t["route"] == "human"), None)
+        if human:
+            self.post("review", f"/v1/tasks/{human['task_id']}/decision",
+                      {"reviewer": "demo.reviewer@tandem", "decision": "approve",
+                       "notes": "audience and tone fit the brief"})  # fmt: skip
+        final = wait_for("review summary", lambda: self.get("review", f"/v1/campaigns/{cid}/summary"))
+        approvals = final["decisions"].get("approve", 0)
+
+        def forecasts() -> list[dict[str, Any]] | None:
+            f = self.get("forecast", f"/v1/campaigns/{cid}/forecasts")
+            return f if f is not None and len(f) >= approvals else None
+
+        fc = wait_for("forecasts for approved creators", forecasts)
+        tasks = self.get("review", f"/v1/tasks?campaign_id={cid}&limit=1000") or []
+        return {"shortlist": shortlist, "summary": final, "tasks": tasks, "forecasts": fc}
+
+
+def _print_campaign(brief: dict[str, Any], result: dict[str, Any]) -> None:
+    sl, summary = result["shortlist"], result["summary"]
+    echo = typer.echo
+    echo("")
+    echo(f"== {brief['name']}: {brief['category']} in {'/'.join(brief['target_markets'])} [{brief['tier']}]")
+    echo(f"   campaign {sl['campaign_id']} | ranking model {sl['model_name']} v{sl['model_version']} | "
+         f"{sl['candidates_considered']} candidates considered")  # fmt: skip
+    routes = {t["creator_id"]: t for t in result["tasks"] if t["route"] != "audit"}
+    for e in sl["entries"]:
+        c, task = e["creator"], routes.get(e["creator"]["creator_id"], {})
+        decision = (task.get("decision") or {}).get("decision", "waiting for a person")
+        route = "auto" if task.get("route") == "auto" else "people"
+        echo(f"  #{e['rank']:<2} {c['name']:<22} {c['platform']:<9} {c['followers']:>11,} followers  "
+             f"match {e['match_score']:.2f}  fraud {e['fraud_level']:<6} -> {route}: {decision}")  # fmt: skip
+        for r in e["reasons"]:
+            sign = {1: "+", -1: "-"}.get(r["direction"], "·")
+            echo(f"        {sign} {r['text']}")
+    echo(f"   routing: {summary['auto_decided']} auto-decided, {summary['sent_to_people']} sent to people, "
+         f"{summary['audits']} audit samples; decisions so far {summary['decisions']}")  # fmt: skip
+    for f in result["forecasts"]:
+        reach = next(m for m in f["metrics"] if m["metric"] == "reach")
+        eng = next(m for m in f["metrics"] if m["metric"] == "engagements")
+        echo(f"   forecast {f['creator_id']} {f['platform']}/{f['format']} in {f['market']}: reach "
+             f"{reach['p50']:,.0f} (80%: {reach['p10']:,.0f}-{reach['p90']:,.0f}), engagements {eng['p50']:,.0f} "
+             f"(80%: {eng['p10']:,.0f}-{eng['p90']:,.0f})  [{f['model_name']} v{f['model_version']}]")  # fmt: skip
+
+
+def check(results: list[dict[str, Any]]) -> list[str]:
+    """What a successful demo must show; returned as a list of failures."""
+    entries = [e for r in results for e in r["shortlist"]["entries"]]
+    failures = []
+    if not entries or any(not e["reasons"] for e in entries):
+        failures.append("every shortlist entry must carry reasons")
+    if sum(r["summary"]["auto_decided"] for r in results) < 1:
+        failures.append("no candidate was auto-decided")
+    if sum(r["summary"]["sent_to_people"] for r in results) < 1:
+        failures.append("no candidate went to people")
+    if sum(len(r["forecasts"]) for r in results) < 1:
+        failures.append("no forecast was made")
+    return failures
+
+
+def run_demo(once: bool, creators: int) -> int:
+    workdir = REPO_ROOT / "var" / f"demo-{datetime.now(UTC):%Y%m%d-%H%M%S}"
+    workdir.mkdir(parents=True, exist_ok=True)
+    typer.echo(f"Starting the local broker, four services and SQLite databases in {workdir} ...")
+    broker = LocalBroker(log_path=workdir / "broker.log").start()
+    suite = Suite(bootstrap=broker.bootstrap, workdir=workdir)
+    try:
+        suite.start(ports={n: _port(p) for n, p in DEFAULT_PORTS.items()})
+        client = DemoClient(suite)
+        world = synthetic.generate_world(creators, seed=42)
+        typer.echo(f"Loading {creators} demo creators; the fraud service scores each from the catalogue events ...")
+        client.load_catalogue(world)
+        results = []
+        for brief in DEMO_BRIEFS:
+            results.append(client.run_campaign(brief))
+            _print_campaign(brief, results[-1])
+        typer.echo("")
+        for name, proc in suite.processes.items():
+            typer.echo(f"   {name:<10} {proc.url}/docs   (ready: {proc.url}/health/ready, metrics: {proc.url}/metrics)")
+        typer.echo(f"   broker     {broker.bootstrap}   logs: {workdir}")
+        failures = check(results)
+        for f in failures:
+            typer.echo(f"DEMO CHECK FAILED: {f}", err=True)
+        if once or failures:
+            return 1 if failures else 0
+        typer.echo("\nThe services keep running; press Ctrl-C to stop.")
+        try:
+            while True:
+                time.sleep(1)
+        except KeyboardInterrupt:
+            return 0
+    finally:
+        suite.stop()
+        broker.stop()
