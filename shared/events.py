@@ -81,7 +81,9 @@ class AccountStats(Contract):
     avg_comments: float = Field(0, ge=0)
     avg_views: float = Field(0, ge=0)
     max_monthly_growth: float = Field(0, description="Largest month-on-month follower growth, as a fraction.")
-    median_monthly_growth: float = Field(0, description="Median month-on-month follower growth, as a fraction.")
+    median_monthly_growth: float = Field(
+        0, description="Median month-on-month follower growth, as a fraction."
+    )
 
 
 class MarketStats(Contract):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import Any
 
 from fastapi import APIRouter, FastAPI
 from fastapi.responses import JSONResponse
@@ -58,7 +57,9 @@ def health_router(readiness: ReadinessCheck) -> APIRouter:
     async def ready() -> JSONResponse:
         checks = readiness()
         ok = all(checks.values())
-        return JSONResponse({"status": "ready" if ok else "not_ready", "checks": checks}, status_code=200 if ok else 503)
+        return JSONResponse(
+            {"status": "ready" if ok else "not_ready", "checks": checks}, status_code=200 if ok else 503
+        )
 
     return router
 
@@ -67,5 +68,3 @@ def install_common(app: FastAPI, service: str, readiness: ReadinessCheck) -> Non
     app.include_router(health_router(readiness))
     app.mount("/metrics", make_asgi_app())
     app.add_middleware(CorrelationMiddleware, service=service)
-
-

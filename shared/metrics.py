@@ -15,5 +15,5 @@ def classification_metrics(y_true: np.ndarray, proba: np.ndarray, threshold: flo
         "recall": round(float(recall_score(y_true, pred, zero_division=0)), 4),
         "f1": round(float(f1_score(y_true, pred, zero_division=0)), 4),
         "roc_auc": round(float(roc_auc_score(y_true, proba)), 4),
-        "rows": int(len(y_true)),
+        "rows": len(y_true),
     }

@@ -35,8 +35,11 @@ class ModelRegistry:
 
     def versions(self, name: str) -> list[ModelCard]:
         folder = self.root / name
-        cards = [ModelCard.model_validate_json((p / CARD_FILE).read_text()) for p in folder.iterdir()
-                 if (p / CARD_FILE).exists()]  # fmt: skip
+        cards = [
+            ModelCard.model_validate_json((p / CARD_FILE).read_text())
+            for p in folder.iterdir()
+            if (p / CARD_FILE).exists()
+        ]
         return sorted(cards, key=lambda c: int(c.version) if c.version.isdigit() else c.version)
 
     def champion_version(self, name: str) -> str:
@@ -50,7 +53,11 @@ class ModelRegistry:
 
     def next_version(self, name: str) -> str:
         folder = self.root / name
-        numbers = [int(p.name) for p in folder.iterdir() if p.is_dir() and p.name.isdigit()] if folder.exists() else []
+        numbers = (
+            [int(p.name) for p in folder.iterdir() if p.is_dir() and p.name.isdigit()]
+            if folder.exists()
+            else []
+        )
         return str(max(numbers, default=0) + 1)
 
     def promote(self, name: str, version: str) -> str | None:

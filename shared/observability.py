@@ -27,9 +27,13 @@ HTTP_LATENCY = Histogram(
 EVENTS_CONSUMED = Counter(
     "tandem_events_consumed_total", "Events handled by outcome", ["service", "topic", "outcome"]
 )
-EVENTS_PUBLISHED = Counter("tandem_events_published_total", "Events published from the outbox", ["service", "topic"])
+EVENTS_PUBLISHED = Counter(
+    "tandem_events_published_total", "Events published from the outbox", ["service", "topic"]
+)
 OUTBOX_PENDING = Gauge("tandem_outbox_pending", "Outbox rows not yet published", ["service"])
-MODEL_SCORES = Counter("tandem_model_rows_scored_total", "Rows scored per model version", ["model", "version"])
+MODEL_SCORES = Counter(
+    "tandem_model_rows_scored_total", "Rows scored per model version", ["model", "version"]
+)
 
 
 def current_correlation_id() -> str | None:

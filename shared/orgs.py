@@ -15,7 +15,9 @@ from shared.runtime import RuntimeDep
 ORG_HEADER = "X-Org-Id"
 
 
-def current_org(runtime: RuntimeDep, org: Annotated[str | None, Header(alias=ORG_HEADER, max_length=64)] = None) -> str:
+def current_org(
+    runtime: RuntimeDep, org: Annotated[str | None, Header(alias=ORG_HEADER, max_length=64)] = None
+) -> str:
     return org or runtime.settings.default_org
 
 

@@ -71,7 +71,9 @@ class Runtime:
         """Connect to the broker, retrying until it answers; then start the relay and the consumer."""
         while not self._stopping.is_set():
             try:
-                self.producer = BusProducer(self.settings.kafka_bootstrap, client_id=self.settings.service_name)
+                self.producer = BusProducer(
+                    self.settings.kafka_bootstrap, client_id=self.settings.service_name
+                )
                 break
             except Exception as exc:
                 log.warning("broker not reachable yet", extra={"fields": {"error": str(exc)}})
@@ -79,10 +81,14 @@ class Runtime:
         if self.producer is None:
             return
         s = self.settings
-        self.relay = OutboxRelay(self.db, self.producer, self.outbox, s.service_name, s.outbox_poll_interval_s)
+        self.relay = OutboxRelay(
+            self.db, self.producer, self.outbox, s.service_name, s.outbox_poll_interval_s
+        )
         self.relay.start()
         if s.consumer_enabled and spec.consumes:
-            dispatcher = EventDispatcher(self.db, spec.handlers(self), self.producer, s.service_name, s.handler_retries)
+            dispatcher = EventDispatcher(
+                self.db, spec.handlers(self), self.producer, s.service_name, s.handler_retries
+            )
             self.consumer = ConsumerLoop(s, spec.consumes, dispatcher)
             self.consumer.start()
 

@@ -42,13 +42,17 @@ class ServiceSettings(BaseSettings):
     kafka_max_poll_records: int = Field(200, description="Records per poll, handled as one batch.")
     consumer_enabled: bool = Field(True, description="Run the Kafka consumer loop in this process.")
     consumer_group: str = Field("", description="Consumer group id; empty means `tandem-<service_name>`.")
-    handler_retries: int = Field(3, description="Attempts for a failing handler before the event is dead-lettered.")
+    handler_retries: int = Field(
+        3, description="Attempts for a failing handler before the event is dead-lettered."
+    )
     outbox_poll_interval_s: float = Field(0.05, description="How often the outbox relay looks for new rows.")
     models_dir: Path = Field(
         default_factory=lambda: Path(_cluster_default("MODELS_DIR", str(REPO_ROOT / "models"))),
         description="Model registry root: models/<name>/<version>/{model.onnx,card.json}.",
     )
-    log_level: str = Field(default_factory=lambda: _cluster_default("LOG_LEVEL", "INFO"), description="Log level.")
+    log_level: str = Field(
+        default_factory=lambda: _cluster_default("LOG_LEVEL", "INFO"), description="Log level."
+    )
     default_org: str = Field("demo", description="Organisation used when a request names none.")
 
     @property

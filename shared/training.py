@@ -5,9 +5,10 @@ scikit-learn and skl2onnx are imported lazily: services that only score never ne
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
-from datetime import UTC, datetime
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
@@ -57,10 +58,8 @@ def register_version(
     for head, blob in heads.items():
         (folder / f"{head}.onnx").write_bytes(blob)
     parent = None
-    try:
+    with contextlib.suppress(LookupError):
         parent = registry.champion_version(name)
-    except LookupError:
-        pass
     card = ModelCard(
         name=name,
         version=version,

@@ -16,13 +16,41 @@ FORMATS: tuple[str, ...] = get_args(ContentFormat)
 # ISO 3166-1 alpha-2 codes of the markets the demo and the models know. The list is open to growth;
 # it is closed at any one time so that a typo ("UA " or "USA") is a 4xx, not an empty result.
 MARKETS: tuple[str, ...] = (
-    "US", "RU", "BR", "IN", "ID", "MX", "GB", "DE", "ES", "FR", "TR", "KZ", "UA", "IT", "CA", "AR",
-)  # fmt: skip
+    "US",
+    "RU",
+    "BR",
+    "IN",
+    "ID",
+    "MX",
+    "GB",
+    "DE",
+    "ES",
+    "FR",
+    "TR",
+    "KZ",
+    "UA",
+    "IT",
+    "CA",
+    "AR",
+)
 
 CATEGORIES: tuple[str, ...] = (
-    "beauty", "fashion", "fitness", "food", "gaming", "tech", "travel", "music",
-    "education", "finance", "lifestyle", "parenting", "sports", "humor", "auto",
-)  # fmt: skip
+    "beauty",
+    "fashion",
+    "fitness",
+    "food",
+    "gaming",
+    "tech",
+    "travel",
+    "music",
+    "education",
+    "finance",
+    "lifestyle",
+    "parenting",
+    "sports",
+    "humor",
+    "auto",
+)
 
 LANGUAGES: tuple[str, ...] = ("en", "ru", "pt", "hi", "id", "es", "de", "fr", "tr", "kk", "uk", "it")
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import signal
 import sys
@@ -31,10 +32,8 @@ def _entry(name: str):  # type: ignore[no-untyped-def]
 def _wait_for_signal() -> None:
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         stop.wait()
-    except KeyboardInterrupt:
-        pass
 
 
 @app.command()
@@ -48,7 +47,9 @@ def broker(port: int = typer.Option(9092, help="Loopback port; 0 picks a free on
 
 
 @topics_app.command("create")
-def topics_create(bootstrap: str = typer.Option(None, envvar="TANDEM_KAFKA_BOOTSTRAP", help="Bootstrap servers.")) -> None:
+def topics_create(
+    bootstrap: str = typer.Option(None, envvar="TANDEM_KAFKA_BOOTSTRAP", help="Bootstrap servers."),
+) -> None:
     """Create every topic (and its dead-letter topic) with its partition count."""
     from shared.bus.admin import ensure_topics
 
@@ -63,8 +64,15 @@ def serve(name: ServiceName) -> None:
 
     entry = _entry(name)
     settings = entry.settings()
-    uvicorn.run(entry.factory, factory=True, host=settings.host, port=settings.port, log_config=None,
-                access_log=False, lifespan="on")  # fmt: skip
+    uvicorn.run(
+        entry.factory,
+        factory=True,
+        host=settings.host,
+        port=settings.port,
+        log_config=None,
+        access_log=False,
+        lifespan="on",
+    )
 
 
 @app.command()

@@ -20,16 +20,28 @@ T = TypeVar("T")
 DEFAULT_PORTS = {"discovery": 8001, "fraud": 8002, "forecast": 8003, "review": 8004}
 DEMO_BRIEFS: list[dict[str, Any]] = [
     {
-        "name": "Spring skincare launch (volume)", "product": "SPF 50 daily moisturiser", "category": "beauty",
-        "target_markets": ["US", "GB", "CA"], "platforms": ["instagram", "tiktok", "youtube"],
-        "budget_usd": 60_000, "tier": "volume", "brand_values": ["clean ingredients"], "shortlist_size": 20,
+        "name": "Spring skincare launch (volume)",
+        "product": "SPF 50 daily moisturiser",
+        "category": "beauty",
+        "target_markets": ["US", "GB", "CA"],
+        "platforms": ["instagram", "tiktok", "youtube"],
+        "budget_usd": 60_000,
+        "tier": "volume",
+        "brand_values": ["clean ingredients"],
+        "shortlist_size": 20,
     },
     {
-        "name": "Winter fitness app (strategic)", "product": "home workout app", "category": "fitness",
-        "target_markets": ["RU", "KZ"], "platforms": ["vk", "telegram", "youtube"], "budget_usd": 30_000,
-        "tier": "strategic", "brand_values": ["health", "consistency"], "shortlist_size": 5,
+        "name": "Winter fitness app (strategic)",
+        "product": "home workout app",
+        "category": "fitness",
+        "target_markets": ["RU", "KZ"],
+        "platforms": ["vk", "telegram", "youtube"],
+        "budget_usd": 30_000,
+        "tier": "strategic",
+        "brand_values": ["health", "consistency"],
+        "shortlist_size": 5,
     },
-]  # fmt: skip
+]
 
 
 def _port(preferred: int) -> int:
@@ -93,9 +105,15 @@ class DemoClient:
         open_tasks = self.get("review", f"/v1/tasks?campaign_id={cid}&status=open") or []
         human = next((t for t in open_tasks if t["route"] == "human"), None)
         if human:
-            self.post("review", f"/v1/tasks/{human['task_id']}/decision",
-                      {"reviewer": "demo.reviewer@tandem", "decision": "approve",
-                       "notes": "audience and tone fit the brief"})  # fmt: skip
+            self.post(
+                "review",
+                f"/v1/tasks/{human['task_id']}/decision",
+                {
+                    "reviewer": "demo.reviewer@tandem",
+                    "decision": "approve",
+                    "notes": "audience and tone fit the brief",
+                },
+            )
         final = wait_for("review summary", lambda: self.get("review", f"/v1/campaigns/{cid}/summary"))
         approvals = final["decisions"].get("approve", 0)
 
@@ -113,26 +131,34 @@ def _print_campaign(brief: dict[str, Any], result: dict[str, Any]) -> None:
     echo = typer.echo
     echo("")
     echo(f"== {brief['name']}: {brief['category']} in {'/'.join(brief['target_markets'])} [{brief['tier']}]")
-    echo(f"   campaign {sl['campaign_id']} | ranking model {sl['model_name']} v{sl['model_version']} | "
-         f"{sl['candidates_considered']} candidates considered")  # fmt: skip
+    echo(
+        f"   campaign {sl['campaign_id']} | ranking model {sl['model_name']} v{sl['model_version']} | "
+        f"{sl['candidates_considered']} candidates considered"
+    )
     routes = {t["creator_id"]: t for t in result["tasks"] if t["route"] != "audit"}
     for e in sl["entries"]:
         c, task = e["creator"], routes.get(e["creator"]["creator_id"], {})
         decision = (task.get("decision") or {}).get("decision", "waiting for a person")
         route = "auto" if task.get("route") == "auto" else "people"
-        echo(f"  #{e['rank']:<2} {c['name']:<22} {c['platform']:<9} {c['followers']:>11,} followers  "
-             f"match {e['match_score']:.2f}  fraud {e['fraud_level']:<6} -> {route}: {decision}")  # fmt: skip
+        echo(
+            f"  #{e['rank']:<2} {c['name']:<22} {c['platform']:<9} {c['followers']:>11,} followers  "
+            f"match {e['match_score']:.2f}  fraud {e['fraud_level']:<6} -> {route}: {decision}"
+        )
         for r in e["reasons"]:
             sign = {1: "+", -1: "-"}.get(r["direction"], "·")
             echo(f"        {sign} {r['text']}")
-    echo(f"   routing: {summary['auto_decided']} auto-decided, {summary['sent_to_people']} sent to people, "
-         f"{summary['audits']} audit samples; decisions so far {summary['decisions']}")  # fmt: skip
+    echo(
+        f"   routing: {summary['auto_decided']} auto-decided, {summary['sent_to_people']} sent to people, "
+        f"{summary['audits']} audit samples; decisions so far {summary['decisions']}"
+    )
     for f in result["forecasts"]:
         reach = next(m for m in f["metrics"] if m["metric"] == "reach")
         eng = next(m for m in f["metrics"] if m["metric"] == "engagements")
-        echo(f"   forecast {f['creator_id']} {f['platform']}/{f['format']} in {f['market']}: reach "
-             f"{reach['p50']:,.0f} (80%: {reach['p10']:,.0f}-{reach['p90']:,.0f}), engagements {eng['p50']:,.0f} "
-             f"(80%: {eng['p10']:,.0f}-{eng['p90']:,.0f})  [{f['model_name']} v{f['model_version']}]")  # fmt: skip
+        echo(
+            f"   forecast {f['creator_id']} {f['platform']}/{f['format']} in {f['market']}: reach "
+            f"{reach['p50']:,.0f} (80%: {reach['p10']:,.0f}-{reach['p90']:,.0f}), engagements {eng['p50']:,.0f} "
+            f"(80%: {eng['p10']:,.0f}-{eng['p90']:,.0f})  [{f['model_name']} v{f['model_version']}]"
+        )
 
 
 def check(results: list[dict[str, Any]]) -> list[str]:
@@ -160,7 +186,9 @@ def run_demo(once: bool, creators: int) -> int:
         suite.start(ports={n: _port(p) for n, p in DEFAULT_PORTS.items()})
         client = DemoClient(suite)
         world = synthetic.generate_world(creators, seed=42)
-        typer.echo(f"Loading {creators} demo creators; the fraud service scores each from the catalogue events ...")
+        typer.echo(
+            f"Loading {creators} demo creators; the fraud service scores each from the catalogue events ..."
+        )
         client.load_catalogue(world)
         results = []
         for brief in DEMO_BRIEFS:
@@ -168,7 +196,9 @@ def run_demo(once: bool, creators: int) -> int:
             _print_campaign(brief, results[-1])
         typer.echo("")
         for name, proc in suite.processes.items():
-            typer.echo(f"   {name:<10} {proc.url}/docs   (ready: {proc.url}/health/ready, metrics: {proc.url}/metrics)")
+            typer.echo(
+                f"   {name:<10} {proc.url}/docs   (ready: {proc.url}/health/ready, metrics: {proc.url}/metrics)"
+            )
         typer.echo(f"   broker     {broker.bootstrap}   logs: {workdir}")
         failures = check(results)
         for f in failures:

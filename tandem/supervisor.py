@@ -32,8 +32,11 @@ class ServiceProcess:
         with open(self.log_path, "ab") as log:
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "tandem.cli", "serve", self.name],
-                env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-            )  # fmt: skip
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
 
     def kill(self) -> None:
         """SIGKILL: the crash case (no shutdown hooks, no final commit)."""
@@ -80,8 +83,13 @@ class Suite:
         entry = SERVICES[name]
         prefix = entry.env_prefix
         port = port or free_port()
-        env = {**os.environ, "TANDEM_KAFKA_BOOTSTRAP": self.bootstrap, "TANDEM_DATA_DIR": str(self.workdir),
-               f"{prefix}PORT": str(port), **self.extra_env}  # fmt: skip
+        env = {
+            **os.environ,
+            "TANDEM_KAFKA_BOOTSTRAP": self.bootstrap,
+            "TANDEM_DATA_DIR": str(self.workdir),
+            f"{prefix}PORT": str(port),
+            **self.extra_env,
+        }
         if name in self.database_urls:
             env[f"{prefix}DATABASE_URL"] = self.database_urls[name]
         self.workdir.mkdir(parents=True, exist_ok=True)

@@ -26,19 +26,59 @@ from shared.norms import engagement_norm
 from shared.vocabulary import CATEGORIES, FORMATS, SHORT_VIDEO_PLATFORMS
 
 MARKET_WEIGHTS: dict[str, float] = {
-    "US": 0.20, "RU": 0.16, "BR": 0.10, "IN": 0.10, "ID": 0.08, "MX": 0.05, "GB": 0.05, "DE": 0.04,
-    "ES": 0.04, "FR": 0.03, "TR": 0.03, "KZ": 0.04, "UA": 0.02, "IT": 0.02, "CA": 0.02, "AR": 0.02,
-}  # fmt: skip
+    "US": 0.20,
+    "RU": 0.16,
+    "BR": 0.10,
+    "IN": 0.10,
+    "ID": 0.08,
+    "MX": 0.05,
+    "GB": 0.05,
+    "DE": 0.04,
+    "ES": 0.04,
+    "FR": 0.03,
+    "TR": 0.03,
+    "KZ": 0.04,
+    "UA": 0.02,
+    "IT": 0.02,
+    "CA": 0.02,
+    "AR": 0.02,
+}
 NEIGHBOURS: dict[str, tuple[str, ...]] = {
-    "US": ("CA", "GB", "MX"), "RU": ("KZ", "UA"), "BR": ("AR", "US"), "IN": ("US", "GB"),
-    "ID": ("IN", "US"), "MX": ("US", "ES", "AR"), "GB": ("US", "CA", "DE"), "DE": ("GB", "FR", "IT"),
-    "ES": ("MX", "AR", "FR"), "FR": ("DE", "ES", "IT"), "TR": ("DE", "RU"), "KZ": ("RU", "UA"),
-    "UA": ("RU", "KZ", "DE"), "IT": ("FR", "DE", "ES"), "CA": ("US", "GB", "FR"), "AR": ("ES", "MX", "BR"),
-}  # fmt: skip
+    "US": ("CA", "GB", "MX"),
+    "RU": ("KZ", "UA"),
+    "BR": ("AR", "US"),
+    "IN": ("US", "GB"),
+    "ID": ("IN", "US"),
+    "MX": ("US", "ES", "AR"),
+    "GB": ("US", "CA", "DE"),
+    "DE": ("GB", "FR", "IT"),
+    "ES": ("MX", "AR", "FR"),
+    "FR": ("DE", "ES", "IT"),
+    "TR": ("DE", "RU"),
+    "KZ": ("RU", "UA"),
+    "UA": ("RU", "KZ", "DE"),
+    "IT": ("FR", "DE", "ES"),
+    "CA": ("US", "GB", "FR"),
+    "AR": ("ES", "MX", "BR"),
+}
 LANGUAGE: dict[str, str] = {
-    "US": "en", "GB": "en", "CA": "en", "IN": "hi", "RU": "ru", "KZ": "kk", "UA": "uk", "BR": "pt",
-    "ID": "id", "MX": "es", "ES": "es", "AR": "es", "DE": "de", "FR": "fr", "TR": "tr", "IT": "it",
-}  # fmt: skip
+    "US": "en",
+    "GB": "en",
+    "CA": "en",
+    "IN": "hi",
+    "RU": "ru",
+    "KZ": "kk",
+    "UA": "uk",
+    "BR": "pt",
+    "ID": "id",
+    "MX": "es",
+    "ES": "es",
+    "AR": "es",
+    "DE": "de",
+    "FR": "fr",
+    "TR": "tr",
+    "IT": "it",
+}
 RU_SPHERE = frozenset({"RU", "KZ", "UA"})
 PLATFORMS_BY_SPHERE: dict[bool, tuple[tuple[str, float], ...]] = {
     True: (("vk", 0.35), ("telegram", 0.25), ("youtube", 0.2), ("instagram", 0.1), ("tiktok", 0.1)),
@@ -135,7 +175,11 @@ def _pick_platforms(rng: np.random.Generator, home: str) -> list[str]:
 
 
 def make_creator(rng: np.random.Generator, n: int) -> Creator:
-    home = str(rng.choice(list(MARKET_WEIGHTS), p=np.array(list(MARKET_WEIGHTS.values())) / sum(MARKET_WEIGHTS.values())))
+    home = str(
+        rng.choice(
+            list(MARKET_WEIGHTS), p=np.array(list(MARKET_WEIGHTS.values())) / sum(MARKET_WEIGHTS.values())
+        )
+    )
     followers = int(min(1000 * (1 - rng.random()) ** (-1 / 0.55), 300_000_000))
     is_fraud = bool(rng.random() < FRAUD_SHARE)
     fraud_kind = str(rng.choice(["bought_followers", "engagement_pod"])) if is_fraud else "none"
@@ -149,10 +193,19 @@ def make_creator(rng: np.random.Generator, n: int) -> Creator:
     audience = _audience(rng, home)
     main_er = accounts[0]["engagement_rate"]
     markets = [
-        {"market": m, "audience_share": s, "engagement_rate": round(min(main_er * float(rng.lognormal(0, 0.3)), 0.6), 5)}
+        {
+            "market": m,
+            "audience_share": s,
+            "engagement_rate": round(min(main_er * float(rng.lognormal(0, 0.3)), 0.6), 5),
+        }
         for m, s in sorted(audience.items(), key=lambda kv: -kv[1])
     ]
-    languages = sorted({LANGUAGE[home], *([LANGUAGE[markets[1]["market"]]] if len(markets) > 1 and rng.random() < 0.4 else [])})
+    languages = sorted(
+        {
+            LANGUAGE[home],
+            *([LANGUAGE[markets[1]["market"]]] if len(markets) > 1 and rng.random() < 0.4 else []),
+        }
+    )
     categories = list(rng.choice(CATEGORIES, size=int(rng.choice([1, 2], p=[0.6, 0.4])), replace=False))
     price = followers * 0.01 * float(rng.lognormal(0, 0.35))  # ~ $10 per 1k followers per post
     payload = {
@@ -180,7 +233,10 @@ def generate_world(n_creators: int, seed: int = 7) -> World:
 def random_brief(rng: np.random.Generator, n: int) -> dict[str, Any]:
     home = str(rng.choice(list(MARKET_WEIGHTS)))
     k = int(rng.choice([1, 2, 3], p=[0.4, 0.35, 0.25]))
-    markets = [home, *list(rng.choice(NEIGHBOURS[home], size=min(k - 1, len(NEIGHBOURS[home])), replace=False))]
+    markets = [
+        home,
+        *list(rng.choice(NEIGHBOURS[home], size=min(k - 1, len(NEIGHBOURS[home])), replace=False)),
+    ]
     sphere = home in RU_SPHERE
     platforms = [p for p, _ in PLATFORMS_BY_SPHERE[sphere]]
     return {
@@ -188,7 +244,9 @@ def random_brief(rng: np.random.Generator, n: int) -> dict[str, Any]:
         "product": "product",
         "category": str(rng.choice(CATEGORIES)),
         "target_markets": [str(m) for m in markets],
-        "platforms": list(rng.choice(platforms, size=int(rng.integers(1, len(platforms) + 1)), replace=False)),
+        "platforms": list(
+            rng.choice(platforms, size=int(rng.integers(1, len(platforms) + 1)), replace=False)
+        ),
         "languages": [],
         "budget_usd": float(rng.choice([5_000, 20_000, 100_000, 500_000])),
         "tier": str(rng.choice(["strategic", "volume"])),
@@ -239,8 +297,15 @@ FORMAT_ENGAGEMENT = {"post": 1.0, "reel": 1.2, "story": 0.5, "long_video": 1.1, 
 MARKET_FORMAT_EFFECT = {("RU", "reel"): 0.6, ("RU", "post"): 1.15, ("KZ", "reel"): 0.7}
 
 
-def post_outcome(rng: np.random.Generator, creator: Creator, account: dict[str, Any], fmt: str, market: str,
-                 hour: int, paid: bool) -> tuple[float, float]:  # fmt: skip
+def post_outcome(
+    rng: np.random.Generator,
+    creator: Creator,
+    account: dict[str, Any],
+    fmt: str,
+    market: str,
+    hour: int,
+    paid: bool,
+) -> tuple[float, float]:
     share = next((m["audience_share"] for m in creator.payload["audience"] if m["market"] == market), 0.01)
     prime = 1.25 if 18 <= hour <= 22 else (0.8 if hour < 8 else 1.0)
     effect = MARKET_FORMAT_EFFECT.get((market, fmt), 1.0)
@@ -258,11 +323,24 @@ def past_posts(world: World, n_posts: int, seed: int = 13) -> list[dict[str, Any
     for _ in range(n_posts):
         creator = world.creators[int(rng.integers(len(world.creators)))]
         account = creator.payload["accounts"][int(rng.integers(len(creator.payload["accounts"])))]
-        market = creator.payload["audience"][int(rng.integers(min(3, len(creator.payload["audience"]))))]["market"]
+        market = creator.payload["audience"][int(rng.integers(min(3, len(creator.payload["audience"]))))][
+            "market"
+        ]
         fmt = str(rng.choice(FORMATS))
         hour, paid = int(rng.integers(0, 24)), bool(rng.random() < 0.3)
         reach, engagement = post_outcome(rng, creator, account, fmt, market, hour, paid)
         posted = start + timedelta(days=int(rng.integers(0, 600)), hours=hour)
-        rows.append({"creator": creator, "account": account, "format": fmt, "market": market, "hour": hour,
-                     "weekday": posted.weekday(), "paid": paid, "reach": reach, "engagements": engagement})  # fmt: skip
+        rows.append(
+            {
+                "creator": creator,
+                "account": account,
+                "format": fmt,
+                "market": market,
+                "hour": hour,
+                "weekday": posted.weekday(),
+                "paid": paid,
+                "reach": reach,
+                "engagements": engagement,
+            }
+        )
     return rows

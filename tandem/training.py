@@ -24,7 +24,10 @@ def _source(what: str, world: synthetic.World) -> str:
 
 
 def train_fraud(registry: ModelRegistry, world: synthetic.World) -> OnnxModel:
-    accounts = [primary_account([AccountStats.model_validate(a) for a in c.payload["accounts"]]) for c in world.creators]
+    accounts = [
+        primary_account([AccountStats.model_validate(a) for a in c.payload["accounts"]])
+        for c in world.creators
+    ]
     labels = [c.is_fraud for c in world.creators]
     return train_fraud_model(accounts, labels, registry, _source("creators", world), SYNTHETIC_LICENCE)
 
@@ -41,26 +44,44 @@ def train_ranking(registry: ModelRegistry, world: synthetic.World, fraud: OnnxMo
         name = row["brief"]["name"]
         brief = briefs.setdefault(name, BriefIn.model_validate(row["brief"]))
         cid = row["creator"].creator_id
-        outcomes.append(Outcome(brief=brief, creator=creators[cid], fraud_risk=risk[cid], success=row["success"]))
+        outcomes.append(
+            Outcome(brief=brief, creator=creators[cid], fraud_risk=risk[cid], success=row["success"])
+        )
         groups.append(int(name.rsplit(" ", 1)[1]))
-    return train_ranking_model(outcomes, groups, registry, _source("past campaigns (600 x 30)", world), SYNTHETIC_LICENCE)
+    return train_ranking_model(
+        outcomes, groups, registry, _source("past campaigns (600 x 30)", world), SYNTHETIC_LICENCE
+    )
 
 
 def train_forecast(registry: ModelRegistry, world: synthetic.World) -> OnnxModel:
     posts = synthetic.past_posts(world, n_posts=40_000)
     items = []
     for p in posts:
-        acc, share = p["account"], next(m["audience_share"] for m in p["creator"].payload["audience"] if m["market"] == p["market"])
-        items.append(PlannedContent(
-            followers=acc["followers"], engagement_rate=acc["engagement_rate"],
-            per_view=acc["engagement_basis"] == "per_view", platform=acc["platform"], format=p["format"],
-            market=p["market"], market_share=share, hour=p["hour"], weekday=p["weekday"], paid=p["paid"],
-        ))  # fmt: skip
+        acc, share = (
+            p["account"],
+            next(m["audience_share"] for m in p["creator"].payload["audience"] if m["market"] == p["market"]),
+        )
+        items.append(
+            PlannedContent(
+                followers=acc["followers"],
+                engagement_rate=acc["engagement_rate"],
+                per_view=acc["engagement_basis"] == "per_view",
+                platform=acc["platform"],
+                format=p["format"],
+                market=p["market"],
+                market_share=share,
+                hour=p["hour"],
+                weekday=p["weekday"],
+                paid=p["paid"],
+            )
+        )
     targets = {"reach": [p["reach"] for p in posts], "engagements": [p["engagements"] for p in posts]}
     return train_forecast_model(items, targets, registry, _source("posts (40,000)", world), SYNTHETIC_LICENCE)
 
 
-def train(registry: ModelRegistry, which: str = "all", creators: int = 20_000, seed: int = 7) -> list[OnnxModel]:
+def train(
+    registry: ModelRegistry, which: str = "all", creators: int = 20_000, seed: int = 7
+) -> list[OnnxModel]:
     """Train one model or all of them; ranking uses the fraud champion, as the live system does."""
     world = synthetic.generate_world(creators, seed=seed)
     trained = []

@@ -9,7 +9,14 @@ from services.discovery import catalog
 from services.discovery.config import DiscoverySettings
 from services.discovery.matching import build_shortlist
 from services.discovery.models import Campaign, Shortlist
-from services.discovery.schemas import BriefIn, BulkCreatorsIn, BulkResult, CatalogStats, CreatorOut, ShortlistOut
+from services.discovery.schemas import (
+    BriefIn,
+    BulkCreatorsIn,
+    BulkResult,
+    CatalogStats,
+    CreatorOut,
+    ShortlistOut,
+)
 from shared.errors import NotFound
 from shared.events import Reason
 from shared.orgs import OrgDep
@@ -45,17 +52,27 @@ def get_creator(creator_id: str, runtime: RuntimeDep, org_id: OrgDep) -> Creator
         raise NotFound(f"no creator {creator_id!r}", field="creator_id")
     row, view = loaded[0]
     return CreatorOut(
-        **view.model_dump(), fraud_risk=row.fraud_risk, fraud_level=row.fraud_level,  # type: ignore[arg-type]
-        fraud_reasons=[Reason.model_validate(r) for r in row.fraud_reasons], updated_at=row.updated_at,
-    )  # fmt: skip
+        **view.model_dump(),
+        fraud_risk=row.fraud_risk,
+        fraud_level=row.fraud_level,
+        fraud_reasons=[Reason.model_validate(r) for r in row.fraud_reasons],
+        updated_at=row.updated_at,
+    )
 
 
 def _out(sl: Shortlist, tier: str, markets: list[str]) -> ShortlistOut:
     return ShortlistOut.model_validate(
-        {"shortlist_id": sl.shortlist_id, "campaign_id": sl.campaign_id, "tier": tier, "target_markets": markets,
-         "model_name": sl.model_name, "model_version": sl.model_version,
-         "candidates_considered": sl.candidates_considered, "entries": sl.entries}
-    )  # fmt: skip
+        {
+            "shortlist_id": sl.shortlist_id,
+            "campaign_id": sl.campaign_id,
+            "tier": tier,
+            "target_markets": markets,
+            "model_name": sl.model_name,
+            "model_version": sl.model_version,
+            "candidates_considered": sl.candidates_considered,
+            "entries": sl.entries,
+        }
+    )
 
 
 @router.post("/briefs", status_code=status.HTTP_201_CREATED)
@@ -65,15 +82,26 @@ def submit_brief(brief: BriefIn, runtime: RuntimeDep, org_id: OrgDep) -> Shortli
     model = runtime.model("ranking").current
     with runtime.db.transaction() as session:
         result = build_shortlist(
-            session, org_id, brief, model, runtime.outbox, size=brief.shortlist_size or settings.shortlist_size,
-            pool=settings.candidate_pool, max_market_share=settings.max_per_market,
-        )  # fmt: skip
+            session,
+            org_id,
+            brief,
+            model,
+            runtime.outbox,
+            size=brief.shortlist_size or settings.shortlist_size,
+            pool=settings.candidate_pool,
+            max_market_share=settings.max_per_market,
+        )
     e = result.event
     return ShortlistOut(
-        shortlist_id=e.shortlist_id, campaign_id=e.campaign_id, tier=e.tier, target_markets=e.target_markets,
-        model_name=e.model_name, model_version=e.model_version, candidates_considered=result.candidates_considered,
-        entries=[entry.model_dump() for entry in e.entries],  # type: ignore[misc]
-    )  # fmt: skip
+        shortlist_id=e.shortlist_id,
+        campaign_id=e.campaign_id,
+        tier=e.tier,
+        target_markets=e.target_markets,
+        model_name=e.model_name,
+        model_version=e.model_version,
+        candidates_considered=result.candidates_considered,
+        entries=[entry.model_dump() for entry in e.entries],
+    )
 
 
 @router.get("/campaigns/{campaign_id}/shortlist")

@@ -17,7 +17,9 @@ from shared.events import AccountStats, CreatorUpserted, FraudScored, MarketStat
 
 
 def content_hash(creator: CreatorIn) -> str:
-    return hashlib.sha256(orjson.dumps(creator.model_dump(mode="json"), option=orjson.OPT_SORT_KEYS)).hexdigest()
+    return hashlib.sha256(
+        orjson.dumps(creator.model_dump(mode="json"), option=orjson.OPT_SORT_KEYS)
+    ).hexdigest()
 
 
 def upsert_creators(session: Session, org_id: str, creators: list[CreatorIn], outbox: Outbox) -> BulkResult:
@@ -34,8 +36,15 @@ def upsert_creators(session: Session, org_id: str, creators: list[CreatorIn], ou
             unchanged += 1
             continue
         if row is None:
-            row = Creator(org_id=org_id, creator_id=item.creator_id, name=item.name, home_market=item.home_market,
-                          followers=0, content_hash=digest, updated_at=now)  # fmt: skip
+            row = Creator(
+                org_id=org_id,
+                creator_id=item.creator_id,
+                name=item.name,
+                home_market=item.home_market,
+                followers=0,
+                content_hash=digest,
+                updated_at=now,
+            )
             created += 1
         else:
             updated += 1
@@ -51,42 +60,72 @@ def _write(session: Session, org_id: str, row: Creator, item: CreatorIn, digest:
     row.followers = max(a.followers for a in item.accounts)
     row.content_hash, row.updated_at = digest, now
     session.add(row)
-    key = (CreatorAccount.org_id == org_id, CreatorAccount.creator_id == item.creator_id)
-    session.exec(delete(CreatorAccount).where(*key))  # type: ignore[call-overload]
-    mkey = (CreatorMarket.org_id == org_id, CreatorMarket.creator_id == item.creator_id)
-    session.exec(delete(CreatorMarket).where(*mkey))  # type: ignore[call-overload]
+    for table in (CreatorAccount, CreatorMarket):
+        session.execute(
+            delete(table).where(col(table.org_id) == org_id, col(table.creator_id) == item.creator_id)
+        )
     for a in item.accounts:
-        session.add(CreatorAccount(org_id=org_id, creator_id=item.creator_id, platform=a.platform, handle=a.handle,
-                                   followers=a.followers, stats=a.model_dump(mode="json")))  # fmt: skip
+        session.add(
+            CreatorAccount(
+                org_id=org_id,
+                creator_id=item.creator_id,
+                platform=a.platform,
+                handle=a.handle,
+                followers=a.followers,
+                stats=a.model_dump(mode="json"),
+            )
+        )
     for m in item.audience:
-        session.add(CreatorMarket(org_id=org_id, creator_id=item.creator_id, market=m.market,
-                                  audience_share=m.audience_share, engagement_rate=m.engagement_rate))  # fmt: skip
+        session.add(
+            CreatorMarket(
+                org_id=org_id,
+                creator_id=item.creator_id,
+                market=m.market,
+                audience_share=m.audience_share,
+                engagement_rate=m.engagement_rate,
+            )
+        )
 
 
 def load_creators(session: Session, org_id: str, ids: list[str]) -> list[tuple[Creator, CreatorIn]]:
     """Rows and their CreatorIn view, in the order of `ids`."""
     if not ids:
         return []
-    rows = {c.creator_id: c for c in session.exec(select(Creator).where(Creator.org_id == org_id, col(Creator.creator_id).in_(ids)))}
+    rows = {
+        c.creator_id: c
+        for c in session.exec(
+            select(Creator).where(Creator.org_id == org_id, col(Creator.creator_id).in_(ids))
+        )
+    }
     accounts: dict[str, list[AccountStats]] = defaultdict(list)
-    acc_stmt = select(CreatorAccount).where(CreatorAccount.org_id == org_id, col(CreatorAccount.creator_id).in_(ids))
+    acc_stmt = select(CreatorAccount).where(
+        CreatorAccount.org_id == org_id, col(CreatorAccount.creator_id).in_(ids)
+    )
     for a in session.exec(acc_stmt):
         accounts[a.creator_id].append(AccountStats.model_validate(a.stats))
     markets: dict[str, list[MarketStats]] = defaultdict(list)
-    mk_stmt = select(CreatorMarket).where(CreatorMarket.org_id == org_id, col(CreatorMarket.creator_id).in_(ids))
+    mk_stmt = select(CreatorMarket).where(
+        CreatorMarket.org_id == org_id, col(CreatorMarket.creator_id).in_(ids)
+    )
     for m in session.exec(mk_stmt):
-        markets[m.creator_id].append(MarketStats(market=m.market, audience_share=m.audience_share,
-                                                 engagement_rate=m.engagement_rate))  # fmt: skip
+        markets[m.creator_id].append(
+            MarketStats(market=m.market, audience_share=m.audience_share, engagement_rate=m.engagement_rate)
+        )
     out = []
     for cid in ids:
         row = rows.get(cid)
         if row is None:
             continue
         view = CreatorIn.model_construct(
-            creator_id=cid, name=row.name, home_market=row.home_market, languages=row.languages,
-            categories=row.categories, accounts=accounts[cid],
-            audience=sorted(markets[cid], key=lambda m: -m.audience_share), price_usd=row.price_usd,
-        )  # fmt: skip
+            creator_id=cid,
+            name=row.name,
+            home_market=row.home_market,
+            languages=row.languages,
+            categories=row.categories,
+            accounts=accounts[cid],
+            audience=sorted(markets[cid], key=lambda m: -m.audience_share),
+            price_usd=row.price_usd,
+        )
         out.append((row, view))
     return out
 
@@ -108,9 +147,13 @@ def apply_fraud_score(session: Session, org_id: str, event: FraudScored) -> None
 def record_decision(session: Session, org_id: str, event: ReviewDecided) -> None:
     key = (org_id, event.creator.creator_id, event.campaign_id)
     row = session.get(Collaboration, key) or Collaboration(
-        org_id=org_id, creator_id=event.creator.creator_id, campaign_id=event.campaign_id,
-        decision=event.decision, automated=event.automated, decided_at=event.decided_at,
-    )  # fmt: skip
+        org_id=org_id,
+        creator_id=event.creator.creator_id,
+        campaign_id=event.campaign_id,
+        decision=event.decision,
+        automated=event.automated,
+        decided_at=event.decided_at,
+    )
     row.decision, row.automated, row.decided_at = event.decision, event.automated, event.decided_at
     session.add(row)
 
@@ -118,7 +161,9 @@ def record_decision(session: Session, org_id: str, event: ReviewDecided) -> None
 def history(session: Session, org_id: str, ids: list[str]) -> dict[str, list[Collaboration]]:
     out: dict[str, list[Collaboration]] = defaultdict(list)
     if ids:
-        stmt = select(Collaboration).where(Collaboration.org_id == org_id, col(Collaboration.creator_id).in_(ids))
+        stmt = select(Collaboration).where(
+            Collaboration.org_id == org_id, col(Collaboration.creator_id).in_(ids)
+        )
         for c in session.exec(stmt):
             out[c.creator_id].append(c)
     return out
@@ -131,6 +176,8 @@ def stats(session: Session, org_id: str) -> CatalogStats:
     mine = Creator.org_id == org_id
     return CatalogStats(
         creators=count(select(func.count()).select_from(Creator).where(mine)),
-        fraud_scored=count(select(func.count()).select_from(Creator).where(mine, col(Creator.fraud_risk).is_not(None))),
+        fraud_scored=count(
+            select(func.count()).select_from(Creator).where(mine, col(Creator.fraud_risk).is_not(None))
+        ),
         campaigns=count(select(func.count()).select_from(Campaign).where(Campaign.org_id == org_id)),
     )

@@ -12,7 +12,12 @@ class DiscoverySettings(ServiceSettings):
     service_name: str = "discovery"
     port: int = 8001
     shortlist_size: int = Field(20, ge=1, le=200, description="Default shortlist length for a brief.")
-    candidate_pool: int = Field(2000, ge=10, description="Filtered candidates the ranking model scores per brief.")
+    candidate_pool: int = Field(
+        2000, ge=10, description="Filtered candidates the ranking model scores per brief."
+    )
     max_per_market: float = Field(
-        0.6, gt=0, le=1, description="Largest share of a shortlist one home market may take (market diversity)."
+        0.6,
+        gt=0,
+        le=1,
+        description="Largest share of a shortlist one home market may take (market diversity).",
     )

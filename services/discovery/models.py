@@ -20,12 +20,14 @@ class Creator(SQLModel, table=True):
     categories: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     price_usd: float | None = None
     followers: int = Field(index=True, description="Followers of the largest account.")
-    content_hash: str = Field(max_length=64, description="Hash of the ingested payload; unchanged re-ingest is a no-op.")
+    content_hash: str = Field(
+        max_length=64, description="Hash of the ingested payload; unchanged re-ingest is a no-op."
+    )
     updated_at: datetime
     fraud_risk: float | None = None
-    fraud_level: str = Field("unknown", max_length=16)
+    fraud_level: str = Field(default="unknown", max_length=16)
     fraud_reasons: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
-    fraud_model: str | None = Field(None, max_length=64)
+    fraud_model: str | None = Field(default=None, max_length=64)
     fraud_scored_at: datetime | None = None
 
 

@@ -87,7 +87,9 @@ class BriefIn(BaseModel):
     min_followers: int | None = Field(None, ge=0)
     max_followers: int | None = Field(None, ge=0)
     max_fraud_risk: float = Field(0.8, ge=0, le=1)
-    min_target_share: float = Field(0.1, ge=0, le=1, description="Least audience share in the target markets.")
+    min_target_share: float = Field(
+        0.1, ge=0, le=1, description="Least audience share in the target markets."
+    )
     shortlist_size: int | None = Field(None, ge=1, le=200)
 
     @field_validator("category")
@@ -107,7 +109,11 @@ class BriefIn(BaseModel):
 
     @model_validator(mode="after")
     def _range(self) -> BriefIn:
-        if self.min_followers is not None and self.max_followers is not None and self.min_followers > self.max_followers:
+        if (
+            self.min_followers is not None
+            and self.max_followers is not None
+            and self.min_followers > self.max_followers
+        ):
             raise ValueError("min_followers is greater than max_followers")
         return self
 

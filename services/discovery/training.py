@@ -28,7 +28,9 @@ class Outcome:
 
 
 def training_matrix(outcomes: list[Outcome]) -> tuple[np.ndarray, np.ndarray]:
-    rows = [feature_row(o.brief, fit(o.brief, o.creator, TRAINING_SHORTLIST_SIZE), o.fraud_risk) for o in outcomes]
+    rows = [
+        feature_row(o.brief, fit(o.brief, o.creator, TRAINING_SHORTLIST_SIZE), o.fraud_risk) for o in outcomes
+    ]
     return feature_matrix(rows), np.array([o.success for o in outcomes], dtype=int)
 
 
@@ -42,7 +44,9 @@ def precision_at_k(groups: np.ndarray, y: np.ndarray, score: np.ndarray, k: int 
     return round(float(np.mean(hits)), 4)
 
 
-def train(outcomes: list[Outcome], groups: list[int], registry: ModelRegistry, source: str, licence: str) -> OnnxModel:
+def train(
+    outcomes: list[Outcome], groups: list[int], registry: ModelRegistry, source: str, licence: str
+) -> OnnxModel:
     """Fit on 80% of campaigns, evaluate on the other 20% (whole campaigns held out), register and promote."""
     from sklearn.ensemble import HistGradientBoostingClassifier
 
@@ -62,7 +66,11 @@ def train(outcomes: list[Outcome], groups: list[int], registry: ModelRegistry, s
         }
 
     return register_version(
-        registry, MODEL_NAME, {"model": to_onnx_bytes(clf, len(FEATURES))}, task="classification",
-        features=FEATURES, data=DataRef(source=source, sha256=data_sha256(x, y), rows=len(y), licence=licence),
+        registry,
+        MODEL_NAME,
+        {"model": to_onnx_bytes(clf, len(FEATURES))},
+        task="classification",
+        features=FEATURES,
+        data=DataRef(source=source, sha256=data_sha256(x, y), rows=len(y), licence=licence),
         evaluate=evaluate,
-    )  # fmt: skip
+    )

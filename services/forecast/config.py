@@ -11,4 +11,6 @@ class ForecastSettings(ServiceSettings):
 
     service_name: str = "forecast"
     port: int = 8003
-    default_format: str = Field("post", description="Content format forecast for an approval when none is given.")
+    default_format: str = Field(
+        "post", description="Content format forecast for an approval when none is given."
+    )

@@ -25,8 +25,9 @@ def handlers(runtime: Runtime) -> dict[str, Handler]:
         assert isinstance(event, ReviewDecided)
         if event.decision != "approve":
             return
-        stmt = select(ForecastRecord).where(ForecastRecord.org_id == envelope.org_id,
-                                            ForecastRecord.decision_id == event.decision_id)  # fmt: skip
+        stmt = select(ForecastRecord).where(
+            ForecastRecord.org_id == envelope.org_id, ForecastRecord.decision_id == event.decision_id
+        )
         if session.exec(stmt).first() is not None:
             return  # a re-published decision (new event id, same decision) is forecast once
         model = runtime.model("forecast").current
@@ -34,18 +35,33 @@ def handlers(runtime: Runtime) -> dict[str, Handler]:
         metrics = forecast(model, [content])[0]
         now = datetime.now(UTC)
         record = ForecastRecord(
-            forecast_id=f"fc-{uuid.uuid4().hex[:12]}", org_id=envelope.org_id, campaign_id=event.campaign_id,
-            creator_id=event.creator.creator_id, decision_id=event.decision_id, platform=content.platform,
-            format=content.format, market=content.market, inputs=asdict(content),
-            metrics=[m.model_dump() for m in metrics], model_name=model.name, model_version=model.version,
+            forecast_id=f"fc-{uuid.uuid4().hex[:12]}",
+            org_id=envelope.org_id,
+            campaign_id=event.campaign_id,
+            creator_id=event.creator.creator_id,
+            decision_id=event.decision_id,
+            platform=content.platform,
+            format=content.format,
+            market=content.market,
+            inputs=asdict(content),
+            metrics=[m.model_dump() for m in metrics],
+            model_name=model.name,
+            model_version=model.version,
             created_at=now,
-        )  # fmt: skip
+        )
         session.add(record)
         published = ForecastPublished(
-            forecast_id=record.forecast_id, campaign_id=event.campaign_id, creator_id=event.creator.creator_id,
-            platform=event.creator.platform, format=content.format, market=content.market,  # type: ignore[arg-type]
-            metrics=metrics, model_name=model.name, model_version=model.version, created_at=now,
-        )  # fmt: skip
+            forecast_id=record.forecast_id,
+            campaign_id=event.campaign_id,
+            creator_id=event.creator.creator_id,
+            platform=event.creator.platform,
+            format=content.format,
+            market=content.market,
+            metrics=metrics,
+            model_name=model.name,
+            model_version=model.version,
+            created_at=now,
+        )
         runtime.outbox.stage(session, published, org_id=envelope.org_id)
 
     return {ReviewDecided.event_type: on_decided}

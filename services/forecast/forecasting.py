@@ -28,7 +28,14 @@ def forecast(model: OnnxModel, items: list[PlannedContent]) -> list[list[MetricF
         for target, definition in TARGETS.items():
             # Separately fitted quantile heads can cross on rare inputs; sorting restores p10 <= p50 <= p90.
             p10, p50, p90 = sorted(float(max(per_head[f"{target}_{q}"][i], 0.0)) for q in QUANTILES)
-            metrics.append(MetricForecast(metric=target, p10=round(p10, 1), p50=round(p50, 1), p90=round(p90, 1),
-                                          definition=definition))  # fmt: skip
+            metrics.append(
+                MetricForecast(
+                    metric=target,
+                    p10=round(p10, 1),
+                    p50=round(p50, 1),
+                    p90=round(p90, 1),
+                    definition=definition,
+                )
+            )
         out.append(metrics)
     return out

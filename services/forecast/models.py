@@ -15,9 +15,9 @@ class ForecastRecord(SQLModel, table=True):
 
     forecast_id: str = Field(primary_key=True, max_length=64)
     org_id: str = Field(index=True, max_length=64)
-    campaign_id: str | None = Field(None, index=True, max_length=64)
-    creator_id: str | None = Field(None, max_length=64)
-    decision_id: str | None = Field(None, max_length=64)
+    campaign_id: str | None = Field(default=None, index=True, max_length=64)
+    creator_id: str | None = Field(default=None, max_length=64)
+    decision_id: str | None = Field(default=None, max_length=64)
     platform: str = Field(max_length=16)
     format: str = Field(max_length=16)
     market: str = Field(max_length=2)

@@ -25,8 +25,13 @@ def interval_metrics(y: np.ndarray, p10: np.ndarray, p50: np.ndarray, p90: np.nd
     }
 
 
-def train(items: list[PlannedContent], targets: dict[str, list[float]], registry: ModelRegistry, source: str,
-          licence: str) -> OnnxModel:  # fmt: skip
+def train(
+    items: list[PlannedContent],
+    targets: dict[str, list[float]],
+    registry: ModelRegistry,
+    source: str,
+    licence: str,
+) -> OnnxModel:
     """One HistGradientBoosting quantile regressor per target and quantile, on log1p(target)."""
     from sklearn.ensemble import HistGradientBoostingRegressor
 
@@ -36,15 +41,23 @@ def train(items: list[PlannedContent], targets: dict[str, list[float]], registry
     heads: dict[str, bytes] = {}
     for target, y in ys.items():
         for q in QUANTILES:
-            reg = HistGradientBoostingRegressor(loss="quantile", quantile=QUANTILE_LEVELS[q], max_iter=150,
-                                                max_depth=5, learning_rate=0.08, random_state=0)  # fmt: skip
+            reg = HistGradientBoostingRegressor(
+                loss="quantile",
+                quantile=QUANTILE_LEVELS[q],
+                max_iter=150,
+                max_depth=5,
+                learning_rate=0.08,
+                random_state=0,
+            )
             reg.fit(x[~test], y[~test])
             heads[f"{target}_{q}"] = to_onnx_bytes(reg, len(FEATURES))
 
     def evaluate(model: OnnxModel) -> dict[str, object]:
         return {
             "holdout": {
-                t: interval_metrics(ys[t][test], *(model.run(f"{t}_{q}", x[test], count=False) for q in QUANTILES))
+                t: interval_metrics(
+                    ys[t][test], *(model.run(f"{t}_{q}", x[test], count=False) for q in QUANTILES)
+                )
                 for t in TARGETS
             },
             "holdout_rows": int(test.sum()),
@@ -52,6 +65,11 @@ def train(items: list[PlannedContent], targets: dict[str, list[float]], registry
 
     stacked = np.column_stack([ys[t] for t in TARGETS])
     return register_version(
-        registry, MODEL_NAME, heads, task="quantile_regression", features=FEATURES,
-        data=DataRef(source=source, sha256=data_sha256(x, stacked), rows=len(x), licence=licence), evaluate=evaluate,
-    )  # fmt: skip
+        registry,
+        MODEL_NAME,
+        heads,
+        task="quantile_regression",
+        features=FEATURES,
+        data=DataRef(source=source, sha256=data_sha256(x, stacked), rows=len(x), licence=licence),
+        evaluate=evaluate,
+    )

@@ -24,8 +24,14 @@ def _assess(runtime: Runtime, items: list[ScoreRequest]) -> list[Assessment]:
 
 
 def _out(creator_id: str | None, a: Assessment) -> ScoreOut:
-    return ScoreOut(creator_id=creator_id, risk=a.risk, level=a.level, reasons=a.reasons,
-                    model_name=a.model_name, model_version=a.model_version)  # fmt: skip
+    return ScoreOut(
+        creator_id=creator_id,
+        risk=a.risk,
+        level=a.level,
+        reasons=a.reasons,
+        model_name=a.model_name,
+        model_version=a.model_version,
+    )
 
 
 @router.post("/score")
@@ -47,7 +53,11 @@ def stored_score(creator_id: str, runtime: RuntimeDep, org_id: OrgDep) -> Stored
         if row is None:
             raise NotFound(f"no fraud score for creator {creator_id!r}", field="creator_id")
         return StoredScoreOut(
-            creator_id=row.creator_id, risk=row.risk, level=row.level,  # type: ignore[arg-type]
-            reasons=[Reason.model_validate(r) for r in row.reasons], model_name=row.model_name,
-            model_version=row.model_version, scored_at=row.scored_at,
-        )  # fmt: skip
+            creator_id=row.creator_id,
+            risk=row.risk,
+            level=row.level,
+            reasons=[Reason.model_validate(r) for r in row.reasons],
+            model_name=row.model_name,
+            model_version=row.model_version,
+            scored_at=row.scored_at,
+        )

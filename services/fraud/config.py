@@ -11,5 +11,7 @@ class FraudSettings(ServiceSettings):
 
     service_name: str = "fraud"
     port: int = 8002
-    medium_risk_from: float = Field(0.3, ge=0, le=1, description="Risk at or above which the level is medium.")
+    medium_risk_from: float = Field(
+        0.3, ge=0, le=1, description="Risk at or above which the level is medium."
+    )
     high_risk_from: float = Field(0.6, ge=0, le=1, description="Risk at or above which the level is high.")

@@ -26,18 +26,29 @@ def handlers(runtime: Runtime) -> dict[str, Handler]:
         a = assess(model, [account], settings.medium_risk_from, settings.high_risk_from)[0]
         now = datetime.now(UTC)
         row = session.get(FraudScore, (envelope.org_id, event.creator_id)) or FraudScore(
-            org_id=envelope.org_id, creator_id=event.creator_id, risk=0, level="unknown",
-            model_name="", model_version="", scored_at=now,
-        )  # fmt: skip
+            org_id=envelope.org_id,
+            creator_id=event.creator_id,
+            risk=0,
+            level="unknown",
+            model_name="",
+            model_version="",
+            scored_at=now,
+        )
         row.risk, row.level, row.scored_at = a.risk, a.level, now
         row.reasons = [r.model_dump() for r in a.reasons]
         row.model_name, row.model_version = a.model_name, a.model_version
         row.source_updated_at = event.updated_at
         session.add(row)
         scored = FraudScored(
-            creator_id=event.creator_id, risk=a.risk, level=a.level, reasons=a.reasons, model_name=a.model_name,
-            model_version=a.model_version, scored_at=now, source_updated_at=event.updated_at,
-        )  # fmt: skip
+            creator_id=event.creator_id,
+            risk=a.risk,
+            level=a.level,
+            reasons=a.reasons,
+            model_name=a.model_name,
+            model_version=a.model_version,
+            scored_at=now,
+            source_updated_at=event.updated_at,
+        )
         runtime.outbox.stage(session, scored, org_id=envelope.org_id)
 
     return {CreatorUpserted.event_type: on_creator_upserted}

@@ -36,7 +36,9 @@ def explain(account: AccountStats) -> list[Reason]:
         text = f"engagement {er:.2%} {basis} vs {norm:.2%} median for {tier} {account.platform} creators"
         reasons.append(Reason(code="low_engagement", text=text, value=er, reference=norm, direction=-1))
     elif ratio > 2.5:
-        text = f"engagement {er:.2%} {basis} is {ratio:.1f}x the {norm:.2%} median for {tier} {account.platform}"
+        text = (
+            f"engagement {er:.2%} {basis} is {ratio:.1f}x the {norm:.2%} median for {tier} {account.platform}"
+        )
         reasons.append(Reason(code="engagement_too_high", text=text, value=er, reference=norm, direction=-1))
     else:
         text = f"engagement {er:.2%} {basis} is in line with the {norm:.2%} {tier} {account.platform} median"
@@ -44,8 +46,15 @@ def explain(account: AccountStats) -> list[Reason]:
     spike = account.max_monthly_growth / max(account.median_monthly_growth, 0.005)
     if account.max_monthly_growth > 0.15 and spike > 5:
         text = f"follower growth spike of {account.max_monthly_growth:.0%} in one month vs typical {account.median_monthly_growth:.1%}"
-        reasons.append(Reason(code="growth_spike", text=text, value=account.max_monthly_growth,
-                              reference=account.median_monthly_growth, direction=-1))  # fmt: skip
+        reasons.append(
+            Reason(
+                code="growth_spike",
+                text=text,
+                value=account.max_monthly_growth,
+                reference=account.median_monthly_growth,
+                direction=-1,
+            )
+        )
     interactions = account.avg_likes + account.avg_comments
     if interactions > 0 and account.avg_comments / interactions > 0.1:
         share = account.avg_comments / interactions
@@ -54,13 +63,17 @@ def explain(account: AccountStats) -> list[Reason]:
     following_ratio = account.following / max(account.followers, 1)
     if following_ratio > 0.5 and account.followers > 1000:
         text = f"follows {account.following:,} accounts for {account.followers:,} followers"
-        reasons.append(Reason(code="follow_back", text=text, value=following_ratio, reference=0.05, direction=-1))
+        reasons.append(
+            Reason(code="follow_back", text=text, value=following_ratio, reference=0.05, direction=-1)
+        )
     return reasons
 
 
-def assess(model: OnnxModel, accounts: list[AccountStats], medium_from: float, high_from: float) -> list[Assessment]:
+def assess(
+    model: OnnxModel, accounts: list[AccountStats], medium_from: float, high_from: float
+) -> list[Assessment]:
     """Score accounts in one batch and explain each score."""
-    risks = model.run("model", feature_matrix(accounts)) if accounts else []
+    risks: list[float] = model.run("model", feature_matrix(accounts)).tolist() if accounts else []
     return [
         Assessment(
             risk=round(float(r), 4),

@@ -15,7 +15,12 @@ MODEL_NAME = "fraud_risk"
 
 
 def train(
-    accounts: list[AccountStats], labels: list[bool], registry: ModelRegistry, source: str, licence: str, seed: int = 0
+    accounts: list[AccountStats],
+    labels: list[bool],
+    registry: ModelRegistry,
+    source: str,
+    licence: str,
+    seed: int = 0,
 ) -> OnnxModel:
     """Fit on 80%, report metrics on the other 20%, register and promote."""
     from sklearn.ensemble import HistGradientBoostingClassifier

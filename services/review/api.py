@@ -33,7 +33,9 @@ def get_task(task_id: str, runtime: RuntimeDep, org_id: OrgDep) -> TaskOut:
 
 
 @router.post("/tasks/{task_id}/decision", status_code=status.HTTP_201_CREATED)
-def decide(task_id: str, body: DecisionIn, runtime: RuntimeDep, org_id: OrgDep, response: Response) -> DecisionOut:
+def decide(
+    task_id: str, body: DecisionIn, runtime: RuntimeDep, org_id: OrgDep, response: Response
+) -> DecisionOut:
     with runtime.db.transaction() as session:
         out, created = tasks.decide(session, org_id, task_id, body, runtime.outbox)
     if not created:

@@ -13,8 +13,12 @@ from shared.runtime import Runtime
 
 
 def policy_from(settings: ReviewSettings) -> Policy:
-    return Policy(settings.auto_approve_min_match, settings.auto_approve_max_fraud,
-                  settings.auto_reject_min_fraud, settings.audit_sample_rate)  # fmt: skip
+    return Policy(
+        settings.auto_approve_min_match,
+        settings.auto_approve_max_fraud,
+        settings.auto_reject_min_fraud,
+        settings.audit_sample_rate,
+    )
 
 
 def handlers(runtime: Runtime) -> dict[str, Handler]:

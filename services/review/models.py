@@ -11,7 +11,9 @@ from sqlmodel import Field, SQLModel
 
 class ReviewTask(SQLModel, table=True):
     __tablename__ = "review_task"
-    __table_args__ = (UniqueConstraint("org_id", "campaign_id", "creator_id", "route", name="uq_task_per_route"),)
+    __table_args__ = (
+        UniqueConstraint("org_id", "campaign_id", "creator_id", "route", name="uq_task_per_route"),
+    )
 
     task_id: str = Field(primary_key=True, max_length=64)
     org_id: str = Field(index=True, max_length=64)
@@ -39,5 +41,5 @@ class ReviewDecision(SQLModel, table=True):
     decision: str = Field(max_length=16)
     decided_by: str = Field(max_length=100)
     automated: bool
-    notes: str = Field("", max_length=4000)
+    notes: str = Field(default="", max_length=4000)
     decided_at: datetime

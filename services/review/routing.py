@@ -37,10 +37,14 @@ def route(entry: ShortlistEntry, tier: CampaignTier, policy: Policy) -> Route:
     if risk >= policy.auto_reject_min_fraud:
         return Route("auto", f"fraud risk {risk:.2f} >= {policy.auto_reject_min_fraud:.2f}", "reject")
     if match >= policy.auto_approve_min_match and risk <= policy.auto_approve_max_fraud:
-        reason = (f"confident: match {match:.2f} >= {policy.auto_approve_min_match:.2f} and "
-                  f"fraud risk {risk:.2f} <= {policy.auto_approve_max_fraud:.2f}")  # fmt: skip
+        reason = (
+            f"confident: match {match:.2f} >= {policy.auto_approve_min_match:.2f} and "
+            f"fraud risk {risk:.2f} <= {policy.auto_approve_max_fraud:.2f}"
+        )
         return Route("auto", reason, "approve")
-    return Route("human", f"uncertain: match {match:.2f}, fraud risk {risk:.2f} outside the auto-decision band")
+    return Route(
+        "human", f"uncertain: match {match:.2f}, fraud risk {risk:.2f} outside the auto-decision band"
+    )
 
 
 def in_audit_sample(campaign_id: str, creator_id: str, rate: float) -> bool:

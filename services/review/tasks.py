@@ -19,14 +19,26 @@ from shared.vocabulary import Decision
 AUTO_REVIEWER = "policy:auto"
 
 
-def _new_task(org_id: str, sl: ShortlistPublished, entry: ShortlistEntry, kind: str, reason: str, due: datetime) -> ReviewTask:
+def _new_task(
+    org_id: str, sl: ShortlistPublished, entry: ShortlistEntry, kind: str, reason: str, due: datetime
+) -> ReviewTask:
     return ReviewTask(
-        task_id=f"task-{uuid.uuid4().hex[:12]}", org_id=org_id, campaign_id=sl.campaign_id,
-        shortlist_id=sl.shortlist_id, creator_id=entry.creator.creator_id, tier=sl.tier, route=kind,
-        route_reason=reason, status="open", match_score=entry.match_score, fraud_risk=entry.fraud_risk,
-        target_markets=sl.target_markets, entry=entry.model_dump(mode="json"), due_at=due,
+        task_id=f"task-{uuid.uuid4().hex[:12]}",
+        org_id=org_id,
+        campaign_id=sl.campaign_id,
+        shortlist_id=sl.shortlist_id,
+        creator_id=entry.creator.creator_id,
+        tier=sl.tier,
+        route=kind,
+        route_reason=reason,
+        status="open",
+        match_score=entry.match_score,
+        fraud_risk=entry.fraud_risk,
+        target_markets=sl.target_markets,
+        entry=entry.model_dump(mode="json"),
+        due_at=due,
         created_at=datetime.now(UTC),
-    )  # fmt: skip
+    )
 
 
 def create_tasks(
@@ -53,27 +65,58 @@ def create_tasks(
 
 
 def _request(session: Session, task: ReviewTask, outbox: Outbox) -> None:
-    event = ReviewRequested(task_id=task.task_id, campaign_id=task.campaign_id, creator_id=task.creator_id,
-                            route=task.route, route_reason=task.route_reason, due_at=task.due_at)  # fmt: skip
+    event = ReviewRequested(
+        task_id=task.task_id,
+        campaign_id=task.campaign_id,
+        creator_id=task.creator_id,
+        route=task.route,
+        route_reason=task.route_reason,
+        due_at=task.due_at,
+    )
     outbox.stage(session, event, org_id=task.org_id)
 
 
 def _decide(
-    session: Session, task: ReviewTask, decision: Decision, who: str, notes: str, outbox: Outbox, *, automated: bool
+    session: Session,
+    task: ReviewTask,
+    decision: Decision,
+    who: str,
+    notes: str,
+    outbox: Outbox,
+    *,
+    automated: bool,
 ) -> ReviewDecision:
     now = datetime.now(UTC)
-    row = ReviewDecision(decision_id=f"dec-{uuid.uuid4().hex[:12]}", task_id=task.task_id, org_id=task.org_id,
-                         decision=decision, decided_by=who, automated=automated, notes=notes, decided_at=now)  # fmt: skip
+    row = ReviewDecision(
+        decision_id=f"dec-{uuid.uuid4().hex[:12]}",
+        task_id=task.task_id,
+        org_id=task.org_id,
+        decision=decision,
+        decided_by=who,
+        automated=automated,
+        notes=notes,
+        decided_at=now,
+    )
     task.status = "decided"
     session.add(task)
     session.add(row)
     entry = ShortlistEntry.model_validate(task.entry)
     event = ReviewDecided(
-        decision_id=row.decision_id, task_id=task.task_id, campaign_id=task.campaign_id, tier=task.tier,  # type: ignore[arg-type]
-        decision=decision, automated=automated, decided_by=who, notes=notes, route_reason=task.route_reason,
-        match_score=task.match_score, fraud_risk=task.fraud_risk, target_markets=task.target_markets,
-        creator=entry.creator, decided_at=now,
-    )  # fmt: skip
+        decision_id=row.decision_id,
+        task_id=task.task_id,
+        campaign_id=task.campaign_id,
+        tier=task.tier,
+        decision=decision,
+        automated=automated,
+        decided_by=who,
+        notes=notes,
+        route_reason=task.route_reason,
+        match_score=task.match_score,
+        fraud_risk=task.fraud_risk,
+        target_markets=task.target_markets,
+        creator=entry.creator,
+        decided_at=now,
+    )
     outbox.stage(session, event, org_id=task.org_id)
     return row
 
@@ -85,7 +128,9 @@ def _task(session: Session, org_id: str, task_id: str) -> ReviewTask:
     return task
 
 
-def decide(session: Session, org_id: str, task_id: str, body: DecisionIn, outbox: Outbox) -> tuple[DecisionOut, bool]:
+def decide(
+    session: Session, org_id: str, task_id: str, body: DecisionIn, outbox: Outbox
+) -> tuple[DecisionOut, bool]:
     """A person's decision. Re-sending the same decision returns the stored one (applied once)."""
     task = _task(session, org_id, task_id)
     existing = session.exec(select(ReviewDecision).where(ReviewDecision.task_id == task_id)).first()
@@ -93,7 +138,9 @@ def decide(session: Session, org_id: str, task_id: str, body: DecisionIn, outbox
         if existing.decided_by == body.reviewer and existing.decision == body.decision:
             return DecisionOut.model_validate(existing, from_attributes=True), False
         raise Conflict(f"task {task_id} was already decided ({existing.decision} by {existing.decided_by})")
-    notes = body.notes if body.decision != "needs_info" else f"{body.notes}\nquestion: {body.question}".strip()
+    notes = (
+        body.notes if body.decision != "needs_info" else f"{body.notes}\nquestion: {body.question}".strip()
+    )
     row = _decide(session, task, body.decision, body.reviewer, notes, outbox, automated=False)
     return DecisionOut.model_validate(row, from_attributes=True), True
 
@@ -110,7 +157,9 @@ def get_task(session: Session, org_id: str, task_id: str) -> TaskOut:
     return task_out(session, _task(session, org_id, task_id))
 
 
-def list_tasks(session: Session, org_id: str, campaign_id: str | None, status: str | None, limit: int) -> list[TaskOut]:
+def list_tasks(
+    session: Session, org_id: str, campaign_id: str | None, status: str | None, limit: int
+) -> list[TaskOut]:
     stmt = select(ReviewTask).where(ReviewTask.org_id == org_id)
     if campaign_id:
         stmt = stmt.where(ReviewTask.campaign_id == campaign_id)
@@ -121,12 +170,24 @@ def list_tasks(session: Session, org_id: str, campaign_id: str | None, status: s
 
 
 def campaign_summary(session: Session, org_id: str, campaign_id: str) -> CampaignSummary:
-    tasks = list(session.exec(select(ReviewTask).where(ReviewTask.org_id == org_id, ReviewTask.campaign_id == campaign_id)))
+    tasks = list(
+        session.exec(
+            select(ReviewTask).where(ReviewTask.org_id == org_id, ReviewTask.campaign_id == campaign_id)
+        )
+    )
     if not tasks:
         raise NotFound(f"no review tasks for campaign {campaign_id!r}", field="campaign_id")
     ids = [t.task_id for t in tasks]
-    decisions = Counter(d.decision for d in session.exec(select(ReviewDecision).where(col(ReviewDecision.task_id).in_(ids))))
+    decisions = Counter(
+        d.decision for d in session.exec(select(ReviewDecision).where(col(ReviewDecision.task_id).in_(ids)))
+    )
     routes = Counter(t.route for t in tasks)
-    return CampaignSummary(campaign_id=campaign_id, tasks=len(tasks), auto_decided=routes["auto"],
-                           sent_to_people=routes["human"], audits=routes["audit"],
-                           open=sum(t.status == "open" for t in tasks), decisions=dict(decisions))  # fmt: skip
+    return CampaignSummary(
+        campaign_id=campaign_id,
+        tasks=len(tasks),
+        auto_decided=routes["auto"],
+        sent_to_people=routes["human"],
+        audits=routes["audit"],
+        open=sum(t.status == "open" for t in tasks),
+        decisions=dict(decisions),
+    )

@@ -11,7 +11,9 @@ from kafka.errors import KafkaError, TopicAlreadyExistsError
 from shared.topics import TopicSpec, all_topics
 
 
-def ensure_topics(bootstrap: str, specs: Iterable[TopicSpec] | None = None, timeout_s: float = 30) -> list[str]:
+def ensure_topics(
+    bootstrap: str, specs: Iterable[TopicSpec] | None = None, timeout_s: float = 30
+) -> list[str]:
     """Create the missing topics; returns the names it created. Retries while the broker starts."""
     wanted = list(specs or all_topics())
     deadline = time.monotonic() + timeout_s
@@ -29,7 +31,9 @@ def ensure_topics(bootstrap: str, specs: Iterable[TopicSpec] | None = None, time
         created: list[str] = []
         for spec in missing:
             try:
-                admin.create_topics([NewTopic(spec.name, num_partitions=spec.partitions, replication_factor=1)])
+                admin.create_topics(
+                    [NewTopic(spec.name, num_partitions=spec.partitions, replication_factor=1)]
+                )
                 created.append(spec.name)
             except TopicAlreadyExistsError:
                 pass

@@ -93,7 +93,9 @@ class EventDispatcher:
         with correlation(envelope.correlation_id):
             return self._apply_with_retries(record, handler, event, envelope)
 
-    def _apply_with_retries(self, record: ConsumerRecord, handler: Handler, event: Event, env: Envelope) -> str:
+    def _apply_with_retries(
+        self, record: ConsumerRecord, handler: Handler, event: Event, env: Envelope
+    ) -> str:
         last_error = ""
         for attempt in range(1, self.retries + 1):
             try:
@@ -102,7 +104,9 @@ class EventDispatcher:
                 last_error = f"{type(exc).__name__}: {exc}"
                 log.warning(
                     "handler failed",
-                    extra={"fields": {"event_id": str(env.event_id), "attempt": attempt, "error": last_error}},
+                    extra={
+                        "fields": {"event_id": str(env.event_id), "attempt": attempt, "error": last_error}
+                    },
                 )
                 time.sleep(self.backoff_s * 2 ** (attempt - 1))
         return self._dead_letter(record, DeadLetter("handler_failed", last_error))
@@ -116,7 +120,10 @@ class EventDispatcher:
                 handler(session, event, env)
                 session.add(
                     ProcessedEvent(
-                        event_id=event_id, topic=record.topic, event_type=env.type, processed_at=datetime.now(UTC)
+                        event_id=event_id,
+                        topic=record.topic,
+                        event_type=env.type,
+                        processed_at=datetime.now(UTC),
                     )
                 )
         except IntegrityError:

@@ -84,7 +84,9 @@ def publish_pending(db: Database, publisher: RawPublisher, service: str, limit: 
 
 def pending_count(db: Database) -> int:
     with db.transaction() as session:
-        stmt = select(func.count()).select_from(OutboxMessage).where(col(OutboxMessage.published_at).is_(None))
+        stmt = (
+            select(func.count()).select_from(OutboxMessage).where(col(OutboxMessage.published_at).is_(None))
+        )
         return int(session.exec(stmt).one())
 
 

@@ -14,7 +14,9 @@ from shared.topics import MODELS_PROMOTED
 class RawPublisher(Protocol):
     """What the outbox relay and the dead-letter path need from a producer."""
 
-    def send(self, topic: str, key: str, value: bytes, headers: Mapping[str, str]) -> FutureRecordMetadata: ...
+    def send(
+        self, topic: str, key: str, value: bytes, headers: Mapping[str, str]
+    ) -> FutureRecordMetadata: ...
 
     def flush(self, timeout: float | None = None) -> None: ...
 

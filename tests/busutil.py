@@ -1,0 +1,84 @@
+"""Helpers for tests that read what really reached the broker."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from datetime import UTC, datetime
+
+from kafka import KafkaConsumer, KafkaProducer
+from kafka.consumer.fetcher import ConsumerRecord
+
+from shared.events import AccountStats, CreatorUpserted, MarketStats, wrap
+
+
+def read_topic(
+    bootstrap: str, topic: str, expect: int, timeout_s: float = 30, idle_s: float = 1.0
+) -> list[ConsumerRecord]:
+    """Read `topic` from the start in a fresh group until `expect` records, `idle_s` of silence, or the timeout."""
+    consumer = KafkaConsumer(
+        topic,
+        bootstrap_servers=[bootstrap],
+        group_id=f"test-{uuid.uuid4().hex[:8]}",
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+        session_timeout_ms=6000,
+        heartbeat_interval_ms=1000,
+        fetch_max_wait_ms=100,
+    )
+    records: list[ConsumerRecord] = []
+    deadline = time.monotonic() + timeout_s
+    try:
+        last = time.monotonic()
+        while len(records) < expect and time.monotonic() < deadline:
+            batches = consumer.poll(timeout_ms=200)
+            for batch in batches.values():
+                records.extend(batch)
+            if batches or not consumer.assignment():
+                last = time.monotonic()  # the group join (~3 s) is not silence
+            elif time.monotonic() - last > idle_s:
+                break
+    finally:
+        consumer.close()
+    return records
+
+
+def creator_event(n: int, followers: int = 20_000) -> CreatorUpserted:
+    account = AccountStats(
+        platform="instagram",
+        handle=f"c{n}",
+        followers=followers,
+        following=300,
+        posts=400,
+        engagement_rate=0.02,
+        avg_likes=380,
+        avg_comments=20,
+        max_monthly_growth=0.04,
+        median_monthly_growth=0.02,
+    )
+    return CreatorUpserted(
+        creator_id=f"cr-{n}",
+        name=f"Creator {n}",
+        home_market="US",
+        languages=["en"],
+        categories=["beauty"],
+        accounts=[account],
+        audience=[MarketStats(market="US", audience_share=0.7, engagement_rate=0.02)],
+        updated_at=datetime.now(UTC),
+    )
+
+
+def produce(bootstrap: str, topic: str, values: list[tuple[str, bytes]]) -> None:
+    producer = KafkaProducer(bootstrap_servers=[bootstrap], acks="all", linger_ms=5)
+    for key, value in values:
+        producer.send(topic, key=key.encode(), value=value)
+    producer.flush()
+    producer.close()
+
+
+def creator_messages(start: int, count: int, org_id: str = "demo") -> list[tuple[str, bytes]]:
+    out = []
+    for n in range(start, start + count):
+        env = wrap(creator_event(n), producer="test", correlation_id=f"corr-{n}", org_id=org_id)
+        out.append((env.key, env.to_bytes()))
+    return out

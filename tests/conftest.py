@@ -1,0 +1,62 @@
+"""Fixtures for the real parts: a tansu broker started per session and fresh PostgreSQL databases."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from shared.broker import LocalBroker
+
+DEFAULT_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
+SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+
+
+@pytest.fixture(scope="session")
+def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalBroker]:
+    """A real Kafka-protocol broker (tansu) on a free loopback port, with every topic created."""
+    log = tmp_path_factory.mktemp("broker") / "broker.log"
+    b = LocalBroker(log_path=log).start()
+    yield b
+    b.stop()
+
+
+def _admin_url() -> str:
+    url = os.environ.get("TANDEM_TEST_DATABASE_URL", DEFAULT_ADMIN_URL)
+    return url.replace("postgresql+psycopg://", "postgresql://")
+
+
+@pytest.fixture(scope="session")
+def postgres_database() -> Iterator[Callable[[str], str]]:
+    """Factory of fresh databases on the test PostgreSQL server; all are dropped at the end of the run."""
+    admin = _admin_url()
+    try:
+        conn = psycopg.connect(admin, autocommit=True, connect_timeout=5)
+    except psycopg.OperationalError as exc:
+        pytest.fail(f"PostgreSQL is needed at {admin} (set TANDEM_TEST_DATABASE_URL): {exc}")
+    created: list[str] = []
+    run = uuid.uuid4().hex[:8]
+
+    def make(label: str) -> str:
+        name = f"tandem_test_{run}_{label}_{len(created)}"
+        conn.execute(f'CREATE DATABASE "{name}"')
+        created.append(name)
+        base = admin.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://")
+        return f"{base}/{name}"
+
+    yield make
+    for name in created:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    conn.close()
+
+
+@pytest.fixture
+def shared_data() -> Path:
+    """../shared/data, or a clear skip on a fresh clone that does not have it."""
+    if not SHARED_DATA.exists():
+        pytest.skip(f"needs the team's data sets at {SHARED_DATA} (absent in a fresh clone)")
+    return SHARED_DATA

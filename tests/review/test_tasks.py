@@ -1,0 +1,226 @@
+"""Review tasks on SQLite: routing into tasks, idempotent decisions, org scoping and campaign summaries."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from pydantic import ValidationError
+from sqlmodel import select
+
+from services.review import tasks
+from services.review.models import ReviewDecision, ReviewTask
+from services.review.routing import Policy
+from services.review.schemas import DecisionIn
+from shared.bus.outbox import Outbox
+from shared.bus.tables import OutboxMessage
+from shared.db import Database, migrate
+from shared.errors import Conflict, NotFound
+from shared.events import (
+    CreatorSnapshot,
+    Event,
+    ReviewDecided,
+    ReviewRequested,
+    ShortlistEntry,
+    ShortlistPublished,
+    parse_envelope,
+    unwrap,
+)
+
+REPO = Path(__file__).resolve().parents[2]
+ORG = "acme"
+NO_AUDIT = Policy(auto_approve_min_match=0.85, auto_approve_max_fraud=0.25, auto_reject_min_fraud=0.7,
+                  audit_sample_rate=0.0)  # fmt: skip
+ALL_AUDITED = Policy(0.85, 0.25, 0.7, audit_sample_rate=1.0)
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Iterator[Database]:
+    url = f"sqlite:///{tmp_path / 'review.db'}"
+    migrate(url, REPO / "services" / "review" / "migrations")
+    database = Database(url)
+    yield database
+    database.close()
+
+
+@pytest.fixture
+def outbox() -> Outbox:
+    return Outbox("review")
+
+
+def _entry(rank: int, creator_id: str, match: float, risk: float | None) -> ShortlistEntry:
+    creator = CreatorSnapshot(creator_id=creator_id, name=creator_id, home_market="US", platform="instagram",
+                              followers=20_000, engagement_rate=0.02)  # fmt: skip
+    return ShortlistEntry(rank=rank, creator=creator, match_score=match, fraud_risk=risk, reasons=[],
+                          data_as_of=datetime.now(UTC))  # fmt: skip
+
+
+def _shortlist(tier: str = "volume", campaign_id: str = "cmp-1") -> ShortlistPublished:
+    entries = [
+        _entry(1, "cr-confident", 0.9, 0.1),  # auto approve
+        _entry(2, "cr-fraud", 0.9, 0.9),  # auto reject
+        _entry(3, "cr-unsure", 0.5, 0.1),  # human
+        _entry(4, "cr-unscored", 0.9, None),  # human
+    ]
+    return ShortlistPublished.model_validate({
+        "shortlist_id": "sl-1", "campaign_id": campaign_id, "brief_name": "spring", "tier": tier,
+        "target_markets": ["US"], "model_name": "ranking", "model_version": "1",
+        "entries": [e.model_dump() for e in entries], "created_at": datetime.now(UTC),
+    })  # fmt: skip
+
+
+def _create(db: Database, outbox: Outbox, policy: Policy = NO_AUDIT, tier: str = "volume") -> list[ReviewTask]:
+    with db.transaction() as session:
+        return tasks.create_tasks(session, ORG, _shortlist(tier), policy, 24, outbox)
+
+
+def _events(db: Database) -> list[Event]:
+    with db.transaction() as session:
+        return [unwrap(parse_envelope(r.value)) for r in session.exec(select(OutboxMessage))]
+
+
+def _task_for(created: list[ReviewTask], creator_id: str, kind: str = "human") -> str:
+    return next(t.task_id for t in created if t.creator_id == creator_id and t.route == kind)
+
+
+def _decide(db: Database, outbox: Outbox, task_id: str, body: DecisionIn, org_id: str = ORG) -> tuple[str, bool]:
+    with db.transaction() as session:
+        out, created = tasks.decide(session, org_id, task_id, body, outbox)
+        return out.decision_id, created
+
+
+def test_create_tasks_routes_each_finalist(db: Database, outbox: Outbox) -> None:
+    created = _create(db, outbox)
+    routes = {t.creator_id: (t.route, t.status) for t in created}
+    assert routes == {
+        "cr-confident": ("auto", "decided"),
+        "cr-fraud": ("auto", "decided"),
+        "cr-unsure": ("human", "open"),
+        "cr-unscored": ("human", "open"),
+    }
+    events = _events(db)
+    decided = {e.creator.creator_id: e.decision for e in events if isinstance(e, ReviewDecided)}
+    assert decided == {"cr-confident": "approve", "cr-fraud": "reject"}
+    assert all(e.automated and e.decided_by == tasks.AUTO_REVIEWER for e in events if isinstance(e, ReviewDecided))
+    requested = sorted(e.creator_id for e in events if isinstance(e, ReviewRequested))
+    assert requested == ["cr-unscored", "cr-unsure"]
+
+
+def test_create_tasks_strategic_sends_everyone_to_people(db: Database, outbox: Outbox) -> None:
+    created = _create(db, outbox, tier="strategic")
+    assert {t.route for t in created} == {"human"}
+    assert not any(isinstance(e, ReviewDecided) for e in _events(db))
+
+
+def test_create_tasks_audits_sampled_auto_decisions(db: Database, outbox: Outbox) -> None:
+    created = _create(db, outbox, policy=ALL_AUDITED)
+    audits = sorted(t.creator_id for t in created if t.route == "audit")
+    assert audits == ["cr-confident", "cr-fraud"]
+    reasons = {t.route_reason for t in created if t.route == "audit"}
+    assert reasons == {"audit sample of an auto-approve", "audit sample of an auto-reject"}
+    assert sum(isinstance(e, ReviewRequested) for e in _events(db)) == 4
+
+
+def test_campaign_summary_counts_routes_and_decisions(db: Database, outbox: Outbox) -> None:
+    _create(db, outbox, policy=ALL_AUDITED)
+    with db.transaction() as session:
+        summary = tasks.campaign_summary(session, ORG, "cmp-1")
+    assert (summary.tasks, summary.auto_decided, summary.sent_to_people, summary.audits) == (6, 2, 2, 2)
+    assert summary.open == 4
+    assert summary.decisions == {"approve": 1, "reject": 1}
+
+
+def test_campaign_summary_follows_human_decisions(db: Database, outbox: Outbox) -> None:
+    created = _create(db, outbox)
+    _decide(db, outbox, _task_for(created, "cr-unsure"), DecisionIn(reviewer="ann", decision="approve"))
+    with db.transaction() as session:
+        summary = tasks.campaign_summary(session, ORG, "cmp-1")
+    assert summary.open == 1
+    assert summary.decisions == {"approve": 2, "reject": 1}
+
+
+def test_campaign_summary_unknown_or_foreign_campaign_is_not_found(db: Database, outbox: Outbox) -> None:
+    _create(db, outbox)
+    with db.transaction() as session:
+        with pytest.raises(NotFound):
+            tasks.campaign_summary(session, ORG, "cmp-nope")
+        with pytest.raises(NotFound):
+            tasks.campaign_summary(session, "other-org", "cmp-1")
+
+
+def test_decide_same_decision_twice_is_applied_once(db: Database, outbox: Outbox) -> None:
+    task_id = _task_for(_create(db, outbox), "cr-unsure")
+    body = DecisionIn(reviewer="ann", decision="approve", notes="good fit")
+    first_id, first_created = _decide(db, outbox, task_id, body)
+    second_id, second_created = _decide(db, outbox, task_id, body)
+    assert (first_created, second_created) == (True, False)
+    assert first_id == second_id
+    with db.transaction() as session:
+        rows = list(session.exec(select(ReviewDecision).where(ReviewDecision.task_id == task_id)))
+        task = session.get(ReviewTask, task_id)
+    assert len(rows) == 1
+    assert (rows[0].decided_by, rows[0].automated, rows[0].notes) == ("ann", False, "good fit")
+    assert task is not None and task.status == "decided"
+    human = [e for e in _events(db) if isinstance(e, ReviewDecided) and e.task_id == task_id]
+    assert len(human) == 1
+    assert (human[0].decision, human[0].automated, human[0].creator.creator_id) == ("approve", False, "cr-unsure")
+
+
+def test_decide_different_decision_conflicts(db: Database, outbox: Outbox) -> None:
+    task_id = _task_for(_create(db, outbox), "cr-unsure")
+    _decide(db, outbox, task_id, DecisionIn(reviewer="ann", decision="approve"))
+    with pytest.raises(Conflict, match="already decided \\(approve by ann\\)"):
+        _decide(db, outbox, task_id, DecisionIn(reviewer="ann", decision="reject"))
+    with pytest.raises(Conflict):
+        _decide(db, outbox, task_id, DecisionIn(reviewer="bob", decision="approve"))
+
+
+def test_decide_auto_decided_task_conflicts(db: Database, outbox: Outbox) -> None:
+    task_id = _task_for(_create(db, outbox), "cr-fraud", kind="auto")
+    with pytest.raises(Conflict, match="policy:auto"):
+        _decide(db, outbox, task_id, DecisionIn(reviewer="ann", decision="approve"))
+
+
+def test_decide_wrong_org_is_not_found(db: Database, outbox: Outbox) -> None:
+    task_id = _task_for(_create(db, outbox), "cr-unsure")
+    with pytest.raises(NotFound) as exc:
+        _decide(db, outbox, task_id, DecisionIn(reviewer="ann", decision="approve"), org_id="other-org")
+    assert exc.value.errors == [{"field": "task_id", "reason": f"no review task {task_id!r}"}]
+    with db.transaction() as session:
+        task = session.get(ReviewTask, task_id)
+        assert task is not None and task.status == "open"
+
+
+def test_decide_unknown_task_is_not_found(db: Database, outbox: Outbox) -> None:
+    with pytest.raises(NotFound):
+        _decide(db, outbox, "task-missing", DecisionIn(reviewer="ann", decision="approve"))
+
+
+def test_decide_needs_info_keeps_question_in_notes(db: Database, outbox: Outbox) -> None:
+    task_id = _task_for(_create(db, outbox), "cr-unscored")
+    body = DecisionIn(reviewer="ann", decision="needs_info", notes="maybe", question="audience age?")
+    _decide(db, outbox, task_id, body)
+    with db.transaction() as session:
+        row = session.exec(select(ReviewDecision).where(ReviewDecision.task_id == task_id)).one()
+    assert row.notes == "maybe\nquestion: audience age?"
+
+
+def test_decision_needs_info_requires_question() -> None:
+    with pytest.raises(ValidationError, match="question"):
+        DecisionIn(reviewer="ann", decision="needs_info")
+
+
+def test_get_task_includes_decision_and_list_filters_by_status(db: Database, outbox: Outbox) -> None:
+    created = _create(db, outbox)
+    task_id = _task_for(created, "cr-unsure")
+    _decide(db, outbox, task_id, DecisionIn(reviewer="ann", decision="reject"))
+    with db.transaction() as session:
+        out = tasks.get_task(session, ORG, task_id)
+        open_tasks = tasks.list_tasks(session, ORG, "cmp-1", "open", limit=50)
+        foreign = tasks.list_tasks(session, "other-org", None, None, limit=50)
+    assert out.decision is not None
+    assert (out.decision.decision, out.decision.decided_by) == ("reject", "ann")
+    assert [t.creator_id for t in open_tasks] == ["cr-unscored"]
+    assert foreign == []

@@ -1,0 +1,182 @@
+"""Transactional outbox: staged with the change, published after commit, marked only once acknowledged."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from sqlmodel import col, select
+
+from shared.bus.outbox import Outbox, envelope_headers, pending_count, publish_pending
+from shared.bus.tables import OutboxMessage
+from shared.db import Database, migrate
+from shared.events import ModelPromoted, parse_envelope, unwrap
+from shared.observability import correlation
+from shared.topics import MODELS_PROMOTED
+
+REPO = Path(__file__).resolve().parents[3]
+
+
+@dataclass
+class Sent:
+    topic: str
+    key: str
+    value: bytes
+    headers: dict[str, str]
+
+
+class FakeFuture:
+    def __init__(self, owner: FakePublisher, index: int) -> None:
+        self.owner, self.index = owner, index
+
+    def get(self, timeout: float | None = None) -> str:
+        self.owner.log.append(f"get:{self.index}")
+        if self.owner.on_get is not None:
+            self.owner.on_get(self.index)
+        if self.index in self.owner.fail_indexes:
+            raise TimeoutError(f"no ack for message {self.index}")
+        return "acked"
+
+
+@dataclass
+class FakePublisher:
+    """Records sends, flushes and acknowledgement checks in order; chosen sends fail on `get`."""
+
+    fail_indexes: set[int] = field(default_factory=set)
+    sent: list[Sent] = field(default_factory=list)
+    log: list[str] = field(default_factory=list)
+    on_get: Callable[[int], None] | None = None
+
+    def send(self, topic: str, key: str, value: bytes, headers: Mapping[str, str]) -> FakeFuture:
+        self.sent.append(Sent(topic, key, value, dict(headers)))
+        self.log.append(f"send:{len(self.sent) - 1}")
+        return FakeFuture(self, len(self.sent) - 1)
+
+    def flush(self, timeout: float | None = None) -> None:
+        self.log.append("flush")
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Iterator[Database]:
+    url = f"sqlite:///{tmp_path / 'outbox.db'}"
+    migrate(url, REPO / "services" / "fraud" / "migrations")
+    database = Database(url)
+    yield database
+    database.close()
+
+
+def _event(n: int) -> ModelPromoted:
+    return ModelPromoted(model_name=f"model-{n}", model_version=str(n), previous_version=None,
+                         promoted_at=datetime.now(UTC))  # fmt: skip
+
+
+def _stage(db: Database, outbox: Outbox, count: int, org_id: str = "acme") -> None:
+    with db.transaction() as session:
+        for n in range(count):
+            outbox.stage(session, _event(n), org_id=org_id)
+
+
+def _rows(db: Database) -> list[OutboxMessage]:
+    with db.transaction() as session:
+        return list(session.exec(select(OutboxMessage).order_by(col(OutboxMessage.id))))
+
+
+def test_stage_writes_row_with_envelope_and_headers(db: Database) -> None:
+    outbox = Outbox("fraud")
+    with correlation("cid-5"), db.transaction() as session:
+        env = outbox.stage(session, _event(1), org_id="acme")
+    [row] = _rows(db)
+    assert (row.topic, row.key, row.event_id) == (MODELS_PROMOTED, "model-1", str(env.event_id))
+    assert row.published_at is None
+    assert row.headers == envelope_headers(env)
+    assert row.headers["correlation_id"] == "cid-5"
+    back = parse_envelope(row.value)
+    assert (back.producer, back.org_id, back.correlation_id) == ("fraud", "acme", "cid-5")
+    event = unwrap(back)
+    assert isinstance(event, ModelPromoted)
+    assert (event.model_name, event.model_version) == ("model-1", "1")
+    assert outbox.wakeup.is_set()
+
+
+def test_stage_without_correlation_creates_one(db: Database) -> None:
+    with db.transaction() as session:
+        env = Outbox("fraud").stage(session, _event(1), org_id="acme")
+    assert len(env.correlation_id) == 32
+
+
+def test_stage_in_rolled_back_transaction_leaves_no_row(db: Database) -> None:
+    outbox = Outbox("fraud")
+    with pytest.raises(RuntimeError), db.transaction() as session:
+        outbox.stage(session, _event(1), org_id="acme")
+        raise RuntimeError("the change failed")
+    assert _rows(db) == []
+    assert pending_count(db) == 0
+
+
+def test_publish_pending_sends_in_order_and_marks_rows(db: Database) -> None:
+    _stage(db, Outbox("fraud"), 3)
+    publisher = FakePublisher()
+    assert publish_pending(db, publisher, "fraud") == 3  # type: ignore[arg-type]
+    assert [s.key for s in publisher.sent] == ["model-0", "model-1", "model-2"]
+    assert all(s.topic == MODELS_PROMOTED for s in publisher.sent)
+    rows = _rows(db)
+    assert [s.value for s in publisher.sent] == [r.value for r in rows]
+    assert [s.headers for s in publisher.sent] == [r.headers for r in rows]
+    assert all(r.published_at is not None for r in rows)
+    assert pending_count(db) == 0
+
+
+def test_publish_pending_checks_acks_after_flush(db: Database) -> None:
+    _stage(db, Outbox("fraud"), 2)
+    publisher = FakePublisher()
+    publish_pending(db, publisher, "fraud")  # type: ignore[arg-type]
+    assert publisher.log == ["send:0", "send:1", "flush", "get:0", "get:1"]
+
+
+def test_publish_pending_marks_nothing_before_acks_are_checked(db: Database) -> None:
+    _stage(db, Outbox("fraud"), 3)
+    pending_at_get: list[int] = []
+    publisher = FakePublisher(on_get=lambda _i: pending_at_get.append(pending_count(db)))
+    publish_pending(db, publisher, "fraud")  # type: ignore[arg-type]
+    assert pending_at_get == [3, 3, 3]
+    assert pending_count(db) == 0
+
+
+def test_publish_pending_with_failing_future_leaves_rows_unpublished(db: Database) -> None:
+    _stage(db, Outbox("fraud"), 3)
+    failing = FakePublisher(fail_indexes={1})
+    with pytest.raises(TimeoutError, match="message 1"):
+        publish_pending(db, failing, "fraud")  # type: ignore[arg-type]
+    assert len(failing.sent) == 3
+    assert pending_count(db) == 3
+    assert all(r.published_at is None for r in _rows(db))
+
+
+def test_publish_pending_after_failure_resends_everything(db: Database) -> None:
+    _stage(db, Outbox("fraud"), 2)
+    with pytest.raises(TimeoutError):
+        publish_pending(db, FakePublisher(fail_indexes={0}), "fraud")  # type: ignore[arg-type]
+    retry = FakePublisher()
+    assert publish_pending(db, retry, "fraud") == 2  # type: ignore[arg-type]
+    assert [s.key for s in retry.sent] == ["model-0", "model-1"]
+    assert pending_count(db) == 0
+
+
+def test_publish_pending_with_nothing_pending_sends_nothing(db: Database) -> None:
+    _stage(db, Outbox("fraud"), 1)
+    publish_pending(db, FakePublisher(), "fraud")  # type: ignore[arg-type]
+    again = FakePublisher()
+    assert publish_pending(db, again, "fraud") == 0  # type: ignore[arg-type]
+    assert again.sent == []
+    assert again.log == []
+
+
+def test_publish_pending_respects_limit(db: Database) -> None:
+    _stage(db, Outbox("fraud"), 5)
+    publisher = FakePublisher()
+    assert publish_pending(db, publisher, "fraud", limit=2) == 2  # type: ignore[arg-type]
+    assert [s.key for s in publisher.sent] == ["model-0", "model-1"]
+    assert pending_count(db) == 3

@@ -1,0 +1,104 @@
+"""HTTP plumbing: correlation ids, request metrics and the health routes."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from prometheus_client import REGISTRY
+
+from shared.http import CorrelationMiddleware, health_router, install_common
+from shared.observability import current_correlation_id
+
+SERVICE = "http-test"
+
+
+def _app(checks: dict[str, bool]) -> FastAPI:
+    app = FastAPI()
+    app.include_router(health_router(lambda: dict(checks)))
+    app.add_middleware(CorrelationMiddleware, service=SERVICE)
+
+    @app.get("/whoami")
+    async def whoami() -> dict[str, str | None]:
+        return {"correlation_id": current_correlation_id()}
+
+    @app.get("/items/{item_id}")
+    async def item(item_id: str) -> dict[str, str]:
+        return {"item_id": item_id}
+
+    return app
+
+
+@pytest.fixture(scope="module")
+def client() -> TestClient:
+    return TestClient(_app({"database": True, "broker": True}))
+
+
+def test_middleware_echoes_incoming_correlation_id(client: TestClient) -> None:
+    resp = client.get("/whoami", headers={"X-Correlation-ID": "abc-123"})
+    assert resp.status_code == 200
+    assert resp.headers["x-correlation-id"] == "abc-123"
+    assert resp.json() == {"correlation_id": "abc-123"}
+
+
+def test_middleware_creates_correlation_id_when_absent(client: TestClient) -> None:
+    first = client.get("/whoami")
+    second = client.get("/whoami")
+    cid = first.headers["x-correlation-id"]
+    assert re.fullmatch(r"[0-9a-f]{32}", cid)
+    assert first.json()["correlation_id"] == cid
+    assert second.headers["x-correlation-id"] != cid
+
+
+def test_middleware_leaves_no_correlation_id_behind(client: TestClient) -> None:
+    client.get("/whoami", headers={"X-Correlation-ID": "abc-123"})
+    assert current_correlation_id() is None
+
+
+def test_middleware_counts_requests_by_route_template(client: TestClient) -> None:
+    labels = {"service": SERVICE, "method": "GET", "route": "/items/{item_id}", "status": "200"}
+    before = REGISTRY.get_sample_value("tandem_http_requests_total", labels) or 0.0
+    client.get("/items/one")
+    client.get("/items/two")
+    assert REGISTRY.get_sample_value("tandem_http_requests_total", labels) == before + 2
+
+
+def test_live_returns_200(client: TestClient) -> None:
+    resp = client.get("/health/live")
+    assert (resp.status_code, resp.json()) == (200, {"status": "live"})
+
+
+def test_ready_returns_200_when_all_checks_pass(client: TestClient) -> None:
+    resp = client.get("/health/ready")
+    assert resp.status_code == 200
+    assert resp.json() == {"status": "ready", "checks": {"database": True, "broker": True}}
+
+
+def test_ready_returns_503_when_a_check_fails() -> None:
+    resp = TestClient(_app({"database": True, "broker": False})).get("/health/ready")
+    assert resp.status_code == 503
+    assert resp.json() == {"status": "not_ready", "checks": {"database": True, "broker": False}}
+
+
+def test_ready_rereads_checks_on_every_request() -> None:
+    checks = {"database": False}
+    app = FastAPI()
+    app.include_router(health_router(lambda: dict(checks)))
+    client = TestClient(app)
+    assert client.get("/health/ready").status_code == 503
+    checks["database"] = True
+    assert client.get("/health/ready").status_code == 200
+
+
+def test_install_common_adds_health_metrics_and_correlation() -> None:
+    app = FastAPI()
+    install_common(app, "common-test", lambda: {"database": False})
+    client = TestClient(app)
+    resp = client.get("/health/ready", headers={"X-Correlation-ID": "c-9"})
+    assert resp.status_code == 503
+    assert resp.headers["x-correlation-id"] == "c-9"
+    metrics = client.get("/metrics/")
+    assert metrics.status_code == 200
+    assert "tandem_http_requests_total" in metrics.text
