@@ -75,6 +75,31 @@ def alembic_config(url: str, script_location: Path) -> Config:
     return cfg
 
 
+# Any fixed 64-bit number: the key of the PostgreSQL advisory lock that serialises migrations.
+MIGRATION_LOCK_KEY = 0x7A4D_3E1C
+
+
 def migrate(url: str, script_location: Path) -> None:
-    """Bring the schema to the newest migration (the production path; never `create_all`)."""
-    command.upgrade(alembic_config(url, script_location), "head")
+    """Bring the schema to the newest migration (the production path; never `create_all`).
+
+    On PostgreSQL, replicas starting together (init containers, `--scale`) take an advisory lock, so
+    one migrates and the others then find the schema at head.
+    """
+    cfg = alembic_config(url, script_location)
+    if not url.startswith("postgresql"):
+        command.upgrade(cfg, "head")
+        return
+    engine = make_engine(url)
+    try:
+        with engine.connect() as conn:
+            conn.execute(text("SELECT pg_advisory_lock(:k)"), {"k": MIGRATION_LOCK_KEY})
+            try:
+                conn.commit()
+                cfg.attributes["connection"] = conn
+                command.upgrade(cfg, "head")
+                conn.commit()
+            finally:
+                conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": MIGRATION_LOCK_KEY})
+                conn.commit()
+    finally:
+        engine.dispose()

@@ -19,6 +19,12 @@ def run(target_metadata: MetaData) -> None:
         with context.begin_transaction():
             context.run_migrations()
         return
+    given = config.attributes.get("connection")
+    if given is not None:  # the caller holds the migration lock on this connection
+        context.configure(connection=given, target_metadata=target_metadata, render_as_batch=True)
+        with context.begin_transaction():
+            context.run_migrations()
+        return
     connectable = engine_from_config(
         config.get_section(config.config_ini_section, {}), prefix="sqlalchemy.", poolclass=pool.NullPool
     )

@@ -48,12 +48,19 @@ def broker(port: int = typer.Option(9092, help="Loopback port; 0 picks a free on
 
 @topics_app.command("create")
 def topics_create(
-    bootstrap: str = typer.Option(None, envvar="TANDEM_KAFKA_BOOTSTRAP", help="Bootstrap servers."),
+    bootstrap: str = typer.Option(
+        "127.0.0.1:9092", envvar="TANDEM_KAFKA_BOOTSTRAP", help="Bootstrap servers."
+    ),
+    replication_factor: int = typer.Option(
+        1,
+        envvar="TANDEM_KAFKA_REPLICATION_FACTOR",
+        help="Replicas per partition (3 on a production cluster).",
+    ),
 ) -> None:
-    """Create every topic (and its dead-letter topic) with its partition count."""
+    """Create every missing topic (and its dead-letter topic); existing topics are left as they are."""
     from shared.bus.admin import ensure_topics
 
-    created = ensure_topics(bootstrap or "127.0.0.1:9092", timeout_s=120)
+    created = ensure_topics(bootstrap, timeout_s=120, replication_factor=replication_factor)
     typer.echo(json.dumps({"created": created}))
 
 

@@ -12,7 +12,10 @@ from shared.topics import TopicSpec, all_topics
 
 
 def ensure_topics(
-    bootstrap: str, specs: Iterable[TopicSpec] | None = None, timeout_s: float = 30
+    bootstrap: str,
+    specs: Iterable[TopicSpec] | None = None,
+    timeout_s: float = 30,
+    replication_factor: int = 1,
 ) -> list[str]:
     """Create the missing topics; returns the names it created. Retries while the broker starts."""
     wanted = list(specs or all_topics())
@@ -32,7 +35,11 @@ def ensure_topics(
         for spec in missing:
             try:
                 admin.create_topics(
-                    [NewTopic(spec.name, num_partitions=spec.partitions, replication_factor=1)]
+                    [
+                        NewTopic(
+                            spec.name, num_partitions=spec.partitions, replication_factor=replication_factor
+                        )
+                    ]
                 )
                 created.append(spec.name)
             except TopicAlreadyExistsError:

@@ -39,7 +39,10 @@ class BusProducer:
         )
         # kafka-python's bootstrap_connected() stays False once metadata is loaded, so readiness is
         # proven instead: metadata for a known topic means the broker answers and topics exist.
-        self._ready = self._producer.partitions_for(probe_topic) is not None
+        if not self._producer.partitions_for(probe_topic):
+            self._producer.close(timeout=1)
+            raise RuntimeError(f"topic {probe_topic} not found: create topics first (tandem topics create)")
+        self._ready = True
 
     def send(self, topic: str, key: str, value: bytes, headers: Mapping[str, str]) -> FutureRecordMetadata:
         return self._producer.send(

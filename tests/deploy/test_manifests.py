@@ -8,7 +8,6 @@ import importlib
 import json
 import re
 import shlex
-import sys
 from functools import cache
 from pathlib import Path
 from typing import Any, cast
@@ -17,13 +16,10 @@ import pytest
 import yaml
 from pydantic_settings import BaseSettings
 
-REPO = Path(__file__).resolve().parents[2]
-# tests/ is not a package, so pytest puts tests/ (not the repo root) on sys.path: make the code importable
-# whether or not the `tandem` package is installed into the environment.
-if str(REPO) not in sys.path:
-    sys.path.insert(0, str(REPO))
+from shared import topics
+from tandem import services as tandem_services
 
-topics = importlib.import_module("shared.topics")
+REPO = Path(__file__).resolve().parents[2]
 COMPOSE_FILE = REPO / "docker-compose.yml"
 K8S_DIR = REPO / "deploy" / "k8s"
 POSTGRES_INIT = REPO / "deploy" / "postgres" / "init.sql"
@@ -40,15 +36,19 @@ SETTINGS: dict[str, type[BaseSettings]] = {
     "review": _settings_class("review", "ReviewSettings"),
 }
 SERVICES = tuple(SETTINGS)
+SERVICE_ENTRIES = tandem_services.SERVICES
 CLUSTER_WIDE_VARS = frozenset(
-    {"TANDEM_KAFKA_BOOTSTRAP", "TANDEM_MODELS_DIR", "TANDEM_DATA_DIR", "TANDEM_LOG_LEVEL"}
+    {
+        "TANDEM_KAFKA_BOOTSTRAP",
+        "TANDEM_MODELS_DIR",
+        "TANDEM_DATA_DIR",
+        "TANDEM_LOG_LEVEL",
+        "TANDEM_KAFKA_REPLICATION_FACTOR",
+    }
 )
-# Which topics each service's consumer reads: the contract the KEDA triggers must follow.
+# Which topics each service's consumer reads, from the services' own specs: the KEDA triggers must follow.
 CONSUMES: dict[str, frozenset[str]] = {
-    "discovery": frozenset({topics.FRAUD_SCORES, topics.REVIEW_DECISIONS}),
-    "fraud": frozenset({topics.CATALOG_CREATORS}),
-    "forecast": frozenset({topics.REVIEW_DECISIONS}),
-    "review": frozenset({topics.DISCOVERY_SHORTLISTS}),
+    name: frozenset(e.spec.consumes) for name, e in SERVICE_ENTRIES.items()
 }
 PARTITIONS = {spec.name: spec.partitions for spec in topics.all_topics()}
 LIVE_PATH = "/health/live"

@@ -16,7 +16,15 @@ from services.discovery.schemas import BulkResult, CreatorIn
 from shared.bus.outbox import Outbox
 from shared.bus.tables import OutboxMessage
 from shared.db import Database, migrate
-from shared.events import CreatorSnapshot, CreatorUpserted, FraudScored, Reason, ReviewDecided, parse_envelope, unwrap
+from shared.events import (
+    CreatorSnapshot,
+    CreatorUpserted,
+    FraudScored,
+    Reason,
+    ReviewDecided,
+    parse_envelope,
+    unwrap,
+)
 from tandem.synthetic import generate_world
 
 REPO = Path(__file__).resolve().parents[2]
@@ -102,7 +110,9 @@ def test_upsert_replaces_audience_markets(db: Database, outbox: Outbox) -> None:
     audience = [{"market": "BR", "audience_share": 0.9, "engagement_rate": 0.02}]
     _upsert(db, outbox, [CreatorIn.model_validate({**creator.model_dump(), "audience": audience})])
     with db.transaction() as session:
-        markets = list(session.exec(select(CreatorMarket).where(CreatorMarket.creator_id == creator.creator_id)))
+        markets = list(
+            session.exec(select(CreatorMarket).where(CreatorMarket.creator_id == creator.creator_id))
+        )
     assert [(m.market, m.audience_share) for m in markets] == [("BR", 0.9)]
 
 
@@ -209,5 +219,8 @@ def test_record_decision_builds_history(db: Database, outbox: Outbox) -> None:
         catalog.record_decision(session, ORG, decided("c2", "approve"))  # changed mind: same row
     with db.transaction() as session:
         past = catalog.history(session, ORG, [creator.creator_id, "cr-other"])
-    assert sorted((c.campaign_id, c.decision) for c in past[creator.creator_id]) == [("c1", "approve"), ("c2", "approve")]
+    assert sorted((c.campaign_id, c.decision) for c in past[creator.creator_id]) == [
+        ("c1", "approve"),
+        ("c2", "approve"),
+    ]
     assert past["cr-other"] == []

@@ -61,7 +61,10 @@ def _scored(n: int, home: str, score: float) -> Scored:
 
 
 def test_diversify_caps_one_home_market_while_others_wait() -> None:
-    ranked = [_scored(i, "US", 1 - i / 100) for i in range(8)] + [_scored(8, "BR", 0.5), _scored(9, "GB", 0.4)]
+    ranked = [_scored(i, "US", 1 - i / 100) for i in range(8)] + [
+        _scored(8, "BR", 0.5),
+        _scored(9, "GB", 0.4),
+    ]
     picked = diversify(ranked, size=5, max_share=0.6)
     assert len(picked) == 5
     homes = Counter(s.row.home_market for s in picked)
@@ -95,10 +98,14 @@ def test_diversify_returns_fewer_when_ranked_is_short() -> None:
 # --- reasons ----------------------------------------------------------------------------------------
 
 
-def _reasons(row_risk: float | None = 0.12, level: str = "low", past: list[Collaboration] | None = None) -> dict[str, Any]:
+def _reasons(
+    row_risk: float | None = 0.12, level: str = "low", past: list[Collaboration] | None = None
+) -> dict[str, Any]:
     creator = _creator()
     brief = _brief()
-    scored = Scored(row=_row(creator, row_risk, level), creator=creator, fit=fit(brief, creator, 5), score=0.7)
+    scored = Scored(
+        row=_row(creator, row_risk, level), creator=creator, fit=fit(brief, creator, 5), score=0.7
+    )
     return {r.code: r for r in reasons(brief, scored, past or [])}
 
 
@@ -151,7 +158,9 @@ def ranking_model() -> OnnxModel:
 
 
 @pytest.fixture(scope="module")
-def catalogue(tmp_path_factory: pytest.TempPathFactory, world_payloads: dict[str, dict[str, Any]]) -> Iterator[Database]:
+def catalogue(
+    tmp_path_factory: pytest.TempPathFactory, world_payloads: dict[str, dict[str, Any]]
+) -> Iterator[Database]:
     url = f"sqlite:///{tmp_path_factory.mktemp('discovery') / 'discovery.db'}"
     migrate(url, REPO / "services" / "discovery" / "migrations")
     db = Database(url)
@@ -176,7 +185,9 @@ def _build(db: Database, model: OnnxModel, brief: BriefIn, size: int = 10) -> ma
 def test_build_shortlist_returns_ranked_explained_entries_in_target_markets(
     catalogue: Database, ranking_model: OnnxModel, world_payloads: dict[str, dict[str, Any]]
 ) -> None:
-    brief = _brief(target_markets=["US", "CA"], platforms=["instagram", "tiktok", "youtube"], min_target_share=0.2)
+    brief = _brief(
+        target_markets=["US", "CA"], platforms=["instagram", "tiktok", "youtube"], min_target_share=0.2
+    )
     result = _build(catalogue, ranking_model, brief, size=8)
     entries = result.event.entries
     assert 0 < len(entries) <= 8
@@ -191,7 +202,9 @@ def test_build_shortlist_returns_ranked_explained_entries_in_target_markets(
     assert result.event.model_name == "ranking"
 
 
-def test_build_shortlist_stores_campaign_shortlist_and_event(catalogue: Database, ranking_model: OnnxModel) -> None:
+def test_build_shortlist_stores_campaign_shortlist_and_event(
+    catalogue: Database, ranking_model: OnnxModel
+) -> None:
     result = _build(catalogue, ranking_model, _brief(target_markets=["US"], platforms=ALL_PLATFORMS), size=5)
     with catalogue.transaction() as session:
         campaign = session.get(Campaign, result.campaign.campaign_id)
@@ -221,7 +234,9 @@ def test_build_shortlist_respects_size_exclusions_and_follower_range(
     first = _build(catalogue, ranking_model, base, size=3).event.entries
     assert len(first) == 3
     excluded = [e.creator.creator_id for e in first]
-    brief = base.model_copy(update={"exclude_creator_ids": excluded, "min_followers": 5_000, "max_followers": 200_000})
+    brief = base.model_copy(
+        update={"exclude_creator_ids": excluded, "min_followers": 5_000, "max_followers": 200_000}
+    )
     entries = _build(catalogue, ranking_model, brief).event.entries
     assert entries
     for e in entries:
@@ -239,7 +254,9 @@ def test_build_shortlist_leaves_out_risky_creators(catalogue: Database, ranking_
         catalog.apply_fraud_score(session, ORG, scored)
     try:
         strict = brief.model_copy(update={"max_fraud_risk": 0.5})
-        assert top not in [e.creator.creator_id for e in _build(catalogue, ranking_model, strict).event.entries]
+        assert top not in [
+            e.creator.creator_id for e in _build(catalogue, ranking_model, strict).event.entries
+        ]
     finally:
         with catalogue.transaction() as session:
             row = session.get(Creator, (ORG, top))

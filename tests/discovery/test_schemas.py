@@ -11,7 +11,13 @@ from services.discovery.schemas import BriefIn, BulkCreatorsIn, CreatorIn
 
 
 def _brief(**overrides: Any) -> dict[str, Any]:
-    return {"name": "spring", "category": "beauty", "target_markets": ["US"], "platforms": ["instagram"], **overrides}
+    return {
+        "name": "spring",
+        "category": "beauty",
+        "target_markets": ["US"],
+        "platforms": ["instagram"],
+        **overrides,
+    }
 
 
 def _creator(**overrides: Any) -> dict[str, Any]:

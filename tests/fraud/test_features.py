@@ -7,7 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from services.fraud.features import FEATURES, account_features, engagement_vs_norm, feature_matrix, primary_account
+from services.fraud.features import (
+    FEATURES,
+    account_features,
+    engagement_vs_norm,
+    feature_matrix,
+    primary_account,
+)
 from shared.events import AccountStats
 from shared.model_registry import ModelRegistry
 
@@ -77,7 +83,10 @@ def test_engagement_vs_norm_falls_with_size() -> None:
 
 
 def test_primary_account_is_the_largest() -> None:
-    small, large = _account(handle="s", followers=900), _account(handle="l", platform="youtube", followers=90_000)
+    small, large = (
+        _account(handle="s", followers=900),
+        _account(handle="l", platform="youtube", followers=90_000),
+    )
     assert primary_account([small, large]) is large
 
 

@@ -10,9 +10,9 @@ import pytest
 from services.fraud.features import primary_account
 from services.fraud.scoring import assess, explain, risk_level
 from shared.events import AccountStats
+from shared.model_registry import ModelRegistry
 from shared.norms import engagement_norm
 from shared.onnx_model import OnnxModel
-from shared.model_registry import ModelRegistry
 from tandem.synthetic import generate_world
 
 REPO = Path(__file__).resolve().parents[2]
@@ -125,7 +125,10 @@ def test_assess_empty_batch_returns_empty(model: OnnxModel) -> None:
 
 def test_shipped_model_scores_fraud_riskier_than_normal_on_synthetic_world(model: OnnxModel) -> None:
     world = generate_world(2000, seed=123)
-    accounts = [primary_account([AccountStats.model_validate(a) for a in c.payload["accounts"]]) for c in world.creators]
+    accounts = [
+        primary_account([AccountStats.model_validate(a) for a in c.payload["accounts"]])
+        for c in world.creators
+    ]
     risks = np.array([a.risk for a in assess(model, accounts, 0.3, 0.6)])
     kind = np.array([c.fraud_kind for c in world.creators])
     fraud = np.array([c.is_fraud for c in world.creators])

@@ -71,7 +71,9 @@ def _shortlist(tier: str = "volume", campaign_id: str = "cmp-1") -> ShortlistPub
     })  # fmt: skip
 
 
-def _create(db: Database, outbox: Outbox, policy: Policy = NO_AUDIT, tier: str = "volume") -> list[ReviewTask]:
+def _create(
+    db: Database, outbox: Outbox, policy: Policy = NO_AUDIT, tier: str = "volume"
+) -> list[ReviewTask]:
     with db.transaction() as session:
         return tasks.create_tasks(session, ORG, _shortlist(tier), policy, 24, outbox)
 
@@ -85,7 +87,9 @@ def _task_for(created: list[ReviewTask], creator_id: str, kind: str = "human") -
     return next(t.task_id for t in created if t.creator_id == creator_id and t.route == kind)
 
 
-def _decide(db: Database, outbox: Outbox, task_id: str, body: DecisionIn, org_id: str = ORG) -> tuple[str, bool]:
+def _decide(
+    db: Database, outbox: Outbox, task_id: str, body: DecisionIn, org_id: str = ORG
+) -> tuple[str, bool]:
     with db.transaction() as session:
         out, created = tasks.decide(session, org_id, task_id, body, outbox)
         return out.decision_id, created
@@ -103,7 +107,9 @@ def test_create_tasks_routes_each_finalist(db: Database, outbox: Outbox) -> None
     events = _events(db)
     decided = {e.creator.creator_id: e.decision for e in events if isinstance(e, ReviewDecided)}
     assert decided == {"cr-confident": "approve", "cr-fraud": "reject"}
-    assert all(e.automated and e.decided_by == tasks.AUTO_REVIEWER for e in events if isinstance(e, ReviewDecided))
+    assert all(
+        e.automated and e.decided_by == tasks.AUTO_REVIEWER for e in events if isinstance(e, ReviewDecided)
+    )
     requested = sorted(e.creator_id for e in events if isinstance(e, ReviewRequested))
     assert requested == ["cr-unscored", "cr-unsure"]
 
@@ -165,7 +171,11 @@ def test_decide_same_decision_twice_is_applied_once(db: Database, outbox: Outbox
     assert task is not None and task.status == "decided"
     human = [e for e in _events(db) if isinstance(e, ReviewDecided) and e.task_id == task_id]
     assert len(human) == 1
-    assert (human[0].decision, human[0].automated, human[0].creator.creator_id) == ("approve", False, "cr-unsure")
+    assert (human[0].decision, human[0].automated, human[0].creator.creator_id) == (
+        "approve",
+        False,
+        "cr-unsure",
+    )
 
 
 def test_decide_different_decision_conflicts(db: Database, outbox: Outbox) -> None:

@@ -62,7 +62,9 @@ def test_run_accepts_nan_features(fraud_model: OnnxModel) -> None:
 
 def test_run_regressor_heads_return_flat_values() -> None:
     model = OnnxModel(FORECAST_V1)
-    assert set(model.card.heads) == {f"{t}_{q}" for t in ("reach", "engagements") for q in ("p10", "p50", "p90")}
+    assert set(model.card.heads) == {
+        f"{t}_{q}" for t in ("reach", "engagements") for q in ("p10", "p50", "p90")
+    }
     out = model.run("reach_p50", np.zeros((3, len(model.features))))
     assert out.shape == (3,)
 

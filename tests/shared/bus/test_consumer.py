@@ -115,7 +115,9 @@ def _recording_handler(calls: Calls) -> Handler:
     return handle
 
 
-def _dispatcher(db: Database, publisher: FakePublisher, handlers: dict[str, Handler], retries: int = 3) -> EventDispatcher:
+def _dispatcher(
+    db: Database, publisher: FakePublisher, handlers: dict[str, Handler], retries: int = 3
+) -> EventDispatcher:
     return EventDispatcher(db, handlers, publisher, "fraud", retries=retries, backoff_s=0)  # type: ignore[arg-type]
 
 
@@ -127,7 +129,9 @@ def _processed(db: Database) -> list[ProcessedEvent]:
 def test_apply_runs_handler_and_records_processed_event(db: Database, publisher: FakePublisher) -> None:
     calls = Calls()
     env = _envelope()
-    outcome = _dispatcher(db, publisher, {EVENT_TYPE: _recording_handler(calls)}).apply(_record(env.to_bytes()))
+    outcome = _dispatcher(db, publisher, {EVENT_TYPE: _recording_handler(calls)}).apply(
+        _record(env.to_bytes())
+    )
     assert outcome == "applied"
     assert calls.seen == ["cr-1"]
     [row] = _processed(db)
@@ -160,7 +164,11 @@ def test_apply_invalid_json_dead_letters_invalid_envelope_with_original_bytes(
     letter = publisher.letter()
     assert letter["reason"] == "invalid_envelope"
     assert letter["original_value"] == raw.decode()
-    assert (letter["original_topic"], letter["original_partition"], letter["original_offset"]) == (TOPIC, 2, 41)
+    assert (letter["original_topic"], letter["original_partition"], letter["original_offset"]) == (
+        TOPIC,
+        2,
+        41,
+    )
     assert letter["original_key"] == "cr-1"
     assert letter["detail"]
     assert datetime.fromisoformat(letter["failed_at"]).tzinfo is not None
@@ -176,7 +184,9 @@ def test_apply_non_utf8_value_dead_letters_base64_original(db: Database, publish
     assert publisher.sent[0].key == ""
 
 
-def test_apply_json_that_is_not_envelope_dead_letters_invalid_envelope(db: Database, publisher: FakePublisher) -> None:
+def test_apply_json_that_is_not_envelope_dead_letters_invalid_envelope(
+    db: Database, publisher: FakePublisher
+) -> None:
     assert _dispatcher(db, publisher, {}).apply(_record(b'{"hello": "world"}')) == "dead_letter"
     assert publisher.letter()["reason"] == "invalid_envelope"
     assert "type" in publisher.letter()["detail"]
@@ -186,7 +196,9 @@ def test_apply_invalid_payload_dead_letters_invalid_payload(db: Database, publis
     calls = Calls()
     env = _envelope()
     bad = env.model_copy(update={"payload": {k: v for k, v in env.payload.items() if k != "home_market"}})
-    outcome = _dispatcher(db, publisher, {EVENT_TYPE: _recording_handler(calls)}).apply(_record(bad.to_bytes()))
+    outcome = _dispatcher(db, publisher, {EVENT_TYPE: _recording_handler(calls)}).apply(
+        _record(bad.to_bytes())
+    )
     assert outcome == "dead_letter"
     assert publisher.sent[0].headers["dlq_reason"] == "invalid_payload"
     letter = publisher.letter()
@@ -197,17 +209,23 @@ def test_apply_invalid_payload_dead_letters_invalid_payload(db: Database, publis
     assert _processed(db) == []
 
 
-def test_apply_newer_schema_version_dead_letters_invalid_payload(db: Database, publisher: FakePublisher) -> None:
+def test_apply_newer_schema_version_dead_letters_invalid_payload(
+    db: Database, publisher: FakePublisher
+) -> None:
     calls = Calls()
     env = _envelope().model_copy(update={"schema_version": 3})
-    outcome = _dispatcher(db, publisher, {EVENT_TYPE: _recording_handler(calls)}).apply(_record(env.to_bytes()))
+    outcome = _dispatcher(db, publisher, {EVENT_TYPE: _recording_handler(calls)}).apply(
+        _record(env.to_bytes())
+    )
     assert outcome == "dead_letter"
     assert publisher.letter()["reason"] == "invalid_payload"
     assert "newer" in publisher.letter()["detail"]
     assert calls.seen == []
 
 
-def test_apply_failing_handler_dead_letters_handler_failed_after_retries(db: Database, publisher: FakePublisher) -> None:
+def test_apply_failing_handler_dead_letters_handler_failed_after_retries(
+    db: Database, publisher: FakePublisher
+) -> None:
     attempts: list[int] = []
 
     def boom(session: Session, event: Event, envelope: Envelope) -> None:
@@ -230,7 +248,10 @@ def test_apply_failing_handler_rolls_back_its_writes(db: Database, publisher: Fa
         session.flush()
         raise ValueError("after the write")
 
-    assert _dispatcher(db, publisher, {EVENT_TYPE: write_then_fail}).apply(_record(_envelope().to_bytes())) == "dead_letter"
+    assert (
+        _dispatcher(db, publisher, {EVENT_TYPE: write_then_fail}).apply(_record(_envelope().to_bytes()))
+        == "dead_letter"
+    )
     with db.transaction() as session:
         assert session.exec(select(func.count()).select_from(FraudScore)).one() == 0
 
@@ -249,7 +270,9 @@ def test_apply_flaky_handler_succeeds_on_retry(db: Database, publisher: FakePubl
     assert len(_processed(db)) == 1
 
 
-def test_apply_same_event_twice_is_duplicate_and_handler_runs_once(db: Database, publisher: FakePublisher) -> None:
+def test_apply_same_event_twice_is_duplicate_and_handler_runs_once(
+    db: Database, publisher: FakePublisher
+) -> None:
     calls = Calls()
     dispatcher = _dispatcher(db, publisher, {EVENT_TYPE: _recording_handler(calls)})
     raw = _envelope().to_bytes()
@@ -260,7 +283,9 @@ def test_apply_same_event_twice_is_duplicate_and_handler_runs_once(db: Database,
     assert publisher.sent == []
 
 
-def test_apply_same_payload_with_new_event_id_is_applied_again(db: Database, publisher: FakePublisher) -> None:
+def test_apply_same_payload_with_new_event_id_is_applied_again(
+    db: Database, publisher: FakePublisher
+) -> None:
     calls = Calls()
     dispatcher = _dispatcher(db, publisher, {EVENT_TYPE: _recording_handler(calls)})
     event = _event()
@@ -270,7 +295,9 @@ def test_apply_same_payload_with_new_event_id_is_applied_again(db: Database, pub
 
 
 def test_apply_event_type_without_handler_is_ignored(db: Database, publisher: FakePublisher) -> None:
-    outcome = _dispatcher(db, publisher, {"fraud.scored": lambda s, e, env: None}).apply(_record(_envelope().to_bytes()))
+    outcome = _dispatcher(db, publisher, {"fraud.scored": lambda s, e, env: None}).apply(
+        _record(_envelope().to_bytes())
+    )
     assert outcome == "ignored"
     assert publisher.sent == []
     assert _processed(db) == []

@@ -1,0 +1,86 @@
+"""Forecasts from the shipped quantile model: ordered intervals that grow with the audience."""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from services.forecast.features import PlannedContent
+from services.forecast.forecasting import TARGETS, forecast
+from shared.events import MetricForecast
+from shared.model_registry import ModelRegistry
+from shared.onnx_model import OnnxModel
+
+REPO = Path(__file__).resolve().parents[2]
+BASE = PlannedContent(followers=50_000, engagement_rate=0.02, per_view=False, platform="instagram", format="post",
+                      market="US", market_share=0.5, hour=19, weekday=2, paid=False)  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def model() -> OnnxModel:
+    return ModelRegistry(REPO / "models").load_champion("forecast")
+
+
+def _grid() -> list[PlannedContent]:
+    """A spread of plans over platforms, formats, markets, shares and engagement."""
+    combos = itertools.product(
+        ["instagram", "tiktok", "youtube", "vk", "telegram"],
+        ["post", "reel", "story", "long_video", "stream"],
+        ["US", "RU", "BR"],
+        [0.1, 0.6],
+        [0.01, 0.05],
+    )
+    return [replace(BASE, platform=p, format=f, market=m, market_share=s, engagement_rate=er,
+                    per_view=p == "tiktok") for p, f, m, s, er in combos]  # fmt: skip
+
+
+def _by_metric(metrics: list[MetricForecast]) -> dict[str, MetricForecast]:
+    return {m.metric: m for m in metrics}
+
+
+def test_forecast_returns_both_metrics_with_definitions(model: OnnxModel) -> None:
+    [metrics] = forecast(model, [BASE])
+    by = _by_metric(metrics)
+    assert set(by) == set(TARGETS) == {"reach", "engagements"}
+    assert by["reach"].definition == TARGETS["reach"]
+    assert by["reach"].p50 > 0
+
+
+def test_forecast_quantiles_are_ordered_and_non_negative(model: OnnxModel) -> None:
+    grid = _grid() + [replace(BASE, followers=f) for f in (0, 1, 500, 10**6, 10**8)]
+    out = forecast(model, grid)
+    assert len(out) == len(grid)
+    for metrics in out:
+        for m in metrics:
+            assert 0 <= m.p10 <= m.p50 <= m.p90, m
+
+
+def test_forecast_empty_batch_is_empty(model: OnnxModel) -> None:
+    assert forecast(model, []) == []
+
+
+def test_forecast_batch_equals_one_by_one(model: OnnxModel) -> None:
+    grid = _grid()[:20]
+    batch = forecast(model, grid)
+    assert batch == [forecast(model, [item])[0] for item in grid]
+
+
+def test_forecast_larger_audience_has_larger_median_reach(model: OnnxModel) -> None:
+    grid = _grid()
+    small = forecast(model, [replace(c, followers=10_000) for c in grid])
+    large = forecast(model, [replace(c, followers=1_000_000) for c in grid])
+    small_p50 = np.array([_by_metric(m)["reach"].p50 for m in small])
+    large_p50 = np.array([_by_metric(m)["reach"].p50 for m in large])
+    assert large_p50.mean() > 10 * small_p50.mean()
+    assert np.mean(large_p50 > small_p50) > 0.95
+
+
+def test_forecast_engagements_stay_below_reach_at_median(model: OnnxModel) -> None:
+    medians = [
+        (_by_metric(m)["engagements"].p50, _by_metric(m)["reach"].p50) for m in forecast(model, _grid())
+    ]
+    assert np.mean([e < r for e, r in medians]) > 0.95
