@@ -29,7 +29,7 @@ class CorrelationMiddleware:
         incoming = dict(scope.get("headers") or []).get(self._header)
         started = time.perf_counter()
         status = 500
-        with correlation(incoming.decode() if incoming else None) as cid:
+        with correlation(_usable_id(incoming)) as cid:
 
             async def send_with_id(message: Message) -> None:
                 nonlocal status
@@ -44,6 +44,17 @@ class CorrelationMiddleware:
                 route = getattr(scope.get("route"), "path", "unmatched")
                 HTTP_REQUESTS.labels(self.service, scope["method"], route, str(status)).inc()
                 HTTP_LATENCY.labels(self.service, route).observe(time.perf_counter() - started)
+
+
+def _usable_id(raw: bytes | None) -> str | None:
+    """A caller's correlation id if it is short printable ASCII; otherwise we mint our own."""
+    if not raw or len(raw) > 128:
+        return None
+    try:
+        text = raw.decode("ascii")
+    except UnicodeDecodeError:
+        return None
+    return text if text.isprintable() else None
 
 
 def health_router(readiness: ReadinessCheck) -> APIRouter:

@@ -61,7 +61,9 @@ def fit(brief: BriefIn, creator: CreatorIn, shortlist_size: int) -> Fit:
         platform_match=account.platform in brief.platforms,
         category_match=brief.category in creator.categories,
         language_match=not brief.languages or bool(set(brief.languages) & set(creator.languages)),
-        price_per_slot=(creator.price_usd / slot_budget) if (slot_budget and creator.price_usd) else None,
+        price_per_slot=(creator.price_usd / slot_budget)
+        if (slot_budget and creator.price_usd is not None)
+        else None,
     )
 
 

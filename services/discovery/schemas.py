@@ -17,6 +17,12 @@ def _known(values: list[str], allowed: tuple[str, ...], what: str) -> list[str]:
     return values
 
 
+def _unique(values: list[str], what: str) -> None:
+    repeated = sorted({v for v in values if values.count(v) > 1})
+    if repeated:
+        raise ValueError(f"each {what} may appear once; repeated: {', '.join(repeated)}")
+
+
 class CreatorIn(BaseModel):
     """A creator as ingested: accounts per platform and audience per market."""
 
@@ -46,10 +52,17 @@ class CreatorIn(BaseModel):
     def _categories(cls, v: list[str]) -> list[str]:
         return _known(v, CATEGORIES, "category")
 
+    @field_validator("accounts")
+    @classmethod
+    def _accounts(cls, v: list[AccountStats]) -> list[AccountStats]:
+        _unique([a.platform for a in v], "platform in accounts")
+        return v
+
     @field_validator("audience")
     @classmethod
     def _audience(cls, v: list[MarketStats]) -> list[MarketStats]:
         _known([m.market for m in v], MARKETS, "market")
+        _unique([m.market for m in v], "market in audience")
         if sum(m.audience_share for m in v) > 1.01:  # rounding in real exports adds up to a little over 1
             raise ValueError("audience shares add up to more than 1")
         return v
@@ -100,7 +113,7 @@ class BriefIn(BaseModel):
     @field_validator("target_markets")
     @classmethod
     def _markets(cls, v: list[str]) -> list[str]:
-        return _known(v, MARKETS, "market")
+        return list(dict.fromkeys(_known(v, MARKETS, "market")))  # a repeated market counts once
 
     @field_validator("languages")
     @classmethod

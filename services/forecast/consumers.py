@@ -26,10 +26,12 @@ def handlers(runtime: Runtime) -> dict[str, Handler]:
         if event.decision != "approve":
             return
         stmt = select(ForecastRecord).where(
-            ForecastRecord.org_id == envelope.org_id, ForecastRecord.decision_id == event.decision_id
+            ForecastRecord.org_id == envelope.org_id,
+            ForecastRecord.campaign_id == event.campaign_id,
+            ForecastRecord.creator_id == event.creator.creator_id,
         )
         if session.exec(stmt).first() is not None:
-            return  # a re-published decision (new event id, same decision) is forecast once
+            return  # one forecast per creator and campaign, however many approvals (e.g. an audit) it gets
         model = runtime.model("forecast").current
         content = content_for_decision(event, settings.default_format)
         metrics = forecast(model, [content])[0]

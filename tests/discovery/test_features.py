@@ -63,6 +63,18 @@ def test_fit_on_hand_built_creator() -> None:
     assert f.price_per_slot == pytest.approx(1_000 / (10_000 / 5))
 
 
+def test_fit_platform_mismatch_when_no_wanted_platform() -> None:
+    brief = _brief(platforms=["youtube", "vk"])
+    f = fit(brief, _creator(), 5)
+    assert f.platform_match is False
+    assert _named(feature_row(brief, f, 0.1))["platform_match"] == 0.0
+    assert _named(feature_row(brief, f, 0.1))["log10_followers"] == pytest.approx(math.log10(200_000))
+
+
+def test_fit_category_mismatch() -> None:
+    assert fit(_brief(category="gaming"), _creator(), 5).category_match is False
+
+
 def test_fit_language_match_rules() -> None:
     assert fit(_brief(languages=[]), _creator(), 5).language_match is True
     assert fit(_brief(languages=["de"]), _creator(), 5).language_match is False

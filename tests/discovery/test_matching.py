@@ -253,10 +253,12 @@ def test_build_shortlist_leaves_out_risky_creators(catalogue: Database, ranking_
     with catalogue.transaction() as session:
         catalog.apply_fraud_score(session, ORG, scored)
     try:
-        strict = brief.model_copy(update={"max_fraud_risk": 0.5})
-        assert top not in [
-            e.creator.creator_id for e in _build(catalogue, ranking_model, strict).event.entries
-        ]
+        lenient = _build(catalogue, ranking_model, brief.model_copy(update={"max_fraud_risk": 1.0}), size=200)
+        strict = _build(catalogue, ranking_model, brief.model_copy(update={"max_fraud_risk": 0.5}), size=200)
+        entry = next(e for e in lenient.event.entries if e.creator.creator_id == top)
+        assert (entry.fraud_risk, entry.fraud_level) == (0.95, "high")
+        assert top not in {e.creator.creator_id for e in strict.event.entries}
+        assert strict.candidates_considered == lenient.candidates_considered - 1
     finally:
         with catalogue.transaction() as session:
             row = session.get(Creator, (ORG, top))
@@ -270,3 +272,23 @@ def test_build_shortlist_with_no_candidates_is_empty(catalogue: Database, rankin
     result = _build(catalogue, ranking_model, brief)
     assert result.event.entries == []
     assert result.candidates_considered == 0
+
+
+@pytest.mark.parametrize(("markets", "min_share"), [(["US"], 0.3), (["RU", "KZ"], 0.5), (["BR"], 0.05)])
+def test_build_shortlist_considers_exactly_the_qualifying_creators(
+    catalogue: Database,
+    ranking_model: OnnxModel,
+    world_payloads: dict[str, dict[str, Any]],
+    markets: list[str],
+    min_share: float,
+) -> None:
+    platforms = ["instagram", "youtube"]
+    expected = [
+        cid
+        for cid, p in world_payloads.items()
+        if _target_share(p, markets) >= min_share and any(a["platform"] in platforms for a in p["accounts"])
+    ]
+    brief = _brief(target_markets=markets, platforms=platforms, min_target_share=min_share)
+    result = _build(catalogue, ranking_model, brief, size=200)
+    assert result.candidates_considered == len(expected) > 0
+    assert sorted(e.creator.creator_id for e in result.event.entries) == sorted(expected)

@@ -134,3 +134,17 @@ def test_bulk_creators_reports_index_of_bad_creator() -> None:
     loc, msg = _error(exc)
     assert loc == ("creators", 1, "categories")
     assert "knitting" in msg
+
+
+def test_creator_rejects_duplicate_audience_market() -> None:
+    audience = [{"market": "US", "audience_share": 0.4, "engagement_rate": 0.02},
+                {"market": "US", "audience_share": 0.3, "engagement_rate": 0.02}]  # fmt: skip
+    with pytest.raises(ValidationError, match="US"):
+        CreatorIn.model_validate(_creator(audience=audience))
+
+
+def test_creator_rejects_two_accounts_on_one_platform() -> None:
+    accounts = [{"platform": "instagram", "handle": "ann", "followers": 12_000, "engagement_rate": 0.02},
+                {"platform": "instagram", "handle": "ann2", "followers": 3_000, "engagement_rate": 0.02}]  # fmt: skip
+    with pytest.raises(ValidationError, match="instagram"):
+        CreatorIn.model_validate(_creator(accounts=accounts))

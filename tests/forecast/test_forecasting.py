@@ -84,3 +84,27 @@ def test_forecast_engagements_stay_below_reach_at_median(model: OnnxModel) -> No
         (_by_metric(m)["engagements"].p50, _by_metric(m)["reach"].p50) for m in forecast(model, _grid())
     ]
     assert np.mean([e < r for e, r in medians]) > 0.95
+
+
+class CrossingModel:
+    """A stand-in whose quantile heads cross: p10 above p90, as separately fitted heads sometimes do."""
+
+    values = {"p10": 9.0, "p50": 5.0, "p90": 2.0}
+
+    def run(self, head: str, rows: np.ndarray) -> np.ndarray:
+        return np.full(len(rows), self.values[head.rsplit("_", 1)[1]], dtype=np.float32)
+
+
+def test_forecast_sorts_crossing_quantiles() -> None:
+    [metrics] = forecast(CrossingModel(), [BASE])  # type: ignore[arg-type]
+    for m in metrics:
+        assert (m.p10, m.p50, m.p90) == (round(float(np.expm1(2.0)), 1), round(float(np.expm1(5.0)), 1),
+                                         round(float(np.expm1(9.0)), 1))  # fmt: skip
+
+
+def test_forecast_clips_negative_values_to_zero() -> None:
+    class Negative(CrossingModel):
+        values = {"p10": -3.0, "p50": 0.0, "p90": 1.0}
+
+    [metrics] = forecast(Negative(), [BASE])  # type: ignore[arg-type]
+    assert all(m.p10 == 0.0 and m.p50 == 0.0 and m.p90 > 0 for m in metrics)

@@ -16,6 +16,11 @@ class Item(BaseModel):
     count: int = Field(ge=1)
 
 
+class Route(BaseModel):
+    path: int
+    query: str
+
+
 def _app() -> FastAPI:
     app = FastAPI()
     install_error_handlers(app)
@@ -130,3 +135,15 @@ def test_problem_carries_correlation_id_behind_middleware() -> None:
     assert resp.status_code == 404
     assert resp.json()["correlation_id"] == "cid-42"
     assert resp.headers["x-correlation-id"] == "cid-42"
+
+
+def test_validation_error_keeps_field_named_like_a_location() -> None:
+    app = FastAPI()
+    install_error_handlers(app)
+
+    @app.post("/routes")
+    async def create(route: Route) -> dict[str, int]:
+        return {"path": route.path}
+
+    body = TestClient(app).post("/routes", json={"path": "x"}).json()
+    assert sorted(e["field"] for e in body["errors"]) == ["path", "query"]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import re
 
 import pytest
@@ -102,3 +104,25 @@ def test_install_common_adds_health_metrics_and_correlation() -> None:
     metrics = client.get("/metrics/")
     assert metrics.status_code == 200
     assert "tandem_http_requests_total" in metrics.text
+
+
+def test_middleware_serves_request_with_non_utf8_correlation_id() -> None:
+    app = _app({"database": True})
+    scope = {
+        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "GET", "scheme": "http",
+        "path": "/health/live", "raw_path": b"/health/live", "root_path": "", "query_string": b"",
+        "headers": [(b"host", b"test"), (b"x-correlation-id", b"caf\xe9")], "client": ("127.0.0.1", 1),
+        "server": ("test", 80),
+    }  # fmt: skip
+    sent: list[dict[str, object]] = []
+
+    async def receive() -> dict[str, object]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: dict[str, object]) -> None:
+        sent.append(message)
+
+    with contextlib.suppress(UnicodeDecodeError):  # ServerErrorMiddleware re-raises after sending its 500
+        asyncio.run(app(scope, receive, send))  # type: ignore[arg-type]
+    start = next(m for m in sent if m["type"] == "http.response.start")
+    assert start["status"] == 200

@@ -16,14 +16,16 @@ from typing import Any
 import orjson
 import pytest
 from kafka.consumer.fetcher import ConsumerRecord
+from prometheus_client import REGISTRY
 from sqlalchemy import func
 from sqlmodel import Session, select
 
 from services.fraud.models import FraudScore
-from shared.bus.consumer import EventDispatcher, Handler
+from shared.bus.consumer import ConsumerLoop, EventDispatcher, Handler
 from shared.bus.tables import ProcessedEvent
 from shared.db import Database, migrate
 from shared.events import AccountStats, CreatorUpserted, Envelope, Event, MarketStats, wrap
+from shared.settings import ServiceSettings
 from shared.topics import CATALOG_CREATORS, dlq
 
 REPO = Path(__file__).resolve().parents[3]
@@ -314,3 +316,56 @@ def test_apply_raises_when_dead_letter_is_not_acknowledged(db: Database) -> None
     with pytest.raises(TimeoutError, match="broker down"):
         _dispatcher(db, failing, {}).apply(_record(b"not json"))
     assert len(failing.sent) == 1
+
+
+# --- the poll loop, with a hand-written consumer --------------------------------------------------------
+
+
+class FakeConsumer:
+    """Hands out prepared batches, then stops the loop; records commits."""
+
+    def __init__(self, loop: ConsumerLoop, batches: list[list[ConsumerRecord]]) -> None:
+        self.loop, self.batches = loop, list(batches)
+        self.commits: list[int] = []
+        self.polls = 0
+
+    def poll(self, timeout_ms: int) -> dict[str, list[ConsumerRecord]]:
+        self.polls += 1
+        if not self.batches:
+            self.loop._stop_event.set()
+            return {}
+        batch = self.batches.pop(0)
+        return {"tp": batch} if batch else {}
+
+    def assignment(self) -> set[str]:
+        return {"tp"}
+
+    def commit(self) -> None:
+        self.commits.append(self.polls)
+
+
+def _loop(dispatcher: EventDispatcher) -> ConsumerLoop:
+    return ConsumerLoop(ServiceSettings(service_name="fraud"), [TOPIC], dispatcher)
+
+
+def test_poll_loop_applies_each_batch_then_commits(db: Database, publisher: FakePublisher) -> None:
+    calls = Calls()
+    loop = _loop(_dispatcher(db, publisher, {EVENT_TYPE: _recording_handler(calls)}))
+    raws = [_envelope(_event(f"cr-{i}")).to_bytes() for i in range(3)]
+    consumer = FakeConsumer(loop, [[_record(raws[0], 0), _record(raws[1], 1)], [], [_record(raws[2], 2)]])
+    labels = {"service": "fraud", "topic": TOPIC, "outcome": "applied"}
+    before = REGISTRY.get_sample_value("tandem_events_consumed_total", labels) or 0.0
+    loop._poll_until_stopped(consumer)  # type: ignore[arg-type]
+    assert calls.seen == ["cr-0", "cr-1", "cr-2"]
+    assert consumer.commits == [1, 3]  # after each non-empty batch, never after an empty poll
+    assert loop.assigned.is_set()
+    assert REGISTRY.get_sample_value("tandem_events_consumed_total", labels) == before + 3
+
+
+def test_poll_loop_does_not_commit_when_dead_letter_fails(db: Database) -> None:
+    failing = FakePublisher(error=TimeoutError("broker down"))
+    loop = _loop(_dispatcher(db, failing, {}))
+    consumer = FakeConsumer(loop, [[_record(b"garbage", 0)]])
+    with pytest.raises(TimeoutError):
+        loop._poll_until_stopped(consumer)  # type: ignore[arg-type]
+    assert consumer.commits == []
