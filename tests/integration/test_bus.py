@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -26,6 +26,14 @@ from tests.busutil import creator_event, creator_messages, produce, read_topic
 
 pytestmark = pytest.mark.integration
 FRAUD_MIGRATIONS = Path("services/fraud/migrations")
+
+
+@pytest.fixture(scope="module")
+def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalBroker]:
+    """A broker of this module's own, so counts are not disturbed by what other tests published."""
+    b = LocalBroker(log_path=tmp_path_factory.mktemp("bus-broker") / "broker.log").start()
+    yield b
+    b.stop()
 
 
 @pytest.fixture
