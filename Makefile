@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 ONCE ?=
 
-.PHONY: run test lint typecheck unit integration train benchmark clean
+.PHONY: run test lint typecheck unit integration train benchmark browser clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -18,8 +18,11 @@ run: $(STAMP)
 	$(BIN)/tandem demo $(if $(ONCE),--once,)
 
 ## test: lint + type check + every test (starts the broker; PostgreSQL from TANDEM_TEST_DATABASE_URL or :5432)
-test: lint typecheck
+test: lint typecheck browser
 	$(BIN)/python -m pytest -q
+
+browser:
+	./scripts/ensure-chromium.sh
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -36,6 +39,10 @@ integration: $(STAMP)
 
 train: $(STAMP)
 	$(BIN)/tandem train all
+
+## benchmark: every benchmarks/bench_*.py; results go to benchmarks/results/
+benchmark: $(STAMP)
+	$(BIN)/python -m benchmarks
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

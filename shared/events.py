@@ -213,6 +213,72 @@ class ReviewDecided(Event):
     decided_at: AwareDatetime
 
 
+class ReviewEscalated(Event):
+    """Reviewers disagreed, or a task ran past its due time: a senior person must decide."""
+
+    event_type: ClassVar[str] = "review.escalated"
+    topic: ClassVar[str] = topics.REVIEW_TASKS
+    key_field: ClassVar[str] = "campaign_id"
+
+    task_id: str
+    campaign_id: str
+    creator_id: str
+    reason: str
+    escalated_at: AwareDatetime
+
+
+class RelationshipUpdated(Event):
+    """A collaboration's history changed: outcome against forecast, notes, incidents."""
+
+    event_type: ClassVar[str] = "relationship.updated"
+    topic: ClassVar[str] = topics.REVIEW_RELATIONSHIPS
+    key_field: ClassVar[str] = "creator_id"
+
+    creator_id: str
+    campaign_id: str
+    status: str = Field(description="proposed | active | completed | declined | incident")
+    outcome_vs_forecast: float | None = Field(
+        None, description="actual / forecast of the campaign's main metric"
+    )
+    notes: str = ""
+    incidents: list[str] = Field(default_factory=list)
+    updated_at: AwareDatetime
+
+
+class ForecastAdjustmentProposed(Event):
+    """A person pushes back on a forecast with market context; forecast stores it beside the model's figure."""
+
+    event_type: ClassVar[str] = "forecast.adjustment_proposed"
+    topic: ClassVar[str] = topics.FORECAST_ADJUSTMENTS
+    key_field: ClassVar[str] = "forecast_id"
+
+    adjustment_id: str
+    forecast_id: str
+    metric: str
+    multiplier: float | None = Field(None, gt=0)
+    absolute_value: float | None = Field(None, ge=0)
+    reason: str = Field(min_length=1)
+    market: str | None = None
+    author: str
+    proposed_at: AwareDatetime
+
+
+class AnomalyReviewed(Event):
+    """A person confirmed or dismissed an anomaly: a label for retraining."""
+
+    event_type: ClassVar[str] = "fraud.anomaly_reviewed"
+    topic: ClassVar[str] = topics.FRAUD_ANOMALY_LABELS
+    key_field: ClassVar[str] = "creator_id"
+
+    anomaly_id: str
+    creator_id: str
+    kind: str
+    verdict: str = Field(description="confirmed | dismissed")
+    reviewer: str
+    notes: str = ""
+    reviewed_at: AwareDatetime
+
+
 class MetricForecast(Contract):
     metric: str
     p10: float
@@ -277,6 +343,10 @@ EVENT_TYPES: dict[str, type[Event]] = {
         ShortlistPublished,
         ReviewRequested,
         ReviewDecided,
+        ReviewEscalated,
+        RelationshipUpdated,
+        ForecastAdjustmentProposed,
+        AnomalyReviewed,
         ForecastPublished,
         CampaignResultReported,
         ModelPromoted,

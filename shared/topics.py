@@ -10,6 +10,9 @@ FRAUD_ANOMALIES = "fraud.anomalies.v1"
 DISCOVERY_SHORTLISTS = "discovery.shortlists.v1"
 REVIEW_TASKS = "review.tasks.v1"
 REVIEW_DECISIONS = "review.decisions.v1"
+REVIEW_RELATIONSHIPS = "review.relationships.v1"
+FORECAST_ADJUSTMENTS = "forecast.adjustments.v1"
+FRAUD_ANOMALY_LABELS = "fraud.anomaly_labels.v1"
 FORECASTS = "forecast.forecasts.v1"
 CAMPAIGN_RESULTS = "campaign.results.v1"
 MODELS_PROMOTED = "models.promoted.v1"
@@ -36,6 +39,9 @@ TOPICS: tuple[TopicSpec, ...] = (
     TopicSpec(DISCOVERY_SHORTLISTS, 3),
     TopicSpec(REVIEW_TASKS, 3),
     TopicSpec(REVIEW_DECISIONS, 3),
+    TopicSpec(REVIEW_RELATIONSHIPS, 3),
+    TopicSpec(FORECAST_ADJUSTMENTS, 3),
+    TopicSpec(FRAUD_ANOMALY_LABELS, 3),
     TopicSpec(FORECASTS, 3),
     TopicSpec(CAMPAIGN_RESULTS, 3),
     TopicSpec(MODELS_PROMOTED, 1),

@@ -121,6 +121,21 @@ def demo(
     sys.exit(run_demo(once=once, creators=creators))
 
 
+def _register_command_groups() -> None:
+    """Each module in tandem/commands/ contributes one command group (`tandem fraud ...`, ...)."""
+    import importlib
+    import pkgutil
+
+    from tandem import commands
+
+    for info in sorted(pkgutil.iter_modules(commands.__path__), key=lambda m: m.name):
+        module = importlib.import_module(f"tandem.commands.{info.name}")
+        app.add_typer(module.app, name=module.NAME)
+
+
+_register_command_groups()
+
+
 def main() -> None:
     app()
 
