@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import socket
 import time
+import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, TypeVar
@@ -177,7 +178,7 @@ def check(results: list[dict[str, Any]]) -> list[str]:
 
 
 def run_demo(once: bool, creators: int) -> int:
-    workdir = REPO_ROOT / "var" / f"demo-{datetime.now(UTC):%Y%m%d-%H%M%S}"
+    workdir = REPO_ROOT / "var" / f"demo-{datetime.now(UTC):%Y%m%d-%H%M%S}-{uuid.uuid4().hex[:4]}"
     workdir.mkdir(parents=True, exist_ok=True)
     typer.echo(f"Starting the local broker, four services and SQLite databases in {workdir} ...")
     broker = LocalBroker(log_path=workdir / "broker.log").start()
