@@ -1,0 +1,1 @@
+"""Standard Webhooks (standardwebhooks.com): signing, verification, retry schedule, SSRF guard."""
