@@ -7,10 +7,14 @@ pointer moves that any service replica can follow.
 from __future__ import annotations
 
 import json
+import logging
+import threading
 from datetime import UTC, datetime
 from pathlib import Path
 
-from shared.onnx_model import CARD_FILE, ModelCard, OnnxModel
+from shared.onnx_model import CARD_FILE, ModelCard, ModelSlot, OnnxModel
+
+log = logging.getLogger(__name__)
 
 REGISTRY_FILE = "registry.json"
 
@@ -71,3 +75,52 @@ class ModelRegistry:
         history.append({"version": version, "promoted_at": datetime.now(UTC).isoformat()})
         path.write_text(json.dumps({"champion": version, "history": history}, indent=2) + "\n")
         return str(previous) if previous is not None else None
+
+    def rollback(self, name: str) -> tuple[str, str]:
+        """Make the champion before the current one champion again; returns (from, to)."""
+        state = self._state(name)
+        entries = state.get("history", [])
+        history = [str(h["version"]) for h in entries] if isinstance(entries, list) else []
+        current = str(state["champion"])
+        earlier = [v for v in history[:-1] if v != current]
+        if not earlier:
+            raise ModelNotFound(f"{name} has no earlier champion to roll back to")
+        self.promote(name, earlier[-1])
+        return current, earlier[-1]
+
+
+class ModelWatcher(threading.Thread):
+    """Follows the registry's champion pointers and hot-swaps the served versions.
+
+    Every replica watches for itself: a promotion event on a consumer group would reach only one
+    replica, while each process must swap its own sessions.
+    """
+
+    def __init__(self, registry: ModelRegistry, slots: dict[str, ModelSlot], interval_s: float = 2.0) -> None:
+        super().__init__(name="model-watcher", daemon=True)
+        self.registry, self.slots, self.interval_s = registry, slots, interval_s
+        self._stop_event = threading.Event()
+
+    def check_once(self) -> list[str]:
+        """Swap every model whose champion changed; returns the names swapped."""
+        swapped = []
+        for name, slot in self.slots.items():
+            try:
+                version = self.registry.champion_version(name)
+                if version != slot.current.version:
+                    old = slot.swap(self.registry.root / name / version)
+                    log.info(
+                        "model swapped", extra={"fields": {"model": name, "from": old.version, "to": version}}
+                    )
+                    swapped.append(name)
+            except Exception:
+                log.exception("cannot load the new champion; still serving the old one")
+        return swapped
+
+    def run(self) -> None:
+        while not self._stop_event.wait(self.interval_s):
+            self.check_once()
+
+    def stop(self) -> None:
+        self._stop_event.set()
+        self.join(timeout=5)

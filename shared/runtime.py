@@ -18,7 +18,7 @@ from shared.bus.producer import BusProducer
 from shared.db import Database, migrate
 from shared.errors import install_error_handlers
 from shared.http import install_common
-from shared.model_registry import ModelRegistry
+from shared.model_registry import ModelRegistry, ModelWatcher
 from shared.observability import configure_logging
 from shared.onnx_model import ModelSlot
 from shared.settings import ServiceSettings
@@ -51,6 +51,7 @@ class Runtime:
     producer: BusProducer | None = None
     relay: OutboxRelay | None = None
     consumer: ConsumerLoop | None = None
+    watcher: ModelWatcher | None = None
     extras: dict[str, Any] = field(default_factory=dict)
     _stopping: threading.Event = field(default_factory=threading.Event)
 
@@ -94,6 +95,8 @@ class Runtime:
 
     def close(self) -> None:
         self._stopping.set()
+        if self.watcher:
+            self.watcher.stop()
         if self.consumer:
             self.consumer.stop()
         if self.relay:
@@ -111,6 +114,9 @@ def start_runtime(spec: ServiceSpec, settings: ServiceSettings) -> Runtime:
     registry = ModelRegistry(settings.models_dir)
     runtime = Runtime(settings=settings, db=db, outbox=Outbox(settings.service_name))
     runtime.models = {name: ModelSlot(registry.load_champion(name)) for name in spec.model_names}
+    if runtime.models:
+        runtime.watcher = ModelWatcher(registry, runtime.models, settings.model_watch_interval_s)
+        runtime.watcher.start()
     if spec.on_start:
         spec.on_start(runtime)
     threading.Thread(target=runtime.connect_bus, args=(spec,), name="bus-connect", daemon=True).start()

@@ -50,6 +50,9 @@ class ServiceSettings(BaseSettings):
         default_factory=lambda: Path(_cluster_default("MODELS_DIR", str(REPO_ROOT / "models"))),
         description="Model registry root: models/<name>/<version>/{model.onnx,card.json}.",
     )
+    model_watch_interval_s: float = Field(
+        2.0, gt=0, description="How often the champion pointers are checked."
+    )
     log_level: str = Field(
         default_factory=lambda: _cluster_default("LOG_LEVEL", "INFO"), description="Log level."
     )
