@@ -20,6 +20,7 @@ from kafka import KafkaConsumer
 from kafka.consumer.fetcher import ConsumerRecord
 from pydantic import ValidationError
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import OperationalError as DBAPIConnectionError
 from sqlmodel import Session
 
 from shared.bus.producer import RawPublisher
@@ -100,6 +101,10 @@ class EventDispatcher:
         for attempt in range(1, self.retries + 1):
             try:
                 return self._apply_once(record, handler, event, env)
+            except DBAPIConnectionError:
+                # The database is unreachable: not the event's fault, so no dead letter. The loop backs
+                # off without committing, and the event is re-read when the database is back.
+                raise
             except Exception as exc:
                 last_error = f"{type(exc).__name__}: {exc}"
                 log.warning(
@@ -187,6 +192,9 @@ class ConsumerLoop(threading.Thread):
                 continue
             try:
                 self._poll_until_stopped(consumer)
+            except DBAPIConnectionError:
+                log.exception("database unreachable; re-reading from the last committed offset shortly")
+                self._stop_event.wait(2.0)
             except Exception:
                 log.exception("consumer loop failed; reconnecting without committing the failed batch")
                 self._stop_event.wait(1.0)

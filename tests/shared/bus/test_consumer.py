@@ -369,3 +369,18 @@ def test_poll_loop_does_not_commit_when_dead_letter_fails(db: Database) -> None:
     with pytest.raises(TimeoutError):
         loop._poll_until_stopped(consumer)  # type: ignore[arg-type]
     assert consumer.commits == []
+
+
+def test_apply_database_outage_raises_instead_of_dead_lettering(
+    db: Database, publisher: FakePublisher
+) -> None:
+    """An unreachable database goes back to the loop (which backs off uncommitted), not to the DLQ."""
+    from sqlalchemy.exc import OperationalError
+
+    def outage(session: Session, event: Event, envelope: Envelope) -> None:
+        raise OperationalError("SELECT 1", {}, Exception("connection refused"))
+
+    dispatcher = _dispatcher(db, publisher, {CreatorUpserted.event_type: outage})
+    with pytest.raises(OperationalError):
+        dispatcher.apply(_record(_envelope().to_bytes()))
+    assert publisher.sent == []
