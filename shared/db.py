@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -86,6 +87,15 @@ def migrate(url: str, script_location: Path) -> None:
     one migrates and the others then find the schema at head.
     """
     cfg = alembic_config(url, script_location)
+    if url.startswith("sqlite:///"):
+        # Services sharing one SQLite file (the identity database) start together: a file lock
+        # stands in for PostgreSQL's advisory lock.
+        lock_path = Path(url.removeprefix("sqlite:///") + ".migrate.lock")
+        lock_path.parent.mkdir(parents=True, exist_ok=True)
+        with open(lock_path, "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            command.upgrade(cfg, "head")
+        return
     if not url.startswith("postgresql"):
         command.upgrade(cfg, "head")
         return

@@ -39,6 +39,10 @@ class Invalid(TandemError):
     status, code, title = 422, "invalid", "Invalid request"
 
 
+class Unauthorized(TandemError):
+    status, code, title = 401, "unauthorized", "Unauthorized"
+
+
 class Forbidden(TandemError):
     status, code, title = 403, "forbidden", "Forbidden"
 

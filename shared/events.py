@@ -67,6 +67,9 @@ class Reason(Contract):
     value: float | None = None
     reference: float | None = None
     direction: int = Field(0, description="+1 supports the suggestion, -1 counts against it, 0 neutral.")
+    as_of: AwareDatetime | None = Field(
+        None, description="When the figure behind this reason was last updated."
+    )
 
 
 class AccountStats(Contract):
@@ -177,6 +180,7 @@ class ShortlistPublished(Event):
     model_version: str
     entries: list[ShortlistEntry]
     created_at: AwareDatetime
+    brand: str = Field("", description="The brand the campaign is for; selects its review settings.")
 
 
 class ReviewRequested(Event):
@@ -334,6 +338,21 @@ class ModelPromoted(Event):
     promoted_at: AwareDatetime
 
 
+class DriftDetected(Event):
+    """Live inputs of a model moved away from its training data (PSI above the alert level)."""
+
+    event_type: ClassVar[str] = "model.drift_detected"
+    topic: ClassVar[str] = topics.MODELS_DRIFT
+    key_field: ClassVar[str] = "model_name"
+
+    model_name: str
+    model_version: str
+    service: str
+    psi: dict[str, float] = Field(description="feature -> population stability index vs the training data")
+    rows: int
+    detected_at: AwareDatetime
+
+
 EVENT_TYPES: dict[str, type[Event]] = {
     cls.event_type: cls
     for cls in (
@@ -350,6 +369,7 @@ EVENT_TYPES: dict[str, type[Event]] = {
         ForecastPublished,
         CampaignResultReported,
         ModelPromoted,
+        DriftDetected,
     )
 }
 

@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse
 from prometheus_client import make_asgi_app
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from shared.limits import BodySizeLimit, RateLimit
 from shared.observability import CORRELATION_HEADER, HTTP_LATENCY, HTTP_REQUESTS, correlation
 
 ReadinessCheck = Callable[[], dict[str, bool]]
@@ -75,7 +76,16 @@ def health_router(readiness: ReadinessCheck) -> APIRouter:
     return router
 
 
-def install_common(app: FastAPI, service: str, readiness: ReadinessCheck) -> None:
+def install_common(
+    app: FastAPI,
+    service: str,
+    readiness: ReadinessCheck,
+    max_body_bytes: int = 0,
+    rate_limit_per_minute: int = 0,
+) -> None:
     app.include_router(health_router(readiness))
     app.mount("/metrics", make_asgi_app())
+    # Added last = outermost: the correlation id and metrics also cover refused requests.
+    app.add_middleware(RateLimit, per_minute=rate_limit_per_minute)
+    app.add_middleware(BodySizeLimit, max_bytes=max_body_bytes)
     app.add_middleware(CorrelationMiddleware, service=service)

@@ -9,9 +9,11 @@ from __future__ import annotations
 import json
 import logging
 import threading
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
+from shared.observability import FEATURE_PSI
 from shared.onnx_model import CARD_FILE, ModelCard, ModelSlot, OnnxModel
 
 log = logging.getLogger(__name__)
@@ -96,10 +98,17 @@ class ModelWatcher(threading.Thread):
     replica, while each process must swap its own sessions.
     """
 
-    def __init__(self, registry: ModelRegistry, slots: dict[str, ModelSlot], interval_s: float = 2.0) -> None:
+    def __init__(
+        self,
+        registry: ModelRegistry,
+        slots: dict[str, ModelSlot],
+        interval_s: float = 2.0,
+        on_drift: Callable[[OnnxModel, dict[str, float]], None] | None = None,
+    ) -> None:
         super().__init__(name="model-watcher", daemon=True)
-        self.registry, self.slots, self.interval_s = registry, slots, interval_s
+        self.registry, self.slots, self.interval_s, self.on_drift = registry, slots, interval_s, on_drift
         self._stop_event = threading.Event()
+        self._alerted: set[tuple[str, str]] = set()
 
     def check_once(self) -> list[str]:
         """Swap every model whose champion changed; returns the names swapped."""
@@ -117,9 +126,30 @@ class ModelWatcher(threading.Thread):
                 log.exception("cannot load the new champion; still serving the old one")
         return swapped
 
+    def check_drift(self) -> dict[str, dict[str, float]]:
+        """Export PSI per feature; report each model version's drift once (after enough rows)."""
+        found = {}
+        for slot in self.slots.values():
+            model = slot.current
+            if model.drift is None:
+                continue
+            for feature, value in model.drift.psi_by_feature().items():
+                FEATURE_PSI.labels(model.name, model.version, feature).set(value)
+            drifted = model.drift.drifted()
+            if drifted:
+                found[model.name] = drifted
+                if (model.name, model.version) not in self._alerted and self.on_drift is not None:
+                    self._alerted.add((model.name, model.version))
+                    self.on_drift(model, drifted)
+        return found
+
     def run(self) -> None:
         while not self._stop_event.wait(self.interval_s):
             self.check_once()
+            try:
+                self.check_drift()
+            except Exception:
+                log.exception("drift check failed")
 
     def stop(self) -> None:
         self._stop_event.set()

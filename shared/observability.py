@@ -31,6 +31,11 @@ EVENTS_PUBLISHED = Counter(
     "tandem_events_published_total", "Events published from the outbox", ["service", "topic"]
 )
 OUTBOX_PENDING = Gauge("tandem_outbox_pending", "Outbox rows not yet published", ["service"])
+FEATURE_PSI = Gauge(
+    "tandem_feature_psi",
+    "Population stability index of live inputs vs training data",
+    ["model", "version", "feature"],
+)
 MODEL_SCORES = Counter(
     "tandem_model_rows_scored_total", "Rows scored per model version", ["model", "version"]
 )

@@ -11,6 +11,7 @@ import numpy as np
 import onnxruntime as ort
 from pydantic import BaseModel, ConfigDict, Field
 
+from shared.drift import DriftWindow
 from shared.observability import MODEL_SCORES
 
 CARD_FILE = "card.json"
@@ -38,6 +39,9 @@ class ModelCard(BaseModel):
     metrics: dict[str, Any] = Field(default_factory=dict)
     parent_version: str | None = None
     notes: str = ""
+    drift_reference: dict[str, Any] | None = Field(
+        default=None, description="Per-feature decile edges and proportions of the training data (PSI)."
+    )
 
 
 def _session(path: Path) -> ort.InferenceSession:
@@ -57,6 +61,8 @@ class OnnxModel:
         self.card = ModelCard.model_validate_json((folder / CARD_FILE).read_text())
         self._sessions = {head: _session(folder / file) for head, file in self.card.heads.items()}
         self._inputs = {head: s.get_inputs()[0].name for head, s in self._sessions.items()}
+        ref = self.card.drift_reference
+        self.drift = DriftWindow(ref, self.features) if ref else None
         self.warm_up()
 
     @property
@@ -86,6 +92,8 @@ class OnnxModel:
         outputs = session.run(None, {self._inputs[head]: x})
         if count:
             MODEL_SCORES.labels(self.name, self.version).inc(len(x))
+            if self.drift is not None and head == next(iter(self._sessions)):
+                self.drift.observe(x)
         if len(outputs) == 2:  # classifier: (label, probabilities[N, C])
             return np.asarray(outputs[1])[:, -1]
         return np.asarray(outputs[0]).reshape(-1)

@@ -1,24 +1,61 @@
-"""Which organisation a request acts for. Every stored resource carries its org_id.
+"""Who is calling, and for which organisation. Every stored resource carries its org_id.
 
-Until API keys land (they will map a key to its organisation), the caller names its organisation in
-`X-Org-Id`, falling back to the service's `default_org` for the zero-setup demo.
+In `keys` mode (production) the API key decides the organisation and role: a caller can never name
+another organisation. In `open` mode (the zero-setup demo) the caller names its organisation in
+`X-Org-Id`, falling back to the service's `default_org`, and acts as admin.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated
 
 from fastapi import Depends, Header
 
+from shared.errors import Forbidden, Unauthorized
+from shared.identity.keys import Principal
 from shared.runtime import RuntimeDep
 
 ORG_HEADER = "X-Org-Id"
+KEY_HEADER = "X-API-Key"
 
 
-def current_org(
-    runtime: RuntimeDep, org: Annotated[str | None, Header(alias=ORG_HEADER, max_length=64)] = None
-) -> str:
-    return org or runtime.settings.default_org
+def current_principal(
+    runtime: RuntimeDep,
+    org: Annotated[str | None, Header(alias=ORG_HEADER, max_length=64)] = None,
+    api_key: Annotated[str | None, Header(alias=KEY_HEADER, max_length=200)] = None,
+    authorization: Annotated[str | None, Header(max_length=300)] = None,
+) -> Principal:
+    if runtime.settings.auth_mode == "open":
+        return Principal(org_id=org or runtime.settings.default_org, role="admin", key_id="open")
+    token = api_key or (
+        authorization[7:] if authorization and authorization.lower().startswith("bearer ") else None
+    )
+    if not token:
+        raise Unauthorized("an API key is required (X-API-Key or Authorization: Bearer)")
+    assert runtime.keys is not None
+    principal = runtime.keys.verify(token)
+    if principal is None:
+        raise Unauthorized("the API key is unknown, expired or revoked")
+    return principal
+
+
+PrincipalDep = Annotated[Principal, Depends(current_principal)]
+
+
+def current_org(principal: PrincipalDep) -> str:
+    return principal.org_id
 
 
 OrgDep = Annotated[str, Depends(current_org)]
+
+
+def require_role(*roles: str) -> Callable[[Principal], Principal]:
+    """A dependency that refuses callers outside `roles` (admins may do anything)."""
+
+    def check(principal: PrincipalDep) -> Principal:
+        if principal.role != "admin" and principal.role not in roles:
+            raise Forbidden(f"role {principal.role!r} may not do this; needs one of {', '.join(roles)}")
+        return principal
+
+    return check

@@ -7,6 +7,7 @@ import threading
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -17,13 +18,17 @@ from shared.bus.outbox import Outbox, OutboxRelay
 from shared.bus.producer import BusProducer
 from shared.db import Database, migrate
 from shared.errors import install_error_handlers
+from shared.events import DriftDetected
 from shared.http import install_common
+from shared.idempotency import IdempotencyMiddleware, IdempotencyStore
+from shared.identity.keys import KeyStore
 from shared.model_registry import ModelRegistry, ModelWatcher
 from shared.observability import configure_logging
-from shared.onnx_model import ModelSlot
+from shared.onnx_model import ModelSlot, OnnxModel
 from shared.settings import ServiceSettings
 
 log = logging.getLogger(__name__)
+IDENTITY_MIGRATIONS = Path(__file__).parent / "identity" / "migrations"
 
 
 @dataclass
@@ -52,6 +57,8 @@ class Runtime:
     relay: OutboxRelay | None = None
     consumer: ConsumerLoop | None = None
     watcher: ModelWatcher | None = None
+    keys: KeyStore | None = None
+    idempotency: IdempotencyStore | None = None
     extras: dict[str, Any] = field(default_factory=dict)
     _stopping: threading.Event = field(default_factory=threading.Event)
 
@@ -67,6 +74,17 @@ class Runtime:
         if self.settings.consumer_enabled:
             checks["consumer"] = self.consumer is not None and self.consumer.is_alive()
         return checks
+
+    def report_drift(self, model: OnnxModel, psi: dict[str, float]) -> None:
+        """Announce drift as an event (through the outbox, like every other event)."""
+        event = DriftDetected(
+            model_name=model.name, model_version=model.version, service=self.settings.service_name,
+            psi={k: round(v, 4) for k, v in psi.items()}, rows=model.drift.rows if model.drift else 0,
+            detected_at=datetime.now(UTC),
+        )  # fmt: skip
+        with self.db.transaction() as session:
+            self.outbox.stage(session, event, org_id="system")
+        log.warning("feature drift", extra={"fields": {"model": model.name, "psi": event.psi}})
 
     def connect_bus(self, spec: ServiceSpec) -> None:
         """Connect to the broker, retrying until it answers; then start the relay and the consumer."""
@@ -104,6 +122,8 @@ class Runtime:
         if self.producer:
             self.producer.close()
         self.db.close()
+        if self.idempotency:
+            self.idempotency.db.close()
 
 
 def start_runtime(spec: ServiceSpec, settings: ServiceSettings) -> Runtime:
@@ -111,11 +131,19 @@ def start_runtime(spec: ServiceSpec, settings: ServiceSettings) -> Runtime:
     db = Database(settings.effective_database_url)
     if settings.run_migrations:
         migrate(db.url, spec.migrations)
+    identity = Database(settings.effective_auth_database_url)
+    if settings.run_migrations:
+        migrate(identity.url, IDENTITY_MIGRATIONS)
     registry = ModelRegistry(settings.models_dir)
     runtime = Runtime(settings=settings, db=db, outbox=Outbox(settings.service_name))
+    runtime.idempotency = IdempotencyStore(identity)
+    if settings.auth_mode == "keys":
+        runtime.keys = KeyStore(identity)
     runtime.models = {name: ModelSlot(registry.load_champion(name)) for name in spec.model_names}
     if runtime.models:
-        runtime.watcher = ModelWatcher(registry, runtime.models, settings.model_watch_interval_s)
+        runtime.watcher = ModelWatcher(
+            registry, runtime.models, settings.model_watch_interval_s, on_drift=runtime.report_drift
+        )
         runtime.watcher.start()
     if spec.on_start:
         spec.on_start(runtime)
@@ -139,7 +167,15 @@ def create_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
 
     app = FastAPI(title=spec.title, version="0.1.0", lifespan=lifespan)
     install_error_handlers(app)
-    install_common(app, settings.service_name, lambda: app.state.runtime.readiness())
+    # Innermost of the middlewares (added first): size and rate limits apply before a body is buffered.
+    app.add_middleware(IdempotencyMiddleware)
+    install_common(
+        app,
+        settings.service_name,
+        lambda: app.state.runtime.readiness(),
+        max_body_bytes=settings.max_body_bytes,
+        rate_limit_per_minute=settings.rate_limit_per_minute,
+    )
     for router in spec.routers:
         app.include_router(router)
     return app

@@ -11,8 +11,13 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
+# Settings every service reads from one cluster-wide variable unless its own prefix overrides it.
+CLUSTER_WIDE = ("KAFKA_BOOTSTRAP", "MODELS_DIR", "DATA_DIR", "LOG_LEVEL", "AUTH_MODE", "AUTH_DATABASE_URL")
+
+
 def _cluster_default(name: str, fallback: str) -> str:
     """Cluster-wide values (`TANDEM_<NAME>`) are the default that a service's own prefix can override."""
+    assert name in CLUSTER_WIDE, name
     return os.environ.get(f"TANDEM_{name}", fallback)
 
 
@@ -56,7 +61,23 @@ class ServiceSettings(BaseSettings):
     log_level: str = Field(
         default_factory=lambda: _cluster_default("LOG_LEVEL", "INFO"), description="Log level."
     )
-    default_org: str = Field("demo", description="Organisation used when a request names none.")
+    max_body_bytes: int = Field(
+        32 * 1024 * 1024, ge=0, description="Largest request body (413 above); 0 = no limit."
+    )
+    rate_limit_per_minute: int = Field(
+        0, ge=0, description="Requests per minute per API key (or client address) per replica; 0 = no limit."
+    )
+    default_org: str = Field("demo", description="Organisation used when a request names none (open mode).")
+    auth_mode: str = Field(
+        default_factory=lambda: _cluster_default("AUTH_MODE", "open"),
+        pattern="^(open|keys)$",
+        description="`keys`: every API call needs an API key, whose organisation it acts for; "
+        "`open`: the zero-setup mode, the caller names its organisation in X-Org-Id.",
+    )
+    auth_database_url: str = Field(
+        default_factory=lambda: _cluster_default("AUTH_DATABASE_URL", ""),
+        description="Identity database (organisations, API keys); empty means identity.db under data_dir.",
+    )
 
     @property
     def effective_database_url(self) -> str:
@@ -64,6 +85,13 @@ class ServiceSettings(BaseSettings):
             return self.database_url
         self.data_dir.mkdir(parents=True, exist_ok=True)
         return f"sqlite:///{self.data_dir / f'{self.service_name}.db'}"
+
+    @property
+    def effective_auth_database_url(self) -> str:
+        if self.auth_database_url:
+            return self.auth_database_url
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        return f"sqlite:///{self.data_dir / 'identity.db'}"
 
     @property
     def effective_consumer_group(self) -> str:

@@ -16,6 +16,7 @@ FRAUD_ANOMALY_LABELS = "fraud.anomaly_labels.v1"
 FORECASTS = "forecast.forecasts.v1"
 CAMPAIGN_RESULTS = "campaign.results.v1"
 MODELS_PROMOTED = "models.promoted.v1"
+MODELS_DRIFT = "models.drift.v1"
 
 DLQ_SUFFIX = ".dlq"
 
@@ -45,6 +46,7 @@ TOPICS: tuple[TopicSpec, ...] = (
     TopicSpec(FORECASTS, 3),
     TopicSpec(CAMPAIGN_RESULTS, 3),
     TopicSpec(MODELS_PROMOTED, 1),
+    TopicSpec(MODELS_DRIFT, 1),
 )
 
 

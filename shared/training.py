@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from shared import drift
 from shared.model_registry import ModelRegistry
 from shared.onnx_model import DataRef, ModelCard, OnnxModel, write_card
 
@@ -46,6 +47,7 @@ def register_version(
     evaluate: Callable[[OnnxModel], dict[str, Any]],
     notes: str = "",
     promote: bool = True,
+    reference_rows: np.ndarray | None = None,
 ) -> OnnxModel:
     """Write a new version folder (ONNX heads + card) and optionally make it champion.
 
@@ -71,6 +73,7 @@ def register_version(
         metrics={},
         parent_version=parent,
         notes=notes,
+        drift_reference=drift.reference(reference_rows, features) if reference_rows is not None else None,
     )
     write_card(folder, card)
     model = OnnxModel(folder)  # refuse to register a version that does not load

@@ -32,6 +32,17 @@ MARKETS: tuple[str, ...] = (
     "IT",
     "CA",
     "AR",
+    # Audience countries with 20+ creators in the 2022 top-1000 ranking files (discovery's importer).
+    "TH",
+    "PH",
+    "CO",
+    "IR",
+    "KR",
+    "IQ",
+    "EG",
+    "PK",
+    "JP",
+    "DZ",
 )
 
 CATEGORIES: tuple[str, ...] = (

@@ -84,12 +84,14 @@ def serve(name: ServiceName) -> None:
 
 @app.command()
 def migrate(name: ServiceName) -> None:
-    """Apply a service's database migrations and exit."""
+    """Apply a service's database migrations and the identity database's, and exit."""
     from shared.db import migrate as run_migrations
+    from shared.runtime import IDENTITY_MIGRATIONS
 
     entry = _entry(name)
     settings = entry.settings()
     run_migrations(settings.effective_database_url, entry.spec.migrations)
+    run_migrations(settings.effective_auth_database_url, IDENTITY_MIGRATIONS)
     typer.echo(f"{name}: schema at head")
 
 

@@ -4,3 +4,5 @@ CREATE DATABASE tandem_discovery OWNER tandem;
 CREATE DATABASE tandem_fraud OWNER tandem;
 CREATE DATABASE tandem_forecast OWNER tandem;
 CREATE DATABASE tandem_review OWNER tandem;
+-- Organisations and API keys, read by every service.
+CREATE DATABASE tandem_identity OWNER tandem;

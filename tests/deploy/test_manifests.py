@@ -17,6 +17,7 @@ import yaml
 from pydantic_settings import BaseSettings
 
 from shared import topics
+from shared.settings import CLUSTER_WIDE
 from tandem import services as tandem_services
 
 REPO = Path(__file__).resolve().parents[2]
@@ -38,13 +39,7 @@ SETTINGS: dict[str, type[BaseSettings]] = {
 SERVICES = tuple(SETTINGS)
 SERVICE_ENTRIES = tandem_services.SERVICES
 CLUSTER_WIDE_VARS = frozenset(
-    {
-        "TANDEM_KAFKA_BOOTSTRAP",
-        "TANDEM_MODELS_DIR",
-        "TANDEM_DATA_DIR",
-        "TANDEM_LOG_LEVEL",
-        "TANDEM_KAFKA_REPLICATION_FACTOR",
-    }
+    {*(f"TANDEM_{name}" for name in CLUSTER_WIDE), "TANDEM_KAFKA_REPLICATION_FACTOR"}
 )
 # Which topics each service's consumer reads, from the services' own specs: the KEDA triggers must follow.
 CONSUMES: dict[str, frozenset[str]] = {
@@ -321,7 +316,7 @@ def test_compose_postgres_init_creates_one_database_per_service() -> None:
     mounts = [str(volume) for volume in postgres.get("volumes") or []]
     assert any(m.startswith("./deploy/postgres/init.sql:/docker-entrypoint-initdb.d/") for m in mounts)
     created = set(re.findall(r"CREATE DATABASE\s+(\w+)", POSTGRES_INIT.read_text(), flags=re.IGNORECASE))
-    assert created == {f"tandem_{svc}" for svc in SERVICES}
+    assert created == {f"tandem_{svc}" for svc in SERVICES} | {"tandem_identity"}
 
 
 def test_compose_topics_job_creates_topics_after_kafka_is_healthy() -> None:

@@ -1,0 +1,169 @@
+"""`Idempotency-Key` on POST: the first response is stored and replayed to every retry of the same request.
+
+A retry with the same key but another body is refused (422), and one that arrives while the first is
+still running gets 409 with Retry-After. Server errors are not stored, so those may be retried.
+Records live in the identity database (cluster-wide) for 24 hours.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from anyio import to_thread
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import col, delete
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from shared.db import Database
+from shared.errors import problem
+from shared.identity.models import IdempotencyRecord
+
+HEADER = b"idempotency-key"
+TTL = timedelta(hours=24)
+MAX_KEY_LENGTH = 255
+
+
+@dataclass(frozen=True)
+class Stored:
+    status_code: int | None
+    fingerprint: str
+    headers: list[list[str]]
+    body: bytes
+
+
+class IdempotencyStore:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def begin(self, caller: str, key: str, method: str, path: str, fingerprint: str) -> Stored | None:
+        """Claim the key (None) or return what is already recorded under it."""
+        now = datetime.now(UTC)
+        try:
+            with self.db.transaction() as s:
+                row = s.get(IdempotencyRecord, (caller, key))
+                if row is not None and row.created_at.replace(tzinfo=UTC) > now - TTL:
+                    return Stored(row.status_code, row.fingerprint, row.headers, row.body)
+                if row is not None:
+                    s.delete(row)
+                    s.flush()
+                s.add(IdempotencyRecord(caller=caller, key=key, method=method, path=path,
+                                        fingerprint=fingerprint, created_at=now))  # fmt: skip
+        except IntegrityError:
+            return self.begin(caller, key, method, path, fingerprint)  # lost a race: read the winner's row
+        return None
+
+    def complete(self, caller: str, key: str, status: int, headers: list[list[str]], body: bytes) -> None:
+        with self.db.transaction() as s:
+            row = s.get(IdempotencyRecord, (caller, key))
+            if row is not None:
+                row.status_code, row.headers, row.body = status, headers, body
+                s.add(row)
+
+    def release(self, caller: str, key: str) -> None:
+        with self.db.transaction() as s:
+            s.execute(delete(IdempotencyRecord).where(col(IdempotencyRecord.caller) == caller,
+                                                      col(IdempotencyRecord.key) == key))  # fmt: skip
+
+
+def _header(scope: Scope, name: bytes) -> bytes | None:
+    return next((bytes(v) for k, v in scope.get("headers") or [] if k == name), None)
+
+
+class IdempotencyMiddleware:
+    """Pure ASGI; looks up the store on the app's runtime so it works with lifespan-owned resources."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        key_raw = _header(scope, HEADER) if scope["type"] == "http" and scope["method"] == "POST" else None
+        runtime = getattr(getattr(scope.get("app"), "state", None), "runtime", None)
+        store: IdempotencyStore | None = getattr(runtime, "idempotency", None)
+        if key_raw is None or store is None:
+            await self.app(scope, receive, send)
+            return
+        key = key_raw.decode("latin-1")
+        if not key or len(key) > MAX_KEY_LENGTH:
+            await problem(
+                400, "bad_idempotency_key", "Bad Idempotency-Key", f"1-{MAX_KEY_LENGTH} characters"
+            )(scope, receive, send)
+            return
+        body = await _read_body(receive)
+        credential = (
+            _header(scope, b"x-api-key") or _header(scope, b"authorization") or _header(scope, b"x-org-id")
+        )
+        caller = hashlib.sha256(credential or b"anonymous").hexdigest()
+        fingerprint = hashlib.sha256(
+            scope["method"].encode() + scope["path"].encode() + b"\n" + body
+        ).hexdigest()
+        stored = await to_thread.run_sync(
+            store.begin, caller, key, scope["method"], scope["path"], fingerprint
+        )
+        if stored is not None:
+            await _answer_from_record(stored, fingerprint, scope, receive, send)
+            return
+        await self._run_and_record(store, caller, key, body, scope, send)
+
+    async def _run_and_record(
+        self, store: IdempotencyStore, caller: str, key: str, body: bytes, scope: Scope, send: Send
+    ) -> None:
+        status, headers, chunks = 500, [], []
+        sent = False
+
+        async def replay_receive() -> Message:
+            nonlocal sent
+            if sent:
+                return {"type": "http.disconnect"}
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        async def capture(message: Message) -> None:
+            nonlocal status, headers
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                headers = [[k.decode("latin-1"), v.decode("latin-1")] for k, v in message.get("headers", [])]
+            elif message["type"] == "http.response.body":
+                chunks.append(message.get("body", b""))
+            await send(message)
+
+        try:
+            await self.app(scope, replay_receive, capture)
+        finally:
+            if status < 500:
+                await to_thread.run_sync(store.complete, caller, key, status, headers, b"".join(chunks))
+            else:
+                await to_thread.run_sync(store.release, caller, key)
+
+
+async def _read_body(receive: Receive) -> bytes:
+    parts = []
+    while True:
+        message = await receive()
+        parts.append(message.get("body", b""))
+        if not message.get("more_body"):
+            return b"".join(parts)
+
+
+async def _answer_from_record(
+    stored: Stored, fingerprint: str, scope: Scope, receive: Receive, send: Send
+) -> None:
+    if stored.fingerprint != fingerprint:
+        detail = "this Idempotency-Key was used with a different request; use a new key for a new request"
+        await problem(422, "idempotency_key_reused", "Idempotency-Key reused", detail)(scope, receive, send)
+        return
+    if stored.status_code is None:
+        response = problem(
+            409,
+            "idempotency_in_progress",
+            "Request in progress",
+            "the first request with this key is still running",
+        )
+        response.headers["Retry-After"] = "1"
+        await response(scope, receive, send)
+        return
+    headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in stored.headers]
+    await send({"type": "http.response.start", "status": stored.status_code,
+                "headers": [*headers, (b"idempotent-replayed", b"true")]})  # fmt: skip
+    await send({"type": "http.response.body", "body": stored.body})

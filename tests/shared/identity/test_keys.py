@@ -1,0 +1,67 @@
+"""API keys: stored hashed, verified to their organisation and role, rotated with grace, revoked."""
+
+from __future__ import annotations
+
+import time
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from sqlmodel import select
+
+from shared.db import Database, migrate
+from shared.identity.keys import KeyStore
+from shared.identity.models import ApiKey
+from shared.runtime import IDENTITY_MIGRATIONS
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> KeyStore:
+    url = f"sqlite:///{tmp_path / 'identity.db'}"
+    migrate(url, IDENTITY_MIGRATIONS)
+    return KeyStore(Database(url), cache_ttl_s=0)
+
+
+def test_issued_key_verifies_to_its_org_and_role(store: KeyStore) -> None:
+    token = store.issue("acme", "strategist", "planning tool")
+    principal = store.verify(token)
+    assert principal is not None
+    assert (principal.org_id, principal.role) == ("acme", "strategist")
+
+
+def test_only_a_hash_of_the_secret_is_stored(store: KeyStore) -> None:
+    token = store.issue("acme", "partner", "p")
+    secret = token.split(".", 1)[1]
+    with store.db.transaction() as s:
+        row = s.exec(select(ApiKey)).one()
+    assert secret not in row.secret_sha256 and len(row.secret_sha256) == 64
+
+
+def test_wrong_secret_and_garbage_are_refused(store: KeyStore) -> None:
+    token = store.issue("acme", "reviewer", "r")
+    assert store.verify(token[:-2] + "xx") is None
+    assert store.verify("not-a-key") is None
+    assert store.verify("tdm_.") is None
+
+
+def test_revoked_key_is_refused(store: KeyStore) -> None:
+    token = store.issue("acme", "reviewer", "r")
+    key_id = token[4:].split(".")[0]
+    store.revoke(key_id)
+    assert store.verify(token) is None
+
+
+def test_rotation_keeps_the_old_key_during_grace_only(store: KeyStore) -> None:
+    old = store.issue("acme", "partner", "p")
+    old_id = old[4:].split(".")[0]
+    new = store.rotate(old_id, grace=timedelta(seconds=1))
+    assert store.verify(new) is not None
+    assert store.verify(old) is not None
+    time.sleep(1.2)
+    assert store.verify(old) is None
+    assert store.verify(new) is not None
+
+
+def test_unknown_role_is_refused(store: KeyStore) -> None:
+    with pytest.raises(ValueError, match="unknown role"):
+        store.issue("acme", "superuser", "x")
