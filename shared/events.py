@@ -353,6 +353,19 @@ class DriftDetected(Event):
     detected_at: AwareDatetime
 
 
+class WebhookEndpointDisabled(Event):
+    """A partner's endpoint kept failing and was disabled: the owner is told, deliveries wait for re-enabling."""
+
+    event_type: ClassVar[str] = "webhook.endpoint_disabled"
+    topic: ClassVar[str] = topics.INTEGRATIONS_WEBHOOKS
+    key_field: ClassVar[str] = "endpoint_id"
+
+    endpoint_id: str
+    url: str
+    reason: str
+    disabled_at: AwareDatetime
+
+
 EVENT_TYPES: dict[str, type[Event]] = {
     cls.event_type: cls
     for cls in (
@@ -370,6 +383,7 @@ EVENT_TYPES: dict[str, type[Event]] = {
         CampaignResultReported,
         ModelPromoted,
         DriftDetected,
+        WebhookEndpointDisabled,
     )
 }
 

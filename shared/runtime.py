@@ -13,12 +13,12 @@ from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Request
 
-from shared.bus.consumer import ConsumerLoop, EventDispatcher, Handler
+from shared.bus.consumer import BatchHandler, ConsumerLoop, EventDispatcher, Handler
 from shared.bus.outbox import Outbox, OutboxRelay
 from shared.bus.producer import BusProducer
 from shared.db import Database, migrate
 from shared.errors import install_error_handlers
-from shared.events import DriftDetected
+from shared.events import DriftDetected, WebhookEndpointDisabled
 from shared.http import install_common
 from shared.idempotency import IdempotencyMiddleware, IdempotencyStore
 from shared.identity.keys import KeyStore
@@ -26,6 +26,8 @@ from shared.model_registry import ModelRegistry, ModelWatcher
 from shared.observability import configure_logging
 from shared.onnx_model import ModelSlot, OnnxModel
 from shared.settings import ServiceSettings
+from shared.webhooks import hub as webhook_hub
+from shared.webhooks.models import WebhookEndpoint
 
 log = logging.getLogger(__name__)
 IDENTITY_MIGRATIONS = Path(__file__).parent / "identity" / "migrations"
@@ -43,6 +45,8 @@ class ServiceSpec:
     handlers: Callable[[Runtime], dict[str, Handler]]
     routers: list[Any]
     on_start: Callable[[Runtime], None] | None = None
+    # Optional: event types a service applies many at a time (one transaction per poll batch).
+    batch_handlers: Callable[[Runtime], dict[str, BatchHandler]] | None = None
 
 
 @dataclass
@@ -59,6 +63,7 @@ class Runtime:
     watcher: ModelWatcher | None = None
     keys: KeyStore | None = None
     idempotency: IdempotencyStore | None = None
+    webhooks: webhook_hub.DeliveryWorker | None = None
     extras: dict[str, Any] = field(default_factory=dict)
     _stopping: threading.Event = field(default_factory=threading.Event)
 
@@ -86,6 +91,14 @@ class Runtime:
             self.outbox.stage(session, event, org_id="system")
         log.warning("feature drift", extra={"fields": {"model": model.name, "psi": event.psi}})
 
+    def report_disabled_endpoint(self, endpoint: WebhookEndpoint) -> None:
+        """Tell the endpoint's owner (an event they can watch; their webhook itself is what failed)."""
+        event = WebhookEndpointDisabled(endpoint_id=endpoint.endpoint_id, url=endpoint.url,
+                                        reason=endpoint.disabled_reason, disabled_at=datetime.now(UTC))  # fmt: skip
+        with self.db.transaction() as session:
+            self.outbox.stage(session, event, org_id=endpoint.org_id)
+        log.warning("webhook endpoint disabled", extra={"fields": {"endpoint": endpoint.endpoint_id}})
+
     def connect_bus(self, spec: ServiceSpec) -> None:
         """Connect to the broker, retrying until it answers; then start the relay and the consumer."""
         while not self._stopping.is_set():
@@ -100,13 +113,27 @@ class Runtime:
         if self.producer is None:
             return
         s = self.settings
+        fan_out = None
+        if self.idempotency is not None:
+            edge = self.idempotency.db
+            fan_out = lambda rows: webhook_hub.fan_out(edge, rows)  # noqa: E731
         self.relay = OutboxRelay(
-            self.db, self.producer, self.outbox, s.service_name, s.outbox_poll_interval_s
+            self.db,
+            self.producer,
+            self.outbox,
+            s.service_name,
+            s.outbox_poll_interval_s,
+            after_publish=fan_out,
         )
         self.relay.start()
         if s.consumer_enabled and spec.consumes:
             dispatcher = EventDispatcher(
-                self.db, spec.handlers(self), self.producer, s.service_name, s.handler_retries
+                self.db,
+                spec.handlers(self),
+                self.producer,
+                s.service_name,
+                s.handler_retries,
+                batch_handlers=spec.batch_handlers(self) if spec.batch_handlers else None,
             )
             self.consumer = ConsumerLoop(s, spec.consumes, dispatcher)
             self.consumer.start()
@@ -115,6 +142,8 @@ class Runtime:
         self._stopping.set()
         if self.watcher:
             self.watcher.stop()
+        if self.webhooks:
+            self.webhooks.stop()
         if self.consumer:
             self.consumer.stop()
         if self.relay:
@@ -137,6 +166,17 @@ def start_runtime(spec: ServiceSpec, settings: ServiceSettings) -> Runtime:
     registry = ModelRegistry(settings.models_dir)
     runtime = Runtime(settings=settings, db=db, outbox=Outbox(settings.service_name))
     runtime.idempotency = IdempotencyStore(identity)
+    if settings.webhooks_enabled:
+        policy = webhook_hub.DeliveryPolicy(
+            allow_loopback=settings.webhooks_allow_loopback, allow_private=settings.webhooks_allow_private,
+            base_delay_s=settings.webhook_base_delay_s, max_attempts=settings.webhook_max_attempts,
+            disable_after_failures=settings.webhook_disable_after,
+            disable_after_s=settings.webhook_disable_after_hours * 3600,
+        )  # fmt: skip
+        runtime.webhooks = webhook_hub.DeliveryWorker(
+            identity, policy, on_disabled=runtime.report_disabled_endpoint
+        )
+        runtime.webhooks.start()
     if settings.auth_mode == "keys":
         runtime.keys = KeyStore(identity)
     runtime.models = {name: ModelSlot(registry.load_champion(name)) for name in spec.model_names}
@@ -176,7 +216,9 @@ def create_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
         max_body_bytes=settings.max_body_bytes,
         rate_limit_per_minute=settings.rate_limit_per_minute,
     )
-    for router in spec.routers:
+    from shared.webhooks.api import router as webhooks_router  # late: it depends on this module
+
+    for router in [*spec.routers, webhooks_router]:
         app.include_router(router)
     return app
 

@@ -67,6 +67,23 @@ class ServiceSettings(BaseSettings):
     rate_limit_per_minute: int = Field(
         0, ge=0, description="Requests per minute per API key (or client address) per replica; 0 = no limit."
     )
+    webhooks_enabled: bool = Field(True, description="Deliver partners' webhooks from this process.")
+    webhooks_allow_loopback: bool = Field(
+        False, description="Allow webhook targets on loopback (tests, local demos)."
+    )
+    webhooks_allow_private: bool = Field(
+        False, description="Allow webhook targets in private address ranges."
+    )
+    webhook_base_delay_s: float = Field(
+        5.0, gt=0, description="First retry delay; doubles per attempt (~3 days in all)."
+    )
+    webhook_max_attempts: int = Field(20, ge=1, description="Attempts before a delivery is given up.")
+    webhook_disable_after: int = Field(
+        50, ge=1, description="Consecutive failed attempts that disable an endpoint..."
+    )
+    webhook_disable_after_hours: float = Field(
+        72, ge=0, description="...once it has also been failing this long."
+    )
     default_org: str = Field("demo", description="Organisation used when a request names none (open mode).")
     auth_mode: str = Field(
         default_factory=lambda: _cluster_default("AUTH_MODE", "open"),

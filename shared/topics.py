@@ -17,6 +17,7 @@ FORECASTS = "forecast.forecasts.v1"
 CAMPAIGN_RESULTS = "campaign.results.v1"
 MODELS_PROMOTED = "models.promoted.v1"
 MODELS_DRIFT = "models.drift.v1"
+INTEGRATIONS_WEBHOOKS = "integrations.webhooks.v1"
 
 DLQ_SUFFIX = ".dlq"
 
@@ -47,6 +48,7 @@ TOPICS: tuple[TopicSpec, ...] = (
     TopicSpec(CAMPAIGN_RESULTS, 3),
     TopicSpec(MODELS_PROMOTED, 1),
     TopicSpec(MODELS_DRIFT, 1),
+    TopicSpec(INTEGRATIONS_WEBHOOKS, 1),
 )
 
 

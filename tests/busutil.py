@@ -13,7 +13,7 @@ from shared.events import AccountStats, CreatorUpserted, MarketStats, wrap
 
 
 def read_topic(
-    bootstrap: str, topic: str, expect: int, timeout_s: float = 30, idle_s: float = 1.0
+    bootstrap: str, topic: str, expect: int, timeout_s: float = 30, idle_s: float = 3.0
 ) -> list[ConsumerRecord]:
     """Read `topic` from the start in a fresh group until `expect` records, `idle_s` of silence, or the timeout."""
     consumer = KafkaConsumer(

@@ -19,9 +19,10 @@ import orjson
 from kafka import KafkaConsumer
 from kafka.consumer.fetcher import ConsumerRecord
 from pydantic import ValidationError
+from sqlalchemy import insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.exc import OperationalError as DBAPIConnectionError
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
 from shared.bus.producer import RawPublisher
 from shared.bus.tables import ProcessedEvent
@@ -34,6 +35,8 @@ from shared.topics import dlq
 log = logging.getLogger(__name__)
 
 Handler = Callable[[Session, Event, Envelope], None]
+# Applies many events of one type in one transaction (one model call, one commit); optional per type.
+BatchHandler = Callable[[Session, list[tuple[Event, Envelope]]], None]
 
 
 @dataclass(frozen=True)
@@ -74,9 +77,71 @@ class EventDispatcher:
         service: str,
         retries: int = 3,
         backoff_s: float = 0.2,
+        batch_handlers: dict[str, BatchHandler] | None = None,
     ) -> None:
         self.db, self.handlers, self.dead_letters = db, handlers, dead_letters
         self.service, self.retries, self.backoff_s = service, retries, backoff_s
+        self.batch_handlers = batch_handlers or {}
+
+    def apply_many(self, records: list[ConsumerRecord]) -> list[tuple[ConsumerRecord, str]]:
+        """Apply a poll's records: types with a batch handler in one transaction, the rest one by one.
+
+        If the batch transaction fails, every record of it goes through `apply` (retries, then the
+        DLQ), so one poison event costs speed, never correctness.
+        """
+        if not self.batch_handlers:
+            return [(r, self.apply(r)) for r in records]
+        outcomes: list[tuple[ConsumerRecord, str]] = []
+        batches: dict[str, list[tuple[ConsumerRecord, Event, Envelope]]] = {}
+        for record in records:
+            parsed = self._parse_for_batch(record)
+            if parsed is None:
+                outcomes.append((record, self.apply(record)))
+            else:
+                batches.setdefault(parsed[1].type, []).append((record, *parsed))
+        for event_type, items in batches.items():
+            try:
+                outcomes.extend(self._apply_batch(self.batch_handlers[event_type], items))
+            except Exception as exc:
+                log.warning("batch failed; applying one by one", extra={"fields": {"error": str(exc)}})
+                outcomes.extend((r, self.apply(r)) for r, _, _ in items)
+        return outcomes
+
+    def _parse_for_batch(self, record: ConsumerRecord) -> tuple[Event, Envelope] | None:
+        """The typed event if its type has a batch handler; None sends it down the one-by-one path."""
+        try:
+            envelope = parse_envelope(record.value or b"")
+            if envelope.type not in self.batch_handlers:
+                return None
+            return unwrap(envelope), envelope
+        except (ValidationError, UnknownEventType):
+            return None
+
+    def _apply_batch(
+        self, handler: BatchHandler, items: list[tuple[ConsumerRecord, Event, Envelope]]
+    ) -> list[tuple[ConsumerRecord, str]]:
+        ids = [str(env.event_id) for _, _, env in items]
+        with self.db.transaction() as session:
+            done = set(
+                session.exec(select(ProcessedEvent.event_id).where(col(ProcessedEvent.event_id).in_(ids)))
+            )
+            fresh: dict[str, tuple[ConsumerRecord, Event, Envelope]] = {}
+            for event_id, item in zip(ids, items, strict=True):
+                if event_id not in done:
+                    fresh.setdefault(event_id, item)
+            if fresh:
+                handler(session, [(event, env) for _, event, env in fresh.values()])
+            now = datetime.now(UTC)
+            if fresh:  # one executemany: building ORM objects would cost more than the handler
+                session.execute(
+                    insert(ProcessedEvent),
+                    [
+                        {"event_id": eid, "topic": r.topic, "event_type": env.type, "processed_at": now}
+                        for eid, (r, _, env) in fresh.items()
+                    ],
+                )
+        applied = {id(r) for r, _, _ in fresh.values()}
+        return [(r, "applied" if id(r) in applied else "duplicate") for r, _, _ in items]
 
     def apply(self, record: ConsumerRecord) -> str:
         """Handle one record and return the outcome label (applied, duplicate, ignored, dead_letter)."""
@@ -210,8 +275,7 @@ class ConsumerLoop(threading.Thread):
             if not batch:
                 continue
             for records in batch.values():
-                for record in records:
-                    outcome = self.dispatcher.apply(record)
+                for record, outcome in self.dispatcher.apply_many(records):
                     EVENTS_CONSUMED.labels(service, record.topic, outcome).inc()
             consumer.commit()
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from datetime import UTC, datetime
 
-from sqlalchemy import func
+from sqlalchemy import func, insert
 from sqlmodel import Session, col, select
 
 from shared.bus.producer import RawPublisher
@@ -55,9 +56,46 @@ class Outbox:
         self.wakeup.set()
         return envelope
 
+    def stage_many(self, session: Session, items: list[tuple[Event, str, str]]) -> list[Envelope]:
+        """Stage (event, org_id, correlation_id) items with one executemany, for batch handlers."""
+        envelopes = [
+            wrap(event, producer=self.producer_name, correlation_id=cid, org_id=org)
+            for event, org, cid in items
+        ]
+        if not envelopes:
+            return envelopes
+        now = datetime.now(UTC)
+        rows = [
+            {
+                "topic": event.topic,
+                "key": env.key,
+                "event_id": str(env.event_id),
+                "value": env.to_bytes(),
+                "headers": envelope_headers(env),
+                "created_at": now,
+            }
+            for (event, _, _), env in zip(items, envelopes, strict=True)
+        ]
+        session.execute(insert(OutboxMessage), rows)
+        self.wakeup.set()
+        return envelopes
 
-def publish_pending(db: Database, publisher: RawPublisher, service: str, limit: int = 500) -> int:
-    """Publish one batch of unpublished rows in id order; rows are marked only after the broker acks."""
+
+AfterPublish = Callable[[list[OutboxMessage]], object]
+
+
+def publish_pending(
+    db: Database,
+    publisher: RawPublisher,
+    service: str,
+    limit: int = 500,
+    after_publish: AfterPublish | None = None,
+) -> int:
+    """Publish one batch of unpublished rows in id order; rows are marked only after the broker acks.
+
+    `after_publish` (webhook fan-out) runs after the acks and before the rows are marked, so a crash
+    repeats it; it must be idempotent.
+    """
     with db.transaction() as session:
         query = (
             select(OutboxMessage)
@@ -73,9 +111,12 @@ def publish_pending(db: Database, publisher: RawPublisher, service: str, limit: 
             return 0
         futures = [publisher.send(r.topic, r.key, r.value, r.headers) for r in rows]
         publisher.flush(timeout=30)
-        now = datetime.now(UTC)
-        for row, future in zip(rows, futures, strict=True):
+        for future in futures:
             future.get(timeout=30)  # raises if the broker refused it; the transaction rolls back
+        if after_publish is not None:
+            after_publish(rows)
+        now = datetime.now(UTC)
+        for row in rows:
             row.published_at = now
             session.add(row)
             EVENTS_PUBLISHED.labels(service, row.topic).inc()
@@ -94,17 +135,25 @@ class OutboxRelay(threading.Thread):
     """Background thread that drains the outbox; woken early whenever something is staged."""
 
     def __init__(
-        self, db: Database, publisher: RawPublisher, outbox: Outbox, service: str, poll_interval: float
+        self,
+        db: Database,
+        publisher: RawPublisher,
+        outbox: Outbox,
+        service: str,
+        poll_interval: float,
+        after_publish: AfterPublish | None = None,
     ) -> None:
         super().__init__(name=f"{service}-outbox-relay", daemon=True)
         self.db, self.publisher, self.outbox = db, publisher, outbox
-        self.service, self.poll_interval = service, poll_interval
+        self.service, self.poll_interval, self.after_publish = service, poll_interval, after_publish
         self._stop_event = threading.Event()
 
     def run(self) -> None:
         while not self._stop_event.is_set():
             try:
-                sent = publish_pending(self.db, self.publisher, self.service)
+                sent = publish_pending(
+                    self.db, self.publisher, self.service, after_publish=self.after_publish
+                )
                 if sent:
                     continue
                 OUTBOX_PENDING.labels(self.service).set(0)

@@ -65,7 +65,7 @@ def test_outbox_event_reaches_the_broker_after_commit(db: Database, broker: Loca
     assert pending_count(db) == 0
     found = [
         r
-        for r in read_topic(broker.bootstrap, topics.CATALOG_CREATORS, 200, timeout_s=5)
+        for r in read_topic(broker.bootstrap, topics.CATALOG_CREATORS, 200, timeout_s=20)
         if r.value and parse_envelope(r.value).event_id == staged.event_id
     ]
     assert len(found) == 1
@@ -94,7 +94,7 @@ def test_outbox_publishes_after_a_crash_between_commit_and_publish(db: Database,
     assert pending_count(db) == 0
     ids = [
         parse_envelope(r.value).event_id
-        for r in read_topic(broker.bootstrap, topics.CATALOG_CREATORS, 500, 5)
+        for r in read_topic(broker.bootstrap, topics.CATALOG_CREATORS, 500, 20)
     ]
     assert ids.count(staged.event_id) == 1
 
@@ -161,7 +161,7 @@ def test_redelivered_events_are_applied_once(db: Database, broker: LocalBroker) 
     dispatcher = EventDispatcher(db, {CreatorUpserted.event_type: _store_score}, producer, "duptest", 2, 0.01)
     records = [
         r
-        for r in read_topic(broker.bootstrap, topics.CATALOG_CREATORS, 10_000, timeout_s=5)
+        for r in read_topic(broker.bootstrap, topics.CATALOG_CREATORS, 10_000, timeout_s=60, idle_s=5)
         if r.value and b'"org_id":"dup-org"' in r.value
     ]
     outcomes = [dispatcher.apply(r) for r in records]

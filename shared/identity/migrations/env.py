@@ -1,8 +1,9 @@
-"""Alembic environment of the identity database (organisations, API keys)."""
+"""Alembic environment of the identity ("edge") database: organisations, API keys, idempotency, webhooks."""
 
 from sqlmodel import SQLModel
 
-import shared.identity.models  # noqa: F401  (registers the tables)
+import shared.identity.models
+import shared.webhooks.models  # noqa: F401
 from shared.migrations import run
 
 run(SQLModel.metadata)

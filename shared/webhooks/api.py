@@ -1,0 +1,174 @@
+"""REST routes for partners' webhook endpoints, mounted on every service (they share the edge database)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, status
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, HttpUrl
+from sqlmodel import col, select
+
+from shared.errors import Invalid, NotFound
+from shared.events import EVENT_TYPES
+from shared.identity.keys import Principal
+from shared.orgs import require_role
+from shared.runtime import Runtime, RuntimeDep
+from shared.webhooks import hub
+from shared.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
+from shared.webhooks.targets import UnsafeTarget, check_target
+
+router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"])
+Manager = Annotated[Principal, Depends(require_role("partner", "strategist"))]
+
+
+class EndpointIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    url: HttpUrl
+    event_types: list[str] = Field(
+        min_length=1, description=f"Event types, or '*' for all: {', '.join(EVENT_TYPES)}"
+    )
+    description: str = Field("", max_length=500)
+
+
+class EndpointOut(BaseModel):
+    endpoint_id: str
+    url: str
+    event_types: list[str]
+    description: str
+    enabled: bool
+    disabled_reason: str
+    consecutive_failures: int
+    created_at: datetime
+
+
+class EndpointCreated(EndpointOut):
+    secret: str = Field(description="The signing secret (whsec_...); shown only now.")
+
+
+class DeliveryOut(BaseModel):
+    delivery_id: str
+    event_id: str
+    event_type: str
+    status: str
+    attempts: int
+    last_status_code: int | None
+    next_attempt_at: datetime | None
+    created_at: datetime
+
+
+class AttemptOut(BaseModel):
+    attempted_at: datetime
+    status_code: int | None
+    latency_ms: float
+    response_excerpt: str
+    error: str
+
+
+class ReplayRange(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    since: AwareDatetime
+    until: AwareDatetime
+
+
+def _edge(runtime: Runtime):  # type: ignore[no-untyped-def]
+    assert runtime.idempotency is not None
+    return runtime.idempotency.db
+
+
+def _endpoint(runtime: Runtime, org_id: str, endpoint_id: str) -> WebhookEndpoint:
+    with _edge(runtime).transaction() as s:
+        ep = s.get(WebhookEndpoint, endpoint_id)
+    if ep is None or ep.org_id != org_id:
+        raise NotFound(f"no webhook endpoint {endpoint_id!r}", field="endpoint_id")
+    return ep
+
+
+@router.post("/endpoints", status_code=status.HTTP_201_CREATED)
+def create_endpoint(body: EndpointIn, runtime: RuntimeDep, who: Manager) -> EndpointCreated:
+    unknown = sorted(set(body.event_types) - set(EVENT_TYPES) - {hub.WILDCARD})
+    if unknown:
+        raise Invalid(f"unknown event types: {', '.join(unknown)}", field="event_types")
+    s = runtime.settings
+    try:
+        check_target(
+            str(body.url), allow_loopback=s.webhooks_allow_loopback, allow_private=s.webhooks_allow_private
+        )
+    except UnsafeTarget as exc:
+        raise Invalid(str(exc), field="url") from exc
+    ep, secret = hub.new_endpoint(
+        _edge(runtime), who.org_id, str(body.url), body.event_types, body.description
+    )
+    return EndpointCreated(**EndpointOut.model_validate(ep, from_attributes=True).model_dump(), secret=secret)
+
+
+@router.get("/endpoints")
+def list_endpoints(runtime: RuntimeDep, who: Manager) -> list[EndpointOut]:
+    with _edge(runtime).transaction() as s:
+        rows = s.exec(select(WebhookEndpoint).where(WebhookEndpoint.org_id == who.org_id))
+        return [EndpointOut.model_validate(r, from_attributes=True) for r in rows]
+
+
+@router.post("/endpoints/{endpoint_id}/enable")
+def enable_endpoint(endpoint_id: str, runtime: RuntimeDep, who: Manager) -> EndpointOut:
+    ep = _endpoint(runtime, who.org_id, endpoint_id)
+    ep.enabled, ep.disabled_reason, ep.consecutive_failures, ep.failing_since = True, "", 0, None
+    with _edge(runtime).transaction() as s:
+        s.add(ep)
+    return EndpointOut.model_validate(ep, from_attributes=True)
+
+
+@router.post("/endpoints/{endpoint_id}/rotate-secret")
+def rotate(
+    endpoint_id: str, runtime: RuntimeDep, who: Manager, grace_hours: int = Query(24, ge=0, le=720)
+) -> dict[str, str]:
+    _endpoint(runtime, who.org_id, endpoint_id)
+    secret = hub.rotate_secret(_edge(runtime), who.org_id, endpoint_id, timedelta(hours=grace_hours))
+    return {"endpoint_id": endpoint_id, "secret": secret}
+
+
+@router.get("/endpoints/{endpoint_id}/deliveries")
+def deliveries(
+    endpoint_id: str, runtime: RuntimeDep, who: Manager, limit: int = Query(100, ge=1, le=1000)
+) -> list[DeliveryOut]:
+    _endpoint(runtime, who.org_id, endpoint_id)
+    with _edge(runtime).transaction() as s:
+        stmt = (select(WebhookDelivery).where(WebhookDelivery.endpoint_id == endpoint_id)
+                .order_by(col(WebhookDelivery.created_at).desc()).limit(limit))  # fmt: skip
+        return [DeliveryOut.model_validate(d, from_attributes=True) for d in s.exec(stmt)]
+
+
+@router.get("/deliveries/{delivery_id}/attempts")
+def attempts(delivery_id: str, runtime: RuntimeDep, who: Manager) -> list[AttemptOut]:
+    with _edge(runtime).transaction() as s:
+        d = s.get(WebhookDelivery, delivery_id)
+        if d is None or d.org_id != who.org_id:
+            raise NotFound(f"no delivery {delivery_id!r}", field="delivery_id")
+        stmt = (
+            select(WebhookAttempt)
+            .where(WebhookAttempt.delivery_id == delivery_id)
+            .order_by(col(WebhookAttempt.attempted_at))
+        )
+        return [AttemptOut.model_validate(a, from_attributes=True) for a in s.exec(stmt)]
+
+
+@router.post("/deliveries/{delivery_id}/replay")
+def replay_one(delivery_id: str, runtime: RuntimeDep, who: Manager) -> dict[str, int]:
+    n = hub.replay(_edge(runtime), who.org_id, delivery_id=delivery_id)
+    if n == 0:
+        raise NotFound(f"no delivery {delivery_id!r}", field="delivery_id")
+    return {"replayed": n}
+
+
+@router.post("/endpoints/{endpoint_id}/replay")
+def replay_range(endpoint_id: str, body: ReplayRange, runtime: RuntimeDep, who: Manager) -> dict[str, int]:
+    if body.since > body.until:
+        raise Invalid("since is after until", field="since")
+    _endpoint(runtime, who.org_id, endpoint_id)
+    return {
+        "replayed": hub.replay(
+            _edge(runtime), who.org_id, endpoint_id=endpoint_id, since=body.since, until=body.until
+        )
+    }

@@ -1,0 +1,254 @@
+"""Outbound webhooks: fan published events out to subscribed endpoints, deliver them with retries.
+
+Every service delivers the events it produces: its outbox relay calls `fan_out` after the broker has
+acknowledged the events and before it marks them published, so a crash repeats the fan-out, which the
+unique (endpoint, event) key turns into a no-op. A `DeliveryWorker` thread per process sends what is due.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import httpx
+import orjson
+from sqlmodel import col, select
+
+from shared.bus.tables import OutboxMessage
+from shared.db import Database
+from shared.webhooks import retry
+from shared.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
+from shared.webhooks.signing import new_secret, sign_headers
+from shared.webhooks.targets import UnsafeTarget, check_target
+
+log = logging.getLogger(__name__)
+WILDCARD = "*"
+
+
+@dataclass(frozen=True)
+class DeliveryPolicy:
+    allow_loopback: bool = False
+    allow_private: bool = False
+    base_delay_s: float = retry.BASE_DELAY_S
+    max_attempts: int = retry.MAX_ATTEMPTS
+    # Disable only after a long run of failures over a long time: a burst of events during a short
+    # outage fails many attempts quickly, and must not switch a partner off.
+    disable_after_failures: int = 50
+    disable_after_s: float = 3 * 86400
+    timeout_s: float = 10.0
+
+
+def active_secrets(endpoint: WebhookEndpoint, now: datetime) -> list[str]:
+    out = []
+    for s in endpoint.secrets:
+        expires = s.get("expires_at")
+        if expires is None or datetime.fromisoformat(expires) > now:
+            out.append(str(s["secret"]))
+    return out
+
+
+def webhook_body(envelope: dict[str, object]) -> bytes:
+    """What partners receive: the event's type, time and data (the Standard Webhooks payload shape)."""
+    return orjson.dumps(
+        {"type": envelope["type"], "timestamp": envelope["occurred_at"], "event_id": envelope["event_id"],
+         "data": envelope["payload"]}
+    )  # fmt: skip
+
+
+def fan_out(edge: Database, rows: Sequence[OutboxMessage]) -> int:
+    """Create a pending delivery per subscribed endpoint for each published event; returns how many."""
+    created = 0
+    by_org: dict[str, list[dict[str, object]]] = {}
+    for row in rows:
+        env = orjson.loads(row.value)
+        by_org.setdefault(str(env["org_id"]), []).append(env)
+    now = datetime.now(UTC)
+    with edge.transaction() as s:
+        for org_id, envs in by_org.items():
+            endpoints = list(s.exec(select(WebhookEndpoint).where(WebhookEndpoint.org_id == org_id,
+                                                                  col(WebhookEndpoint.enabled).is_(True))))  # fmt: skip
+            for ep in endpoints:
+                for env in envs:
+                    if WILDCARD not in ep.event_types and env["type"] not in ep.event_types:
+                        continue
+                    exists = s.exec(select(WebhookDelivery.delivery_id).where(
+                        WebhookDelivery.endpoint_id == ep.endpoint_id, WebhookDelivery.event_id == str(env["event_id"])
+                    )).first()  # fmt: skip
+                    if exists:
+                        continue
+                    s.add(WebhookDelivery(delivery_id=f"msg_{secrets.token_hex(12)}", endpoint_id=ep.endpoint_id,
+                                          org_id=org_id, event_id=str(env["event_id"]), event_type=str(env["type"]),
+                                          body=webhook_body(env), next_attempt_at=now, created_at=now))  # fmt: skip
+                    created += 1
+    return created
+
+
+def _excerpt(response: httpx.Response) -> str:
+    try:
+        return response.text[:500]
+    except Exception:
+        return ""
+
+
+class DeliveryWorker(threading.Thread):
+    """Sends due deliveries, records every attempt, backs off, and disables endpoints that keep failing."""
+
+    def __init__(self, edge: Database, policy: DeliveryPolicy, on_disabled: Callable[[WebhookEndpoint], None]
+                 | None = None, poll_s: float = 0.5) -> None:  # fmt: skip
+        super().__init__(name="webhook-delivery", daemon=True)
+        self.edge, self.policy, self.on_disabled, self.poll_s = edge, policy, on_disabled, poll_s
+        self._stop_event = threading.Event()
+        self._client = httpx.Client(timeout=policy.timeout_s, follow_redirects=False)
+
+    def run(self) -> None:
+        while not self._stop_event.is_set():
+            try:
+                if self.deliver_due() == 0:
+                    self._stop_event.wait(self.poll_s)
+            except Exception:
+                log.exception("webhook delivery loop failed; retrying")
+                self._stop_event.wait(1.0)
+
+    def stop(self) -> None:
+        self._stop_event.set()
+        self.join(timeout=10)
+        self._client.close()
+
+    def deliver_due(self, limit: int = 50) -> int:
+        now = datetime.now(UTC)
+        with self.edge.transaction() as s:
+            due = list(s.exec(
+                select(WebhookDelivery)
+                .where(WebhookDelivery.status == "pending", col(WebhookDelivery.next_attempt_at) <= now)
+                .order_by(col(WebhookDelivery.next_attempt_at)).limit(limit).with_for_update(skip_locked=True)
+            ))  # fmt: skip
+            for delivery in due:
+                # Claim: push the next attempt out so another worker does not pick it up meanwhile.
+                delivery.next_attempt_at = now + timedelta(seconds=self.policy.timeout_s * 3)
+                s.add(delivery)
+        for delivery in due:
+            self._attempt(delivery.delivery_id)
+        return len(due)
+
+    def _attempt(self, delivery_id: str) -> None:
+        with self.edge.transaction() as s:
+            delivery = s.get(WebhookDelivery, delivery_id)
+            endpoint = s.get(WebhookEndpoint, delivery.endpoint_id) if delivery else None
+            if delivery is None or endpoint is None or not endpoint.enabled:
+                return
+            url, body, keys = endpoint.url, delivery.body, active_secrets(endpoint, datetime.now(UTC))
+        started = time.perf_counter()
+        code, excerpt, error = None, "", ""
+        try:
+            check_target(
+                url, allow_loopback=self.policy.allow_loopback, allow_private=self.policy.allow_private
+            )
+            headers = {**sign_headers(keys, delivery_id, body), "content-type": "application/json",
+                       "user-agent": "tandem-webhooks/1"}  # fmt: skip
+            response = self._client.post(url, content=body, headers=headers)
+            code, excerpt = response.status_code, _excerpt(response)
+        except UnsafeTarget as exc:
+            error = f"refused target: {exc}"
+        except httpx.HTTPError as exc:
+            error = f"{type(exc).__name__}: {exc}"[:500]
+        self._record(delivery_id, code, excerpt, error, (time.perf_counter() - started) * 1000)
+
+    def _record(
+        self, delivery_id: str, code: int | None, excerpt: str, error: str, latency_ms: float
+    ) -> None:
+        ok = code is not None and 200 <= code < 300
+        now = datetime.now(UTC)
+        disabled: WebhookEndpoint | None = None
+        with self.edge.transaction() as s:
+            s.add(WebhookAttempt(delivery_id=delivery_id, attempted_at=now, status_code=code,
+                                 latency_ms=round(latency_ms, 2), response_excerpt=excerpt, error=error))  # fmt: skip
+            delivery = s.get(WebhookDelivery, delivery_id)
+            assert delivery is not None
+            endpoint = s.get(WebhookEndpoint, delivery.endpoint_id)
+            assert endpoint is not None
+            delivery.attempts += 1
+            delivery.last_status_code = code
+            if ok:
+                delivery.status, delivery.next_attempt_at = "succeeded", None
+                endpoint.consecutive_failures, endpoint.failing_since = 0, None
+            else:
+                delay = (
+                    retry.next_delay(delivery.attempts)
+                    if delivery.attempts < self.policy.max_attempts
+                    else None
+                )
+                if delay is None:
+                    delivery.status, delivery.next_attempt_at = "failed", None
+                else:
+                    scale = self.policy.base_delay_s / retry.BASE_DELAY_S
+                    delivery.next_attempt_at = now + timedelta(seconds=delay * scale)
+                endpoint.consecutive_failures += 1
+                endpoint.failing_since = endpoint.failing_since or now
+                failing_for = (now - endpoint.failing_since.replace(tzinfo=UTC)).total_seconds()
+                if (
+                    endpoint.enabled
+                    and endpoint.consecutive_failures >= self.policy.disable_after_failures
+                    and failing_for >= self.policy.disable_after_s
+                ):
+                    endpoint.enabled = False
+                    endpoint.disabled_reason = (
+                        f"{endpoint.consecutive_failures} failed attempts in a row; last: {code or error}"
+                    )
+                    disabled = endpoint
+            s.add(delivery)
+            s.add(endpoint)
+        if disabled is not None and self.on_disabled is not None:
+            self.on_disabled(disabled)
+
+
+def replay(edge: Database, org_id: str, *, delivery_id: str | None = None, endpoint_id: str | None = None,
+           since: datetime | None = None, until: datetime | None = None) -> int:  # fmt: skip
+    """Send deliveries again (same webhook-id): one, or an endpoint's within a time range."""
+    now = datetime.now(UTC)
+    with edge.transaction() as s:
+        stmt = select(WebhookDelivery).where(WebhookDelivery.org_id == org_id)
+        if delivery_id:
+            stmt = stmt.where(WebhookDelivery.delivery_id == delivery_id)
+        if endpoint_id:
+            stmt = stmt.where(WebhookDelivery.endpoint_id == endpoint_id)
+        if since:
+            stmt = stmt.where(col(WebhookDelivery.created_at) >= since)
+        if until:
+            stmt = stmt.where(col(WebhookDelivery.created_at) <= until)
+        rows = list(s.exec(stmt))
+        for d in rows:
+            d.status, d.next_attempt_at = "pending", now
+            s.add(d)
+    return len(rows)
+
+
+def new_endpoint(
+    edge: Database, org_id: str, url: str, event_types: list[str], description: str = ""
+) -> tuple[WebhookEndpoint, str]:
+    """Register an endpoint; its signing secret is returned once."""
+    secret = new_secret()
+    ep = WebhookEndpoint(endpoint_id=f"ep_{secrets.token_hex(10)}", org_id=org_id, url=url, description=description,
+                         event_types=event_types, secrets=[{"secret": secret, "expires_at": None}],
+                         created_at=datetime.now(UTC))  # fmt: skip
+    with edge.transaction() as s:
+        s.add(ep)
+    return ep, secret
+
+
+def rotate_secret(edge: Database, org_id: str, endpoint_id: str, grace: timedelta) -> str:
+    """A new secret; the current ones stay valid for `grace`, so receivers can switch without a gap."""
+    secret = new_secret()
+    expires = (datetime.now(UTC) + grace).isoformat()
+    with edge.transaction() as s:
+        ep = s.get(WebhookEndpoint, endpoint_id)
+        if ep is None or ep.org_id != org_id:
+            raise LookupError(endpoint_id)
+        kept = [{"secret": x["secret"], "expires_at": x.get("expires_at") or expires} for x in ep.secrets]
+        ep.secrets = [*kept, {"secret": secret, "expires_at": None}]
+        s.add(ep)
+    return secret

@@ -1,0 +1,193 @@
+"""Outbound delivery against a real HTTP receiver on loopback: down, then up; nothing lost, nothing twice."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import orjson
+import pytest
+import uvicorn
+from fastapi import FastAPI, Request, Response
+from sqlmodel import select
+from standardwebhooks.webhooks import Webhook
+
+from shared.broker import free_port
+from shared.bus.tables import OutboxMessage
+from shared.db import Database, migrate
+from shared.events import CreatorUpserted, wrap
+from shared.runtime import IDENTITY_MIGRATIONS
+from shared.webhooks import hub
+from shared.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
+from tests.busutil import creator_event
+
+
+@pytest.fixture
+def edge(tmp_path: Path) -> Database:
+    url = f"sqlite:///{tmp_path / 'identity.db'}"
+    migrate(url, IDENTITY_MIGRATIONS)
+    return Database(url)
+
+
+def _rows(n: int, org_id: str = "acme") -> list[OutboxMessage]:
+    out = []
+    for i in range(n):
+        env = wrap(creator_event(i), producer="t", correlation_id="c", org_id=org_id)
+        out.append(OutboxMessage(topic=CreatorUpserted.topic, key=env.key, event_id=str(env.event_id),
+                                 value=env.to_bytes(), headers={}, created_at=datetime.now(UTC)))  # fmt: skip
+    return out
+
+
+class Receiver:
+    """An idempotent partner: verifies each signature and counts each webhook-id once."""
+
+    def __init__(self, secret: str, port: int) -> None:
+        self.secret, self.port = secret, port
+        self.seen: Counter[str] = Counter()
+        self.bodies: dict[str, dict[str, object]] = {}
+        app = FastAPI()
+
+        @app.post("/hook")
+        async def hook(request: Request) -> Response:
+            body = await request.body()
+            payload = Webhook(self.secret).verify(body, dict(request.headers))
+            msg_id = request.headers["webhook-id"]
+            self.seen[msg_id] += 1
+            self.bodies[msg_id] = payload
+            return Response(status_code=204)
+
+        self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    def __enter__(self) -> Receiver:
+        self.thread.start()
+        while not self.server.started:
+            time.sleep(0.02)
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.server.should_exit = True
+        self.thread.join(5)
+
+
+def _worker(edge: Database, **kw: object) -> hub.DeliveryWorker:
+    policy = hub.DeliveryPolicy(allow_loopback=True, base_delay_s=0.05, **kw)  # type: ignore[arg-type]
+    return hub.DeliveryWorker(edge, policy, poll_s=0.02)
+
+
+@pytest.fixture
+def port() -> Iterator[int]:
+    yield free_port()
+
+
+def test_fan_out_creates_one_delivery_per_subscribed_endpoint_and_is_idempotent(edge: Database) -> None:
+    hub.new_endpoint(edge, "acme", "http://127.0.0.1:9/a", [CreatorUpserted.event_type])
+    hub.new_endpoint(edge, "acme", "http://127.0.0.1:9/b", ["shortlist.published"])
+    hub.new_endpoint(edge, "other-org", "http://127.0.0.1:9/c", ["*"])
+    rows = _rows(3)
+    assert hub.fan_out(edge, rows) == 3
+    assert hub.fan_out(edge, rows) == 0  # a relay that crashed before marking repeats the fan-out
+    with edge.transaction() as s:
+        assert len(list(s.exec(select(WebhookDelivery)))) == 3
+
+
+def test_receiver_down_then_up_gets_every_delivery_exactly_once_per_id(edge: Database, port: int) -> None:
+    _, secret = hub.new_endpoint(edge, "acme", f"http://127.0.0.1:{port}/hook", ["*"])
+    hub.fan_out(edge, _rows(20))
+    worker = _worker(edge)
+    worker.start()
+    try:
+        time.sleep(0.6)  # nothing listens yet: connection refused, attempts back off
+        with edge.transaction() as s:
+            failed_attempts = len(list(s.exec(select(WebhookAttempt).where(WebhookAttempt.error != ""))))
+        assert failed_attempts >= 20
+        with Receiver(secret, port) as receiver:
+            deadline = time.monotonic() + 30
+            while len(receiver.seen) < 20 and time.monotonic() < deadline:
+                time.sleep(0.05)
+            time.sleep(0.3)
+    finally:
+        worker.stop()
+    assert len(receiver.seen) == 20
+    assert set(receiver.seen.values()) == {1}
+    first = next(iter(receiver.bodies.values()))
+    assert first["type"] == CreatorUpserted.event_type
+    with edge.transaction() as s:
+        statuses = {d.status for d in s.exec(select(WebhookDelivery))}
+    assert statuses == {"succeeded"}
+
+
+def test_endpoint_is_disabled_after_a_run_of_failures_and_the_owner_told(edge: Database, port: int) -> None:
+    hub.new_endpoint(edge, "acme", f"http://127.0.0.1:{port}/hook", ["*"])
+    hub.fan_out(edge, _rows(2))
+    told: list[WebhookEndpoint] = []
+    worker = hub.DeliveryWorker(edge, hub.DeliveryPolicy(allow_loopback=True, base_delay_s=0.01,
+                                                         disable_after_failures=4, disable_after_s=0), told.append, poll_s=0.01)  # fmt: skip
+    worker.start()
+    deadline = time.monotonic() + 10
+    while not told and time.monotonic() < deadline:
+        time.sleep(0.02)
+    worker.stop()
+    assert len(told) == 1
+    assert "failed attempts in a row" in told[0].disabled_reason
+    with edge.transaction() as s:
+        assert s.exec(select(WebhookEndpoint)).one().enabled is False
+
+
+def test_a_burst_of_failures_in_a_short_outage_does_not_disable(edge: Database, port: int) -> None:
+    hub.new_endpoint(edge, "acme", f"http://127.0.0.1:{port}/hook", ["*"])
+    hub.fan_out(edge, _rows(10))
+    worker = hub.DeliveryWorker(
+        edge, hub.DeliveryPolicy(allow_loopback=True, disable_after_failures=4), poll_s=0.01
+    )
+    for _ in range(3):
+        worker.deliver_due()
+    with edge.transaction() as s:
+        endpoint = s.exec(select(WebhookEndpoint)).one()
+    assert endpoint.consecutive_failures >= 10
+    assert endpoint.enabled is True
+
+
+def test_internal_targets_are_refused_and_recorded(edge: Database) -> None:
+    hub.new_endpoint(edge, "acme", "http://169.254.169.254/latest/meta-data", ["*"])
+    hub.fan_out(edge, _rows(1))
+    worker = _worker(edge)
+    worker.deliver_due()
+    with edge.transaction() as s:
+        attempt = s.exec(select(WebhookAttempt)).one()
+    assert attempt.status_code is None
+    assert "refused target" in attempt.error
+
+
+def test_replay_sends_the_same_webhook_id_again(edge: Database, port: int) -> None:
+    _, secret = hub.new_endpoint(edge, "acme", f"http://127.0.0.1:{port}/hook", ["*"])
+    hub.fan_out(edge, _rows(1))
+    worker = _worker(edge)
+    with Receiver(secret, port) as receiver:
+        worker.deliver_due()
+        with edge.transaction() as s:
+            delivery_id = s.exec(select(WebhookDelivery)).one().delivery_id
+        assert hub.replay(edge, "acme", delivery_id=delivery_id) == 1
+        assert hub.replay(edge, "other-org", delivery_id=delivery_id) == 0
+        worker.deliver_due()
+    assert receiver.seen[delivery_id] == 2
+
+
+def test_rotated_secret_signs_with_both_during_grace(edge: Database, port: int) -> None:
+    from datetime import timedelta
+
+    ep, old = hub.new_endpoint(edge, "acme", f"http://127.0.0.1:{port}/hook", ["*"])
+    new = hub.rotate_secret(edge, "acme", ep.endpoint_id, timedelta(hours=1))
+    hub.fan_out(edge, _rows(1))
+    with Receiver(new, port) as receiver:
+        _worker(edge).deliver_due()
+    assert sum(receiver.seen.values()) == 1
+    with edge.transaction() as s:
+        stored = s.get(WebhookEndpoint, ep.endpoint_id)
+        assert stored is not None
+        assert len(hub.active_secrets(stored, datetime.now(UTC))) == 2
+    assert orjson.loads(orjson.dumps({"old": old}))["old"].startswith("whsec_")
