@@ -308,6 +308,24 @@ class ForecastPublished(Event):
     created_at: AwareDatetime
 
 
+class ExperimentObservation(Contract):
+    unit_id: str = Field(min_length=1, max_length=128)
+    variant: str = Field(min_length=1, max_length=64)
+    value: float | None = Field(None, description="Outcome; None records an exposure only.")
+
+
+class ExperimentObservationsRecorded(Event):
+    """Exposures and outcomes of an A/B test, in batches (the forecast service analyses them)."""
+
+    event_type: ClassVar[str] = "experiment.observations_recorded"
+    topic: ClassVar[str] = topics.EXPERIMENT_OBSERVATIONS
+    key_field: ClassVar[str] = "experiment_id"
+
+    experiment_id: str
+    observations: list[ExperimentObservation] = Field(min_length=1, max_length=50_000)
+    recorded_at: AwareDatetime
+
+
 class CampaignResultReported(Event):
     event_type: ClassVar[str] = "campaign.result_reported"
     topic: ClassVar[str] = topics.CAMPAIGN_RESULTS
@@ -381,6 +399,7 @@ EVENT_TYPES: dict[str, type[Event]] = {
         AnomalyReviewed,
         ForecastPublished,
         CampaignResultReported,
+        ExperimentObservationsRecorded,
         ModelPromoted,
         DriftDetected,
         WebhookEndpointDisabled,

@@ -15,6 +15,7 @@ FORECAST_ADJUSTMENTS = "forecast.adjustments.v1"
 FRAUD_ANOMALY_LABELS = "fraud.anomaly_labels.v1"
 FORECASTS = "forecast.forecasts.v1"
 CAMPAIGN_RESULTS = "campaign.results.v1"
+EXPERIMENT_OBSERVATIONS = "experiments.observations.v1"
 MODELS_PROMOTED = "models.promoted.v1"
 MODELS_DRIFT = "models.drift.v1"
 INTEGRATIONS_WEBHOOKS = "integrations.webhooks.v1"
@@ -46,6 +47,7 @@ TOPICS: tuple[TopicSpec, ...] = (
     TopicSpec(FRAUD_ANOMALY_LABELS, 3),
     TopicSpec(FORECASTS, 3),
     TopicSpec(CAMPAIGN_RESULTS, 3),
+    TopicSpec(EXPERIMENT_OBSERVATIONS, 3),
     TopicSpec(MODELS_PROMOTED, 1),
     TopicSpec(MODELS_DRIFT, 1),
     TopicSpec(INTEGRATIONS_WEBHOOKS, 1),

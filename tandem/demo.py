@@ -45,6 +45,9 @@ DEMO_BRIEFS: list[dict[str, Any]] = [
 ]
 
 
+DEMO_REVIEWERS = ["demo.reviewer@tandem", "demo.second@tandem"]
+
+
 def _port(preferred: int) -> int:
     with socket.socket() as s:
         try:
@@ -102,19 +105,29 @@ class DemoClient:
             return s if s and s["tasks"] - s["audits"] >= entries else None
 
         wait_for("review tasks", summary)
-        # A person takes the first task in the queue and approves it, as a reviewer would.
+        # People take the first task in the queue and approve it, as reviewers would. Decisions are only
+        # accepted from registered reviewers who cover the task's market, and a strategic finalist needs
+        # two of them to agree, so the demo team covers every demo market and has two people.
         open_tasks = self.get("review", f"/v1/tasks?campaign_id={cid}&status=open") or []
         human = next((t for t in open_tasks if t["route"] == "human"), None)
         if human:
-            self.post(
-                "review",
-                f"/v1/tasks/{human['task_id']}/decision",
-                {
-                    "reviewer": "demo.reviewer@tandem",
-                    "decision": "approve",
-                    "notes": "audience and tone fit the brief",
-                },
+            markets = sorted(
+                {m for b in [*DEMO_BRIEFS, brief] for m in b["target_markets"]} | {human["market"]}
             )
+            for reviewer in DEMO_REVIEWERS[: human.get("required_reviews", 1)]:
+                person = {"name": reviewer, "markets": markets, "daily_capacity": 500}
+                self.http.put(
+                    self.urls["review"] + f"/v1/reviewers/{reviewer}", json=person
+                ).raise_for_status()
+                self.post(
+                    "review",
+                    f"/v1/tasks/{human['task_id']}/decision",
+                    {
+                        "reviewer": reviewer,
+                        "decision": "approve",
+                        "notes": "audience and tone fit the brief",
+                    },
+                )
         final = wait_for("review summary", lambda: self.get("review", f"/v1/campaigns/{cid}/summary"))
         approvals = final["decisions"].get("approve", 0)
 

@@ -1,14 +1,34 @@
-"""Forecast REST routes: one forecast, a batch, and the stored forecasts of a campaign."""
+"""Forecast REST routes: forecasts (one, batch, per campaign, detail), plans, and human adjustments."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+from fastapi import APIRouter, Response, status
 from sqlmodel import col, select
 
+from services.forecast import adjustments, bulk, page_posts
 from services.forecast.forecasting import forecast
-from services.forecast.models import ForecastRecord
+from services.forecast.models import ForecastOutcome, ForecastRecord
 from services.forecast.planning import content_from_request
-from services.forecast.schemas import BatchForecastIn, ForecastIn, ForecastOut, StoredForecastOut
+from services.forecast.schemas import (
+    AdjustmentIn,
+    AdjustmentOut,
+    BatchForecastIn,
+    ForecastColumnsIn,
+    ForecastDetailOut,
+    ForecastIn,
+    ForecastOut,
+    PagePostsIn,
+    PlanIn,
+    PlanOut,
+    StoredForecastOut,
+)
+from services.forecast.sequencing import plan
+from shared.errors import NotFound
 from shared.orgs import OrgDep
 from shared.runtime import RuntimeDep
 
@@ -29,6 +49,24 @@ async def predict_batch(body: BatchForecastIn, runtime: RuntimeDep) -> list[Fore
     return [ForecastOut(metrics=m, model_name=model.name, model_version=model.version) for m in results]
 
 
+@router.post("/forecasts/predict/columns")
+async def predict_columns(body: ForecastColumnsIn, runtime: RuntimeDep) -> Response:
+    """The bulk path: columns in, columns out (orjson), one ONNX batch per head."""
+    result = bulk.score_columns(runtime.model("forecast").current, body)
+    return Response(orjson.dumps(result), media_type="application/json")
+
+
+@router.post("/page-posts/forecast")
+async def page_posts_forecast(body: PagePostsIn, runtime: RuntimeDep) -> dict[str, Any]:
+    """Lifetime metrics of brand-page posts (the page_posts model, trained on UCI Facebook metrics)."""
+    model = runtime.model(page_posts.MODEL_NAME).current
+    rows = [{"Page total likes": i.page_total_likes, "Type": i.type, "Category": i.category,
+             "Post Month": i.post_month, "Post Weekday": i.post_weekday, "Post Hour": i.post_hour,
+             "Paid": None if i.paid is None else int(i.paid)} for i in body.items]  # fmt: skip
+    return {"forecasts": page_posts.forecast_rows(model, rows), "model_name": model.name,
+            "model_version": model.version}  # fmt: skip
+
+
 @router.get("/campaigns/{campaign_id}/forecasts")
 def campaign_forecasts(campaign_id: str, runtime: RuntimeDep, org_id: OrgDep) -> list[StoredForecastOut]:
     with runtime.db.transaction() as session:
@@ -38,3 +76,35 @@ def campaign_forecasts(campaign_id: str, runtime: RuntimeDep, org_id: OrgDep) ->
             .order_by(col(ForecastRecord.created_at))
         )
         return [StoredForecastOut.model_validate(r, from_attributes=True) for r in session.exec(stmt)]
+
+
+@router.get("/forecasts/{forecast_id}")
+def forecast_detail(forecast_id: str, runtime: RuntimeDep, org_id: OrgDep) -> ForecastDetailOut:
+    """A stored forecast with every adjustment (model and adjusted figures) and the outcomes scored so far."""
+    with runtime.db.transaction() as session:
+        record = session.get(ForecastRecord, forecast_id)
+        if record is None or record.org_id != org_id:
+            raise NotFound(f"no forecast {forecast_id}", field="forecast_id")
+        adjusted = [AdjustmentOut.model_validate(a, from_attributes=True)
+                    for a in adjustments.for_forecast(session, org_id, forecast_id)]  # fmt: skip
+        outcomes = session.exec(
+            select(ForecastOutcome).where(ForecastOutcome.forecast_id == forecast_id)
+        ).all()
+        base = StoredForecastOut.model_validate(record, from_attributes=True)
+        return ForecastDetailOut(**base.model_dump(), adjustments=adjusted,
+                                 outcomes=[{"result_id": o.result_id, "errors": o.errors} for o in outcomes])  # fmt: skip
+
+
+@router.post("/forecasts/{forecast_id}/adjustments", status_code=status.HTTP_201_CREATED)
+def adjust(forecast_id: str, body: AdjustmentIn, runtime: RuntimeDep, org_id: OrgDep) -> AdjustmentOut:
+    spec = adjustments.AdjustmentSpec(adjustment_id=f"adj-{uuid.uuid4().hex[:12]}", forecast_id=forecast_id,
+                                      proposed_at=datetime.now(UTC), **body.model_dump())  # fmt: skip
+    with runtime.db.transaction() as session:
+        row = adjustments.record(session, org_id, spec, source="rest")
+        return AdjustmentOut.model_validate(row, from_attributes=True)
+
+
+@router.post("/plans")
+async def propose_plan(body: PlanIn, runtime: RuntimeDep) -> PlanOut:
+    """A schedule that maximises the forecast objective under the constraints, explained, vs the naive plan."""
+    return plan(runtime.model("forecast").current, body)

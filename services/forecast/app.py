@@ -8,6 +8,7 @@ from fastapi import FastAPI
 
 from services.forecast import api, consumers
 from services.forecast.config import ForecastSettings
+from services.forecast.experiments import api as experiments_api
 from shared import topics
 from shared.runtime import ServiceSpec, create_app
 
@@ -15,10 +16,15 @@ SPEC = ServiceSpec(
     name="forecast",
     title="Tandem forecast service",
     migrations=Path(__file__).parent / "migrations",
-    consumes=[topics.REVIEW_DECISIONS],
-    model_names=["forecast"],
+    consumes=[
+        topics.REVIEW_DECISIONS,
+        topics.FORECAST_ADJUSTMENTS,
+        topics.CAMPAIGN_RESULTS,
+        topics.EXPERIMENT_OBSERVATIONS,
+    ],
+    model_names=["forecast", "page_posts"],
     handlers=consumers.handlers,
-    routers=[api.router],
+    routers=[api.router, experiments_api.router],
 )
 
 

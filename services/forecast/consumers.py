@@ -1,4 +1,4 @@
-"""Forecast Kafka handlers: every approved creator gets a content forecast, stored and published."""
+"""Forecast Kafka handlers: approvals -> forecasts; people's adjustments; results scored; A/B observations."""
 
 from __future__ import annotations
 
@@ -8,12 +8,23 @@ from datetime import UTC, datetime
 
 from sqlmodel import Session, select
 
+from services.forecast import adjustments, outcomes
 from services.forecast.config import ForecastSettings
+from services.forecast.experiments import store as experiments
 from services.forecast.forecasting import forecast
 from services.forecast.models import ForecastRecord
 from services.forecast.planning import content_for_decision
+from services.forecast.schemas import ObservationIn
 from shared.bus.consumer import Handler
-from shared.events import Envelope, Event, ForecastPublished, ReviewDecided
+from shared.events import (
+    CampaignResultReported,
+    Envelope,
+    Event,
+    ExperimentObservationsRecorded,
+    ForecastAdjustmentProposed,
+    ForecastPublished,
+    ReviewDecided,
+)
 from shared.runtime import Runtime
 
 
@@ -66,4 +77,29 @@ def handlers(runtime: Runtime) -> dict[str, Handler]:
         )
         runtime.outbox.stage(session, published, org_id=envelope.org_id)
 
-    return {ReviewDecided.event_type: on_decided}
+    return {
+        ReviewDecided.event_type: on_decided,
+        ForecastAdjustmentProposed.event_type: on_adjustment,
+        CampaignResultReported.event_type: on_result,
+        ExperimentObservationsRecorded.event_type: on_observations,
+    }
+
+
+def on_adjustment(session: Session, event: Event, envelope: Envelope) -> None:
+    """A reviewer's push-back, stored beside the model's figure (unknown forecast -> dead letter with reason)."""
+    assert isinstance(event, ForecastAdjustmentProposed)
+    spec = adjustments.AdjustmentSpec(**event.model_dump(exclude={"market"}), market=event.market)
+    adjustments.record(session, envelope.org_id, spec, source="event")
+
+
+def on_result(session: Session, event: Event, envelope: Envelope) -> None:
+    """Actuals arrived: score the model's and the adjusted figures (results for unforecast posts are ignored)."""
+    assert isinstance(event, CampaignResultReported)
+    outcomes.record_result(session, envelope.org_id, event)
+
+
+def on_observations(session: Session, event: Event, envelope: Envelope) -> None:
+    assert isinstance(event, ExperimentObservationsRecorded)
+    exp = experiments.get(session, envelope.org_id, event.experiment_id)
+    items = [ObservationIn.model_validate(o.model_dump()) for o in event.observations]
+    experiments.ingest(session, exp, items, event.recorded_at)

@@ -15,9 +15,10 @@ SPEC = ServiceSpec(
     name="fraud",
     title="Tandem fraud service",
     migrations=Path(__file__).parent / "migrations",
-    consumes=[topics.CATALOG_CREATORS],
-    model_names=["fraud_risk"],
+    consumes=[topics.CATALOG_CREATORS, topics.CAMPAIGN_RESULTS],
+    model_names=["fraud_risk", "fake_account"],
     handlers=consumers.handlers,
+    batch_handlers=consumers.batch_handlers,
     routers=[api.router],
 )
 

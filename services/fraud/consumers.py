@@ -1,54 +1,51 @@
-"""Fraud Kafka handlers: score every catalog change and publish the score with its reasons."""
+"""Fraud Kafka handlers: score every catalog change and publish the score with its reasons (a poll's
+worth of changes at a time); raise anomalies on creators' stats and on campaign results."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from sqlmodel import Session
 
+from services.fraud import anomaly_records
+from services.fraud.anomalies import campaign_anomalies
 from services.fraud.config import FraudSettings
-from services.fraud.features import primary_account
-from services.fraud.models import FraudScore
-from services.fraud.scoring import assess
-from shared.bus.consumer import Handler
-from shared.events import CreatorUpserted, Envelope, Event, FraudScored
+from services.fraud.creator_scores import apply_updates
+from shared.bus.consumer import BatchHandler, Handler
+from shared.events import CampaignResultReported, CreatorUpserted, Envelope, Event
 from shared.runtime import Runtime
 
 
-def handlers(runtime: Runtime) -> dict[str, Handler]:
+def _settings(runtime: Runtime) -> FraudSettings:
     settings = runtime.settings
     assert isinstance(settings, FraudSettings)
+    return settings
+
+
+def batch_handlers(runtime: Runtime) -> dict[str, BatchHandler]:
+    settings = _settings(runtime)
+
+    def on_creators(session: Session, items: list[tuple[Event, Envelope]]) -> None:
+        updates = [(e, env) for e, env in items if isinstance(e, CreatorUpserted)]
+        model = runtime.model("fraud_risk").current
+        apply_updates(
+            session, runtime.outbox, model, updates, settings.medium_risk_from, settings.high_risk_from
+        )
+
+    return {CreatorUpserted.event_type: on_creators}
+
+
+def handlers(runtime: Runtime) -> dict[str, Handler]:
+    on_creators = batch_handlers(runtime)[CreatorUpserted.event_type]
 
     def on_creator_upserted(session: Session, event: Event, envelope: Envelope) -> None:
-        assert isinstance(event, CreatorUpserted)
-        model = runtime.model("fraud_risk").current
-        account = primary_account(event.accounts)
-        a = assess(model, [account], settings.medium_risk_from, settings.high_risk_from)[0]
-        now = datetime.now(UTC)
-        row = session.get(FraudScore, (envelope.org_id, event.creator_id)) or FraudScore(
-            org_id=envelope.org_id,
-            creator_id=event.creator_id,
-            risk=0,
-            level="unknown",
-            model_name="",
-            model_version="",
-            scored_at=now,
-        )
-        row.risk, row.level, row.scored_at = a.risk, a.level, now
-        row.reasons = [r.model_dump() for r in a.reasons]
-        row.model_name, row.model_version = a.model_name, a.model_version
-        row.source_updated_at = event.updated_at
-        session.add(row)
-        scored = FraudScored(
-            creator_id=event.creator_id,
-            risk=a.risk,
-            level=a.level,
-            reasons=a.reasons,
-            model_name=a.model_name,
-            model_version=a.model_version,
-            scored_at=now,
-            source_updated_at=event.updated_at,
-        )
-        runtime.outbox.stage(session, scored, org_id=envelope.org_id)
+        on_creators(session, [(event, envelope)])
 
-    return {CreatorUpserted.event_type: on_creator_upserted}
+    def on_campaign_result(session: Session, event: Event, envelope: Envelope) -> None:
+        assert isinstance(event, CampaignResultReported)
+        findings = campaign_anomalies(event)
+        anomaly_records.record(session, runtime.outbox, envelope.org_id, event.creator_id, findings,
+                               source="campaign", source_key=event.result_id, campaign_id=event.campaign_id)  # fmt: skip
+
+    return {
+        CreatorUpserted.event_type: on_creator_upserted,
+        CampaignResultReported.event_type: on_campaign_result,
+    }

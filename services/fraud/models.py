@@ -21,3 +21,36 @@ class FraudScore(SQLModel, table=True):
     model_version: str = Field(max_length=32)
     scored_at: datetime
     source_updated_at: datetime | None = None
+
+
+class FraudAnomaly(SQLModel, table=True):
+    """One detected anomaly, open until a person confirms or dismisses it."""
+
+    __tablename__ = "fraud_anomaly"
+
+    org_id: str = Field(primary_key=True, max_length=64)
+    anomaly_id: str = Field(primary_key=True, max_length=64)
+    creator_id: str = Field(index=True, max_length=64)
+    campaign_id: str | None = Field(None, max_length=64)
+    kind: str = Field(max_length=40)
+    severity: float
+    reasons: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    source: str = Field(max_length=16, description="account | history | campaign")
+    status: str = Field(default="open", max_length=16, description="open | confirmed | dismissed")
+    detected_at: datetime
+
+
+class AnomalyLabel(SQLModel, table=True):
+    """A person's verdict on an anomaly, kept with the evidence as a training label."""
+
+    __tablename__ = "fraud_anomaly_label"
+
+    org_id: str = Field(primary_key=True, max_length=64)
+    anomaly_id: str = Field(primary_key=True, max_length=64)
+    creator_id: str = Field(max_length=64)
+    kind: str = Field(max_length=40)
+    verdict: str = Field(max_length=16)
+    reviewer: str = Field(max_length=128)
+    notes: str = Field(default="", max_length=2000)
+    evidence: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    reviewed_at: datetime

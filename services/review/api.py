@@ -1,17 +1,42 @@
-"""Review REST routes: queues, tasks, decisions, campaign summaries."""
+"""Review REST routes: queues, tasks, decisions, the team, settings, history, the simulator."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Literal
 
-from fastapi import APIRouter, Query, Response, status
+from fastapi import APIRouter, Depends, Query, Response, status
 
-from services.review import tasks
-from services.review.schemas import CampaignSummary, DecisionIn, DecisionOut, TaskOut
-from shared.orgs import OrgDep
-from shared.runtime import RuntimeDep
+from services.review import decisions, escalation, forecasts, policies, relationships, reviewers, tasks
+from services.review.config import ReviewSettings
+from services.review.schemas import (
+    AdjustmentIn,
+    AdjustmentOut,
+    CampaignSummary,
+    DecisionIn,
+    DecisionOut,
+    RelationshipIn,
+    RelationshipOut,
+    ReviewerIn,
+    ReviewerOut,
+    RoutingValues,
+    SettingOut,
+    TaskContext,
+    TaskOut,
+)
+from services.review.simulator import SimulationIn, SimulationOut, simulate
+from shared.orgs import OrgDep, require_role
+from shared.runtime import Runtime, RuntimeDep
 
 router = APIRouter(prefix="/v1", tags=["review"])
+# With API keys (auth_mode=keys): people who review decide; strategists run the team and the policy.
+REVIEWERS = [Depends(require_role("reviewer", "strategist"))]
+STRATEGISTS = [Depends(require_role("strategist"))]
+
+
+def settings_of(runtime: Runtime) -> ReviewSettings:
+    assert isinstance(runtime.settings, ReviewSettings)
+    return runtime.settings
 
 
 @router.get("/tasks")
@@ -28,22 +53,125 @@ def list_tasks(
 
 @router.get("/tasks/{task_id}")
 def get_task(task_id: str, runtime: RuntimeDep, org_id: OrgDep) -> TaskOut:
+    """The task with its reviews: who was assigned, who decided what and when (the audit trail)."""
     with runtime.db.transaction() as session:
         return tasks.get_task(session, org_id, task_id)
 
 
-@router.post("/tasks/{task_id}/decision", status_code=status.HTTP_201_CREATED)
+@router.post("/tasks/{task_id}/decision", status_code=status.HTTP_201_CREATED, dependencies=REVIEWERS)
 def decide(
     task_id: str, body: DecisionIn, runtime: RuntimeDep, org_id: OrgDep, response: Response
 ) -> DecisionOut:
-    with runtime.db.transaction() as session:
-        out, created = tasks.decide(session, org_id, task_id, body, runtime.outbox)
+    """201 for a new decision, 200 when the same one is re-sent; 403/409 with the reason when refused."""
+    hours = settings_of(runtime).escalation_due_hours
+    out, created = decisions.decide_once(runtime.db, org_id, task_id, body, runtime.outbox, hours)
     if not created:
         response.status_code = status.HTTP_200_OK
     return out
+
+
+@router.get("/tasks/{task_id}/context")
+def task_context(task_id: str, runtime: RuntimeDep, org_id: OrgDep) -> TaskContext:
+    """What the task page shows beside the shortlist entry: fraud reasons, forecasts, history, push-backs."""
+    with runtime.db.transaction() as session:
+        return forecasts.context(session, tasks.task_row(session, org_id, task_id))
+
+
+@router.post(
+    "/tasks/{task_id}/forecast-adjustments", status_code=status.HTTP_201_CREATED, dependencies=REVIEWERS
+)
+def propose_adjustment(
+    task_id: str, body: AdjustmentIn, runtime: RuntimeDep, org_id: OrgDep
+) -> AdjustmentOut:
+    """Push back on the task's forecast with a market reason (published as ForecastAdjustmentProposed)."""
+    with runtime.db.transaction() as session:
+        task = tasks.task_row(session, org_id, task_id)
+        decisions.reviewer_for(session, org_id, body.reviewer, task)
+        return forecasts.propose(session, task, body, runtime.outbox)
 
 
 @router.get("/campaigns/{campaign_id}/summary")
 def campaign_summary(campaign_id: str, runtime: RuntimeDep, org_id: OrgDep) -> CampaignSummary:
     with runtime.db.transaction() as session:
         return tasks.campaign_summary(session, org_id, campaign_id)
+
+
+@router.put("/reviewers/{reviewer_id}", dependencies=STRATEGISTS)
+def put_reviewer(reviewer_id: str, body: ReviewerIn, runtime: RuntimeDep, org_id: OrgDep) -> ReviewerOut:
+    """Create or update a reviewer (markets, languages, in-house/freelance, daily capacity)."""
+    with runtime.db.transaction() as session:
+        return reviewers.upsert(session, org_id, reviewer_id, body)
+
+
+@router.get("/reviewers")
+def list_reviewers(runtime: RuntimeDep, org_id: OrgDep) -> list[ReviewerOut]:
+    with runtime.db.transaction() as session:
+        return reviewers.team(session, org_id)
+
+
+@router.get("/reviewers/{reviewer_id}/queue")
+def reviewer_queue(
+    reviewer_id: str,
+    runtime: RuntimeDep,
+    org_id: OrgDep,
+    campaign_id: str = "",
+    market: str = "",
+    due: Literal["", "overdue", "today"] = "",
+) -> list[TaskOut]:
+    with runtime.db.transaction() as session:
+        person = reviewers.get(session, org_id, reviewer_id)
+        rows = reviewers.queue(session, person, campaign_id, market, due)
+        return [tasks.task_out(session, t) for t, _ in rows]
+
+
+@router.put("/settings/{scope}/{scope_id}", dependencies=STRATEGISTS)
+def put_setting(
+    scope: Literal["campaign", "brand"],
+    scope_id: str,
+    body: RoutingValues,
+    runtime: RuntimeDep,
+    org_id: OrgDep,
+) -> SettingOut:
+    """Routing thresholds and sample rates for a campaign or a brand; unset fields use the defaults."""
+    with runtime.db.transaction() as session:
+        return policies.put_setting(session, org_id, scope, scope_id, body, who="api")
+
+
+@router.get("/settings/effective")
+def effective_setting(
+    runtime: RuntimeDep, org_id: OrgDep, campaign_id: str = "", brand: str = ""
+) -> RoutingValues:
+    with runtime.db.transaction() as session:
+        return RoutingValues(**policies.effective(session, settings_of(runtime), org_id, campaign_id, brand))
+
+
+@router.get("/creators/{creator_id}/relationship")
+def relationship(creator_id: str, runtime: RuntimeDep, org_id: OrgDep) -> list[RelationshipOut]:
+    with runtime.db.transaction() as session:
+        return relationships.history(session, org_id, creator_id)
+
+
+@router.post(
+    "/creators/{creator_id}/relationship", status_code=status.HTTP_201_CREATED, dependencies=REVIEWERS
+)
+def add_relationship(
+    creator_id: str, body: RelationshipIn, runtime: RuntimeDep, org_id: OrgDep
+) -> RelationshipOut:
+    """Add a note, an incident or an outcome to a creator's history (published as RelationshipUpdated)."""
+    with runtime.db.transaction() as session:
+        return relationships.record(session, org_id, creator_id, body, runtime.outbox)
+
+
+@router.post("/simulator")
+def simulator(body: SimulationIn) -> SimulationOut:
+    """Human workload, backlog and share to people for a month of campaigns with a given team."""
+    return simulate(body)
+
+
+@router.post("/sweep", dependencies=[Depends(require_role())])  # every organisation: admins only
+def sweep_now(runtime: RuntimeDep) -> dict[str, int]:
+    """Run the overdue-task sweep now, for every organisation (it also runs periodically in the background)."""
+    with runtime.db.transaction() as session:
+        return escalation.sweep(
+            session, runtime.outbox, datetime.now(UTC), settings_of(runtime).escalation_due_hours
+        )

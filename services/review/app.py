@@ -1,4 +1,4 @@
-"""The review service's FastAPI app."""
+"""The review service's FastAPI app: the REST API, the reviewer web app and the overdue sweep."""
 
 from __future__ import annotations
 
@@ -6,19 +6,32 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
-from services.review import api, consumers
+from services.review import api, consumers, web
+from services.review.accounts import SessionSigner
 from services.review.config import ReviewSettings
+from services.review.escalation import start_sweeper
 from shared import topics
-from shared.runtime import ServiceSpec, create_app
+from shared.runtime import Runtime, ServiceSpec, create_app
+
+
+def on_start(runtime: Runtime) -> None:
+    settings = runtime.settings
+    assert isinstance(settings, ReviewSettings)
+    runtime.extras["signer"] = SessionSigner(settings.session_secret, settings.session_hours * 3600)
+    runtime.extras["sweeper"] = start_sweeper(
+        runtime, settings.sweep_interval_s, settings.escalation_due_hours
+    )
+
 
 SPEC = ServiceSpec(
     name="review",
     title="Tandem review service",
     migrations=Path(__file__).parent / "migrations",
-    consumes=[topics.DISCOVERY_SHORTLISTS],
+    consumes=[topics.DISCOVERY_SHORTLISTS, topics.FORECASTS, topics.FRAUD_SCORES, topics.CAMPAIGN_RESULTS],
     model_names=[],
     handlers=consumers.handlers,
-    routers=[api.router],
+    routers=[api.router, web.router],
+    on_start=on_start,
 )
 
 

@@ -27,7 +27,28 @@ class ReviewSettings(ServiceSettings):
         0.1,
         ge=0,
         le=1,
-        description="Share of auto-decisions also sent to people as an audit (deterministic).",
+        description="Share of a campaign's auto-decisions also sent to people as an audit (deterministic; "
+        "rounded half up, at least one when anything was auto-decided).",
+    )
+    # Off by default: until relationship history fills up every creator is first-time, and sending them
+    # all to people would turn the volume tier into the strategic one. Brands switch it on per campaign.
+    first_time_to_people: bool = Field(
+        False,
+        description="Volume tier: send creators we never worked with to people instead of auto-approving.",
     )
     strategic_due_hours: int = Field(48, ge=1, description="Due time of a strategic review task.")
     volume_due_hours: int = Field(24, ge=1, description="Due time of a volume review task.")
+    audit_due_hours: int = Field(72, ge=1, description="Due time of an audit task.")
+    escalation_due_hours: int = Field(24, ge=1, description="Due time of an escalated task.")
+    strategic_reviewers: int = Field(
+        2, ge=1, le=3, description="People who must agree on a strategic finalist."
+    )
+    sweep_interval_s: float = Field(
+        60.0, gt=0, description="How often overdue tasks are looked for and escalated (off the request path)."
+    )
+    session_secret: str = Field(
+        "",
+        description="Key that signs the web app's session cookies; empty means a random key per process "
+        "(sessions end on restart). Set it in production.",
+    )
+    session_hours: int = Field(12, ge=1, description="How long a web sign-in lasts.")

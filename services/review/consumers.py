@@ -1,34 +1,58 @@
-"""Review Kafka handlers: every published shortlist becomes review tasks."""
+"""Review Kafka handlers: shortlists become tasks; forecasts, fraud scores and results feed the task page."""
 
 from __future__ import annotations
 
 from sqlmodel import Session
 
-from services.review import tasks
+from services.review import forecasts, policies, relationships, tasks
 from services.review.config import ReviewSettings
-from services.review.routing import Policy
 from shared.bus.consumer import Handler
-from shared.events import Envelope, Event, ShortlistPublished
+from shared.events import (
+    CampaignResultReported,
+    Envelope,
+    Event,
+    ForecastPublished,
+    FraudScored,
+    ShortlistPublished,
+)
 from shared.runtime import Runtime
 
 
-def policy_from(settings: ReviewSettings) -> Policy:
-    return Policy(
-        settings.auto_approve_min_match,
-        settings.auto_approve_max_fraud,
-        settings.auto_reject_min_fraud,
-        settings.audit_sample_rate,
-    )
+def plan_for(session: Session, settings: ReviewSettings, org_id: str, sl: ShortlistPublished) -> tasks.Plan:
+    """The stored settings of the campaign (or its brand), over the config defaults."""
+    values = policies.effective(session, settings, org_id, sl.campaign_id, sl.brand)
+    due = {
+        "strategic": values["strategic_due_hours"],
+        "volume": values["volume_due_hours"],
+        "audit": settings.audit_due_hours,
+    }
+    return tasks.Plan(policies.policy_of(values), due, settings.strategic_reviewers)
 
 
 def handlers(runtime: Runtime) -> dict[str, Handler]:
     settings = runtime.settings
     assert isinstance(settings, ReviewSettings)
-    policy = policy_from(settings)
 
     def on_shortlist(session: Session, event: Event, envelope: Envelope) -> None:
         assert isinstance(event, ShortlistPublished)
-        due = settings.strategic_due_hours if event.tier == "strategic" else settings.volume_due_hours
-        tasks.create_tasks(session, envelope.org_id, event, policy, due, runtime.outbox)
+        plan = plan_for(session, settings, envelope.org_id, event)
+        tasks.create_tasks(session, envelope.org_id, event, plan, runtime.outbox)
 
-    return {ShortlistPublished.event_type: on_shortlist}
+    def on_forecast(session: Session, event: Event, envelope: Envelope) -> None:
+        assert isinstance(event, ForecastPublished)
+        forecasts.remember(session, envelope.org_id, event)
+
+    def on_fraud(session: Session, event: Event, envelope: Envelope) -> None:
+        assert isinstance(event, FraudScored)
+        forecasts.remember_fraud(session, envelope.org_id, event)
+
+    def on_result(session: Session, event: Event, envelope: Envelope) -> None:
+        assert isinstance(event, CampaignResultReported)
+        relationships.on_result(session, envelope.org_id, event, runtime.outbox)
+
+    return {
+        ShortlistPublished.event_type: on_shortlist,
+        ForecastPublished.event_type: on_forecast,
+        CampaignResultReported.event_type: on_result,
+        FraudScored.event_type: on_fraud,
+    }

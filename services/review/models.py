@@ -1,4 +1,5 @@
-"""Review tables: tasks created from shortlists and the decisions made on them (the audit trail)."""
+"""Review tables: tasks, the people who review them, their reviews, final decisions (the audit trail),
+routing settings, relationship history and the forecasts seen on the bus."""
 
 from __future__ import annotations
 
@@ -30,9 +31,16 @@ class ReviewTask(SQLModel, table=True):
     entry: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     due_at: datetime
     created_at: datetime
+    market: str = Field(default="", max_length=2, description="The market whose reviewers judge this task.")
+    brief_name: str = Field(default="", max_length=200)
+    required_reviews: int = Field(default=1, description="People who must agree: 2 on strategic campaigns.")
+    escalated: bool = Field(default=False, index=True)
+    escalation_reason: str = Field(default="", max_length=500)
 
 
 class ReviewDecision(SQLModel, table=True):
+    """The final decision on a task, published as ReviewDecided."""
+
     __tablename__ = "review_decision"
 
     decision_id: str = Field(primary_key=True, max_length=64)
@@ -43,3 +51,127 @@ class ReviewDecision(SQLModel, table=True):
     automated: bool
     notes: str = Field(default="", max_length=4000)
     decided_at: datetime
+
+
+class Reviewer(SQLModel, table=True):
+    """A person who reviews: in-house staff or a freelance market expert, optionally with a web login."""
+
+    __tablename__ = "reviewer"
+    __table_args__ = (UniqueConstraint("org_id", "reviewer_id", name="uq_reviewer"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    org_id: str = Field(index=True, max_length=64)
+    reviewer_id: str = Field(max_length=100)
+    name: str = Field(max_length=200)
+    markets: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    languages: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    employment: str = Field(max_length=16, description="in_house | freelance")
+    daily_capacity: int
+    is_manager: bool = False
+    active: bool = True
+    password_hash: str = Field(default="", max_length=300)
+    created_at: datetime
+
+
+class ReviewAssignment(SQLModel, table=True):
+    """One person's part in a task: assigned, then their checklist and decision (who, when, what)."""
+
+    __tablename__ = "review_assignment"
+    __table_args__ = (UniqueConstraint("task_id", "reviewer_id", name="uq_assignment"),)
+
+    assignment_id: str = Field(primary_key=True, max_length=64)
+    org_id: str = Field(index=True, max_length=64)
+    task_id: str = Field(index=True, max_length=64)
+    reviewer_id: str = Field(index=True, max_length=100)
+    role: str = Field(max_length=16, description="reviewer | escalation")
+    status: str = Field(index=True, max_length=16, description="open | done | released")
+    assigned_at: datetime
+    due_at: datetime
+    decision: str | None = Field(default=None, max_length=16)
+    checklist: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    notes: str = Field(default="", max_length=4000)
+    question: str = Field(default="", max_length=1000)
+    decided_at: datetime | None = None
+
+
+class RoutingSetting(SQLModel, table=True):
+    """Routing thresholds and sample rates for one campaign or one brand (unset fields use defaults)."""
+
+    __tablename__ = "routing_setting"
+    __table_args__ = (UniqueConstraint("org_id", "scope", "scope_id", name="uq_routing_setting"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    org_id: str = Field(index=True, max_length=64)
+    scope: str = Field(max_length=16, description="campaign | brand")
+    scope_id: str = Field(max_length=200)
+    values: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    updated_by: str = Field(default="", max_length=100)
+    updated_at: datetime
+
+
+class RelationshipEntry(SQLModel, table=True):
+    """One line of a creator's history with us: a collaboration, its outcome, a note or an incident."""
+
+    __tablename__ = "relationship_entry"
+
+    entry_id: str = Field(primary_key=True, max_length=64)
+    org_id: str = Field(index=True, max_length=64)
+    creator_id: str = Field(index=True, max_length=64)
+    campaign_id: str = Field(max_length=64)
+    status: str = Field(max_length=16, description="proposed | active | completed | declined | incident")
+    outcome_vs_forecast: float | None = None
+    notes: str = Field(default="", max_length=4000)
+    incidents: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    author: str = Field(default="", max_length=100)
+    recorded_at: datetime
+
+
+class ForecastSeen(SQLModel, table=True):
+    """A forecast published by the forecast service, kept so the task page can show it."""
+
+    __tablename__ = "forecast_seen"
+
+    forecast_id: str = Field(primary_key=True, max_length=64)
+    org_id: str = Field(index=True, max_length=64)
+    campaign_id: str = Field(index=True, max_length=64)
+    creator_id: str = Field(index=True, max_length=64)
+    market: str = Field(max_length=2)
+    platform: str = Field(max_length=16)
+    format: str = Field(max_length=16)
+    metrics: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    model: str = Field(max_length=100)
+    created_at: datetime
+
+
+class AdjustmentSent(SQLModel, table=True):
+    """A forecast push-back a reviewer sent from a task (the forecast service stores the adjustment)."""
+
+    __tablename__ = "adjustment_sent"
+
+    adjustment_id: str = Field(primary_key=True, max_length=64)
+    org_id: str = Field(index=True, max_length=64)
+    task_id: str = Field(index=True, max_length=64)
+    forecast_id: str = Field(max_length=64)
+    metric: str = Field(max_length=32)
+    multiplier: float | None = None
+    absolute_value: float | None = None
+    reason: str = Field(max_length=1000)
+    market: str | None = Field(default=None, max_length=2)
+    author: str = Field(max_length=100)
+    proposed_at: datetime
+
+
+class FraudSeen(SQLModel, table=True):
+    """The latest fraud score of a creator, with its reasons, for the task page."""
+
+    __tablename__ = "fraud_seen"
+    __table_args__ = (UniqueConstraint("org_id", "creator_id", name="uq_fraud_seen"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    org_id: str = Field(index=True, max_length=64)
+    creator_id: str = Field(max_length=64)
+    risk: float
+    level: str = Field(max_length=16)
+    reasons: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    model: str = Field(max_length=100)
+    scored_at: datetime

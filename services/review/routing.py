@@ -19,6 +19,7 @@ class Policy:
     auto_approve_max_fraud: float
     auto_reject_min_fraud: float
     audit_sample_rate: float
+    first_time_to_people: bool = False
 
 
 @dataclass(frozen=True)
@@ -28,7 +29,8 @@ class Route:
     decision: Decision | None = None
 
 
-def route(entry: ShortlistEntry, tier: CampaignTier, policy: Policy) -> Route:
+def route(entry: ShortlistEntry, tier: CampaignTier, policy: Policy, *, first_time: bool = False) -> Route:
+    """The route of one finalist; `first_time` means we have never worked with the creator."""
     if tier == "strategic":
         return Route("human", "strategic campaign: every finalist is reviewed by people")
     risk, match = entry.fraud_risk, entry.match_score
@@ -37,6 +39,8 @@ def route(entry: ShortlistEntry, tier: CampaignTier, policy: Policy) -> Route:
     if risk >= policy.auto_reject_min_fraud:
         return Route("auto", f"fraud risk {risk:.2f} >= {policy.auto_reject_min_fraud:.2f}", "reject")
     if match >= policy.auto_approve_min_match and risk <= policy.auto_approve_max_fraud:
+        if first_time and policy.first_time_to_people:
+            return Route("human", "first-time creator: no history with us, so a person approves")
         reason = (
             f"confident: match {match:.2f} >= {policy.auto_approve_min_match:.2f} and "
             f"fraud risk {risk:.2f} <= {policy.auto_approve_max_fraud:.2f}"
@@ -51,3 +55,19 @@ def in_audit_sample(campaign_id: str, creator_id: str, rate: float) -> bool:
     """Deterministic Bernoulli(rate) draw keyed by campaign and creator."""
     digest = hashlib.sha256(f"{campaign_id}:{creator_id}".encode()).digest()
     return int.from_bytes(digest[:8], "big") / 2**64 < rate
+
+
+def audit_sample(campaign_id: str, creator_ids: list[str], size: int) -> set[str]:
+    """Exactly `size` of `creator_ids` (or all, if fewer), chosen by hash rank: same input, same sample."""
+
+    def rank(creator_id: str) -> bytes:
+        return hashlib.sha256(f"{campaign_id}:{creator_id}".encode()).digest()
+
+    return set(sorted(creator_ids, key=rank)[: max(0, size)])
+
+
+def audit_size(auto_decided: int, rate: float) -> int:
+    """The requested audit sample of `auto_decided` auto-decisions: rate rounded half up, at least one."""
+    if auto_decided == 0 or rate <= 0:
+        return 0
+    return min(auto_decided, max(1, int(auto_decided * rate + 0.5)))

@@ -3,11 +3,26 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from shared.vocabulary import Decision
+from shared.vocabulary import MARKETS, Decision
+
+CHECKLIST_ITEMS: dict[str, str] = {
+    "brand_values": "Alignment with the brand's values",
+    "creative_brief": "Can handle the creative brief",
+    "audience_interest": "Their audience will care about this product",
+    "past_collaborations": "Past collaborations and how they went",
+    "relationship": "Relationship opportunity beyond this campaign",
+}
+
+
+class ChecklistItem(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    rating: int = Field(ge=1, le=5, description="1 (poor) to 5 (excellent).")
+    note: str = Field("", max_length=2000)
 
 
 class DecisionIn(BaseModel):
@@ -17,11 +32,17 @@ class DecisionIn(BaseModel):
     decision: Decision
     notes: str = Field("", max_length=4000)
     question: str = Field("", max_length=1000, description="Required when the decision is needs_info.")
+    checklist: dict[str, ChecklistItem] = Field(
+        default_factory=dict, description=f"Ratings and notes keyed by {', '.join(CHECKLIST_ITEMS)}."
+    )
 
     @model_validator(mode="after")
     def _question(self) -> DecisionIn:
         if self.decision == "needs_info" and not self.question.strip():
             raise ValueError("a needs_info decision must say what information is needed (question)")
+        unknown = set(self.checklist) - set(CHECKLIST_ITEMS)
+        if unknown:
+            raise ValueError(f"unknown checklist items {sorted(unknown)}; known: {list(CHECKLIST_ITEMS)}")
         return self
 
 
@@ -33,6 +54,24 @@ class DecisionOut(BaseModel):
     automated: bool
     notes: str
     decided_at: datetime
+    final: bool = Field(True, description="False while other reviewers still have to decide.")
+    task_status: str = "decided"
+    escalated: bool = False
+
+
+class ReviewOut(BaseModel):
+    """One person's part in a task."""
+
+    reviewer_id: str
+    role: str
+    status: str
+    assigned_at: datetime
+    due_at: datetime
+    decision: str | None
+    checklist: dict[str, Any]
+    notes: str
+    question: str
+    decided_at: datetime | None
 
 
 class TaskOut(BaseModel):
@@ -47,6 +86,13 @@ class TaskOut(BaseModel):
     fraud_risk: float | None
     entry: dict[str, Any]
     due_at: datetime
+    market: str = ""
+    brief_name: str = ""
+    required_reviews: int = 1
+    escalated: bool = False
+    escalation_reason: str = ""
+    assignees: list[str] = Field(default_factory=list)
+    reviews: list[ReviewOut] = Field(default_factory=list)
     decision: DecisionOut | None = None
 
 
@@ -58,3 +104,118 @@ class CampaignSummary(BaseModel):
     audits: int
     open: int
     decisions: dict[str, int]
+    escalated: int = 0
+
+
+class ReviewerIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=200)
+    markets: list[str] = Field(min_length=1, description="ISO 3166-1 alpha-2 markets this person covers.")
+    languages: list[str] = Field(default_factory=list, description="ISO 639-1 codes, e.g. en, ru.")
+    employment: Literal["in_house", "freelance"] = "in_house"
+    daily_capacity: int = Field(20, ge=1, le=500, description="Tasks this person can take a day.")
+    is_manager: bool = Field(False, description="Managers see every queue and decide escalations.")
+    active: bool = True
+    password: str | None = Field(None, min_length=8, max_length=200, description="Enables web sign-in.")
+
+    @model_validator(mode="after")
+    def _markets(self) -> ReviewerIn:
+        bad = [m for m in self.markets if m not in MARKETS]
+        if bad:
+            raise ValueError(f"unknown markets {bad}; known: {', '.join(MARKETS)}")
+        return self
+
+
+class ReviewerOut(BaseModel):
+    reviewer_id: str
+    name: str
+    markets: list[str]
+    languages: list[str]
+    employment: str
+    daily_capacity: int
+    is_manager: bool
+    active: bool
+    open_tasks: int = 0
+    can_sign_in: bool = False
+
+
+class RoutingValues(BaseModel):
+    """Routing thresholds and sample rates; a field left out falls back to the brand's or the config's."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    auto_approve_min_match: float | None = Field(None, ge=0, le=1)
+    auto_approve_max_fraud: float | None = Field(None, ge=0, le=1)
+    auto_reject_min_fraud: float | None = Field(None, ge=0, le=1)
+    audit_sample_rate: float | None = Field(None, ge=0, le=1)
+    first_time_to_people: bool | None = None
+    strategic_due_hours: int | None = Field(None, ge=1)
+    volume_due_hours: int | None = Field(None, ge=1)
+
+
+class SettingOut(BaseModel):
+    scope: str
+    scope_id: str
+    values: RoutingValues
+
+
+class RelationshipIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    campaign_id: str = Field("", max_length=64)
+    status: Literal["proposed", "active", "completed", "declined", "incident"]
+    outcome_vs_forecast: float | None = Field(None, ge=0)
+    notes: str = Field("", max_length=4000)
+    incidents: list[str] = Field(default_factory=list, max_length=20)
+    author: str = Field(min_length=1, max_length=100)
+
+
+class RelationshipOut(BaseModel):
+    entry_id: str
+    creator_id: str
+    campaign_id: str
+    status: str
+    outcome_vs_forecast: float | None
+    notes: str
+    incidents: list[str]
+    author: str
+    recorded_at: datetime
+
+
+class AdjustmentIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reviewer: str = Field(min_length=1, max_length=100)
+    forecast_id: str | None = Field(None, description="Defaults to the latest forecast for the task.")
+    metric: str = Field("reach", max_length=32)
+    multiplier: float | None = Field(None, gt=0, le=10)
+    absolute_value: float | None = Field(None, ge=0)
+    reason: str = Field(min_length=3, max_length=1000)
+    market: str | None = Field(None, min_length=2, max_length=2)
+
+    @model_validator(mode="after")
+    def _one_value(self) -> AdjustmentIn:
+        if (self.multiplier is None) == (self.absolute_value is None):
+            raise ValueError("give exactly one of multiplier or absolute_value")
+        return self
+
+
+class AdjustmentOut(BaseModel):
+    adjustment_id: str
+    task_id: str
+    forecast_id: str
+    metric: str
+    multiplier: float | None
+    absolute_value: float | None
+    reason: str
+    market: str | None
+    author: str
+    proposed_at: datetime
+
+
+class TaskContext(BaseModel):
+    fraud: dict[str, Any] | None
+    forecasts: list[dict[str, Any]]
+    history: list[RelationshipOut]
+    adjustments: list[AdjustmentOut]

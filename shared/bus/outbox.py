@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections import Counter
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from sqlalchemy import func, insert
+from sqlalchemy import func, insert, update
 from sqlmodel import Session, col, select
 
 from shared.bus.producer import RawPublisher
@@ -116,10 +117,11 @@ def publish_pending(
         if after_publish is not None:
             after_publish(rows)
         now = datetime.now(UTC)
-        for row in rows:
-            row.published_at = now
-            session.add(row)
-            EVENTS_PUBLISHED.labels(service, row.topic).inc()
+        ids = [row.id for row in rows]
+        # One UPDATE for the batch: row-by-row flushes were the relay's bottleneck at ~2k events/s.
+        session.execute(update(OutboxMessage).where(col(OutboxMessage.id).in_(ids)).values(published_at=now))
+        for topic, n in Counter(row.topic for row in rows).items():
+            EVENTS_PUBLISHED.labels(service, topic).inc(n)
     return len(rows)
 
 

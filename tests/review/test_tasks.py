@@ -2,85 +2,56 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from datetime import UTC, datetime
+from collections import Counter
 from pathlib import Path
 
 import pytest
 from pydantic import ValidationError
 from sqlmodel import select
 
-from services.review import tasks
+from services.review import decisions, relationships, tasks
 from services.review.models import ReviewDecision, ReviewTask
 from services.review.routing import Policy
-from services.review.schemas import DecisionIn
+from services.review.schemas import DecisionIn, RelationshipIn
 from shared.bus.outbox import Outbox
-from shared.bus.tables import OutboxMessage
 from shared.db import Database, migrate
 from shared.errors import Conflict, NotFound
-from shared.events import (
-    CreatorSnapshot,
-    Event,
-    ReviewDecided,
-    ReviewRequested,
-    ShortlistEntry,
-    ShortlistPublished,
-    parse_envelope,
-    unwrap,
-)
+from shared.events import Event, ReviewDecided, ReviewRequested, ShortlistEntry, ShortlistPublished
+from tests.review import helpers
 
 REPO = Path(__file__).resolve().parents[2]
-ORG = "acme"
+ORG = helpers.ORG
 NO_AUDIT = Policy(auto_approve_min_match=0.85, auto_approve_max_fraud=0.25, auto_reject_min_fraud=0.7,
                   audit_sample_rate=0.0)  # fmt: skip
 ALL_AUDITED = Policy(0.85, 0.25, 0.7, audit_sample_rate=1.0)
 
 
-@pytest.fixture
-def db(tmp_path: Path) -> Iterator[Database]:
-    url = f"sqlite:///{tmp_path / 'review.db'}"
-    migrate(url, REPO / "services" / "review" / "migrations")
-    database = Database(url)
-    yield database
-    database.close()
-
-
-@pytest.fixture
-def outbox() -> Outbox:
-    return Outbox("review")
-
-
-def _entry(rank: int, creator_id: str, match: float, risk: float | None) -> ShortlistEntry:
-    creator = CreatorSnapshot(creator_id=creator_id, name=creator_id, home_market="US", platform="instagram",
-                              followers=20_000, engagement_rate=0.02)  # fmt: skip
-    return ShortlistEntry(rank=rank, creator=creator, match_score=match, fraud_risk=risk, reasons=[],
-                          data_as_of=datetime.now(UTC))  # fmt: skip
+@pytest.fixture(autouse=True)
+def team(db: Database) -> None:
+    helpers.add_reviewer(db, "ann")
+    helpers.add_reviewer(db, "bob", markets=["GB"])  # every US task goes to ann
 
 
 def _shortlist(tier: str = "volume", campaign_id: str = "cmp-1") -> ShortlistPublished:
     entries = [
-        _entry(1, "cr-confident", 0.9, 0.1),  # auto approve
-        _entry(2, "cr-fraud", 0.9, 0.9),  # auto reject
-        _entry(3, "cr-unsure", 0.5, 0.1),  # human
-        _entry(4, "cr-unscored", 0.9, None),  # human
+        helpers.entry(1, "cr-confident", 0.9, 0.1),  # auto approve
+        helpers.entry(2, "cr-fraud", 0.9, 0.9),  # auto reject
+        helpers.entry(3, "cr-unsure", 0.5, 0.1),  # human
+        helpers.entry(4, "cr-unscored", 0.9, None),  # human
     ]
-    return ShortlistPublished.model_validate({
-        "shortlist_id": "sl-1", "campaign_id": campaign_id, "brief_name": "spring", "tier": tier,
-        "target_markets": ["US"], "model_name": "ranking", "model_version": "1",
-        "entries": [e.model_dump() for e in entries], "created_at": datetime.now(UTC),
-    })  # fmt: skip
+    return helpers.shortlist(entries, tier, campaign_id)
 
 
 def _create(
     db: Database, outbox: Outbox, policy: Policy = NO_AUDIT, tier: str = "volume"
 ) -> list[ReviewTask]:
     with db.transaction() as session:
-        return tasks.create_tasks(session, ORG, _shortlist(tier), policy, 24, outbox)
+        plan = helpers.plan(policy, strategic_reviewers=1)
+        return tasks.create_tasks(session, ORG, _shortlist(tier), plan, outbox)
 
 
 def _events(db: Database) -> list[Event]:
-    with db.transaction() as session:
-        return [unwrap(parse_envelope(r.value)) for r in session.exec(select(OutboxMessage))]
+    return helpers.events(db)
 
 
 def _task_for(created: list[ReviewTask], creator_id: str, kind: str = "human") -> str:
@@ -91,7 +62,7 @@ def _decide(
     db: Database, outbox: Outbox, task_id: str, body: DecisionIn, org_id: str = ORG
 ) -> tuple[str, bool]:
     with db.transaction() as session:
-        out, created = tasks.decide(session, org_id, task_id, body, outbox)
+        out, created = decisions.decide(session, org_id, task_id, body, outbox)
         return out.decision_id, created
 
 
@@ -234,3 +205,63 @@ def test_get_task_includes_decision_and_list_filters_by_status(db: Database, out
     assert (out.decision.decision, out.decision.decided_by) == ("reject", "ann")
     assert [t.creator_id for t in open_tasks] == ["cr-unscored"]
     assert foreign == []
+
+
+def _volume_entries() -> list[ShortlistEntry]:
+    """20 finalists: 12 confident, 3 fraudulent, 5 uncertain."""
+    confident = [helpers.entry(i + 1, f"cr-ok-{i}", 0.9, 0.05) for i in range(12)]
+    fraud = [helpers.entry(13 + i, f"cr-bad-{i}", 0.9, 0.9) for i in range(3)]
+    unsure = [helpers.entry(16 + i, f"cr-maybe-{i}", 0.6, 0.3) for i in range(5)]
+    return confident + fraud + unsure
+
+
+def test_volume_campaign_auto_decides_queues_and_audits_the_requested_share(
+    db: Database, outbox: Outbox
+) -> None:
+    policy = Policy(0.85, 0.25, 0.7, audit_sample_rate=0.2)
+    created = helpers.create(db, outbox, helpers.shortlist(_volume_entries()), policy)
+    routes = Counter(t.route for t in created)
+    assert routes == {"auto": 15, "human": 5, "audit": 3}  # 20% of 15 auto-decisions
+    assert {t.creator_id for t in created if t.route == "human"} == {f"cr-maybe-{i}" for i in range(5)}
+    auto_ids = {t.creator_id for t in created if t.route == "auto"}
+    assert {t.creator_id for t in created if t.route == "audit"} <= auto_ids
+
+
+def test_volume_audit_sample_is_the_same_for_the_same_input(tmp_path: Path, outbox: Outbox) -> None:
+    picks = []
+    for run in range(2):
+        url = f"sqlite:///{tmp_path / f'run{run}.db'}"
+        migrate(url, REPO / "services" / "review" / "migrations")
+        database = Database(url)
+        created = helpers.create(
+            database, outbox, helpers.shortlist(_volume_entries()), Policy(0.85, 0.25, 0.7, 0.2)
+        )
+        picks.append(sorted(t.creator_id for t in created if t.route == "audit"))
+        database.close()
+    assert picks[0] == picks[1] and len(picks[0]) == 3
+
+
+def test_volume_first_time_creators_go_to_people_when_the_policy_says_so(
+    db: Database, outbox: Outbox
+) -> None:
+    with db.transaction() as session:
+        relationships.record(
+            session, ORG, "cr-ok-0", RelationshipIn(status="completed", author="ann"), outbox
+        )
+    policy = Policy(0.85, 0.25, 0.7, audit_sample_rate=0.0, first_time_to_people=True)
+    entries = [helpers.entry(1, "cr-ok-0", 0.9, 0.05), helpers.entry(2, "cr-new", 0.9, 0.05)]
+    created = helpers.create(db, outbox, helpers.shortlist(entries), policy)
+    routes = {t.creator_id: (t.route, t.route_reason) for t in created}
+    assert routes["cr-ok-0"][0] == "auto"
+    assert routes["cr-new"] == ("human", "first-time creator: no history with us, so a person approves")
+
+
+def test_create_tasks_assigns_people_by_market_and_spreads_the_load(db: Database, outbox: Outbox) -> None:
+    helpers.add_reviewer(db, "cid", markets=["US"], capacity=2)
+    entries = [helpers.entry(i + 1, f"cr-{i}", 0.5, 0.1) for i in range(6)]
+    created = helpers.create(db, outbox, helpers.shortlist(entries), NO_AUDIT)
+    with db.transaction() as session:
+        owners = Counter(tasks.task_out(session, t).assignees[0] for t in created)
+    # bob covers GB only. Load is relative to capacity: one task fills half of cid's day but only 2% of
+    # ann's, so after one each, ann takes the rest.
+    assert owners == {"ann": 5, "cid": 1}

@@ -1,0 +1,401 @@
+"""Fraud service speed: single-creator REST, columnar bulk, stream scoring; each next to a baseline.
+
+Run: `.venv/bin/python -m benchmarks fraud` (writes results/fraud.json and results/fraud.md).
+
+- REST: the real fraud service (`services.fraud.app:build`) and a trivial FastAPI GET, each in its own
+  uvicorn process (1 worker, uvloop + httptools) on loopback, loaded by `wrk -t2 -c32` one after the
+  other in the same run. wrk is a separate native process, so the load generator costs far less CPU
+  than a Python client would (performance.md: httpx tops out near 1k req/s).
+- Bulk: 100k-row columnar bodies POSTed to `/v1/fraud/score/columns`, next to the ONNX model alone on
+  the same rows (the ceiling).
+- Stream: CreatorUpserted events produced to the broker; the same service process consumes them and
+  publishes FraudScored; events/s out, next to a bare kafka-python consumer reading the same events.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import httpx
+import numpy as np
+import orjson
+from fastapi import FastAPI
+
+REPO = Path(__file__).resolve().parents[1]
+DURATION_S = 5
+ROUNDS = 3
+CONNECTIONS = 32
+BULK_ROWS = 100_000
+BULK_REPEATS = 5
+STREAM_EVENTS = 20_000
+ACCOUNT = {
+    "platform": "instagram", "handle": "bench", "followers": 20_000, "following": 400, "posts": 300,
+    "engagement_rate": 0.018, "avg_likes": 350, "avg_comments": 10, "max_monthly_growth": 0.03,
+    "median_monthly_growth": 0.02,
+}  # fmt: skip
+
+
+def trivial_app() -> FastAPI:
+    """The baseline: FastAPI's own cost for a request that does nothing."""
+    app = FastAPI()
+
+    @app.get("/ping")
+    async def ping() -> dict[str, bool]:
+        return {"ok": True}
+
+    return app
+
+
+def ensure_wrk() -> str:
+    path = shutil.which("wrk")
+    if path:
+        return path
+    print("wrk (HTTP load generator) not found: installing it with `apt-get install -y wrk` ...", flush=True)
+    subprocess.run(["apt-get", "install", "-y", "wrk"], check=False, capture_output=True)
+    path = shutil.which("wrk")
+    if not path:
+        raise SystemExit("this benchmark needs wrk: run `apt-get install -y wrk` (as root) and retry")
+    return path
+
+
+def _uvicorn(target: str, port: int, env: dict[str, str]) -> subprocess.Popen[bytes]:
+    cmd = [sys.executable, "-m", "uvicorn", target, "--factory", "--port", str(port), "--workers", "1"]
+    cmd += ["--loop", "uvloop", "--http", "httptools", "--log-level", "warning", "--no-access-log"]
+    return subprocess.Popen(cmd, cwd=REPO, env={**os.environ, **env}, start_new_session=True)
+
+
+def _wait_http(url: str, timeout_s: float = 60) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(url, timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    raise TimeoutError(f"{url} did not answer 200 in {timeout_s}s")
+
+
+_UNITS = {"us": 1e-3, "ms": 1.0, "s": 1000.0}
+
+
+def _ms(text: str) -> float:
+    value, unit = re.fullmatch(r"([\d.]+)(us|ms|s)", text.strip()).groups()  # type: ignore[union-attr]
+    return float(value) * _UNITS[unit]
+
+
+def wrk(binary: str, url: str, workdir: Path, body: dict[str, Any] | None = None) -> dict[str, float]:
+    """Requests/s and p50/p99 latency (ms) at CONNECTIONS connections for DURATION_S seconds."""
+    cmd = [binary, "-t2", f"-c{CONNECTIONS}", f"-d{DURATION_S}s", "--latency"]
+    if body is not None:
+        script = workdir / "post.lua"
+        payload = json.dumps(json.dumps(body))
+        script.write_text(
+            f'wrk.method = "POST"\nwrk.body = {payload}\nwrk.headers["Content-Type"] = "application/json"\n'
+        )
+        cmd += ["-s", str(script)]
+    out = subprocess.run([*cmd, url], check=True, capture_output=True, text=True).stdout
+    rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+    p50 = _ms(re.search(r"^\s*50%\s+(\S+)\s*$", out, re.M).group(1))  # type: ignore[union-attr]
+    p99 = _ms(re.search(r"^\s*99%\s+(\S+)\s*$", out, re.M).group(1))  # type: ignore[union-attr]
+    non_2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
+    return {
+        "requests_per_s": rate,
+        "p50_ms": p50,
+        "p99_ms": p99,
+        "non_2xx": int(non_2xx.group(1)) if non_2xx else 0,
+    }
+
+
+def _median_run(runs: list[dict[str, float]]) -> dict[str, float]:
+    return {k: round(float(np.median([r[k] for r in runs])), 2) for k in runs[0]}
+
+
+def bench_rest(binary: str, trivial: str, base: str, tmp: Path) -> dict[str, Any]:
+    """Interleaved rounds (trivial, service health, score) so a busy moment hits all three alike."""
+    runs: dict[str, list[dict[str, float]]] = {
+        "trivial_get": [],
+        "service_health_live": [],
+        "fraud_score": [],
+    }
+    for _ in range(ROUNDS):
+        runs["trivial_get"].append(wrk(binary, f"{trivial}/ping", tmp))
+        # The service's own GET /health/live: the same middleware and background threads, no work.
+        runs["service_health_live"].append(wrk(binary, f"{base}/health/live", tmp))
+        body = {"creator_id": "c1", "account": ACCOUNT}
+        runs["fraud_score"].append(wrk(binary, f"{base}/v1/fraud/score", tmp, body))
+    med = {name: _median_run(r) for name, r in runs.items()}
+    per_round = [
+        round(s["requests_per_s"] / t["requests_per_s"], 3)
+        for s, t in zip(runs["fraud_score"], runs["trivial_get"], strict=True)
+    ]
+    return {
+        **med,
+        "rounds": ROUNDS,
+        "seconds_per_run": DURATION_S,
+        "ratio_to_trivial": round(
+            med["fraud_score"]["requests_per_s"] / med["trivial_get"]["requests_per_s"], 3
+        ),
+        "ratio_to_trivial_per_round": per_round,
+        "ratio_to_service_health_live": round(
+            med["fraud_score"]["requests_per_s"] / med["service_health_live"]["requests_per_s"], 3
+        ),
+    }
+
+
+def _bulk_columns(n: int, seed: int = 0) -> dict[str, list[Any]]:
+    rng = np.random.default_rng(seed)
+    return {
+        "platform": rng.choice(["instagram", "tiktok", "youtube", "vk", "telegram"], n).tolist(),
+        "followers": rng.integers(1000, 2_000_000, n).tolist(),
+        "following": rng.integers(0, 5000, n).tolist(),
+        "posts": rng.integers(0, 3000, n).tolist(),
+        "engagement_rate": np.round(rng.uniform(0.001, 0.1, n), 5).tolist(),
+        "avg_likes": np.round(rng.uniform(0, 10_000, n), 1).tolist(),
+        "avg_comments": np.round(rng.uniform(0, 300, n), 1).tolist(),
+        "max_monthly_growth": np.round(rng.uniform(0, 0.8, n), 4).tolist(),
+        "median_monthly_growth": np.round(rng.uniform(0, 0.05, n), 4).tolist(),
+    }
+
+
+def bench_bulk(base: str) -> dict[str, float]:
+    """Rows/s through HTTP (JSON both ways) next to the ONNX model alone on the same rows."""
+    from services.fraud import bulk
+    from shared.model_registry import ModelRegistry
+
+    body = orjson.dumps({"columns": _bulk_columns(BULK_ROWS)})
+    times = []
+    with httpx.Client(timeout=120) as client:
+        for _ in range(BULK_REPEATS):
+            start = time.perf_counter()
+            r = client.post(
+                f"{base}/v1/fraud/score/columns", content=body, headers={"Content-Type": "application/json"}
+            )
+            times.append(time.perf_counter() - start)
+            assert r.status_code == 200 and orjson.loads(r.content)["scored"] == BULK_ROWS, r.text[:300]
+    model = ModelRegistry(REPO / "models").load_champion("fraud_risk")
+    x = bulk.features(bulk.parse(body))
+    model_times = []
+    for _ in range(BULK_REPEATS):
+        start = time.perf_counter()
+        model.run("model", x, count=False)
+        model_times.append(time.perf_counter() - start)
+    http_rate = BULK_ROWS / float(np.median(times))
+    model_rate = BULK_ROWS / float(np.median(model_times))
+    return {
+        "rows_per_request": BULK_ROWS,
+        "http_rows_per_s": round(http_rate),
+        "onnx_model_only_rows_per_s": round(model_rate),
+        "ratio_to_model_only": round(http_rate / model_rate, 3),
+    }
+
+
+def _produce(bootstrap: str, n: int, run_id: str) -> None:
+    from kafka import KafkaProducer
+
+    from shared import topics
+    from shared.events import CreatorUpserted, utcnow, wrap
+
+    producer = KafkaProducer(
+        bootstrap_servers=[bootstrap], linger_ms=5, batch_size=256 * 1024, compression_type="lz4", acks="all"
+    )
+    now = utcnow()
+    for i in range(n):
+        account = {**ACCOUNT, "handle": f"b{i}", "followers": 5_000 + 37 * i}
+        event = CreatorUpserted.model_validate(
+            {"creator_id": f"{run_id}-{i}", "name": f"bench {i}", "home_market": "US", "languages": ["en"],
+             "categories": ["tech"], "accounts": [account], "audience": [], "updated_at": now}
+        )  # fmt: skip
+        env = wrap(event, producer="bench", correlation_id=run_id, org_id="bench")
+        producer.send(topics.CATALOG_CREATORS, key=event.key().encode(), value=env.to_bytes())
+    producer.flush()
+    producer.close()
+
+
+def _consume_rate(bootstrap: str, topic: str, n: int, match: bytes, timeout_s: float = 300) -> float:
+    """Records/s between the first and the n-th matching record a fresh group reads from `topic`."""
+    from kafka import KafkaConsumer
+
+    consumer = KafkaConsumer(
+        topic,
+        bootstrap_servers=[bootstrap],
+        group_id=f"bench-{uuid.uuid4().hex[:8]}",
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+        fetch_max_wait_ms=100,
+        max_poll_records=2000,
+    )
+    seen, first, last = 0, 0.0, 0.0
+    deadline = time.monotonic() + timeout_s
+    try:
+        while seen < n and time.monotonic() < deadline:
+            for records in consumer.poll(timeout_ms=200).values():
+                for record in records:
+                    if match in (record.value or b""):
+                        seen += 1
+                        first = first or time.perf_counter()
+                        last = time.perf_counter()
+    finally:
+        consumer.close()
+    return (seen - 1) / (last - first) if seen > 1 and last > first else 0.0
+
+
+def _publish_rate(bootstrap: str, n: int, run_id: str) -> float:
+    """FraudScored events/s out of the service: broker timestamps of the first and the n-th score."""
+    from kafka import KafkaConsumer
+
+    from shared import topics
+
+    consumer = KafkaConsumer(
+        topics.FRAUD_SCORES,
+        bootstrap_servers=[bootstrap],
+        group_id=f"bench-out-{uuid.uuid4().hex[:8]}",
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+        fetch_max_wait_ms=100,
+    )
+    stamps: list[int] = []
+    deadline = time.monotonic() + 600
+    try:
+        while len(stamps) < n and time.monotonic() < deadline:
+            for records in consumer.poll(timeout_ms=500).values():
+                stamps += [r.timestamp for r in records if run_id.encode() in (r.value or b"")]
+    finally:
+        consumer.close()
+    if len(stamps) < 2:
+        return 0.0
+    return (len(stamps) - 1) / max((max(stamps) - min(stamps)) / 1000, 1e-3)
+
+
+def _applied_rate(db_path: Path, n: int, timeout_s: float = 600) -> float:
+    """Events/s the service's consumer applied (its processed-event ledger), first to n-th."""
+    import sqlite3
+
+    first = last = 0.0
+    first_count = 0
+    start = time.monotonic()
+    with sqlite3.connect(f"file:{db_path}?mode=ro", uri=True, timeout=30) as conn:
+        while time.monotonic() - start < timeout_s:
+            count = conn.execute("SELECT count(*) FROM processed_event").fetchone()[0]
+            now = time.perf_counter()
+            if count and not first:
+                first, first_count = now, count
+            if count >= n:
+                last = now
+                break
+            time.sleep(0.02)
+    return (n - first_count) / (last - first) if last > first else 0.0
+
+
+def bench_stream(bootstrap: str, db_path: Path) -> dict[str, float]:
+    from shared import topics
+
+    run_id = uuid.uuid4().hex[:8]
+    start = time.perf_counter()
+    _produce(bootstrap, STREAM_EVENTS, run_id)
+    produce_s = time.perf_counter() - start
+    applied = _applied_rate(db_path, STREAM_EVENTS)
+    raw = _consume_rate(bootstrap, topics.CATALOG_CREATORS, STREAM_EVENTS, run_id.encode())
+    scored = _publish_rate(bootstrap, STREAM_EVENTS, run_id)
+    return {
+        "events": STREAM_EVENTS,
+        "produce_events_per_s": round(STREAM_EVENTS / produce_s),
+        "raw_consume_events_per_s": round(raw),
+        "fraud_consumed_and_stored_events_per_s": round(applied),
+        "fraud_scored_published_events_per_s": round(scored),
+        "ratio_in_to_raw_consume": round(applied / raw, 3) if raw else 0.0,
+        "ratio_out_to_raw_consume": round(scored / raw, 3) if raw else 0.0,
+    }
+
+
+def _servers(tmp: Path, bootstrap: str) -> tuple[subprocess.Popen[bytes], subprocess.Popen[bytes], int, int]:
+    from shared.broker import free_port
+
+    fraud_port, trivial_port = free_port(), free_port()
+    env = {
+        "TANDEM_KAFKA_BOOTSTRAP": bootstrap,
+        "TANDEM_FRAUD_DATABASE_URL": f"sqlite:///{tmp / 'fraud.db'}",
+        "TANDEM_FRAUD_CONSUMER_GROUP": f"fraud-bench-{uuid.uuid4().hex[:6]}",
+        "TANDEM_LOG_LEVEL": "WARNING",
+        "TANDEM_DATA_DIR": str(tmp),  # identity.db and friends too: nothing shared with other runs
+    }
+    fraud = _uvicorn("services.fraud.app:build", fraud_port, env)
+    trivial = _uvicorn("benchmarks.bench_fraud:trivial_app", trivial_port, {})
+    _wait_http(f"http://127.0.0.1:{fraud_port}/health/ready", timeout_s=120)
+    _wait_http(f"http://127.0.0.1:{trivial_port}/ping")
+    return fraud, trivial, fraud_port, trivial_port
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    proc.terminate()
+    try:
+        proc.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+def run(results_dir: Path) -> dict[str, Any]:
+    from shared.broker import LocalBroker
+
+    binary = ensure_wrk()
+    with tempfile.TemporaryDirectory() as tmp_name:
+        tmp = Path(tmp_name)
+        broker = LocalBroker(log_path=tmp / "broker.log").start()
+        fraud = trivial = None
+        try:
+            fraud, trivial, fraud_port, trivial_port = _servers(tmp, broker.bootstrap)
+            base = f"http://127.0.0.1:{fraud_port}"
+            rest = bench_rest(binary, f"http://127.0.0.1:{trivial_port}", base, tmp)
+            bulk_result = bench_bulk(base)
+            stream = bench_stream(broker.bootstrap, tmp / "fraud.db")
+        finally:
+            for proc in (fraud, trivial):
+                if proc is not None:
+                    _stop(proc)
+            broker.stop()
+    result = {
+        "machine": {"cpus": os.cpu_count(), "note": "load generator and servers share the cores"},
+        "rest_single_creator": {**rest, "target": "ratio >= 0.6, p99 < 10 ms"},
+        "bulk_columnar": {**bulk_result, "target": ">= 100k rows/s per worker"},
+        "stream": {**stream, "target": ">= 10k events/s per consumer process"},
+    }
+    (results_dir / "fraud.json").write_text(json.dumps(result, indent=2) + "\n")
+    (results_dir / "fraud.md").write_text(_markdown(result))
+    return result
+
+
+def _markdown(r: dict[str, Any]) -> str:
+    rest, bulk_r, stream = r["rest_single_creator"], r["bulk_columnar"], r["stream"]
+    t, f = rest["trivial_get"], rest["fraud_score"]
+    return "\n".join(
+        [
+            "# Fraud service benchmark (`python -m benchmarks fraud`)",
+            "",
+            f"{r['machine']['cpus']} CPUs; wrk, the servers and the broker share them.",
+            f"The fraud service's own GET /health/live (same middleware and threads, no work): "
+            f"{rest['service_health_live']['requests_per_s']:,.0f} req/s; scoring is "
+            f"{rest['ratio_to_service_health_live']} of it.",
+            "",
+            "| what | figure | baseline in the same run | ratio |",
+            "| --- | --- | --- | --- |",
+            f"| REST POST /v1/fraud/score, wrk -c{CONNECTIONS}, 1 worker (median of {rest['rounds']} interleaved runs) | {f['requests_per_s']:,.0f} req/s, p50 {f['p50_ms']:.2f} ms, p99 {f['p99_ms']:.2f} ms "
+            f"| trivial GET {t['requests_per_s']:,.0f} req/s, p99 {t['p99_ms']:.2f} ms | {rest['ratio_to_trivial']} |",
+            f"| bulk columnar, {bulk_r['rows_per_request']:,} rows per request | {bulk_r['http_rows_per_s']:,} rows/s "
+            f"| ONNX model alone {bulk_r['onnx_model_only_rows_per_s']:,} rows/s | {bulk_r['ratio_to_model_only']} |",
+            f"| stream in: CreatorUpserted consumed, scored, stored + outbox, 1 consumer | {stream['fraud_consumed_and_stored_events_per_s']:,} events/s "
+            f"| raw kafka-python consume {stream['raw_consume_events_per_s']:,} events/s | {stream['ratio_in_to_raw_consume']} |",
+            f"| stream out: FraudScored on the broker (outbox relay) | {stream['fraud_scored_published_events_per_s']:,} events/s "
+            f"| raw kafka-python consume {stream['raw_consume_events_per_s']:,} events/s | {stream['ratio_out_to_raw_consume']} |",
+            "",
+        ]
+    )

@@ -1,0 +1,56 @@
+"""The columnar bulk path: validate columns once, build the feature matrix with numpy, score in one batch."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from services.forecast.features import feature_columns
+from services.forecast.forecasting import forecast_columns
+from services.forecast.schemas import ForecastColumnsIn
+from shared.errors import Invalid
+from shared.onnx_model import OnnxModel
+from shared.vocabulary import FORMATS, MARKETS, PLATFORMS, SHORT_VIDEO_PLATFORMS
+
+
+def _known(values: np.ndarray, allowed: tuple[str, ...], field: str) -> None:
+    bad = ~np.isin(values, list(allowed))
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise Invalid(f"{field}[{i}] = {values[i]!r} is not one of {', '.join(allowed)}", field=field)
+
+
+def _column(body: ForecastColumnsIn, name: str, n: int, default: float) -> np.ndarray:
+    values = getattr(body, name)
+    if values is None:
+        return np.full(n, default, dtype=np.float64)
+    return np.asarray(values, dtype=np.float64)
+
+
+def score_columns(model: OnnxModel, body: ForecastColumnsIn) -> dict[str, Any]:
+    n = len(body.followers)
+    for name in (
+        "engagement_rate",
+        "platform",
+        "format",
+        "market",
+        "market_share",
+        "hour",
+        "weekday",
+        "paid",
+    ):
+        values = getattr(body, name)
+        if values is not None and len(values) != n:
+            raise Invalid(f"{name} has {len(values)} values, followers has {n}", field=name)
+    platform, fmt, market = (np.asarray(getattr(body, c)) for c in ("platform", "format", "market"))
+    _known(platform, PLATFORMS, "platform")
+    _known(fmt, FORMATS, "format")
+    _known(market, MARKETS, "market")
+    followers = np.asarray(body.followers, dtype=np.float64)
+    x = feature_columns(followers, np.asarray(body.engagement_rate), platform, fmt, market,
+                        np.asarray(body.market_share), _column(body, "hour", n, 19), _column(body, "weekday", n, 2),
+                        _column(body, "paid", n, 0))  # fmt: skip
+    per_view = np.isin(platform, list(SHORT_VIDEO_PLATFORMS))
+    metrics = forecast_columns(model, x, fmt, per_view, followers)
+    return {"rows": n, "metrics": metrics, "model_name": model.name, "model_version": model.version}

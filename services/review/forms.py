@@ -1,0 +1,71 @@
+"""HTML form fields -> the same request models the REST API validates."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from services.review.schemas import CHECKLIST_ITEMS, AdjustmentIn, DecisionIn, RelationshipIn
+from services.review.simulator import SimulationIn
+
+
+def _text(form: Mapping[str, Any], name: str) -> str:
+    value = form.get(name)
+    return value.strip() if isinstance(value, str) else ""
+
+
+def decision_from(form: Mapping[str, Any], reviewer_id: str) -> DecisionIn:
+    """The checklist is required in the web app: every item needs a rating (the note is optional)."""
+    checklist = {
+        key: {"rating": _text(form, f"{key}_rating") or "0", "note": _text(form, f"{key}_note")}
+        for key in CHECKLIST_ITEMS
+    }
+    return DecisionIn.model_validate({
+        "reviewer": reviewer_id,
+        "decision": _text(form, "decision"),
+        "notes": _text(form, "notes"),
+        "question": _text(form, "question"),
+        "checklist": checklist,
+    })  # fmt: skip
+
+
+def adjustment_from(form: Mapping[str, Any], reviewer_id: str) -> AdjustmentIn:
+    return AdjustmentIn.model_validate({
+        "reviewer": reviewer_id,
+        "forecast_id": _text(form, "forecast_id") or None,
+        "metric": _text(form, "metric") or "reach",
+        "multiplier": _text(form, "multiplier") or None,
+        "reason": _text(form, "reason"),
+        "market": _text(form, "market") or None,
+    })  # fmt: skip
+
+
+def history_from(form: Mapping[str, Any], reviewer_id: str, campaign_id: str) -> RelationshipIn:
+    """A note, or an incident (its text becomes the incident), on the creator's history."""
+    status, notes = _text(form, "status") or "active", _text(form, "notes")
+    incidents = [notes] if status == "incident" and notes else []
+    return RelationshipIn.model_validate(
+        {
+            "campaign_id": campaign_id,
+            "status": status,
+            "notes": notes,
+            "incidents": incidents,
+            "author": reviewer_id,
+        }
+    )
+
+
+def simulation_from(query: Mapping[str, Any]) -> SimulationIn | None:
+    """None when the manager has not asked yet (the page then simulates the current team)."""
+    if not _text(query, "campaigns_per_month"):
+        return None
+    fields = {k: _text(query, k) for k in SimulationIn.model_fields if k != "team" and _text(query, k)}
+    team = [
+        {
+            "count": _text(query, f"{kind}_count") or 0,
+            "daily_capacity": _text(query, f"{kind}_capacity") or 1,
+            "employment": kind,
+        }
+        for kind in ("in_house", "freelance")
+    ]
+    return SimulationIn.model_validate({**fields, "team": team})

@@ -1,0 +1,82 @@
+"""What the web app's pages show, gathered from the tables (plain data for the templates)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+from sqlmodel import Session, col, select
+
+from services.review import forecasts, relationships, reviewers, tasks
+from services.review.models import Reviewer, ReviewTask
+from services.review.schemas import CHECKLIST_ITEMS, ReviewerOut
+from services.review.simulator import SimulationIn, TeamMember, mix_table, simulate
+
+
+def task_page(session: Session, task: ReviewTask, person: Reviewer) -> dict[str, Any]:
+    """Everything a reviewer needs on one screen: the AI's case, fraud, forecast, history, the checklist."""
+    out = tasks.task_out(session, task)
+    mine = next((r for r in out.reviews if r.reviewer_id == person.reviewer_id), None)
+    decided_by_me = mine is not None and mine.status == "done"
+    return {
+        "task": out,
+        "creator": out.entry.get("creator", {}),
+        "reasons": out.entry.get("reasons", []),
+        "fraud": forecasts.fraud_of(session, task.org_id, task.creator_id),
+        "forecasts": forecasts.for_task(session, task),
+        "adjustments": forecasts.adjustments(session, task.task_id),
+        "history": relationships.history(session, task.org_id, task.creator_id),
+        "checklist_items": CHECKLIST_ITEMS,
+        "mine": mine,
+        # Reviews stay blind until you have decided (or you manage), so the second opinion is independent.
+        "show_reviews": decided_by_me or person.is_manager,
+        "can_decide": task.status == "open" and not decided_by_me and task.market in person.markets,
+    }
+
+
+def queue_page(session: Session, person: Reviewer, campaign_id: str, market: str, due: str) -> dict[str, Any]:
+    rows = reviewers.queue(session, person, campaign_id, market, due)
+    everything = reviewers.queue(session, person)
+    return {
+        "rows": rows,
+        "campaigns": sorted({(t.campaign_id, t.brief_name) for t, _ in everything}),
+        "markets": sorted(person.markets),
+        "filters": {"campaign_id": campaign_id, "market": market, "due": due},
+    }
+
+
+def manager_page(session: Session, org_id: str, sim: SimulationIn | None) -> dict[str, Any]:
+    """Queues per person, work waiting for someone, escalations, and the simulator for this team."""
+    team = reviewers.team(session, org_id)
+    open_tasks = list(
+        session.exec(
+            select(ReviewTask)
+            .where(ReviewTask.org_id == org_id, ReviewTask.status == "open")
+            .order_by(col(ReviewTask.due_at))
+        )
+    )
+    by_task = reviewers.assignments_by_task(session, [t.task_id for t in open_tasks])
+    staffed = {task_id for task_id, rows in by_task.items() if any(a.status == "open" for a in rows)}
+    waiting = Counter(t.market for t in open_tasks if t.task_id not in staffed)
+    sim = sim or SimulationIn(team=_team_mix(team) or [TeamMember(count=4, daily_capacity=25)])
+    return {
+        "team": team,
+        "open_count": len(open_tasks),
+        "waiting": sorted(waiting.items()),
+        "escalated": [t for t in open_tasks if t.escalated],
+        "sim": sim,
+        "result": simulate(sim),
+        "mixes": mix_table(sim),
+        "team_by_kind": {m.employment: m for m in sim.team},
+    }
+
+
+def _team_mix(team: list[ReviewerOut]) -> list[TeamMember]:
+    """Today's active team as the simulator's two groups: count and mean daily capacity per kind."""
+    out = []
+    for kind in ("in_house", "freelance"):
+        people = [p for p in team if p.active and p.employment == kind]
+        if people:
+            mean = round(sum(p.daily_capacity for p in people) / len(people))
+            out.append(TeamMember(count=len(people), daily_capacity=mean, employment=kind))
+    return out

@@ -1,0 +1,241 @@
+"""The reviewer web app (server-rendered): sign in, my queue, the task page, decide, the manager view.
+
+Routes stay thin: they read the session, call the same domain functions as the REST API and render.
+Every form posts a CSRF token bound to the session cookie; after a POST the browser is redirected (303).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import quote
+
+from fastapi import APIRouter, Form, Query, Request
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+from pydantic import ValidationError
+from sqlmodel import Session
+
+from services.review import decisions, forecasts, pages, relationships, reviewers, tasks
+from services.review.accounts import SessionSigner
+from services.review.api import settings_of
+from services.review.forms import adjustment_from, decision_from, history_from, simulation_from
+from services.review.models import Reviewer
+from shared.errors import NotFound, TandemError
+from shared.runtime import Runtime, RuntimeDep
+
+HERE = Path(__file__).parent
+STATIC = HERE / "static"
+COOKIE = "tandem_review_session"
+templates = Jinja2Templates(directory=HERE / "templates")
+router = APIRouter(prefix="/app", include_in_schema=False)
+
+
+def _signer(runtime: Runtime) -> SessionSigner:
+    signer: SessionSigner = runtime.extras["signer"]
+    return signer
+
+
+def _person(request: Request, runtime: Runtime, session: Session) -> Reviewer | None:
+    got = _signer(runtime).read(request.cookies.get(COOKIE))
+    if got is None:
+        return None
+    try:
+        person = reviewers.get(session, *got)
+    except NotFound:
+        return None
+    return person if person.active else None
+
+
+def _render(
+    request: Request, runtime: Runtime, name: str, person: Reviewer | None, **ctx: Any
+) -> HTMLResponse:
+    cookie = request.cookies.get(COOKIE, "")
+    ctx |= {
+        "person": person,
+        "csrf": _signer(runtime).csrf(cookie) if cookie else "",
+        "msg": request.query_params.get("msg", ""),
+        "error": request.query_params.get("error", ""),
+    }
+    return templates.TemplateResponse(request, name, ctx, status_code=ctx.pop("status_code", 200))
+
+
+def _to_login(request: Request) -> RedirectResponse:
+    return RedirectResponse(f"/app/login?next={quote(request.url.path)}", status_code=303)
+
+
+def _back(url: str, *, msg: str = "", error: str = "") -> RedirectResponse:
+    sep = "&" if "?" in url else "?"
+    flash = f"msg={quote(msg)}" if msg else f"error={quote(error)}"
+    return RedirectResponse(f"{url}{sep}{flash}", status_code=303)
+
+
+def _csrf_ok(request: Request, runtime: Runtime, token: str) -> bool:
+    cookie = request.cookies.get(COOKIE, "")
+    return bool(cookie) and token == _signer(runtime).csrf(cookie)
+
+
+@router.get("/static/{name}")
+def static(name: str) -> FileResponse:
+    path = (STATIC / name).resolve()
+    if path.parent != STATIC.resolve() or not path.is_file():
+        raise NotFound(f"no static file {name!r}")
+    return FileResponse(path)
+
+
+@router.get("", response_model=None)
+@router.get("/", response_model=None)
+def home() -> RedirectResponse:
+    return RedirectResponse("/app/queue", status_code=303)
+
+
+@router.get("/login", response_model=None)
+def login_form(request: Request, runtime: RuntimeDep, next: str = "/app/queue") -> HTMLResponse:
+    return _render(request, runtime, "login.html", None, next=next, default_org=runtime.settings.default_org)
+
+
+@router.post("/login", response_model=None)
+def login(
+    request: Request,
+    runtime: RuntimeDep,
+    reviewer_id: Annotated[str, Form(max_length=100)],
+    password: Annotated[str, Form(max_length=200)],
+    next: Annotated[str, Form()] = "/app/queue",
+    org_id: Annotated[str, Form(max_length=64)] = "",
+) -> Response:
+    org_id = org_id.strip() or runtime.settings.default_org
+    with runtime.db.transaction() as session:
+        person = reviewers.authenticate(session, org_id, reviewer_id.strip(), password)
+    if person is None:
+        return _render(request, runtime, "login.html", None, next=next, status_code=401, default_org=org_id,
+                       login_error="Unknown reviewer or wrong password.")  # fmt: skip
+    target = next if next.startswith("/app/") else "/app/queue"
+    response = RedirectResponse(target, status_code=303)
+    response.set_cookie(
+        COOKIE, _signer(runtime).sign(org_id, person.reviewer_id),
+        max_age=settings_of(runtime).session_hours * 3600, httponly=True, samesite="lax", path="/app",
+    )  # fmt: skip
+    return response
+
+
+@router.post("/logout", response_model=None)
+def logout() -> RedirectResponse:
+    response = RedirectResponse("/app/login?msg=Signed%20out", status_code=303)
+    response.delete_cookie(COOKIE, path="/app")
+    return response
+
+
+@router.get("/queue", response_model=None)
+def queue(
+    request: Request,
+    runtime: RuntimeDep,
+    campaign_id: str = "",
+    market: str = Query("", max_length=2),
+    due: str = Query("", pattern="^(|overdue|today)$"),
+) -> Response:
+    with runtime.db.transaction() as session:
+        person = _person(request, runtime, session)
+        if person is None:
+            return _to_login(request)
+        ctx = pages.queue_page(session, person, campaign_id, market, due)
+    return _render(request, runtime, "queue.html", person, **ctx)
+
+
+@router.get("/tasks/{task_id}", response_model=None)
+def task_page(request: Request, runtime: RuntimeDep, task_id: str) -> Response:
+    with runtime.db.transaction() as session:
+        person = _person(request, runtime, session)
+        if person is None:
+            return _to_login(request)
+        task = tasks.task_row(session, person.org_id, task_id)
+        ctx = pages.task_page(session, task, person)
+    return _render(request, runtime, "task.html", person, **ctx)
+
+
+@router.post("/tasks/{task_id}/decision", response_model=None)
+async def decide(request: Request, runtime: RuntimeDep, task_id: str) -> Response:
+    form = await request.form()
+    page = f"/app/tasks/{task_id}"
+    with runtime.db.transaction() as session:
+        person = _person(request, runtime, session)
+    if person is None:
+        return _to_login(request)
+    if not _csrf_ok(request, runtime, str(form.get("csrf", ""))):
+        return _back(page, error="The form expired; please submit it again.")
+    try:
+        body = decision_from(form, person.reviewer_id)
+        hours = settings_of(runtime).escalation_due_hours
+        out, _ = decisions.decide_once(runtime.db, person.org_id, task_id, body, runtime.outbox, hours)
+    except (ValidationError, TandemError) as exc:
+        return _back(page, error=_reason(exc))
+    if out.escalated and not out.final:
+        return _back(page, msg="Recorded. The reviewers disagree, so the task went to a manager.")
+    if not out.final:
+        return _back(page, msg="Recorded. Waiting for the second reviewer.")
+    return _back(page, msg=f"Decision recorded: {out.decision}.")
+
+
+@router.post("/tasks/{task_id}/adjustment", response_model=None)
+async def adjust(request: Request, runtime: RuntimeDep, task_id: str) -> Response:
+    form = await request.form()
+    page = f"/app/tasks/{task_id}"
+    with runtime.db.transaction() as session:
+        person = _person(request, runtime, session)
+    if person is None:
+        return _to_login(request)
+    if not _csrf_ok(request, runtime, str(form.get("csrf", ""))):
+        return _back(page, error="The form expired; please submit it again.")
+    try:
+        body = adjustment_from(form, person.reviewer_id)
+        with runtime.db.transaction() as session:
+            task = tasks.task_row(session, person.org_id, task_id)
+            decisions.reviewer_for(session, person.org_id, person.reviewer_id, task)
+            forecasts.propose(session, task, body, runtime.outbox)
+    except (ValidationError, TandemError) as exc:
+        return _back(page, error=_reason(exc))
+    return _back(page, msg="Forecast push-back sent to the forecast service.")
+
+
+@router.post("/tasks/{task_id}/history", response_model=None)
+async def add_history(request: Request, runtime: RuntimeDep, task_id: str) -> Response:
+    form = await request.form()
+    page = f"/app/tasks/{task_id}"
+    with runtime.db.transaction() as session:
+        person = _person(request, runtime, session)
+    if person is None:
+        return _to_login(request)
+    if not _csrf_ok(request, runtime, str(form.get("csrf", ""))):
+        return _back(page, error="The form expired; please submit it again.")
+    try:
+        with runtime.db.transaction() as session:
+            task = tasks.task_row(session, person.org_id, task_id)
+            body = history_from(form, person.reviewer_id, task.campaign_id)
+            relationships.record(session, person.org_id, task.creator_id, body, runtime.outbox)
+    except (ValidationError, TandemError) as exc:
+        return _back(page, error=_reason(exc))
+    return _back(page, msg="Added to the creator's history.")
+
+
+@router.get("/manager", response_model=None)
+def manager(request: Request, runtime: RuntimeDep) -> Response:
+    with runtime.db.transaction() as session:
+        person = _person(request, runtime, session)
+        if person is None:
+            return _to_login(request)
+        if not person.is_manager:
+            return _back("/app/queue", error="The manager view is for managers.")
+        sim_error = ""
+        try:
+            sim = simulation_from(request.query_params)
+        except ValidationError as exc:
+            sim, sim_error = None, _reason(exc)
+        ctx = pages.manager_page(session, person.org_id, sim)
+    return _render(request, runtime, "manager.html", person, sim_error=sim_error, **ctx)
+
+
+def _reason(exc: Exception) -> str:
+    if isinstance(exc, ValidationError):
+        return "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or 'form'}: {e['msg']}" for e in exc.errors()[:3]
+        )
+    return str(exc)

@@ -1,0 +1,43 @@
+"""Fixtures of the fraud tests: the fraud routes on a migrated SQLite database and the shipped models."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+from services.fraud import api
+from services.fraud.config import FraudSettings
+from shared.bus.outbox import Outbox
+from shared.db import Database, migrate
+from shared.errors import install_error_handlers
+from shared.model_registry import ModelRegistry
+from shared.onnx_model import ModelSlot
+from shared.runtime import Runtime
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def runtime(tmp_path: Path) -> Iterator[Runtime]:
+    url = f"sqlite:///{tmp_path / 'fraud.db'}"
+    migrate(url, REPO / "services" / "fraud" / "migrations")
+    registry = ModelRegistry(REPO / "models")
+    models = {name: ModelSlot(registry.load_champion(name)) for name in ("fraud_risk", "fake_account")}
+    rt = Runtime(
+        settings=FraudSettings(data_dir=tmp_path), db=Database(url), outbox=Outbox("fraud"), models=models
+    )
+    yield rt
+    rt.db.close()
+
+
+@pytest.fixture
+def client(runtime: Runtime) -> TestClient:
+    app = FastAPI()
+    install_error_handlers(app)
+    app.include_router(api.router)
+    app.state.runtime = runtime
+    return TestClient(app)
