@@ -216,10 +216,15 @@ def create_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
         max_body_bytes=settings.max_body_bytes,
         rate_limit_per_minute=settings.rate_limit_per_minute,
     )
-    from shared.webhooks.api import router as webhooks_router  # late: it depends on this module
+    # Late imports: both depend on this module.
+    from shared.orgs import current_principal
+    from shared.webhooks.api import router as webhooks_router
 
     for router in [*spec.routers, webhooks_router]:
-        app.include_router(router)
+        # Every API route needs a key in keys mode, whether or not it reads org data; pages under /app
+        # sign people in with their own session.
+        api = router.prefix.startswith("/v1")
+        app.include_router(router, dependencies=[Depends(current_principal)] if api else None)
     return app
 
 

@@ -70,8 +70,8 @@ def wait_for(what: str, probe: Callable[[], T | None], timeout_s: float = 90) ->
 class DemoClient:
     """Talks to the running services only through their REST APIs, as any internal tool would."""
 
-    def __init__(self, suite: Suite) -> None:
-        self.http = httpx.Client(timeout=30)
+    def __init__(self, suite: Suite, headers: dict[str, str] | None = None) -> None:
+        self.http = httpx.Client(timeout=30, headers=headers)
         self.urls = {name: p.url for name, p in suite.processes.items()}
 
     def get(self, service: str, path: str) -> Any:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, status
 from sqlmodel import select
 
-from services.discovery import catalog
+from services.discovery import bulk, catalog, lookalikes, search
 from services.discovery.config import DiscoverySettings
 from services.discovery.matching import build_shortlist
 from services.discovery.models import Campaign, Shortlist
@@ -15,6 +15,10 @@ from services.discovery.schemas import (
     BulkResult,
     CatalogStats,
     CreatorOut,
+    LookalikesIn,
+    LookalikesOut,
+    SearchIn,
+    SearchOut,
     ShortlistOut,
 )
 from shared.errors import NotFound
@@ -35,13 +39,39 @@ def _settings(runtime: RuntimeDep) -> DiscoverySettings:
 def upsert_creators(body: BulkCreatorsIn, runtime: RuntimeDep, org_id: OrgDep) -> BulkResult:
     """Idempotent bulk upsert: re-sending the same creators changes nothing and publishes nothing."""
     with runtime.db.transaction() as session:
-        return catalog.upsert_creators(session, org_id, body.creators, runtime.outbox)
+        return bulk.upsert(session, org_id, body.creators, runtime.outbox)
 
 
 @router.get("/catalog/stats")
 def catalog_stats(runtime: RuntimeDep, org_id: OrgDep) -> CatalogStats:
     with runtime.db.transaction() as session:
         return catalog.stats(session, org_id)
+
+
+@router.post("/search")
+def search_creators(body: SearchIn, runtime: RuntimeDep, org_id: OrgDep) -> SearchOut:
+    """Filters ANDed across, ORed within; pass `next_cursor` back as `cursor` for the next page."""
+    with runtime.db.transaction() as session:
+        return search.search(session, org_id, body)
+
+
+@router.get("/creators/{creator_id}/lookalikes")
+def creator_lookalikes(
+    creator_id: str, runtime: RuntimeDep, org_id: OrgDep, limit: int = 20
+) -> LookalikesOut:
+    """Creators whose audience and content vectors are closest to this creator's."""
+    with runtime.db.transaction() as session:
+        return lookalikes.similar(session, org_id, [creator_id], min(max(limit, 1), 100))
+
+
+@router.post("/lookalikes")
+def seed_lookalikes(body: LookalikesIn, runtime: RuntimeDep, org_id: OrgDep) -> LookalikesOut:
+    """Creators closest to the mean vector of several seeds (e.g. the winners of past campaigns)."""
+    with runtime.db.transaction() as session:
+        seeds = [*body.creator_ids, *lookalikes.winners(session, org_id, body.winners_of)]
+        if not seeds:
+            raise NotFound("no creator beat the forecast in those campaigns", field="winners_of")
+        return lookalikes.similar(session, org_id, list(dict.fromkeys(seeds)), body.limit)
 
 
 @router.get("/creators/{creator_id}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from pathlib import Path
 
 from fastapi import FastAPI
@@ -15,10 +16,13 @@ SPEC = ServiceSpec(
     name="discovery",
     title="Tandem discovery service",
     migrations=Path(__file__).parent / "migrations",
-    consumes=[topics.FRAUD_SCORES, topics.REVIEW_DECISIONS],
+    consumes=[topics.FRAUD_SCORES, topics.REVIEW_DECISIONS, topics.REVIEW_RELATIONSHIPS],
     model_names=["ranking"],
     handlers=consumers.handlers,
     routers=[api.router],
+    # Long-lived start-up objects (ORM mappings, ONNX sessions) move out of the collector's way, so the
+    # full collections a 1,000-creator pool triggers do not rescan them on every brief.
+    on_start=lambda _: gc.freeze(),
 )
 
 

@@ -4,22 +4,77 @@ from __future__ import annotations
 
 import hashlib
 from collections import defaultdict
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 import orjson
-from sqlalchemy import func
-from sqlmodel import Session, col, delete, select
+from sqlalchemy import String, cast, func, text
+from sqlalchemy import select as sa_select
+from sqlmodel import Session, col, delete, select, update
 
-from services.discovery.models import Campaign, Collaboration, Creator, CreatorAccount, CreatorMarket
+from services.discovery.models import (
+    Campaign,
+    Collaboration,
+    Creator,
+    CreatorMarket,
+    Relationship,
+)
 from services.discovery.schemas import BulkResult, CatalogStats, CreatorIn
 from shared.bus.outbox import Outbox
-from shared.events import AccountStats, CreatorUpserted, FraudScored, MarketStats, ReviewDecided
+from shared.events import (
+    CreatorUpserted,
+    FraudScored,
+    RelationshipUpdated,
+    ReviewDecided,
+)
+from shared.vocabulary import CATEGORIES, LANGUAGES, PLATFORMS
+
+# Demographics are discovery's own detail; the CreatorUpserted contract does not carry them.
+DISCOVERY_ONLY_FIELDS = frozenset({"audience_female_share", "audience_age"})
+
+
+def payload(creator: CreatorIn) -> dict[str, Any]:
+    """The creator as plain JSON-ready data. Every field is a JSON type, so python mode (4x faster than
+    mode="json") gives the same dict."""
+    return creator.model_dump()
 
 
 def content_hash(creator: CreatorIn) -> str:
-    return hashlib.sha256(
-        orjson.dumps(creator.model_dump(mode="json"), option=orjson.OPT_SORT_KEYS)
-    ).hexdigest()
+    return payload_hash(payload(creator))
+
+
+def payload_hash(payload: dict[str, Any]) -> str:
+    return hashlib.sha256(orjson.dumps(payload, option=orjson.OPT_SORT_KEYS)).hexdigest()
+
+
+def mask(values: list[str], vocabulary: tuple[str, ...]) -> int:
+    """Bit set of `values` over a closed vocabulary (bit i = vocabulary[i]); unknown values are ignored."""
+    index = {v: i for i, v in enumerate(vocabulary)}
+    return sum(1 << index[v] for v in set(values) if v in index)
+
+
+def search_columns(payload: dict[str, Any]) -> dict[str, Any]:
+    """The denormalised columns search filters and sorts on, from a validated payload (JSON mode)."""
+    accounts = payload["accounts"]
+    main = max(accounts, key=lambda a: a["followers"])
+    return {
+        "followers": main["followers"],
+        "platform_mask": mask([a["platform"] for a in accounts], PLATFORMS),
+        "category_mask": mask(payload["categories"], CATEGORIES),
+        "language_mask": mask(payload["languages"], LANGUAGES),
+        "engagement_rate": main["engagement_rate"],
+        "growth": main.get("median_monthly_growth", 0.0),
+        "audience_known": min(1.0, sum(m["audience_share"] for m in payload["audience"])),
+        "max_market_er": max((m["engagement_rate"] for m in payload["audience"]), default=0.0),
+        "female_share": payload.get("audience_female_share"),
+        "age_shares": payload.get("audience_age") or {},
+    }
+
+
+def upserted_event(payload: dict[str, Any], now: datetime) -> CreatorUpserted:
+    fields = {k: v for k, v in payload.items() if k not in DISCOVERY_ONLY_FIELDS}
+    return CreatorUpserted.model_validate({**fields, "updated_at": now})
 
 
 def upsert_creators(session: Session, org_id: str, creators: list[CreatorIn], outbox: Outbox) -> BulkResult:
@@ -48,33 +103,35 @@ def upsert_creators(session: Session, org_id: str, creators: list[CreatorIn], ou
             created += 1
         else:
             updated += 1
-        _write(session, org_id, row, item, digest, now)
-        outbox.stage(session, CreatorUpserted(**item.model_dump(), updated_at=now), org_id=org_id)
+        data = payload(item)
+        _write(session, org_id, row, item, data, digest, now)
+        outbox.stage(session, upserted_event(data, now), org_id=org_id)
         existing[item.creator_id] = row  # a payload repeated in one batch counts once
     return BulkResult(received=len(creators), created=created, updated=updated, unchanged=unchanged)
 
 
-def _write(session: Session, org_id: str, row: Creator, item: CreatorIn, digest: str, now: datetime) -> None:
+def _write(
+    session: Session,
+    org_id: str,
+    row: Creator,
+    item: CreatorIn,
+    payload: dict[str, Any],
+    digest: str,
+    now: datetime,
+) -> None:
     row.name, row.home_market = item.name, item.home_market
     row.languages, row.categories, row.price_usd = item.languages, item.categories, item.price_usd
-    row.followers = max(a.followers for a in item.accounts)
+    for name, value in search_columns(payload).items():
+        setattr(row, name, value)
+    row.profile = payload
     row.content_hash, row.updated_at = digest, now
     session.add(row)
-    for table in (CreatorAccount, CreatorMarket):
-        session.execute(
-            delete(table).where(col(table.org_id) == org_id, col(table.creator_id) == item.creator_id)
+    # Accounts live in `profile` (and platform_mask for filters); markets also get rows for the indexes.
+    session.execute(
+        delete(CreatorMarket).where(
+            col(CreatorMarket.org_id) == org_id, col(CreatorMarket.creator_id) == item.creator_id
         )
-    for a in item.accounts:
-        session.add(
-            CreatorAccount(
-                org_id=org_id,
-                creator_id=item.creator_id,
-                platform=a.platform,
-                handle=a.handle,
-                followers=a.followers,
-                stats=a.model_dump(mode="json"),
-            )
-        )
+    )
     for m in item.audience:
         session.add(
             CreatorMarket(
@@ -83,51 +140,79 @@ def _write(session: Session, org_id: str, row: Creator, item: CreatorIn, digest:
                 market=m.market,
                 audience_share=m.audience_share,
                 engagement_rate=m.engagement_rate,
+                platform_mask=row.platform_mask,
+                category_mask=row.category_mask,
+                fraud_risk=row.fraud_risk,
+                followers=row.followers,
             )
         )
 
 
 def load_creators(session: Session, org_id: str, ids: list[str]) -> list[tuple[Creator, CreatorIn]]:
-    """Rows and their CreatorIn view, in the order of `ids`."""
+    """Rows and their CreatorIn view, in the order of `ids`: one query, the view from the stored payload."""
     if not ids:
         return []
-    rows = {
-        c.creator_id: c
-        for c in session.exec(
-            select(Creator).where(Creator.org_id == org_id, col(Creator.creator_id).in_(ids))
+    stmt = select(Creator).where(Creator.org_id == org_id, col(Creator.creator_id).in_(ids))
+    rows = {c.creator_id: c for c in session.exec(stmt)}
+    return [(rows[cid], creator_view(rows[cid])) for cid in ids if cid in rows]
+
+
+@dataclass(frozen=True)
+class PoolRow:
+    """The creator columns ranking and reasons read; far cheaper to build than an ORM row."""
+
+    creator_id: str
+    name: str
+    home_market: str
+    price_usd: float | None
+    followers: int
+    fraud_risk: float | None
+    fraud_level: str
+    fraud_scored_at: datetime | None
+    updated_at: datetime
+    categories: list[str]
+
+
+POOL_FIELDS = tuple(f for f in PoolRow.__dataclass_fields__ if f != "categories")
+
+
+POOL_PG = text(
+    f"SELECT {', '.join(POOL_FIELDS)}, CAST(profile AS TEXT) FROM creator "
+    "WHERE org_id = :org AND creator_id = ANY(:ids)"
+)
+
+
+def load_pool(session: Session, org_id: str, ids: list[str]) -> list[tuple[PoolRow, CreatorIn]]:
+    """Like load_creators for a brief's candidate pool: only the columns ranking needs, and the payload
+    parsed straight from its JSON text by pydantic-core (about 3x cheaper than orjson + model_construct,
+    which also leaves work for the garbage collector). This keeps a candidate pool cheap."""
+    found: dict[str, tuple[PoolRow, CreatorIn]] = {}
+    for values in _pool_rows(session, org_id, ids):
+        view = CreatorIn.model_validate_json(values[-1])
+        view.audience.sort(key=lambda m: -m.audience_share)
+        row = PoolRow(*values[:-1], view.categories)  # type: ignore[call-arg]
+        found[row.creator_id] = (row, view)
+    return [found[cid] for cid in ids if cid in found]
+
+
+def _pool_rows(session: Session, org_id: str, ids: list[str]) -> list[Any]:
+    if session.get_bind().dialect.name == "postgresql":  # one array parameter instead of long IN lists
+        return list(session.execute(POOL_PG, {"org": org_id, "ids": ids}))
+    columns = [col(getattr(Creator, f)) for f in POOL_FIELDS]
+    out: list[Any] = []
+    for start in range(0, len(ids), 500):
+        stmt = sa_select(*columns, cast(col(Creator.profile), String)).where(
+            col(Creator.org_id) == org_id, col(Creator.creator_id).in_(ids[start : start + 500])
         )
-    }
-    accounts: dict[str, list[AccountStats]] = defaultdict(list)
-    acc_stmt = select(CreatorAccount).where(
-        CreatorAccount.org_id == org_id, col(CreatorAccount.creator_id).in_(ids)
-    )
-    for a in session.exec(acc_stmt):
-        accounts[a.creator_id].append(AccountStats.model_validate(a.stats))
-    markets: dict[str, list[MarketStats]] = defaultdict(list)
-    mk_stmt = select(CreatorMarket).where(
-        CreatorMarket.org_id == org_id, col(CreatorMarket.creator_id).in_(ids)
-    )
-    for m in session.exec(mk_stmt):
-        markets[m.creator_id].append(
-            MarketStats(market=m.market, audience_share=m.audience_share, engagement_rate=m.engagement_rate)
-        )
-    out = []
-    for cid in ids:
-        row = rows.get(cid)
-        if row is None:
-            continue
-        view = CreatorIn.model_construct(
-            creator_id=cid,
-            name=row.name,
-            home_market=row.home_market,
-            languages=row.languages,
-            categories=row.categories,
-            accounts=accounts[cid],
-            audience=sorted(markets[cid], key=lambda m: -m.audience_share),
-            price_usd=row.price_usd,
-        )
-        out.append((row, view))
+        out.extend(session.execute(stmt))
     return out
+
+
+def creator_view(row: Creator) -> CreatorIn:
+    """The ingested payload, audience largest first. Stored payloads were validated on the way in."""
+    view = CreatorIn.model_validate(row.profile)
+    view.audience.sort(key=lambda m: -m.audience_share)
+    return view
 
 
 def apply_fraud_score(session: Session, org_id: str, event: FraudScored) -> None:
@@ -142,6 +227,11 @@ def apply_fraud_score(session: Session, org_id: str, event: FraudScored) -> None
     row.fraud_model = f"{event.model_name}@{event.model_version}"
     row.fraud_scored_at = event.scored_at
     session.add(row)
+    session.execute(
+        update(CreatorMarket)
+        .where(col(CreatorMarket.org_id) == org_id, col(CreatorMarket.creator_id) == event.creator_id)
+        .values(fraud_risk=event.risk)
+    )
 
 
 def record_decision(session: Session, org_id: str, event: ReviewDecided) -> None:
@@ -156,6 +246,50 @@ def record_decision(session: Session, org_id: str, event: ReviewDecided) -> None
     )
     row.decision, row.automated, row.decided_at = event.decision, event.automated, event.decided_at
     session.add(row)
+
+
+def apply_relationship(session: Session, org_id: str, event: RelationshipUpdated) -> None:
+    """Record how a collaboration went (newest update wins) and refresh the creator's history columns."""
+    key = (org_id, event.creator_id, event.campaign_id)
+    row = session.get(Relationship, key)
+    if row is not None and row.updated_at.replace(tzinfo=UTC) > event.updated_at:
+        return
+    row = row or Relationship(
+        org_id=org_id,
+        creator_id=event.creator_id,
+        campaign_id=event.campaign_id,
+        status=event.status,
+        updated_at=event.updated_at,
+    )
+    row.status, row.outcome_vs_forecast = event.status, event.outcome_vs_forecast
+    row.notes, row.incidents, row.updated_at = event.notes, list(event.incidents), event.updated_at
+    session.add(row)
+    session.flush()
+    refresh_history_columns(session, org_id, event.creator_id)
+
+
+def refresh_history_columns(session: Session, org_id: str, creator_id: str) -> None:
+    """past_campaigns counts campaigns that went ahead; past_outcome is their mean actual/forecast."""
+    creator = session.get(Creator, (org_id, creator_id))
+    if creator is None:
+        return
+    rels = relationships(session, org_id, [creator_id]).get(creator_id, [])
+    went_ahead = [r for r in rels if r.status in ("active", "completed", "incident")]
+    outcomes = [r.outcome_vs_forecast for r in went_ahead if r.outcome_vs_forecast is not None]
+    creator.past_campaigns = len(went_ahead)
+    creator.past_outcome = sum(outcomes) / len(outcomes) if outcomes else None
+    session.add(creator)
+
+
+def relationships(session: Session, org_id: str, ids: list[str]) -> dict[str, list[Relationship]]:
+    out: dict[str, list[Relationship]] = defaultdict(list)
+    if ids:
+        stmt = select(Relationship).where(
+            Relationship.org_id == org_id, col(Relationship.creator_id).in_(ids)
+        )
+        for r in session.exec(stmt):
+            out[r.creator_id].append(r)
+    return out
 
 
 def history(session: Session, org_id: str, ids: list[str]) -> dict[str, list[Collaboration]]:

@@ -13,7 +13,10 @@ class DiscoverySettings(ServiceSettings):
     port: int = 8001
     shortlist_size: int = Field(20, ge=1, le=200, description="Default shortlist length for a brief.")
     candidate_pool: int = Field(
-        2000, ge=10, description="Filtered candidates the ranking model scores per brief."
+        1000,
+        ge=10,
+        description="Filtered candidates the ranking model scores per brief (pre-selected in SQL by "
+        "category, then audience share in the target markets).",
     )
     max_per_market: float = Field(
         0.6,

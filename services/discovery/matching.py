@@ -4,76 +4,121 @@ from __future__ import annotations
 
 import uuid
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import and_, func
+from sqlalchemy import or_, text
 from sqlmodel import Session, col, select
 
 from services.discovery import catalog
+from services.discovery import reasons as explain
+from services.discovery.catalog import PoolRow, mask
 from services.discovery.features import Fit, feature_matrix, feature_row, fit
 from services.discovery.models import (
     Campaign,
     Collaboration,
     Creator,
-    CreatorAccount,
     CreatorMarket,
+    Relationship,
     Shortlist,
 )
+from services.discovery.reasons import aware
 from services.discovery.schemas import BriefIn, CreatorIn
 from shared.bus.outbox import Outbox
 from shared.events import CreatorSnapshot, Reason, ShortlistEntry, ShortlistPublished
 from shared.onnx_model import OnnxModel
-from shared.vocabulary import follower_tier
+from shared.vocabulary import CATEGORIES, PLATFORMS
 
 
 @dataclass(frozen=True)
 class Scored:
-    row: Creator
+    row: Creator | PoolRow
     creator: CreatorIn
     fit: Fit
     score: float
 
 
-def candidate_ids(session: Session, org_id: str, brief: BriefIn, limit: int) -> list[str]:
-    """Creators on a wanted platform with enough audience in the target markets, best-covered first."""
-    share = func.sum(CreatorMarket.audience_share).label("share")
-    stmt = (
-        select(CreatorMarket.creator_id, share)
-        .join(
-            Creator,
-            and_(
-                col(Creator.org_id) == col(CreatorMarket.org_id),
-                col(Creator.creator_id) == col(CreatorMarket.creator_id),
-            ),
-        )
-        .where(CreatorMarket.org_id == org_id, col(CreatorMarket.market).in_(brief.target_markets))
-        .where((col(Creator.fraud_risk).is_(None)) | (col(Creator.fraud_risk) <= brief.max_fraud_risk))
-        .where(
-            select(CreatorAccount.creator_id)
-            .where(
-                CreatorAccount.org_id == org_id,
-                CreatorAccount.creator_id == CreatorMarket.creator_id,
-                col(CreatorAccount.platform).in_(brief.platforms),
-            )
-            .exists()
-        )
-        .group_by(col(CreatorMarket.creator_id))
-        .having(share >= brief.min_target_share)
-        .order_by(share.desc(), col(CreatorMarket.creator_id))
-        .limit(limit)
+def _walk(
+    session: Session, org_id: str, brief: BriefIn, market: str, limit: int, category: int | None
+) -> list[str]:
+    """Creators in one target market, largest audience share first, that pass the brief's hard filters.
+
+    On PostgreSQL this is a backward walk of ix_creator_market_share whose included columns carry the
+    filters, so it reads about `limit` / (share passing the filters) index entries whatever the size.
+    """
+    cm = CreatorMarket
+    stmt = select(cm.creator_id).where(
+        cm.org_id == org_id,
+        cm.market == market,
+        col(cm.platform_mask).op("&")(mask(list(brief.platforms), PLATFORMS)) != 0,
+        or_(col(cm.fraud_risk).is_(None), col(cm.fraud_risk) <= brief.max_fraud_risk),
     )
+    if category:
+        stmt = stmt.where(col(cm.category_mask).op("&")(category) != 0)
     if brief.min_followers is not None:
-        stmt = stmt.where(Creator.followers >= brief.min_followers)
+        stmt = stmt.where(cm.followers >= brief.min_followers)
     if brief.max_followers is not None:
-        stmt = stmt.where(Creator.followers <= brief.max_followers)
+        stmt = stmt.where(cm.followers <= brief.max_followers)
     if brief.exclude_creator_ids:
-        stmt = stmt.where(col(CreatorMarket.creator_id).not_in(brief.exclude_creator_ids))
-    return [cid for cid, _ in session.exec(stmt)]
+        stmt = stmt.where(col(cm.creator_id).not_in(brief.exclude_creator_ids))
+    stmt = stmt.order_by(col(cm.audience_share).desc(), col(cm.creator_id).desc()).limit(limit)
+    return list(session.exec(stmt))
+
+
+SHARES_PG = text(
+    "SELECT creator_id, audience_share FROM creator_market "
+    "WHERE org_id = :org AND creator_id = ANY(:ids) AND market = ANY(:markets)"
+)
+
+
+def target_shares(session: Session, org_id: str, ids: list[str], markets: list[str]) -> dict[str, float]:
+    """Each creator's summed audience share over the target markets (primary-key lookups)."""
+    out: dict[str, float] = {}
+    if session.get_bind().dialect.name == "postgresql":  # one array parameter instead of 1,000-item INs
+        for cid, share in session.execute(SHARES_PG, {"org": org_id, "ids": ids, "markets": markets}):
+            out[cid] = out.get(cid, 0.0) + share
+        return out
+    for start in range(0, len(ids), 1000):
+        stmt = select(CreatorMarket.creator_id, CreatorMarket.audience_share).where(
+            CreatorMarket.org_id == org_id,
+            col(CreatorMarket.creator_id).in_(ids[start : start + 1000]),
+            col(CreatorMarket.market).in_(markets),
+        )
+        for cid, share in session.exec(stmt):
+            out[cid] = out.get(cid, 0.0) + share
+    return out
+
+
+def candidate_ids(session: Session, org_id: str, brief: BriefIn, limit: int) -> list[str]:
+    """A bounded candidate pool: creators in the brief's category first, then others, largest
+    audience share in the target markets first; every one on a wanted platform, within the fraud and
+    size limits, with at least min_target_share of its audience in the target markets.
+
+    Each target market is walked from the largest share down for at most `limit` creators, so the cost
+    does not grow with the catalogue. Where no walk fills up (a small catalogue, or narrow filters) the
+    pool is exactly every qualifying creator.
+    """
+    category = mask([brief.category], CATEGORIES)
+    matched: set[str] = set()
+    seen: set[str] = set()
+    shares: dict[str, float] = {}
+    for with_category in (category, None):
+        for market in brief.target_markets:
+            found = _walk(session, org_id, brief, market, limit, with_category)
+            seen.update(found)
+            if with_category:
+                matched.update(found)
+        shares = target_shares(session, org_id, sorted(seen), brief.target_markets)
+        enough = sum(1 for c in matched if shares.get(c, 0.0) >= brief.min_target_share) >= limit
+        if with_category and enough:
+            break
+    qualified = [c for c, share in shares.items() if share >= brief.min_target_share]
+    return sorted(qualified, key=lambda c: (c not in matched, -shares[c], c))[:limit]
 
 
 def rank(
-    brief: BriefIn, loaded: list[tuple[Creator, CreatorIn]], model: OnnxModel, size: int
+    brief: BriefIn, loaded: Sequence[tuple[Creator | PoolRow, CreatorIn]], model: OnnxModel, size: int
 ) -> list[Scored]:
     fits = [fit(brief, creator, size) for _, creator in loaded]
     rows = [feature_row(brief, f, row.fraud_risk) for (row, _), f in zip(loaded, fits, strict=True)]
@@ -99,83 +144,18 @@ def diversify(ranked: list[Scored], size: int, max_share: float) -> list[Scored]
     return picked + held[: size - len(picked)]
 
 
-def reasons(brief: BriefIn, s: Scored, past: list[Collaboration]) -> list[Reason]:
-    f, row = s.fit, s.row
-    tier = follower_tier(f.account.followers)
-    markets = "/".join(brief.target_markets)
-    out = [
-        Reason(
-            code="audience_in_target",
-            text=f"{f.target_share:.0%} of the audience is in {markets}",
-            value=round(f.target_share, 4),
-            reference=brief.min_target_share,
-            direction=1,
-        ),
+def reasons(
+    brief: BriefIn, s: Scored, past: list[Collaboration], relations: list[Relationship] | None = None
+) -> list[Reason]:
+    """Every reason for one pick: audience, engagement, fraud, fit, price, and our history with them."""
+    as_of = aware(s.row.updated_at)
+    return [
+        *explain.audience_reasons(brief, s.fit, as_of),
+        explain.fraud_reason(brief, s.row),
+        *explain.fit_reasons(brief, s.fit, s.creator.price_usd, as_of),
+        *explain.relationship_reasons(relations or []),
+        *explain.decision_reason(past),
     ]
-    if f.target_share > 0:
-        above = f.target_er >= f.norm
-        text = (
-            f"{f.target_er:.1%} engagement among {markets} followers vs {f.norm:.1%} median for "
-            f"{tier} {f.account.platform} creators"
-        )
-        out.append(
-            Reason(
-                code="engagement_vs_tier",
-                text=text,
-                value=round(f.target_er, 5),
-                reference=round(f.norm, 5),
-                direction=1 if above else -1,
-            )
-        )
-    if len(brief.target_markets) > 1:
-        text = f"engagement above the tier median in {len(f.markets_above_norm)} of {len(brief.target_markets)} target markets"
-        out.append(
-            Reason(
-                code="multi_market",
-                text=text,
-                value=len(f.markets_above_norm),
-                reference=len(brief.target_markets),
-                direction=1 if f.markets_above_norm else -1,
-            )
-        )
-    if row.fraud_risk is None:
-        out.append(Reason(code="fraud_unscored", text="not yet scored for fraud", direction=-1))
-    else:
-        quality = round(100 * (1 - row.fraud_risk))
-        text = f"{row.fraud_level} fraud risk ({row.fraud_risk:.2f}; audience quality {quality})"
-        out.append(
-            Reason(
-                code="fraud_risk",
-                text=text,
-                value=row.fraud_risk,
-                reference=brief.max_fraud_risk,
-                direction=1 if row.fraud_level == "low" else -1,
-            )
-        )
-    if f.category_match:
-        out.append(Reason(code="category", text=f"creates {brief.category} content", direction=1))
-    if f.price_per_slot is not None:
-        text = (
-            f"estimated price ${s.creator.price_usd:,.0f} is {f.price_per_slot:.0%} of the per-creator budget"
-        )
-        out.append(
-            Reason(
-                code="price_vs_budget",
-                text=text,
-                value=round(f.price_per_slot, 3),
-                reference=1.0,
-                direction=1 if f.price_per_slot <= 1 else -1,
-            )
-        )
-    if past:
-        approved = sum(c.decision == "approve" for c in past)
-        text = f"reviewed for {len(past)} of our campaigns before, approved in {approved}"
-        out.append(
-            Reason(
-                code="history", text=text, value=approved, reference=len(past), direction=1 if approved else 0
-            )
-        )
-    return out
 
 
 def snapshot(s: Scored) -> CreatorSnapshot:
@@ -223,9 +203,11 @@ def build_shortlist(
     )
     session.add(campaign)
     ids = candidate_ids(session, org_id, brief, pool)
-    loaded = catalog.load_creators(session, org_id, ids)
+    loaded = catalog.load_pool(session, org_id, ids)
     picked = diversify(rank(brief, loaded, model, size), size, max_market_share)
-    past = catalog.history(session, org_id, [s.row.creator_id for s in picked])
+    picked_ids = [s.row.creator_id for s in picked]
+    past = catalog.history(session, org_id, picked_ids)
+    relations = catalog.relationships(session, org_id, picked_ids)
     entries = [
         ShortlistEntry(
             rank=i,
@@ -233,7 +215,7 @@ def build_shortlist(
             match_score=round(s.score, 4),
             fraud_risk=s.row.fraud_risk,
             fraud_level=s.row.fraud_level,
-            reasons=reasons(brief, s, past[s.row.creator_id]),
+            reasons=reasons(brief, s, past[s.row.creator_id], relations[s.row.creator_id]),
             data_as_of=s.row.updated_at,
         )
         for i, s in enumerate(picked, start=1)

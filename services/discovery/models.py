@@ -8,9 +8,41 @@ from typing import Any
 from sqlalchemy import JSON, Column, Index
 from sqlmodel import Field, SQLModel
 
+WALK_INCLUDE = [
+    "platform_mask",
+    "category_mask",
+    "language_mask",
+    "fraud_risk",
+    "price_usd",
+    "max_market_er",
+    "past_campaigns",
+]
+
 
 class Creator(SQLModel, table=True):
+    """One denormalised row per creator: search filters and sorts read this row alone (see search.py)."""
+
     __tablename__ = "creator"
+    __table_args__ = (
+        # The two common sort orders carry the usual filter columns, so a search walks them index-only
+        # and visits a creator's row (and its market rows) only when the cheap filters pass.
+        Index(
+            "ix_creator_org_followers",
+            "org_id",
+            "followers",
+            "creator_id",
+            postgresql_include=[*WALK_INCLUDE, "engagement_rate"],
+        ),
+        Index(
+            "ix_creator_org_engagement",
+            "org_id",
+            "engagement_rate",
+            "creator_id",
+            postgresql_include=[*WALK_INCLUDE, "followers"],
+        ),
+        Index("ix_creator_org_growth", "org_id", "growth", "creator_id"),
+        Index("ix_creator_org_price", "org_id", "price_usd", "creator_id"),
+    )
 
     org_id: str = Field(primary_key=True, max_length=64)
     creator_id: str = Field(primary_key=True, max_length=64)
@@ -19,7 +51,7 @@ class Creator(SQLModel, table=True):
     languages: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     categories: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     price_usd: float | None = None
-    followers: int = Field(index=True, description="Followers of the largest account.")
+    followers: int = Field(description="Followers of the largest account.")
     content_hash: str = Field(
         max_length=64, description="Hash of the ingested payload; unchanged re-ingest is a no-op."
     )
@@ -29,28 +61,58 @@ class Creator(SQLModel, table=True):
     fraud_reasons: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     fraud_model: str | None = Field(default=None, max_length=64)
     fraud_scored_at: datetime | None = None
-
-
-class CreatorAccount(SQLModel, table=True):
-    __tablename__ = "creator_account"
-
-    org_id: str = Field(primary_key=True, max_length=64)
-    creator_id: str = Field(primary_key=True, max_length=64)
-    platform: str = Field(primary_key=True, max_length=16)
-    handle: str = Field(max_length=200)
-    followers: int
-    stats: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    # Bit sets over the closed vocabularies (shared.vocabulary): "any of" filters become one `&` that
+    # SQLite and PostgreSQL both evaluate, with no join and no JSON parsing per row.
+    platform_mask: int = Field(default=0, description="Bit i set: has an account on PLATFORMS[i].")
+    category_mask: int = Field(default=0, description="Bit i set: creates CATEGORIES[i] content.")
+    language_mask: int = Field(default=0, description="Bit i set: speaks LANGUAGES[i].")
+    engagement_rate: float = Field(default=0.0, description="Engagement rate of the largest account.")
+    growth: float = Field(default=0.0, description="Median monthly follower growth of the largest account.")
+    audience_known: float = Field(default=0.0, description="Sum of known audience shares (0..1).")
+    max_market_er: float = Field(
+        default=0.0, description="Highest engagement rate over the audience markets (a cheap pre-check)."
+    )
+    female_share: float | None = Field(default=None, description="Share of the audience that is female.")
+    age_shares: dict[str, float] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    profile: dict[str, Any] = Field(
+        default_factory=dict,
+        sa_column=Column(JSON, nullable=False),
+        description="The ingested payload, so a shortlist loads a creator in one row.",
+    )
+    past_campaigns: int = Field(default=0, description="Campaigns with us (relationship history).")
+    past_outcome: float | None = Field(
+        default=None, description="Mean actual/forecast over completed campaigns with us."
+    )
 
 
 class CreatorMarket(SQLModel, table=True):
     __tablename__ = "creator_market"
-    __table_args__ = (Index("ix_creator_market_lookup", "org_id", "market", "engagement_rate"),)
+    __table_args__ = (
+        # Covering indexes: "engagement >= X in N of these markets" and "audience share >= x in any of
+        # them" become index-only range scans on PostgreSQL.
+        Index("ix_creator_market_er", "org_id", "market", "engagement_rate", "creator_id"),
+        # A brief walks this one from the largest share down, filtering on the included columns
+        # without touching the table, and stops once it has its candidate pool (see matching.py).
+        Index(
+            "ix_creator_market_share",
+            "org_id",
+            "market",
+            "audience_share",
+            "creator_id",
+            postgresql_include=["platform_mask", "category_mask", "fraud_risk", "followers"],
+        ),
+    )
 
     org_id: str = Field(primary_key=True, max_length=64)
     creator_id: str = Field(primary_key=True, max_length=64)
     market: str = Field(primary_key=True, max_length=2)
     audience_share: float
     engagement_rate: float
+    # Copies of the creator's columns a brief filters on, so candidate pre-selection needs one index.
+    platform_mask: int = Field(default=0)
+    category_mask: int = Field(default=0)
+    fraud_risk: float | None = None
+    followers: int = Field(default=0)
 
 
 class Campaign(SQLModel, table=True):
@@ -88,3 +150,18 @@ class Collaboration(SQLModel, table=True):
     decision: str = Field(max_length=16)
     automated: bool
     decided_at: datetime
+
+
+class Relationship(SQLModel, table=True):
+    """How a collaboration went, from review's RelationshipUpdated events (newest wins per campaign)."""
+
+    __tablename__ = "relationship"
+
+    org_id: str = Field(primary_key=True, max_length=64)
+    creator_id: str = Field(primary_key=True, max_length=64)
+    campaign_id: str = Field(primary_key=True, max_length=64)
+    status: str = Field(max_length=16)
+    outcome_vs_forecast: float | None = None
+    notes: str = ""
+    incidents: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    updated_at: datetime

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from shared.events import AccountStats, CreatorSnapshot, MarketStats, Reason
-from shared.vocabulary import CATEGORIES, LANGUAGES, MARKETS, CampaignTier, Platform, RiskLevel
+from shared.vocabulary import CATEGORIES, LANGUAGES, MARKETS, TIERS, CampaignTier, Platform, RiskLevel
 
 
 def _known(values: list[str], allowed: tuple[str, ...], what: str) -> list[str]:
@@ -23,24 +24,42 @@ def _unique(values: list[str], what: str) -> None:
         raise ValueError(f"each {what} may appear once; repeated: {', '.join(repeated)}")
 
 
+AGE_BANDS: tuple[str, ...] = ("13-17", "18-24", "25-34", "35-44", "45-54", "55+")
+UNKNOWN_MARKET = ""  # a creator whose country no source names (e.g. the TikTok ranking files)
+
+
 class CreatorIn(BaseModel):
-    """A creator as ingested: accounts per platform and audience per market."""
+    """A creator as ingested: accounts per platform and audience per market (and, if known, age/gender)."""
 
     model_config = ConfigDict(extra="forbid")
 
     creator_id: str = Field(min_length=1, max_length=64)
     name: str = Field(min_length=1, max_length=200)
-    home_market: str
+    home_market: str = Field(description="ISO country code of MARKETS, or '' when no source names it.")
     languages: list[str] = Field(default_factory=list)
     categories: list[str] = Field(default_factory=list)
     accounts: list[AccountStats] = Field(min_length=1)
     audience: list[MarketStats] = Field(default_factory=list)
     price_usd: float | None = Field(None, ge=0)
+    audience_female_share: float | None = Field(
+        None, ge=0, le=1, description="Share of the audience that is female."
+    )
+    audience_age: dict[str, float] = Field(
+        default_factory=dict, description="Audience share per age band (AGE_BANDS); empty when unknown."
+    )
 
     @field_validator("home_market")
     @classmethod
     def _home(cls, v: str) -> str:
-        return _known([v], MARKETS, "market")[0]
+        return v if v == UNKNOWN_MARKET else _known([v], MARKETS, "market")[0]
+
+    @field_validator("audience_age")
+    @classmethod
+    def _ages(cls, v: dict[str, float]) -> dict[str, float]:
+        _known(list(v), AGE_BANDS, "age band")
+        if any(not 0 <= x <= 1 for x in v.values()) or sum(v.values()) > 1.01:
+            raise ValueError("age band shares must be within 0..1 and add up to at most 1")
+        return v
 
     @field_validator("languages")
     @classmethod
@@ -163,3 +182,186 @@ class CatalogStats(BaseModel):
     creators: int
     fraud_scored: int
     campaigns: int
+
+
+SortKey = Literal["followers", "engagement_rate", "growth", "fraud_risk", "price_usd"]
+
+
+def _not_below(value: float | None, info: ValidationInfo, low_field: str) -> float | None:
+    low = info.data.get(low_field)
+    if value is not None and low is not None and low > value:
+        raise ValueError(f"{low_field} ({low}) is greater than {info.field_name} ({value})")
+    return value
+
+
+class EngagementFilter(BaseModel):
+    """Engagement rate >= min_rate in at least min_markets of `markets` (per-market engagement)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    markets: list[str] = Field(min_length=1, max_length=len(MARKETS))
+    min_rate: float = Field(ge=0, le=1)
+    min_markets: int = Field(1, ge=1)
+
+    @field_validator("markets")
+    @classmethod
+    def _markets(cls, v: list[str]) -> list[str]:
+        return list(dict.fromkeys(_known(v, MARKETS, "market")))
+
+    @field_validator("min_markets")
+    @classmethod
+    def _enough(cls, v: int, info: ValidationInfo) -> int:
+        markets = info.data.get("markets") or []
+        if markets and v > len(markets):
+            raise ValueError(f"min_markets ({v}) is more than the {len(markets)} markets given")
+        return v
+
+
+class SearchIn(BaseModel):
+    """Creator search: filters are ANDed across, values within one filter are ORed (any of)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    platforms: list[Platform] = Field(default_factory=list, description="Has an account on any of these.")
+    min_followers: int | None = Field(None, ge=0)
+    max_followers: int | None = Field(None, ge=0)
+    tiers: list[str] = Field(
+        default_factory=list, description="Follower tiers (nano, micro, mid, macro, mega)."
+    )
+    categories: list[str] = Field(default_factory=list)
+    languages: list[str] = Field(default_factory=list)
+    audience_markets: list[str] = Field(
+        default_factory=list, description="Audience share >= min in any of these."
+    )
+    min_audience_share: float = Field(0.1, ge=0, le=1)
+    engagement: EngagementFilter | None = None
+    min_female_share: float | None = Field(None, ge=0, le=1)
+    max_female_share: float | None = Field(None, ge=0, le=1)
+    age_bands: list[str] = Field(
+        default_factory=list, description="Their summed audience share >= min_age_share."
+    )
+    min_age_share: float = Field(0.3, ge=0, le=1)
+    max_fraud_risk: float | None = Field(None, ge=0, le=1)
+    include_unscored: bool = Field(True, description="Keep creators not yet scored for fraud.")
+    min_price_usd: float | None = Field(None, ge=0)
+    max_price_usd: float | None = Field(None, ge=0)
+    worked_with: Literal["any", "yes", "no"] = "any"
+    min_outcome_vs_forecast: float | None = Field(
+        None, ge=0, description="Past campaigns with us averaged at least this actual/forecast."
+    )
+    sort: SortKey = "followers"
+    descending: bool = True
+    limit: int = Field(50, ge=1, le=200)
+    cursor: str | None = Field(None, max_length=500)
+
+    @field_validator("tiers")
+    @classmethod
+    def _tiers(cls, v: list[str]) -> list[str]:
+        return _known(v, tuple(t for t, _ in TIERS), "tier")
+
+    @field_validator("categories")
+    @classmethod
+    def _categories(cls, v: list[str]) -> list[str]:
+        return _known(v, CATEGORIES, "category")
+
+    @field_validator("languages")
+    @classmethod
+    def _languages(cls, v: list[str]) -> list[str]:
+        return _known(v, LANGUAGES, "language")
+
+    @field_validator("audience_markets")
+    @classmethod
+    def _markets(cls, v: list[str]) -> list[str]:
+        return _known(v, MARKETS, "market")
+
+    @field_validator("age_bands")
+    @classmethod
+    def _ages(cls, v: list[str]) -> list[str]:
+        return _known(v, AGE_BANDS, "age band")
+
+    @field_validator("max_followers")
+    @classmethod
+    def _followers(cls, v: int | None, info: ValidationInfo) -> int | None:
+        _not_below(v, info, "min_followers")
+        return v
+
+    @field_validator("max_female_share")
+    @classmethod
+    def _female(cls, v: float | None, info: ValidationInfo) -> float | None:
+        return _not_below(v, info, "min_female_share")
+
+    @field_validator("max_price_usd")
+    @classmethod
+    def _price(cls, v: float | None, info: ValidationInfo) -> float | None:
+        return _not_below(v, info, "min_price_usd")
+
+
+class MarketFigure(BaseModel):
+    market: str
+    audience_share: float
+    engagement_rate: float
+
+
+class SearchHit(BaseModel):
+    creator_id: str
+    name: str
+    home_market: str
+    platforms: list[str]
+    followers: int
+    tier: str
+    engagement_rate: float
+    engagement_basis: str
+    categories: list[str]
+    languages: list[str]
+    price_usd: float | None
+    growth: float
+    fraud_risk: float | None
+    fraud_level: RiskLevel
+    past_campaigns: int
+    past_outcome: float | None
+    audience: list[MarketFigure]
+    confidence: Literal["high", "low"]
+    confidence_notes: list[str]
+    data_as_of: datetime
+
+
+class SearchOut(BaseModel):
+    hits: list[SearchHit]
+    next_cursor: str | None
+    sort: SortKey
+    descending: bool
+
+
+class LookalikesIn(BaseModel):
+    """Seeds by id, and/or the winners (actual >= forecast) of past campaigns."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    creator_ids: list[str] = Field(default_factory=list, max_length=100, description="Seed creators.")
+    winners_of: list[str] = Field(
+        default_factory=list, max_length=50, description="Campaign ids whose creators beat the forecast."
+    )
+    limit: int = Field(20, ge=1, le=100)
+
+    @model_validator(mode="after")
+    def _some_seed(self) -> LookalikesIn:
+        if not self.creator_ids and not self.winners_of:
+            raise ValueError("give creator_ids or winners_of")
+        return self
+
+
+class Lookalike(BaseModel):
+    creator_id: str
+    name: str
+    home_market: str
+    followers: int
+    similarity: float = Field(description="Cosine similarity of audience and content vectors, -1..1.")
+    shared_markets: list[str]
+    shared_categories: list[str]
+
+
+class LookalikesOut(BaseModel):
+    seeds: list[str]
+    features: list[str]
+    candidates_considered: int
+    results: list[Lookalike]

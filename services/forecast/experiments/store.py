@@ -15,6 +15,9 @@ from services.forecast.models import Experiment, ExperimentObservation
 from services.forecast.schemas import ExperimentIn, ObservationIn
 from shared.errors import Invalid, NotFound
 
+# Beyond a billion users per arm the design is a typo (an mde of 1e-9), not an experiment.
+MAX_SAMPLE_SIZE = 10**9
+
 
 def create(session: Session, org_id: str, body: ExperimentIn) -> Experiment:
     if len(set(body.variants)) != len(body.variants):
@@ -26,8 +29,15 @@ def create(session: Session, org_id: str, body: ExperimentIn) -> Experiment:
         raise Invalid("a continuous metric needs sd to size the test", field="sd")
     if body.metric_type == "binary" and not 0 < body.baseline < 1:
         raise Invalid("a binary metric's baseline is a rate in (0, 1)", field="baseline")
-    n = sample_size_per_arm(body.baseline, body.mde, body.alpha, body.power,
-                            body.sd if body.metric_type == "continuous" else None)  # fmt: skip
+    try:
+        n = sample_size_per_arm(body.baseline, body.mde, body.alpha, body.power,
+                                body.sd if body.metric_type == "continuous" else None)  # fmt: skip
+    except (OverflowError, ZeroDivisionError):
+        n = MAX_SAMPLE_SIZE + 1
+    if n > MAX_SAMPLE_SIZE:
+        raise Invalid(
+            f"this design needs more than {MAX_SAMPLE_SIZE:,} per arm; raise mde or lower sd", field="mde"
+        )
     row = Experiment(experiment_id=f"exp-{uuid.uuid4().hex[:12]}", org_id=org_id, control=control,
                      sample_size_per_arm=n, created_at=datetime.now(UTC),
                      **body.model_dump(exclude={"control"}))  # fmt: skip

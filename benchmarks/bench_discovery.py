@@ -1,0 +1,318 @@
+"""Discovery at scale on PostgreSQL: bulk ingest rate, filtered search p95, brief -> top-50 shortlist p95.
+
+`python -m benchmarks discovery` creates its own database per catalogue size on 127.0.0.1:5432 (or
+TANDEM_TEST_DATABASE_URL's server), generates the catalogue (shape of tandem.synthetic, vectorised so
+generation is not what is measured), ingests it through the service's COPY upsert in batches exactly as
+POST /v1/creators/bulk does (pydantic validation included), then times searches and briefs, and drops the
+database. Sizes: TANDEM_BENCH_DISCOVERY_SIZES (default "100000,1000000"). Figures are also given as
+ratios against a primary-key lookup measured in the same run (the machine is shared and noisy).
+"""
+
+from __future__ import annotations
+
+import gc
+import json
+import os
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import orjson
+import psycopg
+
+from services.discovery import bulk, search
+from services.discovery.config import DiscoverySettings
+from services.discovery.matching import build_shortlist
+from services.discovery.models import Creator
+from services.discovery.schemas import AGE_BANDS, BriefIn, BulkCreatorsIn, SearchIn
+from shared.bus.outbox import Outbox
+from shared.db import Database, migrate
+from shared.model_registry import ModelRegistry
+from shared.norms import engagement_norm
+from shared.settings import REPO_ROOT
+from shared.vocabulary import CATEGORIES, SHORT_VIDEO_PLATFORMS
+from tandem.synthetic import LANGUAGE, MARKET_WEIGHTS, NEIGHBOURS, PLATFORMS_BY_SPHERE, RU_SPHERE
+
+ADMIN_URL = os.environ.get("TANDEM_TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+ORG = "bench"
+BATCH = 5000  # the REST endpoint's largest body
+MIGRATIONS = REPO_ROOT / "services" / "discovery" / "migrations"
+POOL = DiscoverySettings().candidate_pool
+TARGETS = {"ingest_per_s": 10_000, "search_p95_ms": 100, "brief_p95_ms": 300}
+
+SEARCHES: list[dict[str, Any]] = [
+    {"engagement": {"markets": ["US", "GB", "CA", "DE", "MX"], "min_rate": 0.03, "min_markets": 3}},
+    {"engagement": {"markets": ["RU", "KZ", "UA"], "min_rate": 0.02, "min_markets": 2},
+     "platforms": ["vk", "telegram"], "max_fraud_risk": 0.5},
+    {"platforms": ["instagram"], "tiers": ["micro", "mid"], "categories": ["beauty", "fashion"],
+     "audience_markets": ["US"], "min_audience_share": 0.3, "sort": "engagement_rate"},
+    {"categories": ["fitness"], "languages": ["ru"], "min_followers": 10_000, "max_price_usd": 2_000},
+    {"audience_markets": ["BR", "AR"], "min_audience_share": 0.2, "age_bands": ["18-24", "25-34"],
+     "min_age_share": 0.5, "min_female_share": 0.5, "sort": "followers"},
+    {"tiers": ["macro", "mega"], "sort": "growth"},
+    {"categories": ["gaming", "tech"], "platforms": ["youtube", "tiktok"], "sort": "price_usd", "descending": False},
+    {"engagement": {"markets": ["IN", "ID"], "min_rate": 0.02, "min_markets": 2}, "worked_with": "no"},
+]  # fmt: skip
+BRIEFS: list[dict[str, Any]] = [
+    {"name": "RU fitness", "category": "fitness", "target_markets": ["RU", "KZ"],
+     "platforms": ["vk", "telegram", "youtube"], "budget_usd": 30_000},
+    {"name": "US skincare", "category": "beauty", "target_markets": ["US", "GB", "CA"],
+     "platforms": ["instagram", "tiktok", "youtube"], "budget_usd": 60_000},
+    {"name": "BR gaming", "category": "gaming", "target_markets": ["BR"], "platforms": ["youtube", "tiktok"]},
+    {"name": "EU travel", "category": "travel", "target_markets": ["DE", "FR", "IT", "ES"],
+     "platforms": ["instagram", "youtube"], "budget_usd": 100_000, "tier": "strategic"},
+    {"name": "IN tech", "category": "tech", "target_markets": ["IN"], "platforms": ["youtube", "instagram"],
+     "min_followers": 10_000},
+]  # fmt: skip
+
+
+# --- the catalogue --------------------------------------------------------------------------------------
+
+
+class Generator:
+    """The demo world's shape (tandem.synthetic), drawn in numpy blocks so 1M creators take seconds."""
+
+    def __init__(self, seed: int = 7) -> None:
+        self.rng = np.random.default_rng(seed)
+        self.markets = list(MARKET_WEIGHTS)
+        w = np.array(list(MARKET_WEIGHTS.values()))
+        self.weights = w / w.sum()
+
+    def batch(self, start: int, n: int) -> list[dict[str, Any]]:
+        rng = self.rng
+        homes = rng.choice(len(self.markets), size=n, p=self.weights)
+        followers = np.minimum(1000 * (1 - rng.random(n)) ** (-1 / 0.55), 3e8).astype(int)
+        noise = rng.lognormal(0, 0.45, size=(n, 3))
+        return [
+            self._creator(start + i, self.markets[homes[i]], int(followers[i]), noise[i]) for i in range(n)
+        ]
+
+    def _creator(self, n: int, home: str, followers: int, noise: np.ndarray) -> dict[str, Any]:
+        rng = self.rng
+        options = PLATFORMS_BY_SPHERE[home in RU_SPHERE]
+        names = [p for p, _ in options]
+        k = 1 + int(rng.random() < 0.5) + int(rng.random() < 0.15)
+        platforms = rng.choice(names, size=k, replace=False, p=np.array([w for _, w in options]) / 1.0)
+        accounts = [self._account(str(p), followers if i == 0 else max(500, int(followers * 0.3)), noise[i])
+                    for i, p in enumerate(platforms)]  # fmt: skip
+        near = NEIGHBOURS[home]
+        markets = [home, *near]
+        shares = rng.dirichlet([6.0] + [1.2] * len(near))
+        main_er = accounts[0]["engagement_rate"]
+        mer = main_er * rng.lognormal(0, 0.3, size=len(markets))
+        audience = [
+            {"market": m, "audience_share": float(np.floor(s * 1e4) / 1e4), "engagement_rate": round(float(min(e, 0.6)), 5)}
+            for m, s, e in zip(markets, shares, mer, strict=True) if s >= 0.005
+        ]  # fmt: skip
+        ages = rng.dirichlet(np.ones(len(AGE_BANDS))) * 0.99
+        return {
+            "creator_id": f"cr-{n:08d}", "name": f"Creator {n}", "home_market": home,
+            "languages": [LANGUAGE[home]],
+            "categories": [str(c) for c in rng.choice(CATEGORIES, size=1 + int(rng.random() < 0.4), replace=False)],
+            "accounts": accounts, "audience": audience,
+            "price_usd": round(max(followers * 0.01 * float(noise[2]), 20.0), 2),
+            "audience_female_share": round(float(rng.random()), 3),
+            "audience_age": {b: round(float(a), 4) for b, a in zip(AGE_BANDS, ages, strict=True)},
+        }  # fmt: skip
+
+    def _account(self, platform: str, followers: int, noise: float) -> dict[str, Any]:
+        er = min(engagement_norm(platform, followers) * float(noise), 0.5)
+        return {
+            "platform": platform, "handle": f"h{followers}_{platform}", "followers": followers,
+            "engagement_rate": round(er, 5),
+            "engagement_basis": "per_view" if platform in SHORT_VIDEO_PLATFORMS else "per_follower",
+            "median_monthly_growth": round(float(self.rng.lognormal(np.log(0.02), 0.5)), 4),
+        }  # fmt: skip
+
+
+# --- measuring --------------------------------------------------------------------------------------------
+
+
+def _pct(samples: list[float], q: float) -> float:
+    return round(float(np.percentile(samples, q)), 2)
+
+
+def _summary(samples_ms: list[float]) -> dict[str, float]:
+    return {"n": len(samples_ms), "p50_ms": _pct(samples_ms, 50), "p95_ms": _pct(samples_ms, 95),
+            "max_ms": round(max(samples_ms), 2)}  # fmt: skip
+
+
+def _timed(fn: Any) -> float:
+    t = time.perf_counter()
+    fn()
+    return (time.perf_counter() - t) * 1000
+
+
+def _ingest_batch(db: Database, body: bytes, outbox: Outbox) -> tuple[float, float]:
+    """One bulk request's work: parse and validate the JSON body as the endpoint does, COPY upsert, commit."""
+    t0 = time.perf_counter()
+    creators = BulkCreatorsIn.model_validate_json(body).creators
+    t1 = time.perf_counter()
+    with db.transaction() as session:
+        bulk.copy_upsert(session, ORG, creators, outbox)
+    return t1 - t0, time.perf_counter() - t1
+
+
+def ingest(db: Database, size: int, workers: int = 2) -> dict[str, Any]:
+    """The catalogue as JSON bodies of 5,000 creators (generated first, not timed), then ingested by two
+    concurrent writers, as two bulk requests in flight would be, so PostgreSQL's work on one batch
+    overlaps Python's on the next. Timed from the first body to the last commit."""
+    gen, outbox = Generator(), Outbox("discovery")
+    t = time.perf_counter()
+    bodies = [
+        orjson.dumps({"creators": gen.batch(start, min(BATCH, size - start))})
+        for start in range(0, size, BATCH)
+    ]
+    gen_s = time.perf_counter() - t
+    started = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        results = list(pool.map(lambda body: _ingest_batch(db, body, outbox), bodies))
+    wall = time.perf_counter() - started
+    return {"creators": size, "writers": workers, "batch": BATCH, "wall_s": round(wall, 1),
+            "creators_per_s": round(size / wall), "generation_s_untimed": round(gen_s, 1),
+            "parse_validate_s_summed": round(sum(r[0] for r in results), 1),
+            "store_s_summed": round(sum(r[1] for r in results), 1)}  # fmt: skip
+
+
+def _analyze(url: str) -> float:
+    t = time.perf_counter()
+    with psycopg.connect(url.replace("+psycopg", ""), autocommit=True) as conn:
+        conn.execute("VACUUM ANALYZE")
+    return round(time.perf_counter() - t, 1)
+
+
+def time_searches(db: Database, rounds: int) -> dict[str, Any]:
+    per_query: dict[int, list[float]] = {i: [] for i in range(len(SEARCHES))}
+    hits: dict[int, int] = {}
+    for _ in range(rounds):
+        for i, filters in enumerate(SEARCHES):
+            q = SearchIn.model_validate({**filters, "limit": 50})
+            out: list[Any] = []
+
+            def page(q: SearchIn = q, out: list[Any] = out) -> None:
+                with db.transaction() as session:
+                    out.append(search.search(session, ORG, q))
+
+            per_query[i].append(_timed(page))
+            hits[i] = len(out[0].hits)
+            if out[0].next_cursor:  # the second page, through the cursor
+                q2 = q.model_copy(update={"cursor": out[0].next_cursor})
+                per_query[i].append(_timed(lambda q2=q2: _search_once(db, q2)))
+    samples = [s for v in per_query.values() for s in v]
+    return {**_summary(samples), "per_query_p95_ms": {i: _pct(v, 95) for i, v in per_query.items()},
+            "hits_first_page": hits}  # fmt: skip
+
+
+def _search_once(db: Database, q: SearchIn) -> None:
+    with db.transaction() as session:
+        search.search(session, ORG, q)
+
+
+def time_briefs(db: Database, rounds: int) -> dict[str, Any]:
+    model = ModelRegistry(REPO_ROOT / "models").load_champion("ranking")
+    outbox = Outbox("discovery")
+    samples, considered, ru_ok = [], {}, True
+    for _ in range(rounds):
+        for b in BRIEFS:
+            brief = BriefIn.model_validate({**b, "shortlist_size": 50})
+            result: list[Any] = []
+
+            def run(brief: BriefIn = brief, result: list[Any] = result) -> None:
+                with db.transaction() as session:
+                    result.append(build_shortlist(session, ORG, brief, model, outbox, size=50, pool=POOL,
+                                                  max_market_share=0.6))  # fmt: skip
+
+            samples.append(_timed(run))
+            entries = result[0].event.entries
+            considered[b["name"]] = result[0].candidates_considered
+            assert len(entries) == 50 and all(any(r.value is not None for r in e.reasons) for e in entries)
+            if b["name"] == "RU fitness":
+                ru_ok &= all(any(m.market in ("RU", "KZ") for m in e.creator.audience) for e in entries)
+    return {
+        **_summary(samples),
+        "candidates_considered": considered,
+        "ru_brief_all_have_ru_or_kz_audience": ru_ok,
+    }
+
+
+def time_baseline(db: Database, size: int, n: int = 200) -> dict[str, float]:
+    """A primary-key lookup through the same session machinery: the yardstick for the ratios."""
+    rng = np.random.default_rng(1)
+    samples = []
+    for i in rng.integers(0, size, n):
+
+        def lookup(i: int = int(i)) -> None:
+            with db.transaction() as session:
+                session.get(Creator, (ORG, f"cr-{i:08d}"))
+
+        samples.append(_timed(lookup))
+    return _summary(samples)
+
+
+def one_size(size: int) -> dict[str, Any]:
+    name = f"tandem_bench_discovery_{size}"
+    admin = ADMIN_URL.replace("postgresql+psycopg://", "postgresql://")
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    url = admin.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://") + f"/{name}"
+    try:
+        migrate(url, MIGRATIONS)
+        db = Database(url)
+        out: dict[str, Any] = {"size": size, "ingest": ingest(db, size), "vacuum_analyze_s": _analyze(url)}
+        out["baseline_pk_lookup"] = time_baseline(db, size)
+        out["search"] = time_searches(db, rounds=8)
+        out["brief_top50"] = time_briefs(db, rounds=6)
+        base = out["baseline_pk_lookup"]["p50_ms"]
+        out["ratios_vs_pk_lookup_p50"] = {
+            "search_p95": round(out["search"]["p95_ms"] / base, 1),
+            "brief_p95": round(out["brief_top50"]["p95_ms"] / base, 1),
+        }
+        db.close()
+        return out
+    finally:
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def run(results_dir: Path) -> dict[str, Any]:
+    gc.freeze()  # as the service does after start-up (services/discovery/app.py)
+    sizes = [int(s) for s in os.environ.get("TANDEM_BENCH_DISCOVERY_SIZES", "100000,1000000").split(",")]
+    results = [one_size(s) for s in sizes]
+    out: dict[str, Any] = {"targets": TARGETS, "cores": os.cpu_count(), "candidate_pool": POOL,
+                           "load_average_at_end": os.getloadavg(), "sizes": results}  # fmt: skip
+    if len(results) >= 2:
+        small, big = results[0], results[-1]
+        out["growth"] = {
+            "catalogue": round(big["size"] / small["size"], 1),
+            "ingest_rate": round(big["ingest"]["creators_per_s"] / small["ingest"]["creators_per_s"], 2),
+            "search_p95": round(big["search"]["p95_ms"] / small["search"]["p95_ms"], 2),
+            "brief_p95": round(big["brief_top50"]["p95_ms"] / small["brief_top50"]["p95_ms"], 2),
+            "pk_lookup_p50": round(big["baseline_pk_lookup"]["p50_ms"] / small["baseline_pk_lookup"]["p50_ms"], 2),
+        }  # fmt: skip
+    (results_dir / "discovery.json").write_text(json.dumps(out, indent=2))
+    (results_dir / "discovery.md").write_text(markdown(out))
+    return out
+
+
+def markdown(out: dict[str, Any]) -> str:
+    lines = [
+        "# Discovery benchmark (PostgreSQL, generated catalogue)",
+        "",
+        f"Targets: ingest >= {TARGETS['ingest_per_s']:,} creators/s; search p95 < {TARGETS['search_p95_ms']} ms; "
+        f"brief -> top-50 p95 < {TARGETS['brief_p95_ms']} ms. {out['cores']} cores, shared with other work.",
+        "",
+        "| creators | ingest creators/s (2 writers) | search p50 / p95 ms | brief top-50 p50 / p95 ms | PK lookup p50 ms |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    for r in out["sizes"]:
+        i, s, b = r["ingest"], r["search"], r["brief_top50"]
+        lines.append(
+            f"| {r['size']:,} | {i['creators_per_s']:,} | "
+            f"{s['p50_ms']} / {s['p95_ms']} | {b['p50_ms']} / {b['p95_ms']} | {r['baseline_pk_lookup']['p50_ms']} |"
+        )
+    if "growth" in out:
+        lines += ["", f"Growth from smallest to largest: {json.dumps(out['growth'])}"]
+    return "\n".join(lines) + "\n"

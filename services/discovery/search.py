@@ -1,0 +1,277 @@
+"""Creator search: filters ANDed across and ORed within, sorting, cursor pagination, explicit confidence.
+
+Every filter reads the denormalised `creator` row (bit masks for platforms, categories and languages;
+scalar columns for size, engagement, price, fraud, demographics, history) except the per-market ones,
+which are `creator_id IN (...)` sub-queries on the covering indexes of `creator_market`. The same SQL
+runs on SQLite and PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+
+import orjson
+from sqlalchemy import ColumnElement, and_, func, or_, tuple_
+from sqlmodel import Session, col, select
+
+from services.discovery.catalog import mask
+from services.discovery.models import Creator, CreatorMarket
+from services.discovery.schemas import EngagementFilter, MarketFigure, SearchHit, SearchIn, SearchOut
+from shared.errors import Invalid
+from shared.vocabulary import CATEGORIES, LANGUAGES, PLATFORMS, TIERS, follower_tier
+
+THIN_AUDIENCE = 0.5  # below this share of the audience with a known country, market figures are thin
+DENSE_AT = 3000  # market rows above which a market filter is checked per creator (see engagement_condition)
+INDEXED_SORTS = (
+    "followers",
+    "engagement_rate",
+    "growth",
+    "price_usd",
+)  # sorts with an (org_id, column, creator_id) index to walk
+NULL_SORT_LAST = 1e18  # unknown price or fraud risk sorts after every known one, whichever the order
+
+
+def tier_bounds(tier: str) -> tuple[int, int | None]:
+    """[lower, upper) followers of a tier; 'nano' also takes accounts below 1k."""
+    names = [t for t, _ in TIERS]
+    i = names.index(tier)
+    lower = 0 if i == 0 else TIERS[i][1]
+    upper = TIERS[i + 1][1] if i + 1 < len(TIERS) else None
+    return lower, upper
+
+
+def engagement_rows(org_id: str, f: EngagementFilter) -> Any:
+    """creator_market rows meeting the engagement threshold in one of the given markets."""
+    return select(CreatorMarket.creator_id).where(
+        CreatorMarket.org_id == org_id,
+        col(CreatorMarket.market).in_(f.markets),
+        CreatorMarket.engagement_rate >= f.min_rate,
+    )
+
+
+def audience_rows(org_id: str, markets: list[str], min_share: float) -> Any:
+    return select(CreatorMarket.creator_id).where(
+        CreatorMarket.org_id == org_id,
+        col(CreatorMarket.market).in_(markets),
+        CreatorMarket.audience_share >= min_share,
+    )
+
+
+def _correlated(rows: Any) -> Any:
+    return rows.where(
+        col(CreatorMarket.org_id) == col(Creator.org_id),
+        col(CreatorMarket.creator_id) == col(Creator.creator_id),
+    )
+
+
+def engagement_condition(org_id: str, f: EngagementFilter, per_creator: bool) -> ColumnElement[bool]:
+    """Engagement >= min_rate in at least min_markets of the markets, in one of two equivalent forms.
+
+    As a set (`creator_id IN (... GROUP BY ... HAVING count >= N)`) the cost is the number of market rows
+    above the threshold; per creator (a correlated count on the primary key) it is a few index probes per
+    creator visited, which wins when matches are dense and the sort order has an index to walk.
+    """
+    rows = engagement_rows(org_id, f)
+    if per_creator:
+        count = _correlated(rows.with_only_columns(func.count())).scalar_subquery()
+        # Necessary for a match and read from the walked index: most creators skip the probes.
+        return and_(col(Creator.max_market_er) >= f.min_rate, count >= f.min_markets)
+    grouped = rows.group_by(col(CreatorMarket.creator_id)).having(func.count() >= f.min_markets)
+    return col(Creator.creator_id).in_(grouped)
+
+
+def audience_condition(org_id: str, q: SearchIn, per_creator: bool) -> ColumnElement[bool]:
+    rows = audience_rows(org_id, q.audience_markets, q.min_audience_share)
+    return _correlated(rows).exists() if per_creator else col(Creator.creator_id).in_(rows)
+
+
+def _size_conditions(q: SearchIn) -> list[ColumnElement[bool]]:
+    out: list[ColumnElement[bool]] = []
+    if q.min_followers is not None:
+        out.append(col(Creator.followers) >= q.min_followers)
+    if q.max_followers is not None:
+        out.append(col(Creator.followers) <= q.max_followers)
+    if q.tiers:
+        ranges = []
+        for lower, upper in map(tier_bounds, q.tiers):
+            cond = col(Creator.followers) >= lower
+            ranges.append(cond if upper is None else cond & (col(Creator.followers) < upper))
+        out.append(or_(*ranges))
+    return out
+
+
+def _mask_conditions(q: SearchIn) -> list[ColumnElement[bool]]:
+    pairs = (
+        (Creator.platform_mask, q.platforms, PLATFORMS),
+        (Creator.category_mask, q.categories, CATEGORIES),
+        (Creator.language_mask, q.languages, LANGUAGES),
+    )
+    return [col(c).op("&")(mask(list(v), vocab)) != 0 for c, v, vocab in pairs if v]
+
+
+def _audience_conditions(org_id: str, q: SearchIn, per_creator: bool) -> list[ColumnElement[bool]]:
+    out: list[ColumnElement[bool]] = []
+    if q.audience_markets:
+        out.append(audience_condition(org_id, q, per_creator))
+    if q.engagement is not None:
+        out.append(engagement_condition(org_id, q.engagement, per_creator))
+    if q.min_female_share is not None:
+        out.append(col(Creator.female_share) >= q.min_female_share)
+    if q.max_female_share is not None:
+        out.append(col(Creator.female_share) <= q.max_female_share)
+    if q.age_bands:
+        shares = [func.coalesce(col(Creator.age_shares)[b].as_float(), 0.0) for b in q.age_bands]
+        out.append(sum(shares[1:], shares[0]) >= q.min_age_share)
+    return out
+
+
+def _trust_conditions(q: SearchIn) -> list[ColumnElement[bool]]:
+    out: list[ColumnElement[bool]] = []
+    if q.max_fraud_risk is not None:
+        within = col(Creator.fraud_risk) <= q.max_fraud_risk
+        out.append(or_(within, col(Creator.fraud_risk).is_(None)) if q.include_unscored else within)
+    elif not q.include_unscored:
+        out.append(col(Creator.fraud_risk).is_not(None))
+    if q.min_price_usd is not None:
+        out.append(col(Creator.price_usd) >= q.min_price_usd)
+    if q.max_price_usd is not None:
+        out.append(col(Creator.price_usd) <= q.max_price_usd)
+    if q.worked_with == "yes":
+        out.append(col(Creator.past_campaigns) > 0)
+    elif q.worked_with == "no":
+        out.append(col(Creator.past_campaigns) == 0)
+    if q.min_outcome_vs_forecast is not None:
+        out.append(col(Creator.past_outcome) >= q.min_outcome_vs_forecast)
+    return out
+
+
+def conditions(org_id: str, q: SearchIn, per_creator: bool = False) -> list[ColumnElement[bool]]:
+    """Every filter of the query as SQL conditions, to be ANDed."""
+    return [
+        col(Creator.org_id) == org_id,
+        *_size_conditions(q),
+        *_mask_conditions(q),
+        *_audience_conditions(org_id, q, per_creator),
+        *_trust_conditions(q),
+    ]
+
+
+def market_filters_are_dense(session: Session, org_id: str, q: SearchIn, cap: int) -> bool:
+    """True when every per-market filter matches at least `cap` market rows (counted up to the cap only,
+    so the probe costs at most `cap` index entries): then walking creators in sort order and checking
+    each is cheaper than building the whole matching set."""
+    probes = []
+    if q.engagement is not None:
+        probes.append(engagement_rows(org_id, q.engagement))
+    if q.audience_markets:
+        probes.append(audience_rows(org_id, q.audience_markets, q.min_audience_share))
+    if not probes or q.sort not in INDEXED_SORTS:
+        return False
+    for rows in probes:
+        found = session.exec(select(func.count()).select_from(rows.limit(cap).subquery())).one()
+        if found < cap:
+            return False
+    return True
+
+
+def sort_expression(key: str) -> Any:
+    """The sort column. Unscored fraud risk sorts after every score (a sentinel keeps keyset pagination
+    total); a price sort lists creators that have a price estimate, so that it can walk its index."""
+    column = col(getattr(Creator, key))
+    if key == "fraud_risk":
+        return func.coalesce(column, NULL_SORT_LAST)
+    return column
+
+
+def encode_cursor(value: Any, creator_id: str) -> str:
+    return base64.urlsafe_b64encode(orjson.dumps([value, creator_id])).decode()
+
+
+def decode_cursor(cursor: str) -> tuple[Any, str]:
+    try:
+        value, creator_id = orjson.loads(base64.urlsafe_b64decode(cursor.encode()))
+    except (ValueError, TypeError) as exc:
+        raise Invalid("cursor is not one this service issued", field="cursor") from exc
+    if not isinstance(creator_id, str) or not isinstance(value, (int, float)):
+        raise Invalid("cursor is not one this service issued", field="cursor")
+    return value, creator_id
+
+
+def search(session: Session, org_id: str, q: SearchIn, dense_at: int = DENSE_AT) -> SearchOut:
+    """One page of matching creators in the requested order, and the cursor of the next page.
+
+    Two steps: the page's ids and sort keys (which PostgreSQL can answer from the sort index and its
+    included filter columns alone), then the full rows of just those creators.
+    """
+    key = sort_expression(q.sort)
+    per_creator = market_filters_are_dense(session, org_id, q, dense_at)
+    stmt = select(col(Creator.creator_id), key).where(*conditions(org_id, q, per_creator))
+    if q.sort == "price_usd":
+        stmt = stmt.where(col(Creator.price_usd).is_not(None))
+    if q.cursor:
+        value, after = decode_cursor(q.cursor)
+        position = tuple_(key, col(Creator.creator_id))
+        stmt = stmt.where(
+            position < tuple_(value, after) if q.descending else position > tuple_(value, after)
+        )
+    order = (key.desc(), col(Creator.creator_id).desc()) if q.descending else (key, col(Creator.creator_id))
+    keys = list(session.exec(stmt.order_by(*order).limit(q.limit + 1)))
+    page = keys[: q.limit]
+    ids = [cid for cid, _ in page]
+    rows = {
+        c.creator_id: c
+        for c in session.exec(
+            select(Creator).where(Creator.org_id == org_id, col(Creator.creator_id).in_(ids))
+        )
+    }
+    next_cursor = encode_cursor(page[-1][1], page[-1][0]) if len(keys) > q.limit else None
+    return SearchOut(
+        hits=[hit(rows[cid], q) for cid in ids], next_cursor=next_cursor, sort=q.sort, descending=q.descending
+    )
+
+
+def confidence_notes(row: Creator, q: SearchIn) -> list[str]:
+    """Why a hit's figures may be thin; an empty list means high confidence."""
+    notes = []
+    if row.audience_known < THIN_AUDIENCE:
+        notes.append(f"audience country known for only {row.audience_known:.0%} of followers")
+    if row.fraud_risk is None:
+        notes.append("not yet scored for fraud")
+    if (q.age_bands or q.min_female_share is not None) and not row.age_shares and row.female_share is None:
+        notes.append("no audience age/gender data")
+    if row.price_usd is None:
+        notes.append("no price estimate")
+    return notes
+
+
+def hit(row: Creator, q: SearchIn) -> SearchHit:
+    profile = row.profile
+    main = max(profile["accounts"], key=lambda a: a["followers"])
+    notes = confidence_notes(row, q)
+    asked = set(q.audience_markets) | set(q.engagement.markets if q.engagement else [])
+    # The markets the query asked about first (the figures that made it a hit), then the largest.
+    audience = sorted(profile["audience"], key=lambda m: (m["market"] not in asked, -m["audience_share"]))
+    audience = audience[: max(6, len(asked))]
+    return SearchHit(
+        creator_id=row.creator_id,
+        name=row.name,
+        home_market=row.home_market,
+        platforms=[a["platform"] for a in profile["accounts"]],
+        followers=row.followers,
+        tier=follower_tier(row.followers),
+        engagement_rate=row.engagement_rate,
+        engagement_basis=main.get("engagement_basis", "per_follower"),
+        categories=row.categories,
+        languages=row.languages,
+        price_usd=row.price_usd,
+        growth=row.growth,
+        fraud_risk=row.fraud_risk,
+        fraud_level=row.fraud_level,
+        past_campaigns=row.past_campaigns,
+        past_outcome=row.past_outcome,
+        audience=[MarketFigure.model_validate(m) for m in audience],
+        confidence="low" if notes else "high",
+        confidence_notes=notes,
+        data_as_of=row.updated_at,
+    )

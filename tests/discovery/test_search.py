@@ -1,0 +1,197 @@
+"""Search: every filter checked against a brute-force computation on the same generated catalogue."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from sqlmodel import select
+
+from services.discovery import bulk, catalog, search
+from services.discovery.schemas import SearchIn
+from shared.bus.outbox import Outbox
+from shared.bus.tables import OutboxMessage
+from shared.db import Database, migrate
+from shared.errors import Invalid
+from shared.events import CreatorUpserted, parse_envelope, unwrap
+from shared.vocabulary import follower_tier
+from tandem.synthetic import generate_world
+
+REPO = Path(__file__).resolve().parents[2]
+MIGRATIONS = REPO / "services" / "discovery" / "migrations"
+ORG = "acme"
+N = 1200
+
+
+def _payloads() -> list[dict[str, Any]]:
+    """The generated world, with audience age and gender on two thirds of the creators."""
+    rng = np.random.default_rng(5)
+    out = []
+    for p in generate_world(N, seed=21).payloads():
+        if rng.random() < 0.66:
+            ages = rng.dirichlet(np.ones(6))
+            bands = ("13-17", "18-24", "25-34", "35-44", "45-54", "55+")
+            p = {**p, "audience_age": {b: float(round(a, 3)) * 0.99 for b, a in zip(bands, ages, strict=True)},
+                 "audience_female_share": float(round(rng.random(), 3))}  # fmt: skip
+        out.append(p)
+    return out
+
+
+PAYLOADS = _payloads()
+
+
+def _load(db: Database) -> None:
+    from services.discovery.schemas import CreatorIn
+
+    creators = [CreatorIn.model_validate(p) for p in PAYLOADS]
+    with db.transaction() as session:
+        bulk.upsert(session, ORG, creators, Outbox("discovery"))
+
+
+@pytest.fixture(scope="module")
+def sqlite_db(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Database]:
+    url = f"sqlite:///{tmp_path_factory.mktemp('search') / 'discovery.db'}"
+    migrate(url, MIGRATIONS)
+    db = Database(url)
+    _load(db)
+    yield db
+    db.close()
+
+
+def _all_ids(db: Database, dense_at: int = search.DENSE_AT, **filters: Any) -> list[str]:
+    """Every page of a search, following the cursor."""
+    ids: list[str] = []
+    cursor = None
+    while True:
+        with db.transaction() as session:
+            q = SearchIn.model_validate({**filters, "limit": 97, "cursor": cursor})
+            page = search.search(session, ORG, q, dense_at=dense_at)
+        ids.extend(h.creator_id for h in page.hits)
+        cursor = page.next_cursor
+        if cursor is None:
+            return ids
+
+
+def _er_markets(p: dict[str, Any], markets: list[str], rate: float) -> int:
+    return sum(1 for m in p["audience"] if m["market"] in markets and m["engagement_rate"] >= rate)
+
+
+def _brute(pred: Callable[[dict[str, Any]], bool]) -> set[str]:
+    return {p["creator_id"] for p in PAYLOADS if pred(p)}
+
+
+ENGAGEMENT = {"markets": ["US", "GB", "CA", "DE", "MX"], "min_rate": 0.012, "min_markets": 3}
+
+
+# 1: every market filter counts as dense, so it is checked per creator; 10**9: always as a set.
+@pytest.mark.parametrize("dense_at", [1, 10**9])
+def test_engagement_in_n_markets_matches_brute_force(sqlite_db: Database, dense_at: int) -> None:
+    got = _all_ids(sqlite_db, dense_at=dense_at, engagement=ENGAGEMENT)
+    want = _brute(lambda p: _er_markets(p, ENGAGEMENT["markets"], 0.012) >= 3)  # type: ignore[arg-type]
+    assert len(want) > 20, "the generated catalogue should have a fair number of multi-market creators"
+    assert len(got) == len(set(got)), "no creator appears on two pages"
+    assert set(got) == want
+
+
+@pytest.mark.parametrize("dense_at", [1, 10**9])
+def test_combined_filters_match_brute_force(sqlite_db: Database, dense_at: int) -> None:
+    filters = {"engagement": {"markets": ["RU", "KZ", "UA"], "min_rate": 0.01, "min_markets": 2},
+               "platforms": ["vk", "telegram"], "categories": ["beauty", "tech", "food", "travel", "gaming"],
+               "min_followers": 2_000, "max_price_usd": 5_000, "audience_markets": ["RU"],
+               "min_audience_share": 0.3}  # fmt: skip
+
+    def pred(p: dict[str, Any]) -> bool:
+        return (
+            _er_markets(p, ["RU", "KZ", "UA"], 0.01) >= 2
+            and bool({a["platform"] for a in p["accounts"]} & {"vk", "telegram"})
+            and bool(set(p["categories"]) & {"beauty", "tech", "food", "travel", "gaming"})
+            and max(a["followers"] for a in p["accounts"]) >= 2_000
+            and p["price_usd"] <= 5_000
+            and any(m["market"] == "RU" and m["audience_share"] >= 0.3 for m in p["audience"])
+        )
+
+    want = _brute(pred)
+    assert want
+    assert set(_all_ids(sqlite_db, dense_at=dense_at, **filters)) == want
+
+
+def test_demographic_and_tier_filters_match_brute_force(sqlite_db: Database) -> None:
+    filters = {"tiers": ["micro", "mid"], "age_bands": ["18-24", "25-34"], "min_age_share": 0.4,
+               "min_female_share": 0.5, "languages": ["en", "es"]}  # fmt: skip
+
+    def pred(p: dict[str, Any]) -> bool:
+        ages = p.get("audience_age", {})
+        return (
+            follower_tier(max(a["followers"] for a in p["accounts"])) in ("micro", "mid")
+            and ages.get("18-24", 0) + ages.get("25-34", 0) >= 0.4
+            and (p.get("audience_female_share") or -1) >= 0.5
+            and bool(set(p["languages"]) & {"en", "es"})
+        )
+
+    want = _brute(pred)
+    assert want
+    assert set(_all_ids(sqlite_db, **filters)) == want
+
+
+@pytest.mark.parametrize("sort", ["followers", "engagement_rate", "price_usd", "growth", "fraud_risk"])
+def test_pages_follow_the_sort_order_without_gaps(sqlite_db: Database, sort: str) -> None:
+    ids = _all_ids(sqlite_db, sort=sort, descending=sort != "price_usd", categories=["beauty", "fashion"])
+    want = _brute(lambda p: bool(set(p["categories"]) & {"beauty", "fashion"}))
+    assert sorted(ids) == sorted(want)
+    with sqlite_db.transaction() as session:
+        hits = search.search(session, ORG, SearchIn(sort="followers", limit=50)).hits
+    followers = [h.followers for h in hits]
+    assert followers == sorted(followers, reverse=True)
+
+
+def test_thin_data_is_flagged_low_confidence(sqlite_db: Database) -> None:
+    with sqlite_db.transaction() as session:
+        hits = search.search(session, ORG, SearchIn(limit=30)).hits
+    assert all(h.confidence == "low" for h in hits), "nothing is fraud-scored yet"
+    assert all("not yet scored for fraud" in h.confidence_notes for h in hits)
+
+
+def test_worked_with_filter_uses_relationship_history(sqlite_db: Database) -> None:
+    from datetime import UTC, datetime
+
+    from shared.events import RelationshipUpdated
+
+    cid = PAYLOADS[7]["creator_id"]
+    event = RelationshipUpdated(creator_id=cid, campaign_id="cmp-1", status="completed",
+                                outcome_vs_forecast=1.3, updated_at=datetime.now(UTC))  # fmt: skip
+    with sqlite_db.transaction() as session:
+        catalog.apply_relationship(session, ORG, event)
+    assert _all_ids(sqlite_db, worked_with="yes", min_outcome_vs_forecast=1.2) == [cid]
+    assert cid not in _all_ids(sqlite_db, worked_with="no", categories=PAYLOADS[7]["categories"])
+
+
+def test_bad_cursor_is_rejected_naming_the_field(sqlite_db: Database) -> None:
+    with sqlite_db.transaction() as session, pytest.raises(Invalid) as err:
+        search.search(session, ORG, SearchIn(cursor="not-a-cursor"))
+    assert err.value.errors[0]["field"] == "cursor"
+
+
+def test_postgres_copy_ingest_gives_the_same_answers(postgres_database: Callable[[str], str]) -> None:
+    url = postgres_database("search")
+    migrate(url, MIGRATIONS)
+    db = Database(url)
+    try:
+        _load(db)
+        _load(db)  # idempotent: the second load changes nothing
+        assert set(_all_ids(db, dense_at=1, engagement=ENGAGEMENT)) == set(
+            _all_ids(db, engagement=ENGAGEMENT)
+        )
+        got = _all_ids(db, engagement=ENGAGEMENT)
+        assert set(got) == _brute(lambda p: _er_markets(p, ENGAGEMENT["markets"], 0.012) >= 3)  # type: ignore[arg-type]
+        with db.transaction() as session:
+            assert catalog.stats(session, ORG).creators == N
+            rows = list(session.exec(select(OutboxMessage)))
+        assert len(rows) == N, "one CreatorUpserted per new creator, none for the unchanged re-send"
+        event = unwrap(parse_envelope(rows[0].value))
+        assert isinstance(event, CreatorUpserted)
+        assert event.creator_id == rows[0].key
+    finally:
+        db.close()
