@@ -103,7 +103,18 @@ class BulkResult(BaseModel):
 class BriefIn(BaseModel):
     """A campaign brief: what the brand wants, where, and how much human touch (tier)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "name": "Winter fitness app", "product": "home workout app", "category": "fitness",
+                    "target_markets": ["RU", "KZ"], "platforms": ["vk", "telegram", "youtube"],
+                    "budget_usd": 30000, "tier": "strategic", "brand_values": ["health"], "shortlist_size": 10,
+                }
+            ]
+        },
+    )  # fmt: skip
 
     name: str = Field(min_length=1, max_length=200)
     product: str = Field("", max_length=500)
@@ -220,7 +231,18 @@ class EngagementFilter(BaseModel):
 class SearchIn(BaseModel):
     """Creator search: filters are ANDed across, values within one filter are ORed (any of)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "platforms": ["instagram", "tiktok"], "categories": ["beauty"],
+                    "engagement": {"min_rate": 0.03, "markets": ["US", "RU", "BR", "IN"], "min_markets": 3},
+                    "max_fraud_risk": 0.3, "sort": "followers", "limit": 20,
+                }
+            ]
+        },
+    )  # fmt: skip
 
     platforms: list[Platform] = Field(default_factory=list, description="Has an account on any of these.")
     min_followers: int | None = Field(None, ge=0)

@@ -73,4 +73,5 @@ def train(
         features=FEATURES,
         data=DataRef(source=source, sha256=data_sha256(x, y), rows=len(y), licence=licence),
         evaluate=evaluate,
+        reference_rows=x[~test],
     )

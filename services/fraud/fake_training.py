@@ -156,6 +156,7 @@ def train(root: Path, registry: ModelRegistry, seed: int = 0) -> OnnxModel:
             licence=licence,
         ),
         evaluate=lambda m: _evaluate(parts, m),
+        reference_rows=x,
         notes=(
             f"HistGradientBoosting {params}, chosen by 5-fold CV log loss on training rows; data sets "
             f"weighted equally. Held-out split: SHA-256 of each row's content salted with "

@@ -18,7 +18,19 @@ class FiniteAccount(AccountStats):
 
 
 class ScoreRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "creator_id": "cr-0000042",
+                    "account": {"platform": "instagram", "handle": "zoda_42", "followers": 120000, "following": 900,
+                                "posts": 640, "engagement_rate": 0.004, "avg_likes": 450, "avg_comments": 30,
+                                "max_monthly_growth": 0.45, "median_monthly_growth": 0.02},
+                }
+            ]
+        },
+    )  # fmt: skip
 
     creator_id: str | None = Field(None, max_length=64, description="Stored with the score when given.")
     account: FiniteAccount

@@ -39,4 +39,5 @@ def train(
         features=FEATURES,
         data=DataRef(source=source, sha256=data_sha256(x, y), rows=len(y), licence=licence),
         evaluate=lambda m: {"holdout": classification_metrics(y_te, m.run("model", x_te, count=False))},
+        reference_rows=x_tr,
     )

@@ -23,7 +23,15 @@ Manager = Annotated[Principal, Depends(require_role("partner", "strategist"))]
 
 
 class EndpointIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {"url": "https://partner.example/hooks/tandem", "event_types": ["shortlist.published", "review.decided"],
+                 "description": "CRM sync"}
+            ]
+        },
+    )  # fmt: skip
 
     url: HttpUrl
     event_types: list[str] = Field(
