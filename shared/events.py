@@ -371,6 +371,26 @@ class DriftDetected(Event):
     detected_at: AwareDatetime
 
 
+class ForecastErrorDrifted(Event):
+    """The forecast model's error on recent results in one market and platform rose past the alert level."""
+
+    event_type: ClassVar[str] = "model.error_drifted"
+    topic: ClassVar[str] = topics.MODELS_DRIFT
+    key_field: ClassVar[str] = "model_name"
+
+    model_name: str
+    model_version: str
+    market: str
+    platform: str
+    metric: str
+    mdape: float = Field(
+        description="median absolute percentage error of the model's median on recent results"
+    )
+    threshold: float
+    results: int
+    detected_at: AwareDatetime
+
+
 class WebhookEndpointDisabled(Event):
     """A partner's endpoint kept failing and was disabled: the owner is told, deliveries wait for re-enabling."""
 
@@ -402,6 +422,7 @@ EVENT_TYPES: dict[str, type[Event]] = {
         ExperimentObservationsRecorded,
         ModelPromoted,
         DriftDetected,
+        ForecastErrorDrifted,
         WebhookEndpointDisabled,
     )
 }

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -75,7 +76,10 @@ class ModelRegistry:
         previous = state.get("champion")
         history = list(state.get("history", []))  # type: ignore[call-overload]
         history.append({"version": version, "promoted_at": datetime.now(UTC).isoformat()})
-        path.write_text(json.dumps({"champion": version, "history": history}, indent=2) + "\n")
+        # Write then rename: a watcher in another process never reads a half-written pointer.
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(json.dumps({"champion": version, "history": history}, indent=2) + "\n")
+        os.replace(tmp, path)
         return str(previous) if previous is not None else None
 
     def rollback(self, name: str) -> tuple[str, str]:

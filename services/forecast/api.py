@@ -7,10 +7,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 import orjson
-from fastapi import APIRouter, Response, status
+from fastapi import APIRouter, Request, Response, status
 from sqlmodel import col, select
+from starlette.concurrency import run_in_threadpool
 
-from services.forecast import adjustments, bulk, page_posts
+from services.forecast import adjustments, bulk, feedback, page_posts, results
 from services.forecast.forecasting import forecast
 from services.forecast.models import ForecastOutcome, ForecastRecord
 from services.forecast.planning import content_from_request
@@ -25,6 +26,8 @@ from services.forecast.schemas import (
     PagePostsIn,
     PlanIn,
     PlanOut,
+    ResultsAccepted,
+    ResultsIn,
     StoredForecastOut,
 )
 from services.forecast.sequencing import plan
@@ -108,3 +111,24 @@ def adjust(forecast_id: str, body: AdjustmentIn, runtime: RuntimeDep, org_id: Or
 async def propose_plan(body: PlanIn, runtime: RuntimeDep) -> PlanOut:
     """A schedule that maximises the forecast objective under the constraints, explained, vs the naive plan."""
     return plan(runtime.model("forecast").current, body)
+
+
+@router.post("/results", status_code=status.HTTP_202_ACCEPTED)
+def report_results(body: ResultsIn, runtime: RuntimeDep, org_id: OrgDep) -> ResultsAccepted:
+    """Campaign results in; each new result_id becomes one campaign.result_reported event, repeats are no-ops."""
+    with runtime.db.transaction() as session:
+        return results.ingest(session, runtime.outbox, org_id, body.results, source="rest")
+
+
+@router.post("/inbound/{source_id}/results", status_code=status.HTTP_202_ACCEPTED)
+async def inbound_results(source_id: str, request: Request, runtime: RuntimeDep) -> ResultsAccepted:
+    """A partner's signed webhook (Standard Webhooks headers) with the /v1/results payload; the org is the source's."""
+    body = await request.body()
+    return await run_in_threadpool(results.receive_webhook, runtime, source_id, dict(request.headers), body)
+
+
+@router.get("/feedback/adjustments")
+def adjustment_report(runtime: RuntimeDep, org_id: OrgDep) -> list[dict[str, Any]]:
+    """Per author, market and metric: the adjusted figures' error against results next to the raw model's."""
+    with runtime.db.transaction() as session:
+        return feedback.adjustment_report(session, org_id)

@@ -6,11 +6,32 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
-from services.forecast import api, consumers
+from services.forecast import api, consumers, error_drift, retraining
 from services.forecast.config import ForecastSettings
 from services.forecast.experiments import api as experiments_api
 from shared import topics
-from shared.runtime import ServiceSpec, create_app
+from shared.model_registry import ModelRegistry
+from shared.runtime import Runtime, ServiceSpec, create_app
+
+
+def start_feedback_loop(runtime: Runtime) -> None:
+    """Watch the error per market and platform, and retrain on results every N new outcomes (daemon threads)."""
+    s = runtime.settings
+    assert isinstance(s, ForecastSettings)
+    watch = error_drift.ErrorDriftWatch(runtime.db, runtime.outbox, runtime.model("forecast"),
+                                        window=s.error_drift_window, threshold=s.error_drift_mdape,
+                                        min_results=s.error_drift_min_results, interval_s=s.error_drift_interval_s)  # fmt: skip
+    runtime.extras["error_drift_watch"] = watch
+    watch.start()
+    if s.retrain_every_results == 0:
+        return
+    policy = retraining.Policy(margin=s.retrain_margin, holdout_share=s.retrain_holdout_share,
+                               min_rows=s.retrain_min_rows)  # fmt: skip
+    trigger = retraining.RetrainTrigger(runtime.db, runtime.outbox, ModelRegistry(s.models_dir), policy,
+                                        s.retrain_every_results, s.retrain_check_interval_s)  # fmt: skip
+    runtime.extras["retrain_trigger"] = trigger
+    trigger.start()
+
 
 SPEC = ServiceSpec(
     name="forecast",
@@ -25,6 +46,7 @@ SPEC = ServiceSpec(
     model_names=["forecast", "page_posts"],
     handlers=consumers.handlers,
     routers=[api.router, experiments_api.router],
+    on_start=start_feedback_loop,
 )
 
 

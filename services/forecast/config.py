@@ -14,3 +14,31 @@ class ForecastSettings(ServiceSettings):
     default_format: str = Field(
         "post", description="Content format forecast for an approval when none is given."
     )
+    retrain_every_results: int = Field(
+        500, ge=0, description="Retrain the forecast model after this many new scored results (0 = never)."
+    )
+    retrain_check_interval_s: float = Field(
+        60.0, gt=0, description="How often the retrain trigger counts new results."
+    )
+    retrain_margin: float = Field(
+        0.02, ge=0, lt=1, description="Relative held-out error reduction a challenger needs to be promoted."
+    )
+    retrain_holdout_share: float = Field(
+        0.2,
+        gt=0,
+        lt=1,
+        description="Most recent share of results held out to compare challenger and champion.",
+    )
+    retrain_min_rows: int = Field(
+        200, ge=2, description="Fewest joined results worth training a challenger on."
+    )
+    error_drift_window: int = Field(
+        2_000, ge=10, description="Latest scored results the error drift is measured on."
+    )
+    error_drift_mdape: float = Field(
+        0.6, gt=0, description="Median absolute % error of a market/platform segment that raises an alert."
+    )
+    error_drift_min_results: int = Field(
+        30, ge=1, description="Fewest results in a segment before it can alert."
+    )
+    error_drift_interval_s: float = Field(60.0, gt=0, description="How often error drift is measured.")

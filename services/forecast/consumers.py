@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-import uuid
-from dataclasses import asdict
-from datetime import UTC, datetime
-
 from sqlmodel import Session, select
 
-from services.forecast import adjustments, outcomes
+from services.forecast import adjustments, outcomes, records
 from services.forecast.config import ForecastSettings
 from services.forecast.experiments import store as experiments
 from services.forecast.forecasting import forecast
@@ -46,22 +42,9 @@ def handlers(runtime: Runtime) -> dict[str, Handler]:
         model = runtime.model("forecast").current
         content = content_for_decision(event, settings.default_format)
         metrics = forecast(model, [content])[0]
-        now = datetime.now(UTC)
-        record = ForecastRecord(
-            forecast_id=f"fc-{uuid.uuid4().hex[:12]}",
-            org_id=envelope.org_id,
-            campaign_id=event.campaign_id,
-            creator_id=event.creator.creator_id,
-            decision_id=event.decision_id,
-            platform=content.platform,
-            format=content.format,
-            market=content.market,
-            inputs=asdict(content),
-            metrics=[m.model_dump() for m in metrics],
-            model_name=model.name,
-            model_version=model.version,
-            created_at=now,
-        )
+        record = records.new_record(envelope.org_id, event.campaign_id, event.creator.creator_id,
+                                    event.decision_id, content, metrics, model)  # fmt: skip
+        now = record.created_at
         session.add(record)
         published = ForecastPublished(
             forecast_id=record.forecast_id,

@@ -97,3 +97,34 @@ class ExperimentObservation(SQLModel, table=True):
     variant: str = Field(max_length=64)
     value: float | None = None
     observed_at: datetime
+
+
+class CampaignResult(SQLModel, table=True):
+    """A result as received (REST, partner webhook): the idempotency record, whatever was forecast."""
+
+    __tablename__ = "campaign_result"
+
+    result_id: str = Field(primary_key=True, max_length=64)
+    org_id: str = Field(index=True, max_length=64)
+    campaign_id: str = Field(index=True, max_length=64)
+    creator_id: str = Field(max_length=64)
+    payload: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    source: str = Field(max_length=80, description="rest | inbound:<source_id>")
+    received_at: datetime
+
+
+class RetrainRun(SQLModel, table=True):
+    """One champion/challenger round: what was trained on, how both scored, and whether it was promoted."""
+
+    __tablename__ = "retrain_run"
+
+    run_id: str = Field(primary_key=True, max_length=64)
+    model_name: str = Field(max_length=64)
+    started_at: datetime = Field(index=True)
+    trigger: str = Field(max_length=32, description="cli | every_n_results")
+    train_rows: int
+    holdout_rows: int
+    champion_version: str | None = Field(default=None, max_length=32)
+    challenger_version: str | None = Field(default=None, max_length=32)
+    promoted: bool = False
+    report: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))

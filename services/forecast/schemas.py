@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
 
 from shared.events import MetricForecast
 from shared.vocabulary import MARKETS, ContentFormat, Platform
@@ -247,3 +247,35 @@ class PagePostsIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     items: list[PagePostIn] = Field(min_length=1, max_length=10_000)
+
+
+class ResultIn(BaseModel):
+    """Actual results of one piece of content by one creator (the payload of REST and partner webhooks)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    result_id: str = Field(min_length=1, max_length=64, description="The sender's id; repeats are ignored.")
+    campaign_id: str = Field(min_length=1, max_length=64)
+    creator_id: str = Field(min_length=1, max_length=64)
+    platform: Platform
+    format: ContentFormat
+    market: Market
+    reach: float = Field(ge=0)
+    engagements: float = Field(ge=0)
+    clicks: float = Field(0, ge=0)
+    conversions: float = Field(0, ge=0)
+    spend_usd: float = Field(0, ge=0)
+    posted_at: AwareDatetime
+    period_end: AwareDatetime | None = Field(None, description="When the figures were read (default: now).")
+
+
+class ResultsIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    results: list[ResultIn] = Field(min_length=1, max_length=5_000)
+
+
+class ResultsAccepted(BaseModel):
+    accepted: int = Field(description="New results, staged as campaign.result_reported events.")
+    duplicates: int = Field(description="Results whose result_id was already received (nothing changed).")
+    result_ids: list[str] = Field(description="Ids of the new results.")

@@ -3,11 +3,21 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Literal
+from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Response, status
 
-from services.review import decisions, escalation, forecasts, policies, relationships, reviewers, tasks
+from services.review import (
+    decisions,
+    escalation,
+    feedback,
+    feedback_plots,
+    forecasts,
+    policies,
+    relationships,
+    reviewers,
+    tasks,
+)
 from services.review.config import ReviewSettings
 from services.review.schemas import (
     AdjustmentIn,
@@ -175,3 +185,27 @@ def sweep_now(runtime: RuntimeDep) -> dict[str, int]:
         return escalation.sweep(
             session, runtime.outbox, datetime.now(UTC), settings_of(runtime).escalation_due_hours
         )
+
+
+@router.get("/feedback/people", dependencies=STRATEGISTS)
+def people_report(runtime: RuntimeDep, org_id: OrgDep) -> dict[str, Any]:
+    """Per reviewer and market: approvals' hit rate, adjustments vs the raw model, calibration."""
+    with runtime.db.transaction() as session:
+        return feedback.people_report(session, org_id)
+
+
+@router.get("/feedback/value", dependencies=STRATEGISTS)
+def value_report(
+    runtime: RuntimeDep, org_id: OrgDep, margin: float = Query(0.1, ge=0, le=1)
+) -> dict[str, Any]:
+    """Where people add value (tier, market, creator size), with thresholds the routing policy can use."""
+    with runtime.db.transaction() as session:
+        return feedback.value_report(session, org_id, margin)
+
+
+@router.get("/feedback/plots/{name}.png", dependencies=STRATEGISTS)
+def feedback_plot(name: Literal["adjustments", "calibration", "reviewers"], runtime: RuntimeDep,
+                  org_id: OrgDep) -> Response:  # fmt: skip
+    with runtime.db.transaction() as session:
+        report = feedback.people_report(session, org_id)
+    return Response(feedback_plots.render(name, report), media_type="image/png")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlmodel import Session
 
-from services.review import forecasts, policies, relationships, tasks
+from services.review import feedback, forecasts, policies, relationships, tasks
 from services.review.config import ReviewSettings
 from shared.bus.consumer import Handler
 from shared.events import (
@@ -49,6 +49,7 @@ def handlers(runtime: Runtime) -> dict[str, Handler]:
     def on_result(session: Session, event: Event, envelope: Envelope) -> None:
         assert isinstance(event, CampaignResultReported)
         relationships.on_result(session, envelope.org_id, event, runtime.outbox)
+        feedback.remember(session, envelope.org_id, event)
 
     return {
         ShortlistPublished.event_type: on_shortlist,

@@ -175,3 +175,23 @@ class FraudSeen(SQLModel, table=True):
     reasons: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     model: str = Field(max_length=100)
     scored_at: datetime
+
+
+class OutcomeSeen(SQLModel, table=True):
+    """A campaign result seen on the bus, kept to score people's decisions and adjustments against it."""
+
+    __tablename__ = "outcome_seen"
+
+    result_id: str = Field(primary_key=True, max_length=64)
+    org_id: str = Field(index=True, max_length=64)
+    campaign_id: str = Field(index=True, max_length=64)
+    creator_id: str = Field(index=True, max_length=64)
+    market: str = Field(max_length=2)
+    platform: str = Field(max_length=16)
+    format: str = Field(max_length=16)
+    reach: float
+    engagements: float
+    clicks: float = 0
+    conversions: float = 0
+    spend_usd: float = 0
+    posted_at: datetime

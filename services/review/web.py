@@ -16,7 +16,16 @@ from fastapi.templating import Jinja2Templates
 from pydantic import ValidationError
 from sqlmodel import Session
 
-from services.review import decisions, forecasts, pages, relationships, reviewers, tasks
+from services.review import (
+    decisions,
+    feedback,
+    feedback_plots,
+    forecasts,
+    pages,
+    relationships,
+    reviewers,
+    tasks,
+)
 from services.review.accounts import SessionSigner
 from services.review.api import settings_of
 from services.review.forms import adjustment_from, decision_from, history_from, simulation_from
@@ -231,6 +240,34 @@ def manager(request: Request, runtime: RuntimeDep) -> Response:
             sim, sim_error = None, _reason(exc)
         ctx = pages.manager_page(session, person.org_id, sim)
     return _render(request, runtime, "manager.html", person, sim_error=sim_error, **ctx)
+
+
+@router.get("/feedback", response_model=None)
+def feedback_page(request: Request, runtime: RuntimeDep) -> Response:
+    """Managers: people's decisions and adjustments against outcomes, and where people add value."""
+    with runtime.db.transaction() as session:
+        person = _person(request, runtime, session)
+        if person is None:
+            return _to_login(request)
+        if not person.is_manager:
+            return _back("/app/queue", error="The feedback view is for managers.")
+        people, value = (
+            feedback.people_report(session, person.org_id),
+            feedback.value_report(session, person.org_id),
+        )
+    return _render(request, runtime, "feedback.html", person, people=people, value=value)
+
+
+@router.get("/feedback/plots/{name}.png", response_model=None)
+def feedback_plot(request: Request, runtime: RuntimeDep, name: str) -> Response:
+    if name not in feedback_plots.PLOTS:
+        raise NotFound(f"no plot {name!r}")
+    with runtime.db.transaction() as session:
+        person = _person(request, runtime, session)
+        if person is None or not person.is_manager:
+            return Response(status_code=403)
+        report = feedback.people_report(session, person.org_id)
+    return Response(feedback_plots.render(name, report), media_type="image/png")
 
 
 def _reason(exc: Exception) -> str:

@@ -1,0 +1,62 @@
+"""Results in: each result is recorded once by result_id and staged as a campaign.result_reported event.
+
+The event (not this module) scores forecasts and feeds the review service, so a result sent over REST,
+by a partner webhook or straight onto the topic takes the same road.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from pydantic import ValidationError
+from sqlmodel import Session, col, select
+
+from services.forecast.models import CampaignResult
+from services.forecast.schemas import ResultIn, ResultsAccepted, ResultsIn
+from shared.bus.outbox import Outbox
+from shared.errors import Invalid
+from shared.events import CampaignResultReported
+from shared.runtime import Runtime
+from shared.webhooks.inbound import Acceptance, accept
+
+EVENT_FIELDS = set(CampaignResultReported.model_fields)
+
+
+def ingest(
+    session: Session, outbox: Outbox, org_id: str, items: list[ResultIn], source: str
+) -> ResultsAccepted:
+    """Record the new results and stage one event each; repeated result_ids (also within a batch) change nothing."""
+    ids = [i.result_id for i in items]
+    known = set(session.exec(select(CampaignResult.result_id).where(col(CampaignResult.result_id).in_(ids))))
+    new: list[str] = []
+    now = datetime.now(UTC)
+    for item in items:
+        if item.result_id in known:
+            continue
+        known.add(item.result_id)
+        session.add(CampaignResult(
+            result_id=item.result_id, org_id=org_id, campaign_id=item.campaign_id, creator_id=item.creator_id,
+            payload=item.model_dump(mode="json"), source=source, received_at=now,
+        ))  # fmt: skip
+        event = CampaignResultReported.model_validate(item.model_dump(include=EVENT_FIELDS))
+        outbox.stage(session, event, org_id=org_id)
+        new.append(item.result_id)
+    return ResultsAccepted(accepted=len(new), duplicates=len(items) - len(new), result_ids=new)
+
+
+def receive_webhook(
+    runtime: Runtime, source_id: str, headers: dict[str, str], body: bytes
+) -> ResultsAccepted:
+    """Verify and record the delivery (a repeated webhook-id is answered as accepted and changes nothing)."""
+    assert runtime.idempotency is not None, "inbound webhooks need the edge database"
+    org_id, acceptance = accept(runtime.idempotency.db, source_id, headers, body)
+    if acceptance is Acceptance.DUPLICATE:
+        return ResultsAccepted(accepted=0, duplicates=0, result_ids=[])
+    try:
+        parsed = ResultsIn.model_validate_json(body)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "results"
+        raise Invalid(f"webhook body is not a results batch: {first['msg']}", field=where) from exc
+    with runtime.db.transaction() as session:
+        return ingest(session, runtime.outbox, org_id, parsed.results, source=f"inbound:{source_id}")

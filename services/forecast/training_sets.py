@@ -1,0 +1,71 @@
+"""Point-in-time training sets: each result joined to the forecast's inputs as they were at decision time.
+
+The forecast service stores the creator's figures (followers, engagement rate, audience share) with every
+forecast when the approval arrives. A training row takes those, never today's catalogue, and only adds
+what the result itself tells about the post (format, hour, weekday), which was fixed before the outcome.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from datetime import datetime
+
+import numpy as np
+from sqlmodel import Session, col, select
+
+from services.forecast.features import PlannedContent, feature_matrix
+from services.forecast.forecasting import TARGETS
+from services.forecast.models import CampaignResult, ForecastOutcome, ForecastRecord
+
+
+@dataclass(frozen=True)
+class TrainingRow:
+    result_id: str
+    forecast_id: str
+    org_id: str
+    decided_at: datetime
+    received_at: datetime
+    content: PlannedContent
+    actuals: dict[str, float]
+
+
+def _content(record: ForecastRecord, result: CampaignResult | None) -> PlannedContent | None:
+    """Decision-time inputs, with the post's own format and time; None when the post left that market/platform."""
+    content = PlannedContent(**record.inputs)
+    if result is None:
+        return content
+    post = result.payload
+    if post["market"] != content.market or post["platform"] != content.platform:
+        return None  # the audience share known at decision time was for another market
+    posted = datetime.fromisoformat(post["posted_at"])
+    return dataclasses.replace(content, format=post["format"], hour=posted.hour, weekday=posted.weekday())
+
+
+def rows(session: Session, since: datetime | None = None) -> list[TrainingRow]:
+    """Every scored outcome (all organisations: the forecast model is shared) in the order received."""
+    stmt = (
+        select(ForecastOutcome, ForecastRecord, CampaignResult)
+        .join(ForecastRecord, col(ForecastRecord.forecast_id) == col(ForecastOutcome.forecast_id))
+        .join(CampaignResult, col(CampaignResult.result_id) == col(ForecastOutcome.result_id), isouter=True)
+        .order_by(col(ForecastOutcome.received_at), col(ForecastOutcome.result_id))
+    )
+    if since is not None:
+        stmt = stmt.where(col(ForecastOutcome.received_at) > since)
+    out = []
+    for outcome, record, result in session.exec(stmt):
+        content = _content(record, result)
+        if content is None or not record.inputs:
+            continue
+        out.append(TrainingRow(result_id=outcome.result_id, forecast_id=record.forecast_id,
+                               org_id=outcome.org_id, decided_at=record.created_at,
+                               received_at=outcome.received_at, content=content,
+                               actuals={t: float(outcome.actuals[t]) for t in TARGETS}))  # fmt: skip
+    return out
+
+
+def arrays(items: list[TrainingRow]) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """The feature matrix and log1p targets (the scale the quantile heads are trained on)."""
+    x = feature_matrix([r.content for r in items])
+    ys = {t: np.log1p(np.array([r.actuals[t] for r in items], dtype=np.float64)) for t in TARGETS}
+    return x, ys
