@@ -17,10 +17,7 @@ from __future__ import annotations
 import json
 import os
 import random
-import re
-import shutil
 import subprocess
-import sys
 import tempfile
 import time
 import uuid
@@ -30,9 +27,10 @@ from typing import Any
 import httpx
 import numpy as np
 import orjson
-from fastapi import FastAPI
 
-REPO = Path(__file__).resolve().parents[1]
+from benchmarks.harness import REPO, ensure_wrk, start_uvicorn, stop, wait_http
+from benchmarks.harness import wrk as run_wrk
+
 DURATION_S = 10
 CONNECTIONS = 32
 BATCH_ITEMS = 2_000
@@ -42,65 +40,6 @@ PLAN_REPEATS = 5
 PLATFORMS = ["instagram", "tiktok", "youtube", "vk", "telegram"]
 SINGLE = {"followers": 80_000, "engagement_rate": 0.03, "platform": "instagram", "format": "reel",
           "market": "US", "market_share": 0.5}  # fmt: skip
-
-
-def trivial_app() -> FastAPI:
-    """The baseline: FastAPI's own cost for a request that does nothing."""
-    app = FastAPI()
-
-    @app.get("/ping")
-    async def ping() -> dict[str, bool]:
-        return {"ok": True}
-
-    return app
-
-
-def _wrk_binary() -> str:
-    path = shutil.which("wrk")
-    if not path:
-        raise SystemExit("this benchmark needs wrk: run `apt-get install -y wrk` (as root) and retry")
-    return path
-
-
-def _uvicorn(target: str, port: int, env: dict[str, str]) -> subprocess.Popen[bytes]:
-    cmd = [sys.executable, "-m", "uvicorn", target, "--factory", "--port", str(port), "--workers", "1"]
-    cmd += ["--loop", "uvloop", "--http", "httptools", "--log-level", "warning", "--no-access-log"]
-    return subprocess.Popen(cmd, cwd=REPO, env={**os.environ, **env}, start_new_session=True)
-
-
-def _wait_http(url: str, timeout_s: float = 120) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(url, timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    raise TimeoutError(f"{url} did not answer 200 in {timeout_s}s")
-
-
-def _ms(text: str) -> float:
-    value, unit = re.fullmatch(r"([\d.]+)(us|ms|s)", text.strip()).groups()  # type: ignore[union-attr]
-    return float(value) * {"us": 1e-3, "ms": 1.0, "s": 1000.0}[unit]
-
-
-def wrk(binary: str, url: str, workdir: Path, body: dict[str, Any] | None = None) -> dict[str, float]:
-    """Requests/s and p50/p99 latency (ms) at CONNECTIONS connections for DURATION_S seconds."""
-    cmd = [binary, "-t2", f"-c{CONNECTIONS}", f"-d{DURATION_S}s", "--latency"]
-    if body is not None:
-        script = workdir / "post.lua"
-        script.write_text(f'wrk.method = "POST"\nwrk.body = {json.dumps(json.dumps(body))}\n'
-                          'wrk.headers["Content-Type"] = "application/json"\n')  # fmt: skip
-        cmd += ["-s", str(script)]
-    out = subprocess.run([*cmd, url], check=True, capture_output=True, text=True).stdout
-    non_2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
-    return {
-        "requests_per_s": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),  # type: ignore[union-attr]
-        "p50_ms": _ms(re.search(r"^\s*50%\s+(\S+)\s*$", out, re.M).group(1)),  # type: ignore[union-attr]
-        "p99_ms": _ms(re.search(r"^\s*99%\s+(\S+)\s*$", out, re.M).group(1)),  # type: ignore[union-attr]
-        "non_2xx": int(non_2xx.group(1)) if non_2xx else 0,
-    }
 
 
 def _batch_items(n: int) -> list[dict[str, Any]]:
@@ -239,18 +178,10 @@ def bench_plan(base: str) -> dict[str, Any]:
     }
 
 
-def _stop(proc: subprocess.Popen[bytes]) -> None:
-    proc.terminate()
-    try:
-        proc.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-
-
 def run(results_dir: Path) -> dict[str, Any]:
     from shared.broker import LocalBroker, free_port
 
-    binary = _wrk_binary()
+    binary = ensure_wrk()
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
         broker = LocalBroker(log_path=tmp / "broker.log").start()
@@ -262,20 +193,20 @@ def run(results_dir: Path) -> dict[str, Any]:
                    "TANDEM_FORECAST_CONSUMER_GROUP": f"forecast-bench-{uuid.uuid4().hex[:6]}",
                    # as deployed: forecast-api serves HTTP with its consumer off (deploy/k8s/forecast.yaml)
                    "TANDEM_FORECAST_CONSUMER_ENABLED": "false"}  # fmt: skip
-            procs = [_uvicorn("services.forecast.app:build", port, env),
-                     _uvicorn("benchmarks.bench_forecast:trivial_app", trivial_port, {})]  # fmt: skip
+            procs = [start_uvicorn("services.forecast.app:build", port, env),
+                     start_uvicorn("benchmarks.harness:trivial_app", trivial_port, {})]  # fmt: skip
             base = f"http://127.0.0.1:{port}"
-            _wait_http(f"{base}/health/ready")
-            _wait_http(f"http://127.0.0.1:{trivial_port}/ping")
-            trivial = wrk(binary, f"http://127.0.0.1:{trivial_port}/ping", tmp)
-            live = wrk(binary, f"{base}/health/live", tmp)
-            single = wrk(binary, f"{base}/v1/forecasts/predict", tmp, SINGLE)
+            wait_http(f"{base}/health/ready")
+            wait_http(f"http://127.0.0.1:{trivial_port}/ping")
+            trivial = run_wrk(binary, f"http://127.0.0.1:{trivial_port}/ping", tmp, CONNECTIONS, DURATION_S)
+            live = run_wrk(binary, f"{base}/health/live", tmp, CONNECTIONS, DURATION_S)
+            single = run_wrk(binary, f"{base}/v1/forecasts/predict", tmp, CONNECTIONS, DURATION_S, SINGLE)
             batch = bench_batch(base)
             columns = bench_columns(base)
             plan_result = bench_plan(base)
         finally:
             for proc in procs:
-                _stop(proc)
+                stop(proc)
             broker.stop()
     result = {
         "machine": {"cpus": os.cpu_count(), "note": "load generator and servers share the cores"},

@@ -16,10 +16,7 @@ from __future__ import annotations
 
 import json
 import os
-import re
-import shutil
 import subprocess
-import sys
 import tempfile
 import time
 import uuid
@@ -29,9 +26,10 @@ from typing import Any
 import httpx
 import numpy as np
 import orjson
-from fastapi import FastAPI
 
-REPO = Path(__file__).resolve().parents[1]
+from benchmarks.harness import REPO, ensure_wrk, start_uvicorn, stop, wait_http
+from benchmarks.harness import wrk as run_wrk
+
 DURATION_S = 5
 ROUNDS = 3
 CONNECTIONS = 32
@@ -43,78 +41,6 @@ ACCOUNT = {
     "engagement_rate": 0.018, "avg_likes": 350, "avg_comments": 10, "max_monthly_growth": 0.03,
     "median_monthly_growth": 0.02,
 }  # fmt: skip
-
-
-def trivial_app() -> FastAPI:
-    """The baseline: FastAPI's own cost for a request that does nothing."""
-    app = FastAPI()
-
-    @app.get("/ping")
-    async def ping() -> dict[str, bool]:
-        return {"ok": True}
-
-    return app
-
-
-def ensure_wrk() -> str:
-    path = shutil.which("wrk")
-    if path:
-        return path
-    print("wrk (HTTP load generator) not found: installing it with `apt-get install -y wrk` ...", flush=True)
-    subprocess.run(["apt-get", "install", "-y", "wrk"], check=False, capture_output=True)
-    path = shutil.which("wrk")
-    if not path:
-        raise SystemExit("this benchmark needs wrk: run `apt-get install -y wrk` (as root) and retry")
-    return path
-
-
-def _uvicorn(target: str, port: int, env: dict[str, str]) -> subprocess.Popen[bytes]:
-    cmd = [sys.executable, "-m", "uvicorn", target, "--factory", "--port", str(port), "--workers", "1"]
-    cmd += ["--loop", "uvloop", "--http", "httptools", "--log-level", "warning", "--no-access-log"]
-    return subprocess.Popen(cmd, cwd=REPO, env={**os.environ, **env}, start_new_session=True)
-
-
-def _wait_http(url: str, timeout_s: float = 60) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(url, timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    raise TimeoutError(f"{url} did not answer 200 in {timeout_s}s")
-
-
-_UNITS = {"us": 1e-3, "ms": 1.0, "s": 1000.0}
-
-
-def _ms(text: str) -> float:
-    value, unit = re.fullmatch(r"([\d.]+)(us|ms|s)", text.strip()).groups()  # type: ignore[union-attr]
-    return float(value) * _UNITS[unit]
-
-
-def wrk(binary: str, url: str, workdir: Path, body: dict[str, Any] | None = None) -> dict[str, float]:
-    """Requests/s and p50/p99 latency (ms) at CONNECTIONS connections for DURATION_S seconds."""
-    cmd = [binary, "-t2", f"-c{CONNECTIONS}", f"-d{DURATION_S}s", "--latency"]
-    if body is not None:
-        script = workdir / "post.lua"
-        payload = json.dumps(json.dumps(body))
-        script.write_text(
-            f'wrk.method = "POST"\nwrk.body = {payload}\nwrk.headers["Content-Type"] = "application/json"\n'
-        )
-        cmd += ["-s", str(script)]
-    out = subprocess.run([*cmd, url], check=True, capture_output=True, text=True).stdout
-    rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
-    p50 = _ms(re.search(r"^\s*50%\s+(\S+)\s*$", out, re.M).group(1))  # type: ignore[union-attr]
-    p99 = _ms(re.search(r"^\s*99%\s+(\S+)\s*$", out, re.M).group(1))  # type: ignore[union-attr]
-    non_2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
-    return {
-        "requests_per_s": rate,
-        "p50_ms": p50,
-        "p99_ms": p99,
-        "non_2xx": int(non_2xx.group(1)) if non_2xx else 0,
-    }
 
 
 def _median_run(runs: list[dict[str, float]]) -> dict[str, float]:
@@ -129,11 +55,15 @@ def bench_rest(binary: str, trivial: str, base: str, tmp: Path) -> dict[str, Any
         "fraud_score": [],
     }
     for _ in range(ROUNDS):
-        runs["trivial_get"].append(wrk(binary, f"{trivial}/ping", tmp))
+        runs["trivial_get"].append(run_wrk(binary, f"{trivial}/ping", tmp, CONNECTIONS, DURATION_S))
         # The service's own GET /health/live: the same middleware and background threads, no work.
-        runs["service_health_live"].append(wrk(binary, f"{base}/health/live", tmp))
+        runs["service_health_live"].append(
+            run_wrk(binary, f"{base}/health/live", tmp, CONNECTIONS, DURATION_S)
+        )
         body = {"creator_id": "c1", "account": ACCOUNT}
-        runs["fraud_score"].append(wrk(binary, f"{base}/v1/fraud/score", tmp, body))
+        runs["fraud_score"].append(
+            run_wrk(binary, f"{base}/v1/fraud/score", tmp, CONNECTIONS, DURATION_S, body)
+        )
     med = {name: _median_run(r) for name, r in runs.items()}
     per_round = [
         round(s["requests_per_s"] / t["requests_per_s"], 3)
@@ -329,19 +259,11 @@ def _servers(tmp: Path, bootstrap: str) -> tuple[subprocess.Popen[bytes], subpro
         "TANDEM_LOG_LEVEL": "WARNING",
         "TANDEM_DATA_DIR": str(tmp),  # identity.db and friends too: nothing shared with other runs
     }
-    fraud = _uvicorn("services.fraud.app:build", fraud_port, env)
-    trivial = _uvicorn("benchmarks.bench_fraud:trivial_app", trivial_port, {})
-    _wait_http(f"http://127.0.0.1:{fraud_port}/health/ready", timeout_s=120)
-    _wait_http(f"http://127.0.0.1:{trivial_port}/ping")
+    fraud = start_uvicorn("services.fraud.app:build", fraud_port, env)
+    trivial = start_uvicorn("benchmarks.harness:trivial_app", trivial_port, {})
+    wait_http(f"http://127.0.0.1:{fraud_port}/health/ready", timeout_s=120)
+    wait_http(f"http://127.0.0.1:{trivial_port}/ping")
     return fraud, trivial, fraud_port, trivial_port
-
-
-def _stop(proc: subprocess.Popen[bytes]) -> None:
-    proc.terminate()
-    try:
-        proc.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        proc.kill()
 
 
 def run(results_dir: Path) -> dict[str, Any]:
@@ -361,7 +283,7 @@ def run(results_dir: Path) -> dict[str, Any]:
         finally:
             for proc in (fraud, trivial):
                 if proc is not None:
-                    _stop(proc)
+                    stop(proc)
             broker.stop()
     result = {
         "machine": {"cpus": os.cpu_count(), "note": "load generator and servers share the cores"},

@@ -22,7 +22,8 @@ from typing import Any
 import httpx
 import numpy as np
 
-from benchmarks.bench_forecast import SINGLE, _stop, _uvicorn, _wait_http
+from benchmarks.bench_forecast import SINGLE
+from benchmarks.harness import start_uvicorn, stop, wait_http
 from shared.model_registry import ModelRegistry
 from shared.settings import REPO_ROOT
 
@@ -98,10 +99,10 @@ def run(results_dir: Path) -> dict[str, Any]:
                "TANDEM_FORECAST_DATA_DIR": str(tmp), "TANDEM_KAFKA_BOOTSTRAP": "127.0.0.1:1",
                "TANDEM_FORECAST_CONSUMER_GROUP": f"hotswap-{uuid.uuid4().hex[:6]}",
                "TANDEM_FORECAST_CONSUMER_ENABLED": "false", "TANDEM_FORECAST_RETRAIN_EVERY_RESULTS": "0"}  # fmt: skip
-        proc = _uvicorn("services.forecast.app:build", port, env)
+        proc = start_uvicorn("services.forecast.app:build", port, env)
         try:
             url = f"http://127.0.0.1:{port}/v1/forecasts/predict"
-            _wait_http(f"http://127.0.0.1:{port}/health/live")
+            wait_http(f"http://127.0.0.1:{port}/health/live")
             baseline = _phase(url, None)
             flip = {"n": 0}
 
@@ -114,7 +115,7 @@ def run(results_dir: Path) -> dict[str, Any]:
 
             swapping = _phase(url, swap)
         finally:
-            _stop(proc)
+            stop(proc)
     result = {
         "setup": {"clients": CLIENTS, "duration_s": DURATION_S, "swap_every_s": SWAP_EVERY_S,
                   "watch_interval_s": WATCH_INTERVAL_S, "note": "one uvicorn worker; clients share the cores"},

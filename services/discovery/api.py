@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, status
+from fastapi import APIRouter, Request, status
 from sqlmodel import select
+from starlette.concurrency import run_in_threadpool
 
 from services.discovery import bulk, catalog, lookalikes, search
 from services.discovery.config import DiscoverySettings
@@ -24,7 +25,8 @@ from services.discovery.schemas import (
 from shared.errors import NotFound
 from shared.events import Reason
 from shared.orgs import OrgDep
-from shared.runtime import RuntimeDep
+from shared.runtime import Runtime, RuntimeDep
+from shared.webhooks.inbound import receive
 
 router = APIRouter(prefix="/v1", tags=["discovery"])
 
@@ -40,6 +42,23 @@ def upsert_creators(body: BulkCreatorsIn, runtime: RuntimeDep, org_id: OrgDep) -
     """Idempotent bulk upsert: re-sending the same creators changes nothing and publishes nothing."""
     with runtime.db.transaction() as session:
         return bulk.upsert(session, org_id, body.creators, runtime.outbox)
+
+
+@router.post("/inbound/{source_id}/creators", status_code=status.HTTP_202_ACCEPTED)
+async def inbound_creators(source_id: str, request: Request, runtime: RuntimeDep) -> BulkResult:
+    """A partner's signed webhook (Standard Webhooks) with creator metrics, in the /v1/creators/bulk body."""
+    body = await request.body()
+    return await run_in_threadpool(_receive_creators, runtime, source_id, dict(request.headers), body)
+
+
+def _receive_creators(runtime: Runtime, source_id: str, headers: dict[str, str], body: bytes) -> BulkResult:
+    assert runtime.idempotency is not None, "inbound webhooks need the edge database"
+    received = receive(runtime.idempotency.db, source_id, headers, body, BulkCreatorsIn)
+    if received is None:  # a replayed webhook-id: already applied
+        return BulkResult(received=0, created=0, updated=0, unchanged=0)
+    org_id, payload = received
+    with runtime.db.transaction() as session:
+        return bulk.upsert(session, org_id, payload.creators, runtime.outbox)
 
 
 @router.get("/catalog/stats")

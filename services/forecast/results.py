@@ -8,16 +8,14 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from pydantic import ValidationError
 from sqlmodel import Session, col, select
 
 from services.forecast.models import CampaignResult
 from services.forecast.schemas import ResultIn, ResultsAccepted, ResultsIn
 from shared.bus.outbox import Outbox
-from shared.errors import Invalid
 from shared.events import CampaignResultReported
 from shared.runtime import Runtime
-from shared.webhooks.inbound import Acceptance, accept
+from shared.webhooks.inbound import receive
 
 EVENT_FIELDS = set(CampaignResultReported.model_fields)
 
@@ -49,14 +47,9 @@ def receive_webhook(
 ) -> ResultsAccepted:
     """Verify and record the delivery (a repeated webhook-id is answered as accepted and changes nothing)."""
     assert runtime.idempotency is not None, "inbound webhooks need the edge database"
-    org_id, acceptance = accept(runtime.idempotency.db, source_id, headers, body)
-    if acceptance is Acceptance.DUPLICATE:
+    received = receive(runtime.idempotency.db, source_id, headers, body, ResultsIn)
+    if received is None:
         return ResultsAccepted(accepted=0, duplicates=0, result_ids=[])
-    try:
-        parsed = ResultsIn.model_validate_json(body)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"]) or "results"
-        raise Invalid(f"webhook body is not a results batch: {first['msg']}", field=where) from exc
+    org_id, parsed = received
     with runtime.db.transaction() as session:
         return ingest(session, runtime.outbox, org_id, parsed.results, source=f"inbound:{source_id}")

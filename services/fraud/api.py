@@ -82,7 +82,7 @@ async def score_one_fast(request: Request) -> Response:
 def _authenticate(runtime: Runtime, request: Request) -> None:
     """What `PrincipalDep` does for FastAPI routes: in keys mode, no valid key, no answer."""
     h = request.headers
-    current_principal(runtime, h.get(ORG_HEADER), h.get(KEY_HEADER), h.get("authorization"))
+    current_principal(request, runtime, h.get(ORG_HEADER), h.get(KEY_HEADER), h.get("authorization"))
 
 
 # Served by a plain Starlette route placed first (it matches before the documented route below),

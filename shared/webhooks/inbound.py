@@ -9,11 +9,13 @@ from __future__ import annotations
 import secrets
 from datetime import UTC, datetime
 from enum import Enum
+from typing import TypeVar
 
+from pydantic import BaseModel, ValidationError
 from sqlalchemy.exc import IntegrityError
 
 from shared.db import Database
-from shared.errors import NotFound, Unauthorized
+from shared.errors import Invalid, Unauthorized
 from shared.webhooks.models import InboundMessage, InboundSource
 from shared.webhooks.signing import WebhookVerificationError, new_secret, verify
 
@@ -37,12 +39,13 @@ def accept(
 ) -> tuple[str, Acceptance]:
     """Verify and record one inbound webhook; returns the source's org_id and whether it is new.
 
-    Raises NotFound for an unknown source and Unauthorized for a bad signature or stale timestamp.
+    Raises Unauthorized for an unknown source, a bad signature or a stale timestamp; the answer does not
+    say which, so a caller cannot probe which sources exist.
     """
     with edge.transaction() as s:
         source = s.get(InboundSource, source_id)
     if source is None:
-        raise NotFound(f"no inbound source {source_id!r}", field="source_id")
+        raise Unauthorized("webhook refused: unknown source or no matching signature")
     try:
         webhook_id = verify(source.secrets, headers, body, tolerance_s=tolerance_s)
     except WebhookVerificationError as exc:
@@ -53,3 +56,21 @@ def accept(
     except IntegrityError:
         return source.org_id, Acceptance.DUPLICATE
     return source.org_id, Acceptance.NEW
+
+
+Body = TypeVar("Body", bound=BaseModel)
+
+
+def receive(
+    edge: Database, source_id: str, headers: dict[str, str], body: bytes, schema: type[Body]
+) -> tuple[str, Body] | None:
+    """Accept a webhook and parse its body: (org_id, body), or None for a replay (answer 2xx, do nothing)."""
+    org_id, acceptance = accept(edge, source_id, headers, body)
+    if acceptance is Acceptance.DUPLICATE:
+        return None
+    try:
+        return org_id, schema.model_validate_json(body)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "body"
+        raise Invalid(f"webhook body is not a valid {schema.__name__}: {first['msg']}", field=where) from exc

@@ -106,7 +106,7 @@ def test_forged_or_stale_webhook_is_refused(client: TestClient, runtime: Runtime
     unknown = client.post(
         "/v1/inbound/src_nope/results", content=body, headers=sign_headers([secret], "m", body)
     )
-    assert [r.status_code for r in (forged, stale, tampered, unknown)] == [401, 401, 401, 404]
+    assert [r.status_code for r in (forged, stale, tampered, unknown)] == [401, 401, 401, 401]
     assert _staged(runtime) == []
 
 

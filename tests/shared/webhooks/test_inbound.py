@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from shared.db import Database, migrate
-from shared.errors import NotFound, Unauthorized
+from shared.errors import Unauthorized
 from shared.runtime import IDENTITY_MIGRATIONS
 from shared.webhooks.inbound import Acceptance, accept, register_source
 from shared.webhooks.signing import new_secret, sign_headers
@@ -48,6 +48,6 @@ def test_stale_timestamp_is_unauthorized(edge: Database) -> None:
         accept(edge, source, headers, BODY)
 
 
-def test_unknown_source_is_not_found(edge: Database) -> None:
-    with pytest.raises(NotFound):
+def test_unknown_source_is_unauthorized_like_a_bad_signature(edge: Database) -> None:
+    with pytest.raises(Unauthorized, match="unknown source or no matching signature"):
         accept(edge, "src_missing", {}, BODY)
