@@ -74,7 +74,8 @@ class ModelRegistry:
         path = self._state_path(name)
         state: dict[str, object] = json.loads(path.read_text()) if path.exists() else {"history": []}
         previous = state.get("champion")
-        history = list(state.get("history", []))  # type: ignore[call-overload]
+        entries = state.get("history", [])
+        history = list(entries) if isinstance(entries, list) else []
         history.append({"version": version, "promoted_at": datetime.now(UTC).isoformat()})
         # Write then rename: a watcher in another process never reads a half-written pointer.
         tmp = path.with_suffix(f".{os.getpid()}.tmp")

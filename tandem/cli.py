@@ -8,11 +8,14 @@ import signal
 import sys
 import threading
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from shared.settings import REPO_ROOT
+
+if TYPE_CHECKING:
+    from tandem.services import ServiceEntry
 
 app = typer.Typer(help="Tandem: AI and people run influencer marketing together.", no_args_is_help=True)
 topics_app = typer.Typer(help="Kafka topics.", no_args_is_help=True)
@@ -21,7 +24,7 @@ app.add_typer(topics_app, name="topics")
 ServiceName = Annotated[str, typer.Argument(help="discovery | fraud | review | forecast")]
 
 
-def _entry(name: str):  # type: ignore[no-untyped-def]
+def _entry(name: str) -> ServiceEntry:
     from tandem.services import SERVICES
 
     if name not in SERVICES:

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Query, status
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, HttpUrl
 from sqlmodel import col, select
 
+from shared.db import Database
 from shared.errors import Invalid, NotFound
 from shared.events import EVENT_TYPES
 from shared.identity.keys import Principal
@@ -81,7 +82,8 @@ class ReplayRange(BaseModel):
     until: AwareDatetime
 
 
-def _edge(runtime: Runtime):  # type: ignore[no-untyped-def]
+def _edge(runtime: Runtime) -> Database:
+    """The edge database (shared by every service) holds partners' endpoints and deliveries."""
     assert runtime.idempotency is not None
     return runtime.idempotency.db
 
