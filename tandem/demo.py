@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import signal
 import socket
+import sys
 import time
 import uuid
 from collections.abc import Callable
@@ -191,6 +193,9 @@ def check(results: list[dict[str, Any]]) -> list[str]:
 
 
 def run_demo(once: bool, creators: int) -> int:
+    # SIGTERM (e.g. from a process manager) must stop the services too, as Ctrl-C does: exiting through
+    # SystemExit runs the `finally` below, while the default handler would orphan them.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     workdir = REPO_ROOT / "var" / f"demo-{datetime.now(UTC):%Y%m%d-%H%M%S}-{uuid.uuid4().hex[:4]}"
     workdir.mkdir(parents=True, exist_ok=True)
     typer.echo(f"Starting the local broker, four services and SQLite databases in {workdir} ...")
