@@ -15,6 +15,7 @@ from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Resp
 from fastapi.templating import Jinja2Templates
 from pydantic import ValidationError
 from sqlmodel import Session
+from starlette.datastructures import FormData
 
 from services.review import (
     decisions,
@@ -161,16 +162,25 @@ def task_page(request: Request, runtime: RuntimeDep, task_id: str) -> Response:
     return _render(request, runtime, "task.html", person, **ctx)
 
 
-@router.post("/tasks/{task_id}/decision", response_model=None)
-async def decide(request: Request, runtime: RuntimeDep, task_id: str) -> Response:
+async def _task_form(request: Request, runtime: Runtime, page: str) -> Response | tuple[FormData, Reviewer]:
+    """The posted form and its signed-in reviewer, or the redirect that sign-in or CSRF failure calls for."""
     form = await request.form()
-    page = f"/app/tasks/{task_id}"
     with runtime.db.transaction() as session:
         person = _person(request, runtime, session)
     if person is None:
         return _to_login(request)
     if not _csrf_ok(request, runtime, str(form.get("csrf", ""))):
         return _back(page, error="The form expired; please submit it again.")
+    return form, person
+
+
+@router.post("/tasks/{task_id}/decision", response_model=None)
+async def decide(request: Request, runtime: RuntimeDep, task_id: str) -> Response:
+    page = f"/app/tasks/{task_id}"
+    signed = await _task_form(request, runtime, page)
+    if isinstance(signed, Response):
+        return signed
+    form, person = signed
     try:
         body = decision_from(form, person.reviewer_id)
         hours = settings_of(runtime).escalation_due_hours
@@ -186,14 +196,11 @@ async def decide(request: Request, runtime: RuntimeDep, task_id: str) -> Respons
 
 @router.post("/tasks/{task_id}/adjustment", response_model=None)
 async def adjust(request: Request, runtime: RuntimeDep, task_id: str) -> Response:
-    form = await request.form()
     page = f"/app/tasks/{task_id}"
-    with runtime.db.transaction() as session:
-        person = _person(request, runtime, session)
-    if person is None:
-        return _to_login(request)
-    if not _csrf_ok(request, runtime, str(form.get("csrf", ""))):
-        return _back(page, error="The form expired; please submit it again.")
+    signed = await _task_form(request, runtime, page)
+    if isinstance(signed, Response):
+        return signed
+    form, person = signed
     try:
         body = adjustment_from(form, person.reviewer_id)
         with runtime.db.transaction() as session:
@@ -207,14 +214,11 @@ async def adjust(request: Request, runtime: RuntimeDep, task_id: str) -> Respons
 
 @router.post("/tasks/{task_id}/history", response_model=None)
 async def add_history(request: Request, runtime: RuntimeDep, task_id: str) -> Response:
-    form = await request.form()
     page = f"/app/tasks/{task_id}"
-    with runtime.db.transaction() as session:
-        person = _person(request, runtime, session)
-    if person is None:
-        return _to_login(request)
-    if not _csrf_ok(request, runtime, str(form.get("csrf", ""))):
-        return _back(page, error="The form expired; please submit it again.")
+    signed = await _task_form(request, runtime, page)
+    if isinstance(signed, Response):
+        return signed
+    form, person = signed
     try:
         with runtime.db.transaction() as session:
             task = tasks.task_row(session, person.org_id, task_id)
