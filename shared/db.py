@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import fcntl
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import orjson
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import event, text
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, create_engine
+from sqlmodel import Session, SQLModel, create_engine
 
 
 def make_engine(url: str) -> Engine:
@@ -20,7 +21,7 @@ def make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
         # The consumer thread, the outbox relay and request handlers share the file; WAL lets readers
         # run beside the writer and busy_timeout makes writers queue instead of failing.
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, **_JSON_CODEC)
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
@@ -32,7 +33,53 @@ def make_engine(url: str) -> Engine:
             cur.close()
 
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
+    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10, **_JSON_CODEC)
+
+
+def _dumps(value: Any) -> str:
+    return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
+
+
+# JSON columns through orjson: the standard library encoder was a tenth of a consumer's time.
+_JSON_CODEC: dict[str, Any] = {"json_serializer": _dumps, "json_deserializer": orjson.loads}
+
+
+def _memo(process: Callable[[Any], Any] | None) -> Callable[[Any], Any]:
+    """A bind processor that converts a repeated value once: a batch's rows share their timestamps."""
+    if process is None:
+        return lambda value: value
+    last: list[Any] = [object(), None]
+
+    def convert(value: Any) -> Any:
+        if value is not last[0]:
+            last[0], last[1] = value, process(value)
+        return last[1]
+
+    return convert
+
+
+def insert_many(session: Session, model: type[SQLModel], rows: list[dict[str, Any]]) -> None:
+    """Insert plain rows (all with the same keys) with one driver-level executemany, in the session's
+    transaction.
+
+    Column types still convert each value (JSON, aware datetimes), but once per value rather than
+    through SQLAlchemy's per-row statement machinery, which cost more than the database's own work.
+    """
+    if not rows:
+        return
+    conn = session.connection()
+    dialect = conn.dialect
+    table = model.__table__  # type: ignore[attr-defined]
+    names = list(rows[0])
+    processors = [_memo(table.c[n].type.dialect_impl(dialect).bind_processor(dialect)) for n in names]
+    placeholder = {"qmark": "?", "format": "%s", "pyformat": "%s"}[str(dialect.paramstyle)]
+    quote = dialect.identifier_preparer.quote
+    sql = (
+        f"INSERT INTO {quote(table.name)} ({', '.join(quote(n) for n in names)}) "
+        f"VALUES ({', '.join([placeholder] * len(names))})"
+    )
+    params = [tuple(p(row[n]) for n, p in zip(names, processors, strict=True)) for row in rows]
+    conn.exec_driver_sql(sql, params)
 
 
 class Database:

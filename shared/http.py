@@ -30,7 +30,7 @@ class CorrelationMiddleware:
         incoming = dict(scope.get("headers") or []).get(self._header)
         started = time.perf_counter()
         status = 500
-        with correlation(_usable_id(incoming)) as cid:
+        with correlation(usable_correlation_id(incoming)) as cid:
 
             async def send_with_id(message: Message) -> None:
                 nonlocal status
@@ -47,7 +47,7 @@ class CorrelationMiddleware:
                 HTTP_LATENCY.labels(self.service, route).observe(time.perf_counter() - started)
 
 
-def _usable_id(raw: bytes | None) -> str | None:
+def usable_correlation_id(raw: bytes | None) -> str | None:
     """A caller's correlation id if it is short printable ASCII; otherwise we mint our own."""
     if not raw or len(raw) > 128:
         return None
@@ -56,6 +56,30 @@ def _usable_id(raw: bytes | None) -> str | None:
     except UnicodeDecodeError:
         return None
     return text if text.isprintable() else None
+
+
+async def read_body(receive: Receive) -> bytes:
+    """The whole request body, for middlewares that must see it before the app does."""
+    parts = []
+    while True:
+        message = await receive()
+        parts.append(message.get("body", b""))
+        if not message.get("more_body"):
+            return b"".join(parts)
+
+
+def replay_body(body: bytes) -> Receive:
+    """A `receive` that hands an already-read body to the next app, once."""
+    sent = False
+
+    async def receive() -> Message:
+        nonlocal sent
+        if sent:
+            return {"type": "http.disconnect"}
+        sent = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return receive
 
 
 def health_router(readiness: ReadinessCheck) -> APIRouter:

@@ -18,6 +18,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared.db import Database
 from shared.errors import problem
+from shared.http import read_body, replay_body
 from shared.identity.models import IdempotencyRecord
 
 HEADER = b"idempotency-key"
@@ -90,7 +91,7 @@ class IdempotencyMiddleware:
                 400, "bad_idempotency_key", "Bad Idempotency-Key", f"1-{MAX_KEY_LENGTH} characters"
             )(scope, receive, send)
             return
-        body = await _read_body(receive)
+        body = await read_body(receive)
         credential = (
             _header(scope, b"x-api-key") or _header(scope, b"authorization") or _header(scope, b"x-org-id")
         )
@@ -110,14 +111,6 @@ class IdempotencyMiddleware:
         self, store: IdempotencyStore, caller: str, key: str, body: bytes, scope: Scope, send: Send
     ) -> None:
         status, headers, chunks = 500, [], []
-        sent = False
-
-        async def replay_receive() -> Message:
-            nonlocal sent
-            if sent:
-                return {"type": "http.disconnect"}
-            sent = True
-            return {"type": "http.request", "body": body, "more_body": False}
 
         async def capture(message: Message) -> None:
             nonlocal status, headers
@@ -129,21 +122,12 @@ class IdempotencyMiddleware:
             await send(message)
 
         try:
-            await self.app(scope, replay_receive, capture)
+            await self.app(scope, replay_body(body), capture)
         finally:
             if status < 500:
                 await to_thread.run_sync(store.complete, caller, key, status, headers, b"".join(chunks))
             else:
                 await to_thread.run_sync(store.release, caller, key)
-
-
-async def _read_body(receive: Receive) -> bytes:
-    parts = []
-    while True:
-        message = await receive()
-        parts.append(message.get("body", b""))
-        if not message.get("more_body"):
-            return b"".join(parts)
 
 
 async def _answer_from_record(

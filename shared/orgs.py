@@ -14,23 +14,34 @@ from fastapi import Depends, Header, Request
 
 from shared.errors import Forbidden, Unauthorized
 from shared.identity.keys import Principal
-from shared.runtime import RuntimeDep
+from shared.runtime import Runtime, RuntimeDep
 
 ORG_HEADER = "X-Org-Id"
 KEY_HEADER = "X-API-Key"
 
 
 INBOUND_PREFIX = "/v1/inbound/"
+# Longest accepted value per credential header (lower-case names, as ASGI carries them).
+HEADER_MAX_LENGTH = {"x-org-id": 64, "x-api-key": 200, "authorization": 300}
 
 
 def current_principal(
     request: Request,
     runtime: RuntimeDep,
-    org: Annotated[str | None, Header(alias=ORG_HEADER, max_length=64)] = None,
-    api_key: Annotated[str | None, Header(alias=KEY_HEADER, max_length=200)] = None,
-    authorization: Annotated[str | None, Header(max_length=300)] = None,
+    org: Annotated[str | None, Header(alias=ORG_HEADER, max_length=HEADER_MAX_LENGTH["x-org-id"])] = None,
+    api_key: Annotated[
+        str | None, Header(alias=KEY_HEADER, max_length=HEADER_MAX_LENGTH["x-api-key"])
+    ] = None,
+    authorization: Annotated[str | None, Header(max_length=HEADER_MAX_LENGTH["authorization"])] = None,
 ) -> Principal:
-    if request.url.path.startswith(INBOUND_PREFIX):
+    return principal_for(runtime, request.url.path, org, api_key, authorization)
+
+
+def principal_for(
+    runtime: Runtime, path: str, org: str | None, api_key: str | None, authorization: str | None
+) -> Principal:
+    """The caller behind a request's credential headers; raises Unauthorized without a valid key."""
+    if path.startswith(INBOUND_PREFIX):
         # Partners' webhooks authenticate by their signature (checked by the route), not by an API key.
         return Principal(org_id="", role="partner", key_id="webhook")
     if runtime.settings.auth_mode == "open":

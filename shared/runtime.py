@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 import threading
 from collections.abc import AsyncIterator, Callable
@@ -19,6 +20,7 @@ from shared.bus.producer import BusProducer
 from shared.db import Database, migrate
 from shared.errors import install_error_handlers
 from shared.events import DriftDetected, WebhookEndpointDisabled
+from shared.fastlane import FastHandler, ServiceApp
 from shared.http import install_common
 from shared.idempotency import IdempotencyMiddleware, IdempotencyStore
 from shared.identity.keys import KeyStore
@@ -47,6 +49,8 @@ class ServiceSpec:
     on_start: Callable[[Runtime], None] | None = None
     # Optional: event types a service applies many at a time (one transaction per poll batch).
     batch_handlers: Callable[[Runtime], dict[str, BatchHandler]] | None = None
+    # Optional: POST paths whose plain success case skips the framework stack (see shared.fastlane).
+    fast_routes: dict[str, FastHandler] = field(default_factory=dict)
 
 
 @dataclass
@@ -199,13 +203,19 @@ def create_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
         configure_logging(settings.service_name, settings.log_level)
         runtime = start_runtime(spec, settings)
         app.state.runtime = runtime
+        # Everything loaded so far (modules, schemas, models) lives as long as the process: keep it out
+        # of the cyclic collector, whose full passes over it were multi-millisecond request stalls.
+        gc.collect()
+        gc.freeze()
         log.info("service started", extra={"fields": {"port": settings.port}})
         try:
             yield
         finally:
             runtime.close()
 
-    app = FastAPI(title=spec.title, version="0.1.0", lifespan=lifespan)
+    app = ServiceApp(title=spec.title, version="0.1.0", lifespan=lifespan)
+    for path, handler in spec.fast_routes.items():
+        app.add_fast_route(settings.service_name, path, handler)
     install_error_handlers(app)
     # Innermost of the middlewares (added first): size and rate limits apply before a body is buffered.
     app.add_middleware(IdempotencyMiddleware)

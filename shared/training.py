@@ -48,17 +48,21 @@ def register_version(
     notes: str = "",
     promote: bool = True,
     reference_rows: np.ndarray | None = None,
+    files: dict[str, bytes] | None = None,
 ) -> OnnxModel:
     """Write a new version folder (ONNX heads + card) and optionally make it champion.
 
     `evaluate` scores held-out data with the exported graph itself, so the card's metrics are those of
-    exactly what the services will serve.
+    exactly what the services will serve. `files` are kept in the version folder next to the heads (e.g. the
+    training set a later challenger builds on), written before the version can be promoted.
     """
     version = registry.next_version(name)
     folder = registry.root / name / version
     folder.mkdir(parents=True)
     for head, blob in heads.items():
         (folder / f"{head}.onnx").write_bytes(blob)
+    for file, blob in (files or {}).items():
+        (folder / file).write_bytes(blob)
     parent = None
     with contextlib.suppress(LookupError):
         parent = registry.champion_version(name)

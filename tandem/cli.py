@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from shared.settings import REPO_ROOT
+from tandem.commands import feedback
 
 if TYPE_CHECKING:
     from tandem.services import ServiceEntry
@@ -103,12 +104,28 @@ def train(
     model: Annotated[str, typer.Argument(help="fraud | ranking | forecast | all")] = "all",
     creators: int = typer.Option(20_000, help="Size of the generated world to learn from."),
     models_dir: Path = typer.Option(REPO_ROOT / "models", help="Model registry root."),
+    from_results: bool = typer.Option(
+        False,
+        "--from-results",
+        help="Retrain one model from the outcomes its service stored (champion/challenger, JSON verdict) "
+        "instead of from the generated world.",
+    ),
+    database_url: feedback.DatabaseUrl = "",
+    margin: feedback.Margin = None,
+    holdout_share: feedback.HoldoutShare = None,
+    min_rows: feedback.MinRows = None,
 ) -> None:
-    """Train models, export them to ONNX with their cards, and promote them in the registry."""
+    """Train models, export them to ONNX with their cards, and promote them in the registry.
+
+    With --from-results: one champion/challenger round on stored outcomes; promoted only if better.
+    """
     from shared.model_registry import ModelRegistry
     from tandem.training import MODELS
     from tandem.training import train as run_training
 
+    if from_results:
+        feedback.print_retrain(model, database_url, models_dir, margin, holdout_share, min_rows)
+        return
     if model not in (*MODELS, "all"):
         raise typer.BadParameter(f"unknown model {model!r}; choose one of {', '.join(MODELS)}, all")
     for m in run_training(ModelRegistry(models_dir), model, creators):

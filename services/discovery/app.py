@@ -7,10 +7,26 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
-from services.discovery import api, consumers
+from services.discovery import api, consumers, retraining
 from services.discovery.config import DiscoverySettings
 from shared import topics
-from shared.runtime import ServiceSpec, create_app
+from shared.model_registry import ModelRegistry
+from shared.runtime import Runtime, ServiceSpec, create_app
+
+
+def start(runtime: Runtime) -> None:
+    """Retrain the ranking model every N new outcomes (a daemon thread), then settle the heap."""
+    s = runtime.settings
+    assert isinstance(s, DiscoverySettings)
+    if s.retrain_every_outcomes > 0:
+        trigger = retraining.trigger(runtime.db, runtime.outbox, ModelRegistry(s.models_dir), s.retrain_policy(),
+                                     s.retrain_every_outcomes, s.retrain_check_interval_s)  # fmt: skip
+        runtime.extras["retrain_trigger"] = trigger
+        trigger.start()
+    # Long-lived start-up objects (ORM mappings, ONNX sessions) move out of the collector's way, so the
+    # full collections a 1,000-creator pool triggers do not rescan them on every brief.
+    gc.freeze()
+
 
 SPEC = ServiceSpec(
     name="discovery",
@@ -20,9 +36,7 @@ SPEC = ServiceSpec(
     model_names=["ranking"],
     handlers=consumers.handlers,
     routers=[api.router],
-    # Long-lived start-up objects (ORM mappings, ONNX sessions) move out of the collector's way, so the
-    # full collections a 1,000-creator pool triggers do not rescan them on every brief.
-    on_start=lambda _: gc.freeze(),
+    on_start=start,
 )
 
 

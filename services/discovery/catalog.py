@@ -44,8 +44,14 @@ def content_hash(creator: CreatorIn) -> str:
     return payload_hash(payload(creator))
 
 
+def payload_json(payload: dict[str, Any]) -> bytes:
+    """The payload as JSON with sorted keys: what the content hash is taken over (bulk.py also stores
+    these bytes as `profile`, so one serialisation serves both)."""
+    return orjson.dumps(payload, option=orjson.OPT_SORT_KEYS)
+
+
 def payload_hash(payload: dict[str, Any]) -> str:
-    return hashlib.sha256(orjson.dumps(payload, option=orjson.OPT_SORT_KEYS)).hexdigest()
+    return hashlib.sha256(payload_json(payload)).hexdigest()
 
 
 def mask(values: list[str], vocabulary: tuple[str, ...]) -> int:
@@ -54,19 +60,33 @@ def mask(values: list[str], vocabulary: tuple[str, ...]) -> int:
     return sum(1 << index[v] for v in set(values) if v in index)
 
 
+# mask()'s bits, looked up once: search_columns runs for every ingested creator (bulk ingest's hot path).
+_PLATFORM_BITS = {v: 1 << i for i, v in enumerate(PLATFORMS)}
+_CATEGORY_BITS = {v: 1 << i for i, v in enumerate(CATEGORIES)}
+_LANGUAGE_BITS = {v: 1 << i for i, v in enumerate(LANGUAGES)}
+
+
+def _bits(values: list[str], bits: dict[str, int]) -> int:
+    """mask() over a precomputed vocabulary; OR makes a repeated value count once, as mask's set does."""
+    out = 0
+    for v in values:
+        out |= bits.get(v, 0)
+    return out
+
+
 def search_columns(payload: dict[str, Any]) -> dict[str, Any]:
     """The denormalised columns search filters and sorts on, from a validated payload (JSON mode)."""
-    accounts = payload["accounts"]
+    accounts, audience = payload["accounts"], payload["audience"]
     main = max(accounts, key=lambda a: a["followers"])
     return {
         "followers": main["followers"],
-        "platform_mask": mask([a["platform"] for a in accounts], PLATFORMS),
-        "category_mask": mask(payload["categories"], CATEGORIES),
-        "language_mask": mask(payload["languages"], LANGUAGES),
+        "platform_mask": _bits([a["platform"] for a in accounts], _PLATFORM_BITS),
+        "category_mask": _bits(payload["categories"], _CATEGORY_BITS),
+        "language_mask": _bits(payload["languages"], _LANGUAGE_BITS),
         "engagement_rate": main["engagement_rate"],
         "growth": main.get("median_monthly_growth", 0.0),
-        "audience_known": min(1.0, sum(m["audience_share"] for m in payload["audience"])),
-        "max_market_er": max((m["engagement_rate"] for m in payload["audience"]), default=0.0),
+        "audience_known": min(1.0, sum(m["audience_share"] for m in audience)),
+        "max_market_er": max((m["engagement_rate"] for m in audience), default=0.0),
         "female_share": payload.get("audience_female_share"),
         "age_shares": payload.get("audience_age") or {},
     }

@@ -3,10 +3,11 @@
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
+from shared.retraining import RetrainSettings
 from shared.settings import ServiceSettings
 
 
-class DiscoverySettings(ServiceSettings):
+class DiscoverySettings(ServiceSettings, RetrainSettings):
     model_config = SettingsConfigDict(env_prefix="TANDEM_DISCOVERY_", extra="ignore", env_file=".env")
 
     service_name: str = "discovery"
@@ -23,4 +24,13 @@ class DiscoverySettings(ServiceSettings):
         gt=0,
         le=1,
         description="Largest share of a shortlist one home market may take (market diversity).",
+    )
+    ranking_success_at: float = Field(
+        1.0,
+        gt=0,
+        description="outcome_vs_forecast (actual / forecast of the main metric) at or above which a shortlisted "
+        "collaboration counts as a success for the ranking model.",
+    )
+    retrain_every_outcomes: int = Field(
+        200, ge=0, description="Retrain the ranking model after this many new outcomes (0 = never)."
     )

@@ -1,10 +1,12 @@
-"""Discovery Kafka handlers: fraud scores, review decisions and relationship updates update the catalogue."""
+"""Discovery Kafka handlers: fraud scores, review decisions and relationship updates update the catalogue;
+relationship outcomes of shortlisted creators become the ranking model's labels."""
 
 from __future__ import annotations
 
 from sqlmodel import Session
 
-from services.discovery import catalog
+from services.discovery import catalog, outcomes
+from services.discovery.config import DiscoverySettings
 from shared.bus.consumer import Handler
 from shared.events import Envelope, Event, FraudScored, RelationshipUpdated, ReviewDecided
 from shared.runtime import Runtime
@@ -25,9 +27,17 @@ def on_relationship_updated(session: Session, event: Event, envelope: Envelope) 
     catalog.apply_relationship(session, envelope.org_id, event)
 
 
-def handlers(_: Runtime) -> dict[str, Handler]:
+def handlers(runtime: Runtime) -> dict[str, Handler]:
+    settings = runtime.settings
+    assert isinstance(settings, DiscoverySettings)
+
+    def on_relationship(session: Session, event: Event, envelope: Envelope) -> None:
+        on_relationship_updated(session, event, envelope)
+        assert isinstance(event, RelationshipUpdated)
+        outcomes.record_outcome(session, envelope.org_id, event, settings.ranking_success_at)
+
     return {
         FraudScored.event_type: on_fraud_scored,
         ReviewDecided.event_type: on_review_decided,
-        RelationshipUpdated.event_type: on_relationship_updated,
+        RelationshipUpdated.event_type: on_relationship,
     }

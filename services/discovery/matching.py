@@ -5,13 +5,13 @@ from __future__ import annotations
 import uuid
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from sqlalchemy import or_, text
 from sqlmodel import Session, col, select
 
-from services.discovery import catalog
+from services.discovery import catalog, outcomes
 from services.discovery import reasons as explain
 from services.discovery.catalog import PoolRow, mask
 from services.discovery.features import Fit, feature_matrix, feature_row, fit
@@ -37,6 +37,7 @@ class Scored:
     creator: CreatorIn
     fit: Fit
     score: float
+    features: list[float] = field(default_factory=list)  # the model's input row, kept for retraining
 
 
 def _walk(
@@ -123,7 +124,9 @@ def rank(
     fits = [fit(brief, creator, size) for _, creator in loaded]
     rows = [feature_row(brief, f, row.fraud_risk) for (row, _), f in zip(loaded, fits, strict=True)]
     scores: list[float] = model.run("model", feature_matrix(rows)).tolist() if rows else []
-    scored = [Scored(row, c, f, float(s)) for (row, c), f, s in zip(loaded, fits, scores, strict=True)]
+    scored = [
+        Scored(row, c, f, float(s), x) for (row, c), f, s, x in zip(loaded, fits, scores, rows, strict=True)
+    ]
     return sorted(scored, key=lambda s: (-s.score, s.row.creator_id))
 
 
@@ -243,5 +246,6 @@ def build_shortlist(
             created_at=now,
         )
     )
+    outcomes.store_features(session, org_id, event, picked, model)
     outbox.stage(session, event, org_id=org_id)
     return ShortlistResult(campaign=campaign, event=event, candidates_considered=len(ids))

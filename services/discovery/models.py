@@ -8,6 +8,10 @@ from typing import Any
 from sqlalchemy import JSON, Column, Index
 from sqlmodel import Field, SQLModel
 
+# The retrain rounds of the ranking model (the table shape every service shares); imported here so the
+# discovery migrations see it.
+from shared.retraining import RetrainRun as RetrainRun
+
 WALK_INCLUDE = [
     "platform_mask",
     "category_mask",
@@ -137,6 +141,49 @@ class Shortlist(SQLModel, table=True):
     candidates_considered: int
     entries: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     created_at: datetime
+
+
+class ShortlistFeatures(SQLModel, table=True):
+    """The ranking model's input row for one shortlisted creator, exactly as it was scored.
+
+    Written with the shortlist and never updated: a later catalogue change (followers, audience, fraud
+    score, price) cannot reach the training row of an outcome (point-in-time, see training_sets.py).
+    """
+
+    __tablename__ = "shortlist_features"
+
+    org_id: str = Field(primary_key=True, max_length=64)
+    campaign_id: str = Field(primary_key=True, max_length=64)
+    creator_id: str = Field(primary_key=True, max_length=64)
+    shortlist_id: str = Field(max_length=64)
+    rank: int
+    match_score: float
+    model_name: str = Field(max_length=64)
+    model_version: str = Field(max_length=32)
+    feature_names: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    features: list[float | None] = Field(
+        default_factory=list,
+        sa_column=Column(JSON, nullable=False),
+        description="One value per feature name; null where the model saw NaN (JSON has no NaN).",
+    )
+    created_at: datetime
+
+
+class RankingOutcome(SQLModel, table=True):
+    """How a shortlisted collaboration went, from RelationshipUpdated: the ranking model's label."""
+
+    __tablename__ = "ranking_outcome"
+
+    org_id: str = Field(primary_key=True, max_length=64)
+    campaign_id: str = Field(primary_key=True, max_length=64)
+    creator_id: str = Field(primary_key=True, max_length=64)
+    outcome_vs_forecast: float
+    success: bool = Field(description="outcome_vs_forecast >= the success threshold when recorded")
+    status: str = Field(max_length=16)
+    recorded_at: datetime = Field(
+        index=True, description="When the first outcome arrived (orders the hold-out)."
+    )
+    updated_at: datetime = Field(description="updated_at of the newest RelationshipUpdated applied.")
 
 
 class Collaboration(SQLModel, table=True):

@@ -11,7 +11,8 @@ from services.discovery.schemas import BriefIn, CreatorIn
 from shared.metrics import classification_metrics
 from shared.model_registry import ModelRegistry
 from shared.onnx_model import DataRef, OnnxModel
-from shared.training import data_sha256, register_version, to_onnx_bytes
+from shared.retraining import fit_classifier
+from shared.training import data_sha256, register_version
 
 MODEL_NAME = "ranking"
 TRAINING_SHORTLIST_SIZE = 20
@@ -48,13 +49,10 @@ def train(
     outcomes: list[Outcome], groups: list[int], registry: ModelRegistry, source: str, licence: str
 ) -> OnnxModel:
     """Fit on 80% of campaigns, evaluate on the other 20% (whole campaigns held out), register and promote."""
-    from sklearn.ensemble import HistGradientBoostingClassifier
-
     x, y = training_matrix(outcomes)
     g = np.asarray(groups)
     test = g % 5 == 0
-    clf = HistGradientBoostingClassifier(max_iter=200, max_depth=5, learning_rate=0.06, random_state=0)
-    clf.fit(x[~test], y[~test])
+    model = fit_classifier(x[~test], y[~test])
     base_rate = round(float(y[test].mean()), 4)
 
     def evaluate(model: OnnxModel) -> dict[str, object]:
@@ -68,7 +66,7 @@ def train(
     return register_version(
         registry,
         MODEL_NAME,
-        {"model": to_onnx_bytes(clf, len(FEATURES))},
+        {"model": model},
         task="classification",
         features=FEATURES,
         data=DataRef(source=source, sha256=data_sha256(x, y), rows=len(y), licence=licence),

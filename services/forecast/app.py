@@ -25,9 +25,7 @@ def start_feedback_loop(runtime: Runtime) -> None:
     watch.start()
     if s.retrain_every_results == 0:
         return
-    policy = retraining.Policy(margin=s.retrain_margin, holdout_share=s.retrain_holdout_share,
-                               min_rows=s.retrain_min_rows)  # fmt: skip
-    trigger = retraining.RetrainTrigger(runtime.db, runtime.outbox, ModelRegistry(s.models_dir), policy,
+    trigger = retraining.RetrainTrigger(runtime.db, runtime.outbox, ModelRegistry(s.models_dir), s.retrain_policy(),
                                         s.retrain_every_results, s.retrain_check_interval_s)  # fmt: skip
     runtime.extras["retrain_trigger"] = trigger
     trigger.start()

@@ -3,10 +3,11 @@
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
+from shared.retraining import RetrainSettings
 from shared.settings import ServiceSettings
 
 
-class ForecastSettings(ServiceSettings):
+class ForecastSettings(ServiceSettings, RetrainSettings):
     model_config = SettingsConfigDict(env_prefix="TANDEM_FORECAST_", extra="ignore", env_file=".env")
 
     service_name: str = "forecast"
@@ -16,21 +17,6 @@ class ForecastSettings(ServiceSettings):
     )
     retrain_every_results: int = Field(
         500, ge=0, description="Retrain the forecast model after this many new scored results (0 = never)."
-    )
-    retrain_check_interval_s: float = Field(
-        60.0, gt=0, description="How often the retrain trigger counts new results."
-    )
-    retrain_margin: float = Field(
-        0.02, ge=0, lt=1, description="Relative held-out error reduction a challenger needs to be promoted."
-    )
-    retrain_holdout_share: float = Field(
-        0.2,
-        gt=0,
-        lt=1,
-        description="Most recent share of results held out to compare challenger and champion.",
-    )
-    retrain_min_rows: int = Field(
-        200, ge=2, description="Fewest joined results worth training a challenger on."
     )
     error_drift_window: int = Field(
         2_000, ge=10, description="Latest scored results the error drift is measured on."

@@ -8,6 +8,10 @@ from typing import Any
 from sqlalchemy import JSON, Column, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
+# One table shape for every service's retrain rounds (shared/retraining.py); imported here so the
+# forecast migrations and `services.forecast.models.RetrainRun` keep finding it.
+from shared.retraining import RetrainRun as RetrainRun
+
 
 class ForecastRecord(SQLModel, table=True):
     __tablename__ = "forecast_record"
@@ -111,20 +115,3 @@ class CampaignResult(SQLModel, table=True):
     payload: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     source: str = Field(max_length=80, description="rest | inbound:<source_id>")
     received_at: datetime
-
-
-class RetrainRun(SQLModel, table=True):
-    """One champion/challenger round: what was trained on, how both scored, and whether it was promoted."""
-
-    __tablename__ = "retrain_run"
-
-    run_id: str = Field(primary_key=True, max_length=64)
-    model_name: str = Field(max_length=64)
-    started_at: datetime = Field(index=True)
-    trigger: str = Field(max_length=32, description="cli | every_n_results")
-    train_rows: int
-    holdout_rows: int
-    champion_version: str | None = Field(default=None, max_length=32)
-    challenger_version: str | None = Field(default=None, max_length=32)
-    promoted: bool = False
-    report: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))

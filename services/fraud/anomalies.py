@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -42,6 +42,9 @@ class Finding:
     kind: str
     severity: float
     reasons: list[Reason]
+    # The account stats the finding was raised on, when known: stored with the anomaly so its label later
+    # trains the risk model on the account as it was then (see training_sets.py).
+    account: AccountStats | None = None
 
 
 def _severity(ratio: float, at_threshold: float = 0.3) -> float:
@@ -96,7 +99,7 @@ def like_comment_ratio(account: AccountStats) -> Finding | None:
 def account_anomalies(account: AccountStats) -> list[Finding]:
     """Every rule that fires on one account's current stats."""
     found = [growth_spike(account), engagement_vs_tier(account), like_comment_ratio(account)]
-    return [f for f in found if f is not None]
+    return [replace(f, account=account) for f in found if f is not None]
 
 
 def series_spikes(followers: list[int]) -> Finding | None:
@@ -206,4 +209,5 @@ def history_findings(history: HistoryRequest) -> list[Finding]:
     for f in found:  # one anomaly per kind: the most severe
         if f is not None and (f.kind not in unique or f.severity > unique[f.kind].severity):
             unique[f.kind] = f
-    return list(unique.values())
+    # The request's account is the creator's state when every one of these was raised.
+    return [replace(f, account=f.account or history.account) for f in unique.values()]

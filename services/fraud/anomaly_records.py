@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from sqlmodel import Session, col, select
 
 from services.fraud.anomalies import Finding
+from services.fraud.features import named_features
 from services.fraud.models import AnomalyLabel, FraudAnomaly
 from services.fraud.schemas import AnomalyOut, AnomalyReviewIn
 from shared.bus.outbox import Outbox
@@ -21,6 +22,27 @@ from shared.events import AnomalyDetected, AnomalyReviewed, Reason
 
 def anomaly_id(org_id: str, creator_id: str, kind: str, source_key: str) -> str:
     return hashlib.sha256(f"{org_id}|{creator_id}|{kind}|{source_key}".encode()).hexdigest()[:32]
+
+
+def _features(
+    session: Session, org_id: str, creator_id: str, finding: Finding, now: datetime
+) -> tuple[dict[str, float | None] | None, datetime | None]:
+    """The creator's account features as known now: the finding's own account, else the latest stored ones.
+
+    A finding without account stats (a follower sample, comments) takes those of the creator's most recent
+    earlier anomaly that had them: still only what was known when it was raised, never a later state.
+    """
+    if finding.account is not None:
+        return named_features(finding.account), now
+    stmt = (
+        select(FraudAnomaly)
+        .where(FraudAnomaly.org_id == org_id, FraudAnomaly.creator_id == creator_id)
+        .where(col(FraudAnomaly.features_at).is_not(None))
+        .order_by(col(FraudAnomaly.features_at).desc())
+        .limit(1)
+    )
+    earlier = session.exec(stmt).first()
+    return (earlier.features, earlier.features_at) if earlier is not None else (None, None)
 
 
 def record(
@@ -43,6 +65,7 @@ def record(
         if existing is not None:
             rows.append(existing)
             continue
+        features, features_at = _features(session, org_id, creator_id, f, now)
         row = FraudAnomaly(
             org_id=org_id,
             anomaly_id=aid,
@@ -53,6 +76,8 @@ def record(
             reasons=[r.model_dump() for r in f.reasons],
             source=source,
             detected_at=now,
+            features=features,
+            features_at=features_at,
         )
         session.add(row)
         event = AnomalyDetected(

@@ -6,10 +6,24 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
-from services.fraud import api, consumers
+from services.fraud import api, consumers, retraining
 from services.fraud.config import FraudSettings
 from shared import topics
-from shared.runtime import ServiceSpec, create_app
+from shared.model_registry import ModelRegistry
+from shared.runtime import Runtime, ServiceSpec, create_app
+
+
+def start_retraining(runtime: Runtime) -> None:
+    """Retrain the fraud risk model every N new anomaly verdicts (a daemon thread)."""
+    s = runtime.settings
+    assert isinstance(s, FraudSettings)
+    if s.retrain_every_labels == 0:
+        return
+    trigger = retraining.trigger(runtime.db, runtime.outbox, ModelRegistry(s.models_dir), s.retrain_policy(),
+                                 s.retrain_label_weight, s.retrain_every_labels, s.retrain_check_interval_s)  # fmt: skip
+    runtime.extras["retrain_trigger"] = trigger
+    trigger.start()
+
 
 SPEC = ServiceSpec(
     name="fraud",
@@ -20,6 +34,8 @@ SPEC = ServiceSpec(
     handlers=consumers.handlers,
     batch_handlers=consumers.batch_handlers,
     routers=[api.router],
+    fast_routes={"/v1/fraud/score": api.score_one_fast},
+    on_start=start_retraining,
 )
 
 

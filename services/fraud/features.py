@@ -51,3 +51,17 @@ def account_features(account: AccountStats) -> list[float]:
 
 def feature_matrix(accounts: list[AccountStats]) -> np.ndarray:
     return np.array([account_features(a) for a in accounts], dtype=np.float32).reshape(-1, len(FEATURES))
+
+
+def named_features(account: AccountStats) -> dict[str, float | None]:
+    """One account's features by name, NaN as None (for JSON), as stored with an anomaly."""
+    return {
+        name: None if math.isnan(v) else v
+        for name, v in zip(FEATURES, account_features(account), strict=True)
+    }
+
+
+def vector(named: dict[str, float | None]) -> list[float]:
+    """Back to the model's order; a feature missing from a stored row (added later) is NaN, as the model learnt."""
+    values = [named.get(name) for name in FEATURES]
+    return [float("nan") if v is None else float(v) for v in values]

@@ -8,6 +8,10 @@ from typing import Any
 from sqlalchemy import JSON, Column
 from sqlmodel import Field, SQLModel
 
+# The retrain rounds of the fraud risk model (the table shape every service shares); imported here so the
+# fraud migrations see it.
+from shared.retraining import RetrainRun as RetrainRun
+
 
 class FraudScore(SQLModel, table=True):
     __tablename__ = "fraud_score"
@@ -38,6 +42,15 @@ class FraudAnomaly(SQLModel, table=True):
     source: str = Field(max_length=16, description="account | history | campaign")
     status: str = Field(default="open", max_length=16, description="open | confirmed | dismissed")
     detected_at: datetime
+    features: dict[str, float | None] | None = Field(
+        default=None,
+        sa_column=Column(JSON, nullable=True),
+        description="The creator's risk-model features (services/fraud/features.py) as they were when this was "
+        "raised, by name; null values where the feature was NaN. The training row of this anomaly's label.",
+    )
+    features_at: datetime | None = Field(
+        default=None, description="When those account stats were seen (null: no account stats known then)."
+    )
 
 
 class AnomalyLabel(SQLModel, table=True):

@@ -19,14 +19,13 @@ import orjson
 from kafka import KafkaConsumer
 from kafka.consumer.fetcher import ConsumerRecord
 from pydantic import ValidationError
-from sqlalchemy import insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.exc import OperationalError as DBAPIConnectionError
 from sqlmodel import Session, col, select
 
 from shared.bus.producer import RawPublisher
 from shared.bus.tables import ProcessedEvent
-from shared.db import Database
+from shared.db import Database, insert_many
 from shared.events import Envelope, Event, UnknownEventType, parse_envelope, unwrap
 from shared.observability import EVENTS_CONSUMED, correlation
 from shared.settings import ServiceSettings
@@ -132,14 +131,10 @@ class EventDispatcher:
             if fresh:
                 handler(session, [(event, env) for _, event, env in fresh.values()])
             now = datetime.now(UTC)
-            if fresh:  # one executemany: building ORM objects would cost more than the handler
-                session.execute(
-                    insert(ProcessedEvent),
-                    [
-                        {"event_id": eid, "topic": r.topic, "event_type": env.type, "processed_at": now}
-                        for eid, (r, _, env) in fresh.items()
-                    ],
-                )
+            insert_many(session, ProcessedEvent, [
+                {"event_id": eid, "topic": r.topic, "event_type": env.type, "processed_at": now}
+                for eid, (r, _, env) in fresh.items()
+            ])  # fmt: skip
         applied = {id(r) for r, _, _ in fresh.values()}
         return [(r, "applied" if id(r) in applied else "duplicate") for r, _, _ in items]
 
@@ -208,6 +203,7 @@ class EventDispatcher:
         headers = {"dlq_reason": letter.reason, "original_topic": record.topic}
         key = record.key.decode(errors="replace") if record.key else ""
         future = self.dead_letters.send(dlq(record.topic), key, letter.to_bytes(record), headers)
+        self.dead_letters.flush(timeout=30)  # without waiting for the producer's linger
         future.get(timeout=30)  # the offset may only move on once the dead letter is stored
         log.error(
             "event dead-lettered",

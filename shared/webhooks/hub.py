@@ -19,7 +19,7 @@ import httpx
 import orjson
 from sqlmodel import col, select
 
-from shared.bus.tables import OutboxMessage
+from shared.bus.outbox import PendingMessage
 from shared.db import Database
 from shared.webhooks import retry
 from shared.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
@@ -60,18 +60,18 @@ def webhook_body(envelope: dict[str, object]) -> bytes:
     )  # fmt: skip
 
 
-def fan_out(edge: Database, rows: Sequence[OutboxMessage]) -> int:
+def fan_out(edge: Database, rows: Sequence[PendingMessage]) -> int:
     """Create a pending delivery per subscribed endpoint for each published event; returns how many."""
     created = 0
-    by_org: dict[str, list[dict[str, object]]] = {}
-    for row in rows:
-        env = orjson.loads(row.value)
-        by_org.setdefault(str(env["org_id"]), []).append(env)
+    by_org: dict[str, list[PendingMessage]] = {}
+    for row in rows:  # the headers name the organisation: no need to parse every event
+        by_org.setdefault(str(row.headers.get("org_id", "")), []).append(row)
     now = datetime.now(UTC)
     with edge.transaction() as s:
-        for org_id, envs in by_org.items():
+        for org_id, pending in by_org.items():
             endpoints = list(s.exec(select(WebhookEndpoint).where(WebhookEndpoint.org_id == org_id,
                                                                   col(WebhookEndpoint.enabled).is_(True))))  # fmt: skip
+            envs = [orjson.loads(row.value) for row in pending] if endpoints else []
             for ep in endpoints:
                 for env in envs:
                     if WILDCARD not in ep.event_types and env["type"] not in ep.event_types:

@@ -1,4 +1,4 @@
-"""`tandem feedback ...`: campaign results retrain the forecast model (champion/challenger) and the simulation."""
+"""`tandem feedback ...`: stored outcomes retrain ranking, forecast and fraud (champion/challenger); the simulation."""
 
 from __future__ import annotations
 
@@ -12,41 +12,38 @@ from shared.settings import REPO_ROOT
 
 NAME = "feedback"
 app = typer.Typer(
-    help="Feedback loop: retrain on campaign results, simulate months of it.", no_args_is_help=True
+    help="Feedback loop: retrain on stored outcomes, simulate months of it.", no_args_is_help=True
 )
 
 ModelsDir = Annotated[Path, typer.Option(envvar="TANDEM_MODELS_DIR", help="Model registry root.")]
+# Shared with `tandem train MODEL --from-results`; unset means the service's TANDEM_<SERVICE>_RETRAIN_* setting.
+DatabaseUrl = Annotated[str, typer.Option(help="The model's service database (default: its own setting).")]
+Margin = Annotated[float | None, typer.Option(help="Relative loss reduction needed to promote.")]
+HoldoutShare = Annotated[float | None, typer.Option(help="Most recent share of outcomes held out.")]
+MinRows = Annotated[int | None, typer.Option(help="Fewest joined outcomes worth training on.")]
+
+
+def print_retrain(model: str, database_url: str, models_dir: Path, margin: float | None,
+                  holdout_share: float | None, min_rows: int | None) -> None:  # fmt: skip
+    """Run one champion/challenger round and print its verdict as one JSON object."""
+    from tandem.feedback.retrain import RETRAINABLE, run
+
+    if model not in RETRAINABLE:
+        raise typer.BadParameter(f"unknown model {model!r}; choose one of {', '.join(RETRAINABLE)}")
+    typer.echo(json.dumps(run(model, database_url, models_dir, margin, holdout_share, min_rows)))
 
 
 @app.command()
 def retrain(
-    database_url: Annotated[
-        str, typer.Option(help="Forecast service database (default: its own setting).")
-    ] = "",
+    model: Annotated[str, typer.Argument(help="ranking | forecast | fraud")] = "forecast",
+    database_url: DatabaseUrl = "",
     models_dir: ModelsDir = REPO_ROOT / "models",
-    margin: Annotated[float, typer.Option(help="Relative error reduction needed to promote.")] = 0.02,
-    holdout_share: Annotated[float, typer.Option(help="Most recent share of results held out.")] = 0.2,
-    min_rows: Annotated[int, typer.Option(help="Fewest joined results worth training on.")] = 200,
+    margin: Margin = None,
+    holdout_share: HoldoutShare = None,
+    min_rows: MinRows = None,
 ) -> None:
-    """Train a forecast challenger on the results so far; promote it only if it beats the champion."""
-    from services.forecast import retraining
-    from services.forecast.config import ForecastSettings
-    from shared.bus.outbox import Outbox
-    from shared.db import Database, migrate
-    from shared.model_registry import ModelRegistry
-
-    settings = ForecastSettings()
-    db = Database(database_url or settings.effective_database_url)
-    migrate(db.url, REPO_ROOT / "services" / "forecast" / "migrations")
-    policy = retraining.Policy(margin=margin, holdout_share=holdout_share, min_rows=min_rows)
-    # Staged in the service's outbox: its relay publishes ModelPromoted once it runs.
-    outcome = retraining.retrain(db, Outbox("forecast"), ModelRegistry(models_dir), policy, trigger="cli")
-    run = outcome.run
-    typer.echo(json.dumps({"run_id": run.run_id, "champion_before": run.champion_version,
-                           "challenger": run.challenger_version, "promoted": run.promoted,
-                           "train_rows": run.train_rows, "holdout_rows": run.holdout_rows,
-                           "report": run.report}))  # fmt: skip
-    db.close()
+    """Train a challenger on the stored outcomes; promote it only if it beats the champion on the newest."""
+    print_retrain(model, database_url, models_dir, margin, holdout_share, min_rows)
 
 
 @app.command()

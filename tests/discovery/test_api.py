@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import orjson
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
@@ -58,6 +59,27 @@ def test_bulk_upsert_is_idempotent(client: TestClient) -> None:
     again = client.post("/v1/creators/bulk", json={"creators": WORLD[:50]}).json()
     assert (again["created"], again["updated"], again["unchanged"]) == (0, 0, 50)
     assert client.get("/v1/catalog/stats").json()["creators"] == len(WORLD)
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [(b'{"creators": [{"creator_id": "x"}]}', "name"), (b'{"creators": []}', "creators"),
+     (b'{"creators": [', "body"), (None, "home_market")],
+)  # fmt: skip
+def test_bulk_upsert_rejects_bad_bodies_naming_the_field(
+    client: TestClient, body: bytes | None, field: str
+) -> None:
+    """The route validates the raw body itself (bulk.ingest_json): errors are still 422s naming the field,
+    and a batch with one bad creator writes nothing."""
+    if body is None:
+        body = orjson.dumps(
+            {"creators": [{**WORLD[0], "creator_id": "new-1"}, {**WORLD[1], "home_market": "ZZ"}]}
+        )
+    before = client.get("/v1/catalog/stats").json()["creators"]
+    response = client.post("/v1/creators/bulk", content=body, headers={"content-type": "application/json"})
+    assert response.status_code == 422
+    assert field in _field(response)
+    assert client.get("/v1/catalog/stats").json()["creators"] == before
 
 
 def test_search_pages_through_every_match(client: TestClient) -> None:

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import gc
+import uuid
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlmodel import col, select
@@ -35,10 +38,78 @@ def _creators(n: int) -> list[CreatorIn]:
     return [CreatorIn.model_validate(p) for p in generate_world(n, seed=4).payloads()]
 
 
-def test_copy_text_escapes_tabs_newlines_and_backslashes() -> None:
-    assert bulk.copy_text([("a\tb", "c\nd", "e\\f", None, {"k": "v\\"})]) == (
-        b'a\\tb\tc\\nd\te\\\\f\t\\N\t{"k":"v\\\\\\\\"}\n'
-    )
+def _awkward(creators: list[CreatorIn]) -> list[CreatorIn]:
+    """Values binary COPY must carry verbatim: tabs, newlines, backslashes, quotes, non-ASCII, NULLs."""
+    first, second, third = creators[:3]
+    handle = first.accounts[0].model_copy(update={"handle": 'a\\b"c\td'})
+    return [
+        first.model_copy(update={"name": 'Tab\there\nnew "line" \\ back', "accounts": [handle, *first.accounts[1:]]}),
+        second.model_copy(update={"name": "Ёлка 🎄 Müller", "price_usd": None, "audience_female_share": None,
+                                  "audience_age": {}}),
+        third.model_copy(update={"audience": [], "categories": [], "languages": [], "home_market": ""}),
+        *creators[3:],
+    ]  # fmt: skip
+
+
+Stored = tuple[dict[str, dict[str, Any]], list[tuple[Any, ...]], list[dict[str, Any]]]
+
+
+def _stored(db: Database) -> Stored:
+    """Creator rows (without the write time), market rows, and the announced events' payloads."""
+    with db.transaction() as session:
+        creators = {c.creator_id: c.model_dump(exclude={"updated_at"}) for c in session.exec(select(Creator))}
+        markets = sorted(
+            (m.creator_id, m.market, m.audience_share, m.engagement_rate, m.platform_mask, m.category_mask,
+             m.fraud_risk, m.followers)
+            for m in session.exec(select(CreatorMarket))
+        )  # fmt: skip
+        events = []
+        for row in session.exec(select(OutboxMessage).order_by(col(OutboxMessage.id))):
+            event = unwrap(parse_envelope(row.value))
+            assert isinstance(event, CreatorUpserted) and row.key == event.creator_id
+            assert row.headers["event_id"] == row.event_id == str(parse_envelope(row.value).event_id)
+            events.append(event.model_dump(exclude={"updated_at"}))
+    return creators, markets, events
+
+
+def test_copy_upsert_stores_what_the_orm_path_stores(postgres_database: Callable[[str], str]) -> None:
+    creators = _awkward(_creators(12))
+    stored: list[Stored] = []
+    for write in (bulk.copy_upsert, catalog.upsert_creators):
+        url = postgres_database("bulk_vs_orm")
+        migrate(url, REPO / "services" / "discovery" / "migrations")
+        db = Database(url)
+        with db.transaction() as session:
+            write(session, ORG, creators, Outbox("discovery"))
+        stored.append(_stored(db))
+        db.close()
+    (copied, copied_markets, copied_events), (orm, orm_markets, orm_events) = stored
+    assert copied == orm and copied_markets == orm_markets and copied_events == orm_events
+    assert copied[creators[0].creator_id]["name"] == 'Tab\there\nnew "line" \\ back'
+    assert copied[creators[1].creator_id]["price_usd"] is None and len(copied_events) == 12
+
+
+def test_event_ids_are_unique_time_ordered_uuids() -> None:
+    now = datetime.now(UTC)
+    ids = [uuid.UUID(i.decode()) for i in bulk.event_ids(now, 5000)]
+    assert len(set(ids)) == 5000
+    assert {(i.version, i.variant) for i in ids} == {(7, uuid.RFC_4122)}
+    assert {i.int >> 80 for i in ids} == {int(now.timestamp() * 1000)}
+    later = bulk.event_ids(now + timedelta(milliseconds=2), 1)[0]
+    assert max(str(i) for i in ids) < later.decode()
+
+
+def test_collector_paused_resumes_when_the_last_overlapping_pause_ends_even_on_error() -> None:
+    assert gc.isenabled()
+    with bulk.collector_paused():
+        assert not gc.isenabled()
+        with bulk.collector_paused():  # a second bulk request in flight
+            assert not gc.isenabled()
+        assert not gc.isenabled()
+    assert gc.isenabled()
+    with pytest.raises(ValueError), bulk.collector_paused():
+        raise ValueError("a body that fails validation")
+    assert gc.isenabled()
 
 
 def test_copy_upsert_updates_changed_creators_and_keeps_fraud_scores(pg: Database) -> None:

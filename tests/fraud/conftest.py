@@ -6,7 +6,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from services.fraud import api
@@ -14,6 +13,7 @@ from services.fraud.config import FraudSettings
 from shared.bus.outbox import Outbox
 from shared.db import Database, migrate
 from shared.errors import install_error_handlers
+from shared.fastlane import ServiceApp
 from shared.model_registry import ModelRegistry
 from shared.onnx_model import ModelSlot
 from shared.runtime import Runtime
@@ -36,8 +36,10 @@ def runtime(tmp_path: Path) -> Iterator[Runtime]:
 
 @pytest.fixture
 def client(runtime: Runtime) -> TestClient:
-    app = FastAPI()
+    # The service's own app class, so single scores take the fast lane as in production.
+    app = ServiceApp()
     install_error_handlers(app)
     app.include_router(api.router)
+    app.add_fast_route("fraud", "/v1/fraud/score", api.score_one_fast)
     app.state.runtime = runtime
     return TestClient(app)

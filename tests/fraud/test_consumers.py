@@ -14,8 +14,9 @@ from services.fraud.consumers import batch_handlers, handlers
 from services.fraud.models import FraudScore
 from shared import topics
 from shared.bus.consumer import EventDispatcher
+from shared.bus.outbox import envelope_headers
 from shared.bus.tables import OutboxMessage
-from shared.events import parse_envelope, wrap
+from shared.events import CreatorUpserted, FraudScored, parse_envelope, unwrap, wrap
 from shared.runtime import Runtime
 from tests.busutil import creator_event
 
@@ -111,3 +112,26 @@ def test_batch_updates_stored_rows_and_last_update_wins(runtime: Runtime) -> Non
     last = [e for e in scored if e.type == "fraud.scored"][-1]
     assert row.risk == last.payload["risk"]
     assert len([e for e in scored if e.type == "fraud.scored"]) == 3
+
+
+def test_batch_published_scores_are_valid_fraud_scored_events_matching_the_stored_rows(
+    runtime: Runtime,
+) -> None:
+    """The batch path serialises FraudScored itself: it must read back as the contract says."""
+    records = _records(5)
+    sources = {e.key: unwrap(e) for e in (parse_envelope(r.value) for r in records)}
+    _dispatcher(runtime, FakePublisher()).apply_many(records)
+    with runtime.db.transaction() as s:
+        stored = {r.creator_id: r for r in s.exec(select(FraudScore))}
+        messages = [m for m in s.exec(select(OutboxMessage)) if m.topic == topics.FRAUD_SCORES]
+    assert len(messages) == 5
+    for m in messages:
+        env = parse_envelope(m.value)
+        event = unwrap(env)
+        assert isinstance(event, FraudScored)
+        assert m.headers == envelope_headers(env) and m.key == env.key == event.creator_id
+        row = stored[event.creator_id]
+        assert (event.risk, event.level, event.model_version) == (row.risk, row.level, row.model_version)
+        assert [r.model_dump(mode="json") for r in event.reasons] == row.reasons
+        source = sources[event.creator_id]
+        assert isinstance(source, CreatorUpserted) and event.source_updated_at == source.updated_at

@@ -17,7 +17,7 @@ from sqlmodel import select
 from standardwebhooks.webhooks import Webhook
 
 from shared.broker import free_port
-from shared.bus.tables import OutboxMessage
+from shared.bus.outbox import PendingMessage, envelope_headers
 from shared.db import Database, migrate
 from shared.events import CreatorUpserted, wrap
 from shared.runtime import IDENTITY_MIGRATIONS
@@ -33,12 +33,13 @@ def edge(tmp_path: Path) -> Database:
     return Database(url)
 
 
-def _rows(n: int, org_id: str = "acme") -> list[OutboxMessage]:
+def _rows(n: int, org_id: str = "acme") -> list[PendingMessage]:
+    """Published outbox rows as the relay hands them over."""
     out = []
     for i in range(n):
         env = wrap(creator_event(i), producer="t", correlation_id="c", org_id=org_id)
-        out.append(OutboxMessage(topic=CreatorUpserted.topic, key=env.key, event_id=str(env.event_id),
-                                 value=env.to_bytes(), headers={}, created_at=datetime.now(UTC)))  # fmt: skip
+        out.append(PendingMessage(id=i, topic=CreatorUpserted.topic, key=env.key, value=env.to_bytes(),
+                                  headers=envelope_headers(env)))  # fmt: skip
     return out
 
 
