@@ -36,10 +36,20 @@ PASSWORD = "correct-horse-42"
 
 
 @pytest.fixture(scope="module")
+def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalBroker]:
+    """A broker of this module's own: the session's carries every earlier test's events, and a fresh
+    review consumer group (reading from the earliest offset) would have to apply all of them before this
+    test's shortlist, which made the browser test's waits depend on what ran before it."""
+    b = LocalBroker(log_path=tmp_path_factory.mktemp("web-broker") / "broker.log").start()
+    yield b
+    b.stop()
+
+
+@pytest.fixture(scope="module")
 def review_url(
     broker: LocalBroker, postgres_database: Callable[[str], str], tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[str]:
-    """The review service for real: uvicorn on a free loopback port, the session's broker, PostgreSQL."""
+    """The review service for real: uvicorn on a free loopback port, this module's broker, PostgreSQL."""
     port = free_port()
     settings = ReviewSettings(
         data_dir=tmp_path_factory.mktemp("review-web"),  # its own identity.db, not the repo's var/
@@ -244,4 +254,5 @@ def test_manager_sees_queues_and_runs_the_simulator_with_the_keyboard(
         page.screenshot(path=str(tmp_path / "manager.png"), full_page=True)
         browser.close()
     out = REPO_ROOT / "var" / "screenshots" / "review-manager.png"
+    out.parent.mkdir(parents=True, exist_ok=True)  # this test may run alone
     shutil.copy(tmp_path / "manager.png", out)
