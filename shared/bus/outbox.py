@@ -61,12 +61,6 @@ class Outbox:
         self.wakeup.set()
         return envelope
 
-    def stage_many(self, session: Session, items: list[tuple[Event, str, str]]) -> int:
-        """Stage (event, org_id, correlation_id) items with one executemany, for batch handlers."""
-        return self.stage_json(
-            session, [(type(e), e.key(), e.model_dump_json().encode(), org, cid) for e, org, cid in items]
-        )
-
     def stage_json(self, session: Session, items: list[tuple[type[Event], str, bytes, str, str]]) -> int:
         """Stage (event type, key, payload JSON, org_id, correlation_id) items with one executemany.
 
