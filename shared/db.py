@@ -58,9 +58,12 @@ def _memo(process: Callable[[Any], Any] | None) -> Callable[[Any], Any]:
     return convert
 
 
-def insert_many(session: Session, model: type[SQLModel], rows: list[dict[str, Any]]) -> None:
+def insert_many(
+    session: Session, model: type[SQLModel], rows: list[dict[str, Any]], upsert_on: tuple[str, ...] = ()
+) -> None:
     """Insert plain rows (all with the same keys) with one driver-level executemany, in the session's
-    transaction.
+    transaction; with `upsert_on` (the primary key's columns), a row whose key exists replaces the
+    stored values instead (ON CONFLICT DO UPDATE: PostgreSQL and SQLite alike).
 
     Column types still convert each value (JSON, aware datetimes), but once per value rather than
     through SQLAlchemy's per-row statement machinery, which cost more than the database's own work.
@@ -78,8 +81,30 @@ def insert_many(session: Session, model: type[SQLModel], rows: list[dict[str, An
         f"INSERT INTO {quote(table.name)} ({', '.join(quote(n) for n in names)}) "
         f"VALUES ({', '.join([placeholder] * len(names))})"
     )
+    if upsert_on:
+        updates = ", ".join(f"{quote(n)} = excluded.{quote(n)}" for n in names if n not in upsert_on)
+        sql += f" ON CONFLICT ({', '.join(quote(n) for n in upsert_on)}) DO UPDATE SET {updates}"
     params = [tuple(p(row[n]) for n, p in zip(names, processors, strict=True)) for row in rows]
     conn.exec_driver_sql(sql, params)
+
+
+def existing(session: Session, model: type[SQLModel], column: str, values: list[str]) -> set[str]:
+    """Which of `values` are stored in `column`, in one query on the session's connection.
+
+    PostgreSQL gets the values as one array (`= ANY(%s)`); binding a poll's few hundred placeholders
+    through SQLAlchemy's expanding IN cost more than the lookup. SQLite gets a plain IN list.
+    """
+    if not values:
+        return set()
+    conn = session.connection()
+    quote = conn.dialect.identifier_preparer.quote
+    table, name = quote(model.__table__.name), quote(column)  # type: ignore[attr-defined]
+    if conn.dialect.name == "postgresql":
+        result = conn.exec_driver_sql(f"SELECT {name} FROM {table} WHERE {name} = ANY(%s)", (values,))
+    else:
+        marks = ", ".join("?" * len(values))
+        result = conn.exec_driver_sql(f"SELECT {name} FROM {table} WHERE {name} IN ({marks})", tuple(values))
+    return {row[0] for row in result}
 
 
 class Database:

@@ -6,12 +6,14 @@ Adding an optional field is a minor change; renaming or removing one needs a new
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import uuid
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
 import orjson
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, create_model
 
 from shared import topics
 from shared.vocabulary import CampaignTier, ContentFormat, Decision, EngagementBasis, Platform, RiskLevel
@@ -39,8 +41,8 @@ class Event(Contract):
         return str(getattr(self, self.key_field))
 
 
-class Envelope(Contract):
-    """What travels on every topic: metadata plus the payload of one event."""
+class EnvelopeMeta(Contract):
+    """An envelope's metadata: everything a handler needs besides the payload."""
 
     event_id: uuid.UUID = Field(default_factory=uuid.uuid4)
     type: str
@@ -50,6 +52,11 @@ class Envelope(Contract):
     correlation_id: str
     org_id: str
     key: str
+
+
+class Envelope(EnvelopeMeta):
+    """What travels on every topic: metadata plus the payload of one event."""
+
     payload: dict[str, Any]
 
     def to_bytes(self) -> bytes:
@@ -432,6 +439,15 @@ class UnknownEventType(ValueError):
     pass
 
 
+def derived_event_id(source: uuid.UUID, event_type: str) -> str:
+    """The id of the `event_type` event that answers event `source`: `str(uuid.uuid5(source, event_type))`,
+    in a third of the time (it is computed per event on stream paths). A re-delivered source event so
+    yields the same answer id, which consumers dedupe."""
+    h = hashlib.sha1(source.bytes + event_type.encode()).hexdigest()
+    variant = "89ab"[int(h[16], 16) & 0x3]
+    return f"{h[:8]}-{h[8:12]}-5{h[13:16]}-{variant}{h[17:20]}-{h[20:32]}"
+
+
 def wrap(event: Event, *, producer: str, correlation_id: str, org_id: str) -> Envelope:
     """Put an event in its envelope."""
     return Envelope(
@@ -457,3 +473,23 @@ def unwrap(envelope: Envelope) -> Event:
 
 def parse_envelope(raw: bytes) -> Envelope:
     return Envelope.model_validate_json(raw)
+
+
+@functools.cache
+def _typed_envelope(cls: type[Event]) -> type[EnvelopeMeta]:
+    return create_model(f"{cls.__name__}Envelope", __base__=EnvelopeMeta, payload=(cls, ...))
+
+
+def parse_typed(raw: bytes, cls: type[Event]) -> tuple[Event, EnvelopeMeta]:
+    """An event expected to be of type `cls`, metadata and payload validated in one pass.
+
+    For hot consumer paths: `parse_envelope` then `unwrap` validate twice and cost twice as much.
+    Raises ValidationError, or UnknownEventType if the envelope names another type or a newer version.
+    """
+    typed = _typed_envelope(cls).model_validate_json(raw)
+    if typed.type != cls.event_type or typed.schema_version > cls.schema_version:
+        raise UnknownEventType(
+            f"expected {cls.event_type} v{cls.schema_version}, got {typed.type} v{typed.schema_version}"
+        )
+    event: Event = typed.payload  # type: ignore[attr-defined]  # the field create_model added
+    return event, typed

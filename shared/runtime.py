@@ -128,6 +128,7 @@ class Runtime:
             s.service_name,
             s.outbox_poll_interval_s,
             after_publish=fan_out,
+            max_idle_interval=s.outbox_idle_poll_max_s,
         )
         self.relay.start()
         if s.consumer_enabled and spec.consumes:
@@ -138,6 +139,7 @@ class Runtime:
                 s.service_name,
                 s.handler_retries,
                 batch_handlers=spec.batch_handlers(self) if spec.batch_handlers else None,
+                after_publish=fan_out,
             )
             self.consumer = ConsumerLoop(s, spec.consumes, dispatcher)
             self.consumer.start()

@@ -51,6 +51,10 @@ class ServiceSettings(BaseSettings):
         3, description="Attempts for a failing handler before the event is dead-lettered."
     )
     outbox_poll_interval_s: float = Field(0.05, description="How often the outbox relay looks for new rows.")
+    outbox_idle_poll_max_s: float = Field(
+        1.0,
+        description="Longest gap between the relay's looks while idle (rows staged in-process wake it at once).",
+    )
     models_dir: Path = Field(
         default_factory=lambda: Path(_cluster_default("MODELS_DIR", str(REPO_ROOT / "models"))),
         description="Model registry root: models/<name>/<version>/{model.onnx,card.json}.",

@@ -4,12 +4,22 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import Sequence
 from datetime import UTC, datetime
+from typing import Any
 
 from kafka import KafkaConsumer, KafkaProducer
 from kafka.consumer.fetcher import ConsumerRecord
 
+from shared.bus.producer import Sendable
 from shared.events import AccountStats, CreatorUpserted, MarketStats, wrap
+
+
+class SendsOneByOne:
+    """For fake publishers: a batch send is each message's `send` in turn."""
+
+    def send_many(self, messages: Sequence[Sendable]) -> list[Any]:
+        return [self.send(m.topic, m.key, m.value, m.headers) for m in messages]  # type: ignore[attr-defined]
 
 
 def read_topic(

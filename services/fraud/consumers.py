@@ -10,7 +10,8 @@ from services.fraud.anomalies import campaign_anomalies
 from services.fraud.config import FraudSettings
 from services.fraud.creator_scores import apply_updates
 from shared.bus.consumer import BatchHandler, Handler
-from shared.events import CampaignResultReported, CreatorUpserted, Envelope, Event
+from shared.bus.outbox import Message
+from shared.events import CampaignResultReported, CreatorUpserted, Envelope, EnvelopeMeta, Event
 from shared.runtime import Runtime
 
 
@@ -23,10 +24,10 @@ def _settings(runtime: Runtime) -> FraudSettings:
 def batch_handlers(runtime: Runtime) -> dict[str, BatchHandler]:
     settings = _settings(runtime)
 
-    def on_creators(session: Session, items: list[tuple[Event, Envelope]]) -> None:
+    def on_creators(session: Session, items: list[tuple[Event, EnvelopeMeta]]) -> list[Message]:
         updates = [(e, env) for e, env in items if isinstance(e, CreatorUpserted)]
         model = runtime.model("fraud_risk").current
-        apply_updates(
+        return apply_updates(
             session, runtime.outbox, model, updates, settings.medium_risk_from, settings.high_risk_from
         )
 
@@ -37,7 +38,8 @@ def handlers(runtime: Runtime) -> dict[str, Handler]:
     on_creators = batch_handlers(runtime)[CreatorUpserted.event_type]
 
     def on_creator_upserted(session: Session, event: Event, envelope: Envelope) -> None:
-        on_creators(session, [(event, envelope)])
+        # One at a time (a retry, or a poll whose batch failed): through the outbox, like any handler.
+        runtime.outbox.stage_messages(session, on_creators(session, [(event, envelope)]))
 
     def on_campaign_result(session: Session, event: Event, envelope: Envelope) -> None:
         assert isinstance(event, CampaignResultReported)

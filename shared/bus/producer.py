@@ -2,21 +2,37 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Protocol
 
 from kafka import KafkaProducer
 from kafka.producer.future import FutureRecordMetadata
 
+from shared.bus.partitioning import default_partitions
 from shared.topics import MODELS_PROMOTED
 
 
+class Sendable(Protocol):
+    """A ready event (an outbox row, or a message a consumer publishes directly)."""
+
+    @property
+    def topic(self) -> str: ...
+    @property
+    def key(self) -> str: ...
+    @property
+    def value(self) -> bytes: ...
+    @property
+    def headers(self) -> dict[str, str]: ...
+
+
 class RawPublisher(Protocol):
-    """What the outbox relay and the dead-letter path need from a producer."""
+    """What the outbox relay, the consumers and the dead-letter path need from a producer."""
 
     def send(
         self, topic: str, key: str, value: bytes, headers: Mapping[str, str]
     ) -> FutureRecordMetadata: ...
+
+    def send_many(self, messages: Sequence[Sendable]) -> list[FutureRecordMetadata]: ...
 
     def flush(self, timeout: float | None = None) -> None: ...
 
@@ -54,6 +70,22 @@ class BusProducer:
             value=value,
             headers=[(k, v.encode()) for k, v in headers.items()],
         )
+
+    def send_many(self, messages: Sequence[Sendable]) -> list[FutureRecordMetadata]:
+        """Send a batch, its keys' partitions computed together (see shared.bus.partitioning)."""
+        by_topic: dict[str, list[int]] = {}
+        for i, m in enumerate(messages):
+            by_topic.setdefault(m.topic, []).append(i)
+        partition_of: dict[int, int] = {}
+        for topic, rows in by_topic.items():
+            known = self._producer.partitions_for(topic)  # waits for metadata, as send() would
+            keys = [messages[i].key.encode() for i in rows]
+            partition_of.update(zip(rows, default_partitions(keys, list(known)), strict=True))
+        return [
+            self._producer.send(m.topic, key=m.key.encode(), value=m.value, partition=partition_of[i],
+                                headers=[(k, v.encode()) for k, v in m.headers.items()])
+            for i, m in enumerate(messages)
+        ]  # fmt: skip
 
     def flush(self, timeout: float | None = None) -> None:
         self._producer.flush(timeout=timeout)

@@ -19,7 +19,7 @@ import httpx
 import orjson
 from sqlmodel import col, select
 
-from shared.bus.outbox import PendingMessage
+from shared.bus.outbox import Message, PendingMessage
 from shared.db import Database
 from shared.webhooks import retry
 from shared.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
@@ -60,10 +60,10 @@ def webhook_body(envelope: dict[str, object]) -> bytes:
     )  # fmt: skip
 
 
-def fan_out(edge: Database, rows: Sequence[PendingMessage]) -> int:
+def fan_out(edge: Database, rows: Sequence[Message | PendingMessage]) -> int:
     """Create a pending delivery per subscribed endpoint for each published event; returns how many."""
     created = 0
-    by_org: dict[str, list[PendingMessage]] = {}
+    by_org: dict[str, list[Message | PendingMessage]] = {}
     for row in rows:  # the headers name the organisation: no need to parse every event
         by_org.setdefault(str(row.headers.get("org_id", "")), []).append(row)
     now = datetime.now(UTC)

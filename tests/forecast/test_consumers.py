@@ -25,6 +25,7 @@ from shared.events import (
     wrap,
 )
 from shared.runtime import Runtime
+from tests.busutil import SendsOneByOne
 
 NOW = datetime(2026, 11, 29, tzinfo=UTC)
 
@@ -99,7 +100,7 @@ class _Acked:
         return None
 
 
-class FakePublisher:
+class FakePublisher(SendsOneByOne):
     """Records dead letters instead of sending them."""
 
     def __init__(self) -> None:

@@ -21,15 +21,21 @@ from shared.runtime import Runtime
 REPO = Path(__file__).resolve().parents[2]
 
 
-@pytest.fixture
-def runtime(tmp_path: Path) -> Iterator[Runtime]:
-    url = f"sqlite:///{tmp_path / 'fraud.db'}"
+def fraud_runtime(folder: Path) -> Runtime:
+    """A fraud runtime on its own migrated SQLite database in `folder`, without a bus."""
+    folder.mkdir(parents=True, exist_ok=True)
+    url = f"sqlite:///{folder / 'fraud.db'}"
     migrate(url, REPO / "services" / "fraud" / "migrations")
     registry = ModelRegistry(REPO / "models")
     models = {name: ModelSlot(registry.load_champion(name)) for name in ("fraud_risk", "fake_account")}
-    rt = Runtime(
-        settings=FraudSettings(data_dir=tmp_path), db=Database(url), outbox=Outbox("fraud"), models=models
+    return Runtime(
+        settings=FraudSettings(data_dir=folder), db=Database(url), outbox=Outbox("fraud"), models=models
     )
+
+
+@pytest.fixture
+def runtime(tmp_path: Path) -> Iterator[Runtime]:
+    rt = fraud_runtime(tmp_path)
     yield rt
     rt.db.close()
 

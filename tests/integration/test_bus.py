@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -16,7 +17,7 @@ from services.fraud.models import FraudScore
 from shared import topics
 from shared.broker import LocalBroker
 from shared.bus.consumer import ConsumerLoop, EventDispatcher
-from shared.bus.outbox import Outbox, OutboxRelay, pending_count, publish_pending
+from shared.bus.outbox import Message, Outbox, OutboxRelay, pending_count, publish_pending
 from shared.bus.producer import BusProducer
 from shared.bus.tables import OutboxMessage, ProcessedEvent
 from shared.db import Database, migrate
@@ -171,3 +172,16 @@ def test_redelivered_events_are_applied_once(db: Database, broker: LocalBroker) 
     assert _scores(db, "dup-org") == 20
     assert _count(db, ProcessedEvent) >= 20
     assert _count(db, OutboxMessage) == 0
+
+
+def test_a_batch_send_puts_every_key_in_the_partition_a_single_send_picks(broker: LocalBroker) -> None:
+    """send_many computes partitions itself; per-key order across producers needs them to agree."""
+    producer = BusProducer(broker.bootstrap, "test-partitions")
+    keys = [f"creator-{uuid.uuid4().hex[:6]}-{i}" for i in range(60)]
+    single = [producer.send(topics.FRAUD_SCORES, k, b"{}", {}) for k in keys]
+    batch = producer.send_many([Message(topics.FRAUD_SCORES, k, b"{}", {}) for k in keys])
+    producer.flush(timeout=30)
+    picked = [f.get(timeout=30).partition for f in single]
+    assert [f.get(timeout=30).partition for f in batch] == picked
+    assert len(set(picked)) > 1
+    producer.close()

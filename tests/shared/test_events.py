@@ -19,7 +19,9 @@ from shared.events import (
     MarketStats,
     Reason,
     UnknownEventType,
+    derived_event_id,
     parse_envelope,
+    parse_typed,
     unwrap,
     wrap,
 )
@@ -153,3 +155,35 @@ def test_event_types_registry_covers_every_topic_event() -> None:
 def test_account_stats_rejects_engagement_rate_above_one() -> None:
     with pytest.raises(ValidationError, match="engagement_rate"):
         AccountStats(platform="instagram", handle="h", followers=10, engagement_rate=1.5)
+
+
+def test_parse_typed_reads_what_parse_envelope_then_unwrap_read() -> None:
+    env = _wrapped()
+    event, meta = parse_typed(env.to_bytes(), CreatorUpserted)
+    assert event == unwrap(env)
+    assert (meta.event_id, meta.type, meta.org_id, meta.correlation_id, meta.key, meta.occurred_at) == (
+        env.event_id, env.type, env.org_id, env.correlation_id, env.key, env.occurred_at
+    )  # fmt: skip
+
+
+def test_parse_typed_refuses_another_type_a_newer_version_and_a_bad_payload() -> None:
+    raw = orjson.loads(_wrapped().to_bytes())
+    with pytest.raises(UnknownEventType):
+        parse_typed(orjson.dumps({**raw, "type": "fraud.scored"}), CreatorUpserted)
+    with pytest.raises(UnknownEventType):
+        parse_typed(orjson.dumps({**raw, "schema_version": 2}), CreatorUpserted)
+    with pytest.raises(ValidationError, match="followers"):
+        bad = {
+            **raw,
+            "payload": {**raw["payload"], "accounts": [{**raw["payload"]["accounts"][0], "followers": -1}]},
+        }
+        parse_typed(orjson.dumps(bad), CreatorUpserted)
+    with pytest.raises(ValidationError):
+        parse_typed(orjson.dumps({**raw, "surprise": 1}), CreatorUpserted)
+
+
+def test_derived_event_id_is_uuid5_of_the_source_id_and_type() -> None:
+    for _ in range(200):
+        source = uuid.uuid4()
+        assert derived_event_id(source, "fraud.scored") == str(uuid.uuid5(source, "fraud.scored"))
+    assert derived_event_id(source, "fraud.scored") != derived_event_id(source, "fraud.anomaly")

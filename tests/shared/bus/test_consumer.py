@@ -27,6 +27,7 @@ from shared.db import Database, migrate
 from shared.events import AccountStats, CreatorUpserted, Envelope, Event, MarketStats, wrap
 from shared.settings import ServiceSettings
 from shared.topics import CATALOG_CREATORS, dlq
+from tests.busutil import SendsOneByOne
 
 REPO = Path(__file__).resolve().parents[3]
 TOPIC = CATALOG_CREATORS
@@ -52,7 +53,7 @@ class FakeFuture:
 
 
 @dataclass
-class FakePublisher:
+class FakePublisher(SendsOneByOne):
     """Records every send; its futures fail with `error` when one is set."""
 
     error: Exception | None = None

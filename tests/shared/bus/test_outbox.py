@@ -2,20 +2,24 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlmodel import col, select
 
-from shared.bus.outbox import Outbox, envelope_headers, pending_count, publish_pending
+from shared.bus import outbox as outbox_module
+from shared.bus.outbox import Outbox, OutboxRelay, envelope_headers, pending_count, publish_pending
 from shared.bus.tables import OutboxMessage
 from shared.db import Database, migrate
 from shared.events import ModelPromoted, parse_envelope, unwrap
 from shared.observability import correlation
 from shared.topics import MODELS_PROMOTED
+from tests.busutil import SendsOneByOne
 
 REPO = Path(__file__).resolve().parents[3]
 
@@ -42,7 +46,7 @@ class FakeFuture:
 
 
 @dataclass
-class FakePublisher:
+class FakePublisher(SendsOneByOne):
     """Records sends, flushes and acknowledgement checks in order; chosen sends fail on `get`."""
 
     fail_indexes: set[int] = field(default_factory=set)
@@ -180,3 +184,40 @@ def test_publish_pending_respects_limit(db: Database) -> None:
     assert publish_pending(db, publisher, "fraud", limit=2) == 2  # type: ignore[arg-type]
     assert [s.key for s in publisher.sent] == ["model-0", "model-1"]
     assert pending_count(db) == 3
+
+
+def _wait_for(condition: Callable[[], bool], timeout_s: float) -> float:
+    """Seconds until `condition` held; fails after `timeout_s`."""
+    start = time.monotonic()
+    while not condition():
+        assert time.monotonic() - start < timeout_s, "condition not met in time"
+        time.sleep(0.005)
+    return time.monotonic() - start
+
+
+def test_idle_relay_backs_off_yet_publishes_in_process_rows_at_once(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Idle, the relay looks less and less often; a row staged in its own process wakes it at once,
+    and one staged elsewhere (no wakeup reaches it) is found by the next timed look."""
+    publisher, outbox = FakePublisher(), Outbox("fraud")
+    looks: list[float] = []
+    real = outbox_module.publish_pending
+
+    def counting(*args: Any, **kwargs: Any) -> int:
+        looks.append(time.monotonic())
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(outbox_module, "publish_pending", counting)
+    relay = OutboxRelay(db, publisher, outbox, "fraud", poll_interval=0.01, max_idle_interval=0.4)
+    relay.start()
+    try:
+        time.sleep(1.5)
+        assert len(looks) <= 12  # without the back-off, 0.01 s apart: ~150
+        _stage(db, outbox, 1)
+        assert _wait_for(lambda: len(publisher.sent) == 1, 1.0) < 0.2
+        time.sleep(1.0)  # back at the longest gap
+        _stage(db, Outbox("fraud"), 1)  # another process's outbox
+        assert _wait_for(lambda: len(publisher.sent) == 2, 2.0) < 0.6
+    finally:
+        relay.stop()

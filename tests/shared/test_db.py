@@ -1,0 +1,64 @@
+"""insert_many: the driver-level executemany the stream paths write through, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+import orjson
+import pytest
+from sqlmodel import select
+
+from services.fraud.models import FraudScore
+from shared.db import Database, existing, insert_many, migrate
+
+FRAUD_MIGRATIONS = Path(__file__).resolve().parents[2] / "services" / "fraud" / "migrations"
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.integration)])
+def db(request: pytest.FixtureRequest, tmp_path: Path) -> Database:
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'db.sqlite'}"
+    else:
+        make: Callable[[str], str] = request.getfixturevalue("postgres_database")
+        url = make("insert_many")
+    migrate(url, FRAUD_MIGRATIONS)
+    return Database(url)
+
+
+def _row(creator: str, risk: float, reasons: object) -> dict[str, object]:
+    return {"org_id": "o", "creator_id": creator, "risk": risk, "level": "low", "reasons": reasons,
+            "model_name": "m", "model_version": "1", "scored_at": datetime(2026, 1, 1, tzinfo=UTC)}  # fmt: skip
+
+
+def _stored(db: Database) -> dict[str, tuple[float, object]]:
+    with db.transaction() as s:
+        return {r.creator_id: (r.risk, r.reasons) for r in s.exec(select(FraudScore))}
+
+
+def test_upsert_replaces_existing_rows_and_inserts_new_ones(db: Database) -> None:
+    with db.transaction() as s:
+        insert_many(s, FraudScore, [_row("a", 0.1, []), _row("b", 0.2, [])])
+    reasons = [{"code": "x", "text": 'ünïcode "quoted"'}]
+    with db.transaction() as s:
+        insert_many(s, FraudScore, [_row("b", 0.9, orjson.Fragment(orjson.dumps(reasons))), _row("c", 0.3, [])],
+                    upsert_on=("org_id", "creator_id"))  # fmt: skip
+    assert _stored(db) == {"a": (0.1, []), "b": (0.9, reasons), "c": (0.3, [])}
+
+
+def test_plain_insert_still_refuses_an_existing_key(db: Database) -> None:
+    with db.transaction() as s:
+        insert_many(s, FraudScore, [_row("a", 0.1, [])])
+    with pytest.raises(Exception, match=r"(?i)unique|duplicate"), db.transaction() as s:
+        insert_many(s, FraudScore, [_row("a", 0.5, [])])
+    assert _stored(db) == {"a": (0.1, [])}
+
+
+def test_existing_names_the_stored_values_among_those_asked(db: Database) -> None:
+    with db.transaction() as s:
+        insert_many(s, FraudScore, [_row(c, 0.1, []) for c in ("a", "b", "it's")])
+    with db.transaction() as s:
+        assert existing(s, FraudScore, "creator_id", ["b", "z", "it's", "a"]) == {"a", "b", "it's"}
+        assert existing(s, FraudScore, "creator_id", ["nope"]) == set()
+        assert existing(s, FraudScore, "creator_id", []) == set()
