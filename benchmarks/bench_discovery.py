@@ -4,18 +4,19 @@
 TANDEM_TEST_DATABASE_URL's server), generates the catalogue (shape of tandem.synthetic, vectorised so
 generation is not what is measured), ingests it as JSON bodies of 5,000 through bulk.ingest_json, the
 function POST /v1/creators/bulk calls (pydantic validation of the raw body, binary COPY upsert, commit),
-then times searches and briefs, and drops the database. Sizes: TANDEM_BENCH_DISCOVERY_SIZES (default
-"100000,1000000"). Figures are also given as ratios against a primary-key lookup measured in the same run
-(the machine is shared and noisy).
+in two writer processes (two API replicas), then times searches and briefs, and drops the database.
+Sizes: TANDEM_BENCH_DISCOVERY_SIZES (default "100000,1000000"). Figures are also given as ratios
+against a primary-key lookup measured in the same run (the machine is shared and noisy).
 """
 
 from __future__ import annotations
 
 import gc
 import json
+import multiprocessing
 import os
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,7 @@ import numpy as np
 import orjson
 import psycopg
 
+from benchmarks.pg_server import DEPLOYED_SETTINGS, deployed_server
 from services.discovery import bulk, search
 from services.discovery.config import DiscoverySettings
 from services.discovery.matching import build_shortlist
@@ -146,22 +148,31 @@ def _timed(fn: Any) -> float:
     return (time.perf_counter() - t) * 1000
 
 
-def _ingest_batch(db: Database, body: bytes, outbox: Outbox) -> float:
+_WRITER: Database | None = None  # each writer process's own engine
+
+
+def _start_writer(url: str) -> None:
+    global _WRITER
+    _WRITER = Database(url)
+    assert _WRITER.ping()  # connected before the clock starts
+
+
+def _ingest_batch(body: bytes) -> float:
     """One bulk request's work, through the function POST /v1/creators/bulk calls: validate the JSON body,
-    COPY upsert, commit. Returns its CPU time in this thread."""
-    t = time.thread_time()
-    result = bulk.ingest_json(db, ORG, body, outbox)
+    COPY upsert, commit. Returns the CPU time it took this writer process."""
+    assert _WRITER is not None
+    t = time.process_time()
+    result = bulk.ingest_json(_WRITER, ORG, body, Outbox("discovery"))
     assert result.created == result.received  # a fresh catalogue: every creator is new
-    return time.thread_time() - t
+    return time.process_time() - t
 
 
-def ingest(db: Database, size: int, workers: int = 2) -> dict[str, Any]:
+def ingest(url: str, size: int, writers: int = 2) -> dict[str, Any]:
     """The catalogue as JSON bodies of 5,000 creators (generated first, not timed), then ingested by two
-    concurrent writers, as two bulk requests in flight would be (the deployment runs at least two API
-    replicas; each request is one transaction), so PostgreSQL's work on one batch overlaps Python's on the
-    next. Both writers are threads of this process, so they share one GIL. Timed from the first body to the
-    last commit."""
-    gen, outbox = Generator(), Outbox("discovery")
+    writer processes, as two API replicas would each run a bulk request (each request is one
+    transaction), so PostgreSQL's work on one batch overlaps Python's on the next. Timed from the first
+    body to the last commit."""
+    gen = Generator()
     t = time.perf_counter()
     bodies = [
         orjson.dumps({"creators": gen.batch(start, min(BATCH, size - start))})
@@ -169,12 +180,14 @@ def ingest(db: Database, size: int, workers: int = 2) -> dict[str, Any]:
     ]
     gen_s = time.perf_counter() - t
     load = os.getloadavg()[0]  # other work on the machine: the figures are wall-clock
-    started = time.perf_counter()
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        python_s = sum(pool.map(lambda body: _ingest_batch(db, body, outbox), bodies))
-    wall = time.perf_counter() - started
-    return {"creators": size, "writers": workers, "batch": BATCH, "wall_s": round(wall, 1),
-            "creators_per_s": round(size / wall), "generation_s_untimed": round(gen_s, 1),
+    context = multiprocessing.get_context("fork")  # the writers start with this process's imports
+    with ProcessPoolExecutor(writers, mp_context=context, initializer=_start_writer, initargs=(url,)) as pool:
+        list(pool.map(time.sleep, [0.2] * writers))  # every writer up and connected
+        started = time.perf_counter()
+        python_s = sum(pool.map(_ingest_batch, bodies))
+        wall = time.perf_counter() - started
+    return {"creators": size, "writers": writers, "writer": "process", "batch": BATCH,
+            "wall_s": round(wall, 1), "creators_per_s": round(size / wall), "generation_s_untimed": round(gen_s, 1),
             "python_cpu_us_per_creator": round(python_s / size * 1e6, 1),
             "load_average_at_start": round(load, 2)}  # fmt: skip
 
@@ -254,9 +267,8 @@ def time_baseline(db: Database, size: int, n: int = 200) -> dict[str, float]:
     return _summary(samples)
 
 
-def one_size(size: int) -> dict[str, Any]:
+def one_size(admin: str, size: int) -> dict[str, Any]:
     name = f"tandem_bench_discovery_{size}"
-    admin = ADMIN_URL.replace("postgresql+psycopg://", "postgresql://")
     with psycopg.connect(admin, autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         conn.execute(f'CREATE DATABASE "{name}"')
@@ -264,7 +276,7 @@ def one_size(size: int) -> dict[str, Any]:
     try:
         migrate(url, MIGRATIONS)
         db = Database(url)
-        out: dict[str, Any] = {"size": size, "ingest": ingest(db, size), "vacuum_analyze_s": _analyze(url)}
+        out: dict[str, Any] = {"size": size, "ingest": ingest(url, size), "vacuum_analyze_s": _analyze(url)}
         out["baseline_pk_lookup"] = time_baseline(db, size)
         out["search"] = time_searches(db, rounds=8)
         out["brief_top50"] = time_briefs(db, rounds=6)
@@ -280,12 +292,14 @@ def one_size(size: int) -> dict[str, Any]:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-def run(results_dir: Path) -> dict[str, Any]:
-    gc.freeze()  # as the service does after start-up (services/discovery/app.py)
-    sizes = [int(s) for s in os.environ.get("TANDEM_BENCH_DISCOVERY_SIZES", "100000,1000000").split(",")]
-    results = [one_size(s) for s in sizes]
-    out: dict[str, Any] = {"targets": TARGETS, "cores": os.cpu_count(), "candidate_pool": POOL,
-                           "load_average_at_end": os.getloadavg(), "sizes": results}  # fmt: skip
+def _server_settings(admin: str) -> dict[str, str]:
+    with psycopg.connect(admin, autocommit=True) as conn:
+        return {name: str(conn.execute(f"SHOW {name}").fetchone()[0]) for name in DEPLOYED_SETTINGS}  # type: ignore[index]
+
+
+def _one_server(label: str, admin: str, sizes: list[int]) -> dict[str, Any]:
+    results = [one_size(admin, s) for s in sizes]
+    out: dict[str, Any] = {"server": label, "settings": _server_settings(admin), "sizes": results}
     if len(results) >= 2:
         small, big = results[0], results[-1]
         out["growth"] = {
@@ -295,6 +309,22 @@ def run(results_dir: Path) -> dict[str, Any]:
             "brief_p95": round(big["brief_top50"]["p95_ms"] / small["brief_top50"]["p95_ms"], 2),
             "pk_lookup_p50": round(big["baseline_pk_lookup"]["p50_ms"] / small["baseline_pk_lookup"]["p50_ms"], 2),
         }  # fmt: skip
+    return out
+
+
+def run(results_dir: Path) -> dict[str, Any]:
+    """Every size on this machine's server as it is, then on a private server configured as deployed."""
+    gc.freeze()  # as the service does after start-up (services/discovery/app.py)
+    sizes = [int(s) for s in os.environ.get("TANDEM_BENCH_DISCOVERY_SIZES", "100000,1000000").split(",")]
+    servers = [_one_server("this machine's server, as installed", ADMIN_URL.replace("+psycopg", ""), sizes)]
+    if os.environ.get("TANDEM_BENCH_DISCOVERY_DEPLOYED", "1") == "1":
+        with deployed_server() as admin:
+            if admin is not None:
+                servers.append(
+                    _one_server("a private server with docker-compose.yml's settings", admin, sizes)
+                )
+    out: dict[str, Any] = {"targets": TARGETS, "cores": os.cpu_count(), "candidate_pool": POOL,
+                           "load_average_at_end": os.getloadavg(), "servers": servers}  # fmt: skip
     (results_dir / "discovery.json").write_text(json.dumps(out, indent=2))
     (results_dir / "discovery.md").write_text(markdown(out))
     return out
@@ -306,18 +336,24 @@ def markdown(out: dict[str, Any]) -> str:
         "",
         f"Targets: ingest >= {TARGETS['ingest_per_s']:,} creators/s; search p95 < {TARGETS['search_p95_ms']} ms; "
         f"brief -> top-50 p95 < {TARGETS['brief_p95_ms']} ms. {out['cores']} cores, shared with other work.",
-        "",
-        "| creators | ingest creators/s (2 writers) | ingest Python CPU us/creator | search p50 / p95 ms "
-        "| brief top-50 p50 / p95 ms | PK lookup p50 ms | load avg at ingest |",
-        "| --- | --- | --- | --- | --- | --- | --- |",
     ]
-    for r in out["sizes"]:
-        i, s, b = r["ingest"], r["search"], r["brief_top50"]
-        lines.append(
-            f"| {r['size']:,} | {i['creators_per_s']:,} | {i['python_cpu_us_per_creator']} | "
-            f"{s['p50_ms']} / {s['p95_ms']} | {b['p50_ms']} / {b['p95_ms']} | {r['baseline_pk_lookup']['p50_ms']} "
-            f"| {i['load_average_at_start']:.1f} |"
-        )
-    if "growth" in out:
-        lines += ["", f"Growth from smallest to largest: {json.dumps(out['growth'])}"]
+    for server in out["servers"]:
+        settings = ", ".join(f"{k} {v}" for k, v in server["settings"].items())
+        lines += [
+            "",
+            f"## On {server['server']} ({settings})",
+            "",
+            "| creators | ingest creators/s (2 writer processes) | ingest Python CPU us/creator | search p50 / p95 ms "
+            "| brief top-50 p50 / p95 ms | PK lookup p50 ms | load avg at ingest |",
+            "| --- | --- | --- | --- | --- | --- | --- |",
+        ]
+        for r in server["sizes"]:
+            i, s, b = r["ingest"], r["search"], r["brief_top50"]
+            lines.append(
+                f"| {r['size']:,} | {i['creators_per_s']:,} | {i['python_cpu_us_per_creator']} | "
+                f"{s['p50_ms']} / {s['p95_ms']} | {b['p50_ms']} / {b['p95_ms']} | {r['baseline_pk_lookup']['p50_ms']} "
+                f"| {i['load_average_at_start']:.1f} |"
+            )
+        if "growth" in server:
+            lines += ["", f"Growth from smallest to largest: {json.dumps(server['growth'])}"]
     return "\n".join(lines) + "\n"

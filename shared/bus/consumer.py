@@ -244,6 +244,13 @@ class EventDispatcher:
         return "dead_letter"
 
 
+def _log_failed_commit(offsets: object, response: object) -> None:
+    if isinstance(response, Exception):
+        log.warning(
+            "offset commit failed; the poll will be re-delivered", extra={"fields": {"error": str(response)}}
+        )
+
+
 def _short(exc: Exception) -> str:
     if isinstance(exc, ValidationError):
         return "; ".join(f"{'.'.join(map(str, e['loc'])) or '<root>'}: {e['msg']}" for e in exc.errors()[:10])
@@ -305,7 +312,11 @@ class ConsumerLoop(threading.Thread):
             for records in batch.values():
                 for record, outcome in self.dispatcher.apply_many(records):
                     EVENTS_CONSUMED.labels(service, record.topic, outcome).inc()
-            consumer.commit()
+            # Every record of the poll is stored or dead-lettered by now. The commit goes out without
+            # waiting for its answer (a round trip per poll was ~5% of a stream's time): if it is lost,
+            # the poll is re-delivered and the processed-event ledger makes that a no-op.
+            consumer.commit_async(callback=_log_failed_commit)
+        consumer.commit()  # stopping: the last poll's offsets, this time waiting for the broker
 
     def stop(self) -> None:
         self._stop_event.set()

@@ -569,3 +569,13 @@ def test_k8s_and_compose_define_every_service(svc: str) -> None:
     assert svc in (compose().get("services") or {})
     assert {doc["metadata"]["name"] for doc in k8s_of_kind("Deployment")} >= {f"{svc}-api", f"{svc}-worker"}
     assert (K8S_DIR / f"{svc}.yaml").is_file()
+
+
+def test_compose_postgres_runs_with_the_settings_the_discovery_benchmark_measures() -> None:
+    """benchmarks/pg_server.py starts a server "as docker-compose.yml configures it": they must agree."""
+    from benchmarks.pg_server import DEPLOYED_SETTINGS
+
+    words = shlex.split(str(compose_service("postgres")["command"]))
+    flags = dict(words[i + 1].split("=", 1) for i, w in enumerate(words) if w == "-c")
+    flags = {k: re.sub(r"\$\{\w+:-([^}]*)\}", r"\1", v) for k, v in flags.items()}  # ${VAR:-default}
+    assert flags == DEPLOYED_SETTINGS

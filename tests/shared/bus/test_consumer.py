@@ -327,7 +327,7 @@ class FakeConsumer:
 
     def __init__(self, loop: ConsumerLoop, batches: list[list[ConsumerRecord]]) -> None:
         self.loop, self.batches = loop, list(batches)
-        self.commits: list[int] = []
+        self.commits: list[str] = []
         self.polls = 0
 
     def poll(self, timeout_ms: int) -> dict[str, list[ConsumerRecord]]:
@@ -342,7 +342,10 @@ class FakeConsumer:
         return {"tp"}
 
     def commit(self) -> None:
-        self.commits.append(self.polls)
+        self.commits.append(f"sync@{self.polls}")
+
+    def commit_async(self, callback: object = None) -> None:
+        self.commits.append(f"async@{self.polls}")
 
 
 def _loop(dispatcher: EventDispatcher) -> ConsumerLoop:
@@ -358,7 +361,8 @@ def test_poll_loop_applies_each_batch_then_commits(db: Database, publisher: Fake
     before = REGISTRY.get_sample_value("tandem_events_consumed_total", labels) or 0.0
     loop._poll_until_stopped(consumer)  # type: ignore[arg-type]
     assert calls.seen == ["cr-0", "cr-1", "cr-2"]
-    assert consumer.commits == [1, 3]  # after each non-empty batch, never after an empty poll
+    # After each non-empty batch (not after an empty poll), and once more, waited for, when stopping.
+    assert consumer.commits == ["async@1", "async@3", "sync@4"]
     assert loop.assigned.is_set()
     assert REGISTRY.get_sample_value("tandem_events_consumed_total", labels) == before + 3
 
