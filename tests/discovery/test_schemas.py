@@ -148,3 +148,17 @@ def test_creator_rejects_two_accounts_on_one_platform() -> None:
                 {"platform": "instagram", "handle": "ann2", "followers": 3_000, "engagement_rate": 0.02}]  # fmt: skip
     with pytest.raises(ValidationError, match="instagram"):
         CreatorIn.model_validate(_creator(accounts=accounts))
+
+
+def test_creator_rejects_a_repeated_audience_market_or_account_platform_naming_it() -> None:
+    twice = [{"market": "GB", "audience_share": 0.3, "engagement_rate": 0.02}] * 2
+    with pytest.raises(ValidationError) as exc:
+        CreatorIn.model_validate(_creator(audience=twice))
+    loc, msg = _error(exc)
+    assert loc == ("audience",) and "repeated: GB" in msg
+    account = {"platform": "tiktok", "handle": "a", "followers": 10, "engagement_rate": 0.02}
+    with pytest.raises(ValidationError, match="repeated: tiktok"):
+        CreatorIn.model_validate(_creator(accounts=[account, {**account, "handle": "b"}]))
+    CreatorIn.model_validate(
+        _creator(accounts=[account, {**account, "platform": "youtube"}])
+    )  # distinct: fine
