@@ -35,6 +35,7 @@ SPEC = ServiceSpec(
     consumes=[topics.FRAUD_SCORES, topics.REVIEW_DECISIONS, topics.REVIEW_RELATIONSHIPS],
     model_names=["ranking"],
     handlers=consumers.handlers,
+    batch_handlers=consumers.batch_handlers,
     routers=[api.router],
     on_start=start,
 )

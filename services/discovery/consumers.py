@@ -7,22 +7,22 @@ from sqlmodel import Session
 
 from services.discovery import catalog, outcomes
 from services.discovery.config import DiscoverySettings
-from shared.bus.consumer import Handler
-from shared.events import Envelope, Event, FraudScored, RelationshipUpdated, ReviewDecided
+from shared.bus.consumer import BatchHandler, Handler, in_one_transaction
+from shared.events import EnvelopeMeta, Event, FraudScored, RelationshipUpdated, ReviewDecided
 from shared.runtime import Runtime
 
 
-def on_fraud_scored(session: Session, event: Event, envelope: Envelope) -> None:
+def on_fraud_scored(session: Session, event: Event, envelope: EnvelopeMeta) -> None:
     assert isinstance(event, FraudScored)
     catalog.apply_fraud_score(session, envelope.org_id, event)
 
 
-def on_review_decided(session: Session, event: Event, envelope: Envelope) -> None:
+def on_review_decided(session: Session, event: Event, envelope: EnvelopeMeta) -> None:
     assert isinstance(event, ReviewDecided)
     catalog.record_decision(session, envelope.org_id, event)
 
 
-def on_relationship_updated(session: Session, event: Event, envelope: Envelope) -> None:
+def on_relationship_updated(session: Session, event: Event, envelope: EnvelopeMeta) -> None:
     assert isinstance(event, RelationshipUpdated)
     catalog.apply_relationship(session, envelope.org_id, event)
 
@@ -31,7 +31,7 @@ def handlers(runtime: Runtime) -> dict[str, Handler]:
     settings = runtime.settings
     assert isinstance(settings, DiscoverySettings)
 
-    def on_relationship(session: Session, event: Event, envelope: Envelope) -> None:
+    def on_relationship(session: Session, event: Event, envelope: EnvelopeMeta) -> None:
         on_relationship_updated(session, event, envelope)
         assert isinstance(event, RelationshipUpdated)
         outcomes.record_outcome(session, envelope.org_id, event, settings.ranking_success_at)
@@ -41,3 +41,8 @@ def handlers(runtime: Runtime) -> dict[str, Handler]:
         ReviewDecided.event_type: on_review_decided,
         RelationshipUpdated.event_type: on_relationship,
     }
+
+
+def batch_handlers(runtime: Runtime) -> dict[str, BatchHandler]:
+    # A score follows every catalogue change: a poll's worth share one transaction.
+    return {FraudScored.event_type: in_one_transaction(on_fraud_scored)}

@@ -14,7 +14,7 @@ from services.forecast.schemas import ObservationIn
 from shared.bus.consumer import Handler
 from shared.events import (
     CampaignResultReported,
-    Envelope,
+    EnvelopeMeta,
     Event,
     ExperimentObservationsRecorded,
     ForecastAdjustmentProposed,
@@ -28,7 +28,7 @@ def handlers(runtime: Runtime) -> dict[str, Handler]:
     settings = runtime.settings
     assert isinstance(settings, ForecastSettings)
 
-    def on_decided(session: Session, event: Event, envelope: Envelope) -> None:
+    def on_decided(session: Session, event: Event, envelope: EnvelopeMeta) -> None:
         assert isinstance(event, ReviewDecided)
         if event.decision != "approve":
             return
@@ -68,20 +68,20 @@ def handlers(runtime: Runtime) -> dict[str, Handler]:
     }
 
 
-def on_adjustment(session: Session, event: Event, envelope: Envelope) -> None:
+def on_adjustment(session: Session, event: Event, envelope: EnvelopeMeta) -> None:
     """A reviewer's push-back, stored beside the model's figure (unknown forecast -> dead letter with reason)."""
     assert isinstance(event, ForecastAdjustmentProposed)
     spec = adjustments.AdjustmentSpec(**event.model_dump(exclude={"market"}), market=event.market)
     adjustments.record(session, envelope.org_id, spec, source="event")
 
 
-def on_result(session: Session, event: Event, envelope: Envelope) -> None:
+def on_result(session: Session, event: Event, envelope: EnvelopeMeta) -> None:
     """Actuals arrived: score the model's and the adjusted figures (results for unforecast posts are ignored)."""
     assert isinstance(event, CampaignResultReported)
     outcomes.record_result(session, envelope.org_id, event)
 
 
-def on_observations(session: Session, event: Event, envelope: Envelope) -> None:
+def on_observations(session: Session, event: Event, envelope: EnvelopeMeta) -> None:
     assert isinstance(event, ExperimentObservationsRecorded)
     exp = experiments.get(session, envelope.org_id, event.experiment_id)
     items = [ObservationIn.model_validate(o.model_dump()) for o in event.observations]

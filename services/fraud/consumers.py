@@ -11,7 +11,7 @@ from services.fraud.config import FraudSettings
 from services.fraud.creator_scores import apply_updates
 from shared.bus.consumer import BatchHandler, Handler
 from shared.bus.outbox import Message
-from shared.events import CampaignResultReported, CreatorUpserted, Envelope, EnvelopeMeta, Event
+from shared.events import CampaignResultReported, CreatorUpserted, EnvelopeMeta, Event
 from shared.runtime import Runtime
 
 
@@ -37,11 +37,11 @@ def batch_handlers(runtime: Runtime) -> dict[str, BatchHandler]:
 def handlers(runtime: Runtime) -> dict[str, Handler]:
     on_creators = batch_handlers(runtime)[CreatorUpserted.event_type]
 
-    def on_creator_upserted(session: Session, event: Event, envelope: Envelope) -> None:
+    def on_creator_upserted(session: Session, event: Event, envelope: EnvelopeMeta) -> None:
         # One at a time (a retry, or a poll whose batch failed): through the outbox, like any handler.
         runtime.outbox.stage_messages(session, on_creators(session, [(event, envelope)]))
 
-    def on_campaign_result(session: Session, event: Event, envelope: Envelope) -> None:
+    def on_campaign_result(session: Session, event: Event, envelope: EnvelopeMeta) -> None:
         assert isinstance(event, CampaignResultReported)
         findings = campaign_anomalies(event)
         anomaly_records.record(session, runtime.outbox, envelope.org_id, event.creator_id, findings,

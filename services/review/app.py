@@ -30,6 +30,7 @@ SPEC = ServiceSpec(
     consumes=[topics.DISCOVERY_SHORTLISTS, topics.FORECASTS, topics.FRAUD_SCORES, topics.CAMPAIGN_RESULTS],
     model_names=[],
     handlers=consumers.handlers,
+    batch_handlers=consumers.batch_handlers,
     routers=[api.router, web.router],
     on_start=on_start,
 )

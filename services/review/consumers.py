@@ -6,10 +6,10 @@ from sqlmodel import Session
 
 from services.review import feedback, forecasts, policies, relationships, tasks
 from services.review.config import ReviewSettings
-from shared.bus.consumer import Handler
+from shared.bus.consumer import BatchHandler, Handler, in_one_transaction
 from shared.events import (
     CampaignResultReported,
-    Envelope,
+    EnvelopeMeta,
     Event,
     ForecastPublished,
     FraudScored,
@@ -33,20 +33,20 @@ def handlers(runtime: Runtime) -> dict[str, Handler]:
     settings = runtime.settings
     assert isinstance(settings, ReviewSettings)
 
-    def on_shortlist(session: Session, event: Event, envelope: Envelope) -> None:
+    def on_shortlist(session: Session, event: Event, envelope: EnvelopeMeta) -> None:
         assert isinstance(event, ShortlistPublished)
         plan = plan_for(session, settings, envelope.org_id, event)
         tasks.create_tasks(session, envelope.org_id, event, plan, runtime.outbox)
 
-    def on_forecast(session: Session, event: Event, envelope: Envelope) -> None:
+    def on_forecast(session: Session, event: Event, envelope: EnvelopeMeta) -> None:
         assert isinstance(event, ForecastPublished)
         forecasts.remember(session, envelope.org_id, event)
 
-    def on_fraud(session: Session, event: Event, envelope: Envelope) -> None:
+    def on_fraud(session: Session, event: Event, envelope: EnvelopeMeta) -> None:
         assert isinstance(event, FraudScored)
         forecasts.remember_fraud(session, envelope.org_id, event)
 
-    def on_result(session: Session, event: Event, envelope: Envelope) -> None:
+    def on_result(session: Session, event: Event, envelope: EnvelopeMeta) -> None:
         assert isinstance(event, CampaignResultReported)
         relationships.on_result(session, envelope.org_id, event, runtime.outbox)
         feedback.remember(session, envelope.org_id, event)
@@ -57,3 +57,10 @@ def handlers(runtime: Runtime) -> dict[str, Handler]:
         CampaignResultReported.event_type: on_result,
         FraudScored.event_type: on_fraud,
     }
+
+
+def batch_handlers(runtime: Runtime) -> dict[str, BatchHandler]:
+    """The high-volume context events (a score per catalogue change, a forecast per shortlisted
+    creator) share a poll's transaction; shortlists and results stay one transaction each."""
+    single = handlers(runtime)
+    return {t: in_one_transaction(single[t]) for t in (FraudScored.event_type, ForecastPublished.event_type)}

@@ -29,7 +29,6 @@ from shared.bus.tables import ProcessedEvent
 from shared.db import Database, existing, insert_many
 from shared.events import (
     EVENT_TYPES,
-    Envelope,
     EnvelopeMeta,
     Event,
     UnknownEventType,
@@ -43,11 +42,26 @@ from shared.topics import dlq
 
 log = logging.getLogger(__name__)
 
-Handler = Callable[[Session, Event, Envelope], None]
+Handler = Callable[[Session, Event, EnvelopeMeta], None]
 # Applies many events of one type in one transaction (one model call, one commit); optional per type.
 # It returns the events it wants published: the dispatcher sends them, and waits for the broker's acks,
 # before the transaction commits (see `_apply_batch`).
 BatchHandler = Callable[[Session, list[tuple[Event, EnvelopeMeta]]], Sequence[Message]]
+
+
+def in_one_transaction(handler: Handler) -> BatchHandler:
+    """A batch handler that applies a poll's events of one type with `handler`, one after the other, in
+    the poll's one transaction: one commit instead of one per event, for a replica working through a
+    backlog. What the handler stages goes through the outbox as usual; if any event fails, the poll is
+    applied one by one (`EventDispatcher.apply_many`)."""
+
+    def apply(session: Session, items: list[tuple[Event, EnvelopeMeta]]) -> Sequence[Message]:
+        for event, meta in items:
+            with correlation(meta.correlation_id):
+                handler(session, event, meta)
+        return ()
+
+    return apply
 
 
 @dataclass(frozen=True)
@@ -187,7 +201,7 @@ class EventDispatcher:
             return self._apply_with_retries(record, handler, event, envelope)
 
     def _apply_with_retries(
-        self, record: ConsumerRecord, handler: Handler, event: Event, env: Envelope
+        self, record: ConsumerRecord, handler: Handler, event: Event, env: EnvelopeMeta
     ) -> str:
         last_error = ""
         for attempt in range(1, self.retries + 1):
@@ -208,7 +222,7 @@ class EventDispatcher:
                 time.sleep(self.backoff_s * 2 ** (attempt - 1))
         return self._dead_letter(record, DeadLetter("handler_failed", last_error))
 
-    def _apply_once(self, record: ConsumerRecord, handler: Handler, event: Event, env: Envelope) -> str:
+    def _apply_once(self, record: ConsumerRecord, handler: Handler, event: Event, env: EnvelopeMeta) -> str:
         event_id = str(env.event_id)
         try:
             with self.db.transaction() as session:

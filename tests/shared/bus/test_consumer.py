@@ -17,14 +17,15 @@ import orjson
 import pytest
 from kafka.consumer.fetcher import ConsumerRecord
 from prometheus_client import REGISTRY
+from sqlalchemy import event as sa_event
 from sqlalchemy import func
 from sqlmodel import Session, select
 
 from services.fraud.models import FraudScore
-from shared.bus.consumer import ConsumerLoop, EventDispatcher, Handler
+from shared.bus.consumer import ConsumerLoop, EventDispatcher, Handler, in_one_transaction
 from shared.bus.tables import ProcessedEvent
 from shared.db import Database, migrate
-from shared.events import AccountStats, CreatorUpserted, Envelope, Event, MarketStats, wrap
+from shared.events import AccountStats, CreatorUpserted, Envelope, EnvelopeMeta, Event, MarketStats, wrap
 from shared.settings import ServiceSettings
 from shared.topics import CATALOG_CREATORS, dlq
 from tests.busutil import SendsOneByOne
@@ -389,3 +390,59 @@ def test_apply_database_outage_raises_instead_of_dead_lettering(
     with pytest.raises(OperationalError):
         dispatcher.apply(_record(_envelope().to_bytes()))
     assert publisher.sent == []
+
+
+# --- in_one_transaction: a poll's events through a one-by-one handler, one commit ------------------------
+
+
+def _storing_handler(calls: Calls, fail_on: str | None = None) -> Handler:
+    """Stores a score row per creator (so a rolled-back attempt leaves no trace); raises on `fail_on`."""
+
+    def handle(session: Session, event: Event, envelope: EnvelopeMeta) -> None:
+        assert isinstance(event, CreatorUpserted)
+        calls.seen.append(event.creator_id)
+        if event.creator_id == fail_on:
+            raise ValueError("cannot apply this one")
+        session.add(FraudScore(org_id=envelope.org_id, creator_id=event.creator_id, risk=0.1, level="low",
+                               reasons=[], model_name="m", model_version="1", scored_at=datetime.now(UTC)))  # fmt: skip
+
+    return handle
+
+
+def _batched(db: Database, publisher: FakePublisher, handler: Handler) -> EventDispatcher:
+    return EventDispatcher(db, {EVENT_TYPE: handler}, publisher, "fraud", retries=1, backoff_s=0,  # type: ignore[arg-type]
+                           batch_handlers={EVENT_TYPE: in_one_transaction(handler)})  # fmt: skip
+
+
+def _records_of(*creators: str) -> list[ConsumerRecord]:
+    return [_record(_envelope(_event(c)).to_bytes(), i) for i, c in enumerate(creators)]
+
+
+def test_in_one_transaction_applies_a_poll_in_one_commit_and_dedupes(
+    db: Database, publisher: FakePublisher
+) -> None:
+    calls = Calls()
+    dispatcher = _batched(db, publisher, _storing_handler(calls))
+    records = _records_of("cr-1", "cr-2", "cr-3")
+    commits: list[object] = []
+    sa_event.listen(db.engine, "commit", lambda conn: commits.append(conn))
+    assert [o for _, o in dispatcher.apply_many(records)] == ["applied"] * 3
+    assert len(commits) == 1
+    assert [o for _, o in dispatcher.apply_many(records)] == ["duplicate"] * 3
+    assert calls.seen == ["cr-1", "cr-2", "cr-3"]
+    with db.transaction() as s:
+        assert len(list(s.exec(select(FraudScore)))) == 3
+    assert len(_processed(db)) == 3
+
+
+def test_in_one_transaction_failure_falls_back_one_by_one_with_nothing_applied_twice(
+    db: Database, publisher: FakePublisher
+) -> None:
+    calls = Calls()
+    dispatcher = _batched(db, publisher, _storing_handler(calls, fail_on="cr-2"))
+    outcomes = [o for _, o in dispatcher.apply_many(_records_of("cr-1", "cr-2", "cr-3"))]
+    assert sorted(outcomes) == ["applied", "applied", "dead_letter"]
+    with db.transaction() as s:
+        assert sorted(r.creator_id for r in s.exec(select(FraudScore))) == ["cr-1", "cr-3"]
+    assert len(_processed(db)) == 2
+    assert [x.topic for x in publisher.sent] == [dlq(TOPIC)]
