@@ -440,9 +440,9 @@ class UnknownEventType(ValueError):
 
 
 def derived_event_id(source: uuid.UUID, event_type: str) -> str:
-    """The id of the `event_type` event that answers event `source`: `str(uuid.uuid5(source, event_type))`,
-    in a third of the time (it is computed per event on stream paths). A re-delivered source event so
-    yields the same answer id, which consumers dedupe."""
+    """The id of the `event_type` event that answers event `source`: `str(uuid.uuid5(source, event_type))`
+    in a third of the time (stream paths compute it per event). So a re-delivered source event is
+    answered under the same id again, and consumers dedupe it."""
     h = hashlib.sha1(source.bytes + event_type.encode()).hexdigest()
     variant = "89ab"[int(h[16], 16) & 0x3]
     return f"{h[:8]}-{h[8:12]}-5{h[13:16]}-{variant}{h[17:20]}-{h[20:32]}"
