@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 ONCE ?=
 
-.PHONY: run test lint typecheck unit integration train benchmark browser clean
+.PHONY: run test postgres lint typecheck unit integration train benchmark browser clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -17,9 +17,14 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	$(BIN)/tandem demo $(if $(ONCE),--once,)
 
-## test: lint + type check + every test (starts the broker; PostgreSQL from TANDEM_TEST_DATABASE_URL or :5432)
+## test: lint + type check + every test (starts the broker; PostgreSQL from TANDEM_TEST_DATABASE_URL, else
+## a trust server on :5432, else the project's own test server, installed with apt and started here)
 test: lint typecheck browser
-	$(BIN)/python -m pytest -q
+	url=$$(./scripts/ensure-postgres.sh) && TANDEM_TEST_DATABASE_URL="$$url" $(BIN)/python -m pytest -q
+
+## postgres: print the test PostgreSQL's admin URL, installing and starting the server if needed
+postgres:
+	@./scripts/ensure-postgres.sh
 
 browser:
 	./scripts/ensure-chromium.sh
@@ -32,17 +37,18 @@ typecheck: $(STAMP)
 	$(BIN)/mypy
 
 unit: $(STAMP)
-	$(BIN)/python -m pytest -q -m "not integration"
+	url=$$(./scripts/ensure-postgres.sh) && TANDEM_TEST_DATABASE_URL="$$url" $(BIN)/python -m pytest -q -m "not integration"
 
 integration: $(STAMP)
-	$(BIN)/python -m pytest -q -m integration
+	url=$$(./scripts/ensure-postgres.sh) && TANDEM_TEST_DATABASE_URL="$$url" $(BIN)/python -m pytest -q -m integration
 
 train: $(STAMP)
 	$(BIN)/tandem train all
 
 ## benchmark: every benchmarks/bench_*.py; results go to benchmarks/results/
 benchmark: $(STAMP)
-	$(BIN)/python -m benchmarks
+	url=$$(./scripts/ensure-postgres.sh) && TANDEM_TEST_DATABASE_URL="$$url" $(BIN)/python -m benchmarks
 
 clean:
+	./scripts/ensure-postgres.sh stop
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
