@@ -9,14 +9,24 @@ from __future__ import annotations
 import functools
 import hashlib
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any, ClassVar
 
 import orjson
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, create_model
 
 from shared import topics
-from shared.vocabulary import CampaignTier, ContentFormat, Decision, EngagementBasis, Platform, RiskLevel
+from shared.vocabulary import (
+    CampaignObjective,
+    CampaignStage,
+    CampaignTier,
+    ContentFormat,
+    Decision,
+    EngagementBasis,
+    InsightScope,
+    Platform,
+    RiskLevel,
+)
 
 
 def utcnow() -> datetime:
@@ -350,6 +360,8 @@ class CampaignResultReported(Event):
     conversions: float = Field(0, ge=0)
     spend_usd: float = Field(0, ge=0)
     posted_at: AwareDatetime
+    line_id: str | None = Field(None, description="The campaign plan's line (post) this result is for.")
+    variant: str | None = Field(None, description="The message variant the post carried.")
 
 
 class ModelPromoted(Event):
@@ -411,6 +423,209 @@ class WebhookEndpointDisabled(Event):
     disabled_at: AwareDatetime
 
 
+# --- campaigns: one record across services (see docs/campaigns.md) -------------------------------------
+
+
+class CampaignOpened(Event):
+    """A brief was accepted (discovery): the campaign exists from here on, under the brief's campaign id."""
+
+    event_type: ClassVar[str] = "campaign.opened"
+    topic: ClassVar[str] = topics.CAMPAIGN_LIFECYCLE
+    key_field: ClassVar[str] = "campaign_id"
+
+    campaign_id: str
+    name: str
+    brand: str = ""
+    objective: CampaignObjective = "awareness"
+    category: str
+    tier: CampaignTier
+    markets: list[str]
+    platforms: list[Platform]
+    budget_usd: float | None = None
+    starts_on: date | None = None
+    ends_on: date | None = None
+    keywords: list[str] = Field(default_factory=list)
+    brand_values: list[str] = Field(default_factory=list)
+    owner: str = Field(description="The authenticated principal who created the brief.")
+    opened_at: AwareDatetime
+
+
+class CampaignStageChanged(Event):
+    """The campaign moved to another stage (the review service's campaign record decides the stage)."""
+
+    event_type: ClassVar[str] = "campaign.stage_changed"
+    topic: ClassVar[str] = topics.CAMPAIGN_LIFECYCLE
+    key_field: ClassVar[str] = "campaign_id"
+
+    campaign_id: str
+    stage: CampaignStage
+    previous_stage: CampaignStage | None = None
+    reason: str
+    changed_by: str = Field(description="A principal, or 'system' for a transition the flow made.")
+    changed_at: AwareDatetime
+
+
+class MessageVariant(Contract):
+    """One message (an arm of the campaign's message experiment)."""
+
+    variant_id: str = Field(min_length=1, max_length=64)
+    text: str = Field(min_length=1, max_length=2000)
+
+
+class PlanLine(Contract):
+    """One post of a content plan: creator x platform x format x message x date, with its forecast."""
+
+    line_id: str
+    creator_id: str
+    creator_name: str = ""
+    platform: Platform
+    format: ContentFormat
+    market: str
+    variant_id: str
+    scheduled_on: date
+    cost_usd: float = Field(ge=0)
+    locked: bool = False
+    forecast: list[MetricForecast]
+    reason: str
+
+
+class CampaignPlanUpdated(Event):
+    """A version of the campaign's content plan (forecast): the AI's proposal or a person's edit, re-forecast."""
+
+    event_type: ClassVar[str] = "campaign.plan_updated"
+    topic: ClassVar[str] = topics.CAMPAIGN_LIFECYCLE
+    key_field: ClassVar[str] = "campaign_id"
+
+    campaign_id: str
+    version: int = Field(ge=1)
+    lines: list[PlanLine]
+    variants: list[MessageVariant] = Field(default_factory=list)
+    total_cost_usd: float = Field(ge=0)
+    budget_usd: float | None = None
+    totals: list[MetricForecast] = Field(default_factory=list, description="Sum over the lines, per metric.")
+    changed_by: str = Field(description="A principal, or 'system' for the AI's proposal.")
+    change: str = Field(description="What changed, in words: 'proposed', 'moved line l-3 to 2026-12-09' ...")
+    why: str = ""
+    approved: bool = Field(False, description="True once a person approved this version to go live.")
+    updated_at: AwareDatetime
+
+
+class PostBelowForecast(Event):
+    """A post's result fell below its forecast's p10: an alert on the campaign."""
+
+    event_type: ClassVar[str] = "campaign.post_below_forecast"
+    topic: ClassVar[str] = topics.CAMPAIGN_LIFECYCLE
+    key_field: ClassVar[str] = "campaign_id"
+
+    campaign_id: str
+    line_id: str
+    creator_id: str
+    metric: str
+    actual: float
+    p10: float
+    p50: float
+    detected_at: AwareDatetime
+
+
+class CampaignCloseRequested(Event):
+    """A person closed the campaign (review): forecast answers with the retrospective."""
+
+    event_type: ClassVar[str] = "campaign.close_requested"
+    topic: ClassVar[str] = topics.CAMPAIGN_LIFECYCLE
+    key_field: ClassVar[str] = "campaign_id"
+
+    campaign_id: str
+    closed_by: str
+    reason: str = ""
+    closed_at: AwareDatetime
+
+
+class Contribution(Contract):
+    """One part of a campaign's forecast miss: the lines sharing one value of one dimension."""
+
+    dimension: str = Field(description="creator | platform | format | market | message | timing")
+    value: str
+    forecast: float
+    actual: float
+    miss: float = Field(description="actual - forecast, in the metric's unit")
+    share_of_miss: float = Field(description="miss / total miss (signed)")
+
+
+class RetrospectiveLine(Contract):
+    """A plan line as it turned out, with the decisions behind it."""
+
+    line_id: str
+    creator_id: str
+    platform: Platform
+    format: ContentFormat
+    market: str
+    variant_id: str
+    forecast_p10: float
+    forecast_p50: float
+    forecast_p90: float
+    actual: float | None
+    spend_usd: float = 0
+
+
+class CampaignRetrospectiveReady(Event):
+    """Forecast against actual for a closed campaign, decomposed by dimension (forecast)."""
+
+    event_type: ClassVar[str] = "campaign.retrospective_ready"
+    topic: ClassVar[str] = topics.CAMPAIGN_LIFECYCLE
+    key_field: ClassVar[str] = "campaign_id"
+
+    campaign_id: str
+    metric: str = Field(description="The objective's main metric: reach, engagements or conversions.")
+    forecast_total: float
+    actual_total: float
+    spend_usd: float
+    contributions: list[Contribution] = Field(description="Largest absolute miss first.")
+    lines: list[RetrospectiveLine]
+    message_winner: str | None = None
+    message_win_probability: float | None = Field(None, ge=0, le=1)
+    message_summary: str = ""
+    computed_at: AwareDatetime
+
+
+class LessonRecorded(Event):
+    """A person's diagnosis after a retrospective, scoped so it shows where it applies next time (review)."""
+
+    event_type: ClassVar[str] = "insight.lesson_recorded"
+    topic: ClassVar[str] = topics.CAMPAIGN_INSIGHTS
+    key_field: ClassVar[str] = "lesson_id"
+
+    lesson_id: str
+    campaign_id: str
+    scope: InsightScope
+    scope_value: str = Field(description="The market code, category, creator id, format ... it applies to.")
+    market: str | None = Field(None, description="Narrows a non-market scope to one market.")
+    text: str = Field(min_length=1, max_length=2000)
+    rule: str = Field("", max_length=500)
+    metric: str | None = Field(None, description="The forecast metric the rule adjusts, if any.")
+    multiplier: float | None = Field(None, gt=0, description="The rule's adjustment of that metric.")
+    author: str
+    recorded_at: AwareDatetime
+
+
+class TrendCalled(Event):
+    """A market expert's call on an emerging trend, before the data shows it (review)."""
+
+    event_type: ClassVar[str] = "insight.trend_called"
+    topic: ClassVar[str] = topics.CAMPAIGN_INSIGHTS
+    key_field: ClassVar[str] = "trend_id"
+
+    trend_id: str
+    market: str
+    platform: Platform | None = None
+    topic_or_format: str = Field(min_length=1, max_length=100)
+    direction: str = Field(description="up | down")
+    confidence: float = Field(ge=0, le=1)
+    expires_on: date
+    reason: str = Field(min_length=1, max_length=2000)
+    author: str
+    called_at: AwareDatetime
+
+
 EVENT_TYPES: dict[str, type[Event]] = {
     cls.event_type: cls
     for cls in (
@@ -431,6 +646,14 @@ EVENT_TYPES: dict[str, type[Event]] = {
         DriftDetected,
         ForecastErrorDrifted,
         WebhookEndpointDisabled,
+        CampaignOpened,
+        CampaignStageChanged,
+        CampaignPlanUpdated,
+        PostBelowForecast,
+        CampaignCloseRequested,
+        CampaignRetrospectiveReady,
+        LessonRecorded,
+        TrendCalled,
     )
 }
 

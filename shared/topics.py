@@ -15,6 +15,12 @@ FORECAST_ADJUSTMENTS = "forecast.adjustments.v1"
 FRAUD_ANOMALY_LABELS = "fraud.anomaly_labels.v1"
 FORECASTS = "forecast.forecasts.v1"
 CAMPAIGN_RESULTS = "campaign.results.v1"
+# The campaign across services: opened with its brief (discovery), stages (review's campaign record),
+# plan versions and alerts (forecast), close and retrospective. Keyed by campaign id, so one campaign's
+# events stay in order.
+CAMPAIGN_LIFECYCLE = "campaign.lifecycle.v1"
+# People's knowledge that outlives a campaign: lessons from retrospectives and experts' trend calls.
+CAMPAIGN_INSIGHTS = "campaign.insights.v1"
 EXPERIMENT_OBSERVATIONS = "experiments.observations.v1"
 MODELS_PROMOTED = "models.promoted.v1"
 MODELS_DRIFT = "models.drift.v1"
@@ -47,6 +53,8 @@ TOPICS: tuple[TopicSpec, ...] = (
     TopicSpec(FRAUD_ANOMALY_LABELS, 3),
     TopicSpec(FORECASTS, 3),
     TopicSpec(CAMPAIGN_RESULTS, 3),
+    TopicSpec(CAMPAIGN_LIFECYCLE, 3),
+    TopicSpec(CAMPAIGN_INSIGHTS, 1),
     TopicSpec(EXPERIMENT_OBSERVATIONS, 3),
     TopicSpec(MODELS_PROMOTED, 1),
     TopicSpec(MODELS_DRIFT, 1),

@@ -9,9 +9,15 @@ ContentFormat = Literal["post", "reel", "story", "long_video", "stream"]
 CampaignTier = Literal["strategic", "volume"]
 Decision = Literal["approve", "reject", "needs_info"]
 RiskLevel = Literal["low", "medium", "high", "unknown"]
+CampaignObjective = Literal["awareness", "engagement", "conversions"]
+# A campaign moves forward through these; the review service's campaign record owns the stage.
+CampaignStage = Literal["brief", "shortlist", "review", "planning", "live", "closed"]
+# What a lesson or a trend call is about; it applies where its scope matches a brief, plan line or task.
+InsightScope = Literal["market", "category", "creator", "format", "message", "timing", "platform"]
 
 PLATFORMS: tuple[str, ...] = get_args(Platform)
 FORMATS: tuple[str, ...] = get_args(ContentFormat)
+CAMPAIGN_STAGES: tuple[str, ...] = get_args(CampaignStage)
 
 # ISO 3166-1 alpha-2 codes of the markets the demo and the models know. The list is open to growth;
 # it is closed at any one time so that a typo ("UA " or "USA") is a 4xx, not an empty result.
