@@ -68,6 +68,15 @@ def current_org(principal: PrincipalDep) -> str:
 OrgDep = Annotated[str, Depends(current_org)]
 
 
+def current_actor(principal: PrincipalDep) -> str:
+    return principal.actor
+
+
+# Record judgements (decisions, verdicts, adjustments, plan edits, lessons, trend calls) as this, never as
+# a name taken from the request body.
+ActorDep = Annotated[str, Depends(current_actor)]
+
+
 def require_role(*roles: str) -> Callable[[Principal], Principal]:
     """A dependency that refuses callers outside `roles` (admins may do anything)."""
 

@@ -23,11 +23,18 @@ PREFIX = "tdm_"
 
 @dataclass(frozen=True)
 class Principal:
-    """The caller of a request: its organisation, role and key."""
+    """The caller of a request: its organisation, role and key, and the person the key or session is bound to."""
 
     org_id: str
     role: str
     key_id: str
+    person: str | None = None
+
+    @property
+    def actor(self) -> str:
+        """Who a judgement is recorded as: the bound person, else the key itself (`role:key_id`), so the
+        audit trail never names someone who did not act."""
+        return self.person or f"{self.role}:{self.key_id}"
 
 
 def _hash(secret: str) -> str:
