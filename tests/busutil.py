@@ -2,17 +2,34 @@
 
 from __future__ import annotations
 
+import os
 import time
 import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+import pytest
 from kafka import KafkaConsumer, KafkaProducer
 from kafka.consumer.fetcher import ConsumerRecord
 
+from shared.broker import Broker, BrokerKind, make_broker
 from shared.bus.producer import Sendable
 from shared.events import AccountStats, CreatorUpserted, MarketStats, wrap
+
+
+def chosen_broker_kind() -> BrokerKind:
+    """Apache Kafka unless TANDEM_TEST_BROKER=tansu (a machine without Java, or a quick local run)."""
+    kind = os.environ.get("TANDEM_TEST_BROKER", "kafka")
+    if kind not in ("kafka", "tansu"):
+        raise pytest.UsageError(f"TANDEM_TEST_BROKER={kind!r}: choose kafka or tansu")
+    return "tansu" if kind == "tansu" else "kafka"
+
+
+def started_broker(kind: BrokerKind, tmp_path_factory: pytest.TempPathFactory, label: str) -> Broker:
+    """A broker of `kind` on free loopback ports with every topic created; its log in the test's tmp."""
+    log = tmp_path_factory.mktemp(f"{label}-{kind}") / "broker.log"
+    return make_broker(kind, log_path=log).start()
 
 
 class SendsOneByOne:

@@ -1,4 +1,5 @@
-"""Fixtures for the real parts: a tansu broker started per session and fresh PostgreSQL databases."""
+"""Fixtures for the real parts: Apache Kafka started once per session (tansu for the compatibility
+subset, or for everything with TANDEM_TEST_BROKER=tansu) and fresh PostgreSQL databases."""
 
 from __future__ import annotations
 
@@ -10,19 +11,27 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from shared.broker import LocalBroker
+from shared.broker import Broker
+from tests.busutil import chosen_broker_kind, started_broker
 
 DEFAULT_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 
 
 @pytest.fixture(scope="session")
-def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalBroker]:
-    """A real Kafka-protocol broker (tansu) on a free loopback port, with every topic created."""
-    log = tmp_path_factory.mktemp("broker") / "broker.log"
-    b = LocalBroker(log_path=log).start()
+def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Broker]:
+    """The session's broker: Apache Kafka (KRaft, one node), every topic created."""
+    b = started_broker(chosen_broker_kind(), tmp_path_factory, "broker")
     yield b
-    b.stop()
+    b.close()
+
+
+@pytest.fixture(scope="session")
+def tansu_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Broker]:
+    """tansu, for the tests that keep the zero-setup broker of `make run` compatible."""
+    b = started_broker("tansu", tmp_path_factory, "tansu")
+    yield b
+    b.close()
 
 
 def _admin_url() -> str:

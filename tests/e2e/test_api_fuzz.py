@@ -9,7 +9,7 @@ import schemathesis
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 
-from shared.broker import LocalBroker
+from shared.broker import Broker
 from shared.runtime import create_app
 from tandem.services import SERVICES
 
@@ -40,7 +40,7 @@ def _server_errors(schema: schemathesis.BaseSchema) -> list[str]:
 
 @pytest.mark.parametrize("name", list(SERVICES))
 def test_generated_requests_never_cause_a_server_error(
-    name: str, broker: LocalBroker, tmp_path: Path
+    name: str, broker: Broker, tmp_path: Path
 ) -> None:
     entry = SERVICES[name]
     service_settings = entry.settings(data_dir=tmp_path, kafka_bootstrap=broker.bootstrap, consumer_enabled=False,

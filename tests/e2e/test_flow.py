@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from shared import topics
-from shared.broker import LocalBroker
+from shared.broker import Broker
 from tandem import synthetic
 from tandem.demo import DEMO_BRIEFS, DemoClient
 from tandem.services import SERVICES
@@ -23,7 +23,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.e2e]
 
 @pytest.fixture(scope="module")
 def suite(
-    broker: LocalBroker, postgres_database: Callable[[str], str], tmp_path_factory: pytest.TempPathFactory
+    broker: Broker, postgres_database: Callable[[str], str], tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Suite]:
     urls = {name: postgres_database(name) for name in SERVICES}
     s = Suite(bootstrap=broker.bootstrap, workdir=tmp_path_factory.mktemp("suite"), database_urls=urls)
@@ -42,7 +42,7 @@ def _events(bootstrap: str, topic: str, campaign_id: str, expect: int) -> list[d
     return out
 
 
-def test_brief_to_forecast_flows_through_kafka_between_processes(suite: Suite, broker: LocalBroker) -> None:
+def test_brief_to_forecast_flows_through_kafka_between_processes(suite: Suite, broker: Broker) -> None:
     client = DemoClient(suite)
     client.load_catalogue(synthetic.generate_world(400, seed=3))
     brief = {**DEMO_BRIEFS[0], "shortlist_size": 15}
@@ -111,7 +111,7 @@ def _count(url: str, sql: str) -> int:
 
 
 def test_consumer_killed_mid_stream_loses_nothing_and_applies_nothing_twice(
-    broker: LocalBroker, postgres_database: Callable[[str], str], tmp_path: Path
+    broker: Broker, postgres_database: Callable[[str], str], tmp_path: Path
 ) -> None:
     total = 3000
     url = postgres_database("kill")

@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
-from shared.broker import LocalBroker
+from shared.broker import Broker
 from shared.db import Database, migrate
 from shared.identity.keys import KeyStore
 from shared.runtime import IDENTITY_MIGRATIONS
@@ -24,7 +24,7 @@ OPEN_PATHS = ("/health/", "/metrics", "/docs", "/redoc", "/openapi.json")
 
 @pytest.fixture(scope="module")
 def keyed_suite(
-    broker: LocalBroker, postgres_database: Callable[[str], str], tmp_path_factory: pytest.TempPathFactory
+    broker: Broker, postgres_database: Callable[[str], str], tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[tuple[Suite, dict[str, str]]]:
     identity = postgres_database("iso_identity")
     migrate(identity, IDENTITY_MIGRATIONS)

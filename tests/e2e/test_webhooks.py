@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from shared import topics
-from shared.broker import LocalBroker, free_port
+from shared.broker import Broker, free_port
 from shared.events import FraudScored
 from tandem.supervisor import Suite
 from tests.busutil import creator_messages, produce
@@ -20,7 +20,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.e2e]
 
 
 def test_fraud_scores_are_delivered_to_a_partner_that_was_down_for_a_while(
-    broker: LocalBroker, postgres_database: Callable[[str], str], tmp_path: Path
+    broker: Broker, postgres_database: Callable[[str], str], tmp_path: Path
 ) -> None:
     suite = Suite(
         bootstrap=broker.bootstrap, workdir=tmp_path,

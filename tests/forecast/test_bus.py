@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 
 from services.forecast.app import build
 from services.forecast.config import ForecastSettings
-from shared.broker import LocalBroker
+from shared.broker import Broker
 from shared.events import (
     Event,
     ExperimentObservationsRecorded,
@@ -51,7 +51,7 @@ def _decided(campaign: str) -> ReviewDecided:
         "target_markets": ["RU"], "creator": creator, "decided_at": datetime.now(UTC)})  # fmt: skip
 
 
-def test_events_in_and_out_through_the_broker(broker: LocalBroker, tmp_path: Path) -> None:
+def test_events_in_and_out_through_the_broker(broker: Broker, tmp_path: Path) -> None:
     settings = ForecastSettings(kafka_bootstrap=broker.bootstrap, data_dir=tmp_path, webhooks_enabled=False,
                                 consumer_group=f"forecast-bus-{uuid.uuid4().hex[:6]}", log_level="WARNING")  # fmt: skip
     campaign = f"cmp-{uuid.uuid4().hex[:6]}"

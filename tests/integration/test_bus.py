@@ -1,4 +1,7 @@
-"""The bus on the real broker and real PostgreSQL: outbox, dead letters, idempotent consumption."""
+"""The bus on the real brokers and real PostgreSQL: outbox, dead letters, idempotent consumption.
+
+Every test here runs on Apache Kafka and again on tansu: the compatibility subset that keeps the
+zero-setup broker of `make run` working."""
 
 from __future__ import annotations
 
@@ -15,7 +18,7 @@ from sqlmodel import Session, select
 
 from services.fraud.models import FraudScore
 from shared import topics
-from shared.broker import LocalBroker
+from shared.broker import Broker, BrokerKind
 from shared.bus.consumer import ConsumerLoop, EventDispatcher
 from shared.bus.outbox import Message, Outbox, OutboxRelay, pending_count, publish_pending
 from shared.bus.producer import BusProducer
@@ -23,18 +26,19 @@ from shared.bus.tables import OutboxMessage, ProcessedEvent
 from shared.db import Database, migrate
 from shared.events import CreatorUpserted, Envelope, Event, parse_envelope, wrap
 from shared.settings import ServiceSettings
-from tests.busutil import creator_event, creator_messages, produce, read_topic
+from tests.busutil import creator_event, creator_messages, produce, read_topic, started_broker
 
 pytestmark = pytest.mark.integration
 FRAUD_MIGRATIONS = Path("services/fraud/migrations")
 
 
-@pytest.fixture(scope="module")
-def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalBroker]:
+@pytest.fixture(scope="module", params=["kafka", "tansu"])
+def broker(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Broker]:
     """A broker of this module's own, so counts are not disturbed by what other tests published."""
-    b = LocalBroker(log_path=tmp_path_factory.mktemp("bus-broker") / "broker.log").start()
+    kind: BrokerKind = request.param
+    b = started_broker(kind, tmp_path_factory, "bus")
     yield b
-    b.stop()
+    b.close()
 
 
 @pytest.fixture
@@ -56,7 +60,7 @@ def _scores(db: Database, org_id: str) -> int:
         )
 
 
-def test_outbox_event_reaches_the_broker_after_commit(db: Database, broker: LocalBroker) -> None:
+def test_outbox_event_reaches_the_broker_after_commit(db: Database, broker: Broker) -> None:
     outbox = Outbox("test")
     event = creator_event(1)
     with db.transaction() as session:
@@ -75,7 +79,7 @@ def test_outbox_event_reaches_the_broker_after_commit(db: Database, broker: Loca
     producer.close()
 
 
-def test_outbox_publishes_after_a_crash_between_commit_and_publish(db: Database, broker: LocalBroker) -> None:
+def test_outbox_publishes_after_a_crash_between_commit_and_publish(db: Database, broker: Broker) -> None:
     """The process 'dies' right after its commit: nothing was sent. A new process's relay sends it."""
     with db.transaction() as session:
         staged = Outbox("crashed").stage(session, creator_event(2), org_id="org-a")
@@ -118,7 +122,7 @@ def _store_score(session: Session, event: Event, envelope: Envelope) -> None:
 
 
 def test_bad_events_go_to_the_dlq_with_reasons_and_the_consumer_goes_on(
-    db: Database, broker: LocalBroker
+    db: Database, broker: Broker
 ) -> None:
     topic = topics.CATALOG_CREATORS
     poison = creator_event(0).model_copy(update={"creator_id": "cr-poison"})
@@ -154,7 +158,7 @@ def test_bad_events_go_to_the_dlq_with_reasons_and_the_consumer_goes_on(
     assert _scores(db, "dlq-org") == 5  # every good event after the bad ones was applied
 
 
-def test_redelivered_events_are_applied_once(db: Database, broker: LocalBroker) -> None:
+def test_redelivered_events_are_applied_once(db: Database, broker: Broker) -> None:
     """Two groups stand in for a consumer that re-reads after a crash: the ledger makes it a no-op."""
     messages = creator_messages(2000, 20, org_id="dup-org")
     produce(broker.bootstrap, topics.CATALOG_CREATORS, messages + messages)  # each message twice
@@ -174,7 +178,7 @@ def test_redelivered_events_are_applied_once(db: Database, broker: LocalBroker) 
     assert _count(db, OutboxMessage) == 0
 
 
-def test_a_batch_send_puts_every_key_in_the_partition_a_single_send_picks(broker: LocalBroker) -> None:
+def test_a_batch_send_puts_every_key_in_the_partition_a_single_send_picks(broker: Broker) -> None:
     """send_many computes partitions itself; per-key order across producers needs them to agree."""
     producer = BusProducer(broker.bootstrap, "test-partitions")
     keys = [f"creator-{uuid.uuid4().hex[:6]}-{i}" for i in range(60)]

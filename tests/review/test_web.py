@@ -19,10 +19,10 @@ import uvicorn
 from services.review.app import build
 from services.review.config import ReviewSettings
 from shared import topics
-from shared.broker import LocalBroker, free_port
+from shared.broker import Broker, free_port
 from shared.events import ForecastPublished, FraudScored, MetricForecast, Reason, ShortlistEntry, wrap
 from shared.settings import REPO_ROOT
-from tests.busutil import produce, read_topic
+from tests.busutil import chosen_broker_kind, produce, read_topic, started_broker
 from tests.review import helpers
 
 pytestmark = pytest.mark.integration
@@ -36,18 +36,18 @@ PASSWORD = "correct-horse-42"
 
 
 @pytest.fixture(scope="module")
-def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalBroker]:
+def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Broker]:
     """A broker of this module's own: the session's carries every earlier test's events, and a fresh
     review consumer group (reading from the earliest offset) would have to apply all of them before this
     test's shortlist, which made the browser test's waits depend on what ran before it."""
-    b = LocalBroker(log_path=tmp_path_factory.mktemp("web-broker") / "broker.log").start()
+    b = started_broker(chosen_broker_kind(), tmp_path_factory, "web")
     yield b
-    b.stop()
+    b.close()
 
 
 @pytest.fixture(scope="module")
 def review_url(
-    broker: LocalBroker, postgres_database: Callable[[str], str], tmp_path_factory: pytest.TempPathFactory
+    broker: Broker, postgres_database: Callable[[str], str], tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[str]:
     """The review service for real: uvicorn on a free loopback port, this module's broker, PostgreSQL."""
     port = free_port()
@@ -112,7 +112,7 @@ def _wait_for_task(url: str, campaign_id: str) -> str:
 
 
 def test_reviewer_signs_in_fills_the_checklist_and_approves(
-    review_url: str, broker: LocalBroker, tmp_path: Path
+    review_url: str, broker: Broker, tmp_path: Path
 ) -> None:
     if not CHROMIUM.exists():
         pytest.skip("needs Debian's chromium at /usr/bin/chromium (run ./scripts/ensure-chromium.sh)")
