@@ -15,6 +15,7 @@ from typing import Annotated, Any
 from fastapi import Depends, FastAPI, Request
 
 from shared.bus.consumer import BatchHandler, ConsumerLoop, EventDispatcher, Handler
+from shared.bus.health import BrokerWatch, LagReader
 from shared.bus.outbox import Outbox, OutboxRelay
 from shared.bus.producer import BusProducer
 from shared.db import Database, migrate
@@ -64,6 +65,7 @@ class Runtime:
     producer: BusProducer | None = None
     relay: OutboxRelay | None = None
     consumer: ConsumerLoop | None = None
+    broker_watch: BrokerWatch | None = None
     watcher: ModelWatcher | None = None
     keys: KeyStore | None = None
     idempotency: IdempotencyStore | None = None
@@ -77,7 +79,8 @@ class Runtime:
     def readiness(self) -> dict[str, bool]:
         checks = {
             "database": self.db.ping(),
-            "broker": self.producer is not None and self.producer.connected(),
+            # Connected once, and reachable now: a broker outage turns this 503 until it is back.
+            "broker": self.producer is not None and self.broker_watch is not None and self.broker_watch.reachable,
             "models": all(slot.current is not None for slot in self.models.values()),
         }
         if self.settings.consumer_enabled:
@@ -144,8 +147,20 @@ class Runtime:
             self.consumer = ConsumerLoop(s, spec.consumes, dispatcher)
             self.consumer.start()
 
+    def watch_broker(self, spec: ServiceSpec) -> None:
+        """Readiness's reachability check, and the consumer group's lag when this process consumes."""
+        s = self.settings
+        lag = None
+        if s.consumer_enabled and spec.consumes:
+            lag = LagReader(s.kafka_bootstrap, s.effective_consumer_group, spec.consumes)
+        self.broker_watch = BrokerWatch(s.service_name, s.kafka_bootstrap, lag,
+                                        s.broker_check_interval_s, s.lag_interval_s)  # fmt: skip
+        self.broker_watch.start()
+
     def close(self) -> None:
         self._stopping.set()
+        if self.broker_watch:
+            self.broker_watch.stop()
         if self.watcher:
             self.watcher.stop()
         if self.webhooks:
@@ -193,6 +208,7 @@ def start_runtime(spec: ServiceSpec, settings: ServiceSettings) -> Runtime:
         runtime.watcher.start()
     if spec.on_start:
         spec.on_start(runtime)
+    runtime.watch_broker(spec)
     threading.Thread(target=runtime.connect_bus, args=(spec,), name="bus-connect", daemon=True).start()
     return runtime
 

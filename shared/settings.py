@@ -45,6 +45,12 @@ class ServiceSettings(BaseSettings):
     kafka_heartbeat_interval_ms: int = Field(1000, description="Consumer heartbeat interval.")
     kafka_fetch_max_wait_ms: int = Field(100, description="Fetch wait; 100 ms keeps p99 latency ~6 ms.")
     kafka_max_poll_records: int = Field(200, description="Records per poll, handled as one batch.")
+    broker_check_interval_s: float = Field(
+        2.0, description="How often readiness checks that a bootstrap server accepts connections."
+    )
+    lag_interval_s: float = Field(
+        15.0, description="How often the consumer group's lag per partition is read for /metrics."
+    )
     consumer_enabled: bool = Field(True, description="Run the Kafka consumer loop in this process.")
     consumer_group: str = Field("", description="Consumer group id; empty means `tandem-<service_name>`.")
     handler_retries: int = Field(

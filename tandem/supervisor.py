@@ -79,8 +79,11 @@ class Suite:
     extra_env: dict[str, str] = field(default_factory=dict)
     processes: dict[str, ServiceProcess] = field(default_factory=dict)
 
-    def add(self, name: str, port: int | None = None) -> ServiceProcess:
+    def add(self, name: str, port: int | None = None, replica: int = 0) -> ServiceProcess:
+        """One process of service `name`; `replica` > 0 adds another process of it (same group),
+        kept as `<name>-<replica>`."""
         entry = SERVICES[name]
+        label = f"{name}-{replica}" if replica else name
         prefix = entry.env_prefix
         port = port or free_port()
         env = {
@@ -93,8 +96,8 @@ class Suite:
         if name in self.database_urls:
             env[f"{prefix}DATABASE_URL"] = self.database_urls[name]
         self.workdir.mkdir(parents=True, exist_ok=True)
-        proc = ServiceProcess(name, port, env, self.workdir / f"{name}.log")
-        self.processes[name] = proc
+        proc = ServiceProcess(name, port, env, self.workdir / f"{label}.log")
+        self.processes[label] = proc
         return proc
 
     def start(self, names: list[str] | None = None, ports: dict[str, int] | None = None) -> Suite:

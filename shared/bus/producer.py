@@ -56,12 +56,11 @@ class BusProducer:
             retries=5,
             request_timeout_ms=15000,
         )
-        # kafka-python's bootstrap_connected() stays False once metadata is loaded, so readiness is
-        # proven instead: metadata for a known topic means the broker answers and topics exist.
+        # Metadata for a known topic proves the broker answers and the topics exist; after that,
+        # readiness follows shared.bus.health.BrokerWatch (reachability now, not a start-up flag).
         if not self._producer.partitions_for(probe_topic):
             self._producer.close(timeout=1)
             raise RuntimeError(f"topic {probe_topic} not found: create topics first (tandem topics create)")
-        self._ready = True
 
     def send(self, topic: str, key: str, value: bytes, headers: Mapping[str, str]) -> FutureRecordMetadata:
         return self._producer.send(
@@ -89,9 +88,6 @@ class BusProducer:
 
     def flush(self, timeout: float | None = None) -> None:
         self._producer.flush(timeout=timeout)
-
-    def connected(self) -> bool:
-        return self._ready
 
     def close(self) -> None:
         self._producer.close(timeout=5)

@@ -29,6 +29,10 @@ def _server_errors(schema: schemathesis.BaseSchema) -> list[str]:
         @FUZZ
         def call(case: schemathesis.Case) -> None:
             response = case.call()
+            # Readiness answers 503 by contract while the bus connects (each call may start the app's
+            # lifespan afresh, and Apache Kafka takes longer to answer than tansu did).
+            if response.status_code == 503 and case.formatted_path == "/health/ready":
+                return
             if response.status_code >= 500:
                 found.append(
                     f"{case.method} {case.formatted_path} -> {response.status_code}: {response.text[:200]}"

@@ -1,0 +1,195 @@
+"""Faults on Apache Kafka, counted exactly: a broker restart mid-stream, a replica killed mid-stream.
+
+The fraud service runs as real processes against a broker of this module's own (it is stopped and
+started again) and PostgreSQL. Each test prints its counts (run with -s to see them).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+from sqlalchemy import create_engine, text
+
+from shared import topics
+from shared.broker_kafka import KafkaBroker, kafka_available
+from tandem.supervisor import ServiceProcess, Suite
+from tests.busutil import chosen_broker_kind, creator_messages, produce, read_topic
+
+pytestmark = [pytest.mark.integration, pytest.mark.e2e]
+TOTAL = 6000
+APPLIED = "SELECT count(*) FROM processed_event WHERE topic = 'catalog.creators.v1'"
+FAST_WATCH = {"TANDEM_FRAUD_BROKER_CHECK_INTERVAL_S": "0.5", "TANDEM_FRAUD_LAG_INTERVAL_S": "1"}
+
+
+@pytest.fixture(scope="module")
+def kafka(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KafkaBroker]:
+    """Apache Kafka of this module's own: the tests stop and restart it."""
+    if chosen_broker_kind() != "kafka" or not kafka_available():
+        pytest.skip("broker faults are tested on Apache Kafka (needs Java and Maven or the jar cache)")
+    folder = tmp_path_factory.mktemp("faults-kafka")
+    broker = KafkaBroker(data_dir=folder / "data", log_path=folder / "kafka.log").start()
+    yield broker
+    broker.close()
+
+
+def _count(url: str, sql: str) -> int:
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            return int(conn.execute(text(sql)).scalar_one())
+    finally:
+        engine.dispose()
+
+
+def _wait(condition: Callable[[], bool], timeout_s: float, what: str, every_s: float = 0.1) -> float:
+    """Seconds until `condition` held; fails the test with `what` after the timeout."""
+    start = time.monotonic()
+    while not condition():
+        assert time.monotonic() - start < timeout_s, f"{what}: not after {timeout_s}s"
+        time.sleep(every_s)
+    return time.monotonic() - start
+
+
+def _ready_status(proc: ServiceProcess) -> int:
+    try:
+        return httpx.get(f"{proc.url}/health/ready", timeout=2).status_code
+    except httpx.HTTPError:
+        return 0
+
+
+def _metric(proc: ServiceProcess, name: str) -> list[tuple[dict[str, str], float]]:
+    body = httpx.get(f"{proc.url}/metrics/", timeout=5).text
+    return [
+        (sample.labels, sample.value)
+        for family in text_string_to_metric_families(body)
+        for sample in family.samples
+        if sample.name == name
+    ]
+
+
+def _applied_by(proc: ServiceProcess, topic: str) -> int:
+    """Events this process applied from `topic` (its own counter, not the group's)."""
+    return int(sum(v for labels, v in _metric(proc, "tandem_events_consumed_total")
+                   if labels["topic"] == topic and labels["outcome"] == "applied"))  # fmt: skip
+
+
+def _lag(proc: ServiceProcess, topic: str) -> dict[str, float]:
+    """The service's own lag gauges for `topic`, partition -> messages behind."""
+    return {
+        labels["partition"]: v
+        for labels, v in _metric(proc, "tandem_consumer_lag")
+        if labels["topic"] == topic
+    }
+
+
+def _caught_up(proc: ServiceProcess, topic: str, timeout_s: float = 60) -> dict[str, float]:
+    """Waits until the service reports zero lag on every partition of `topic`; returns the reading."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        lag = _lag(proc, topic)
+        if len(lag) == 6 and sum(lag.values()) == 0:
+            return lag
+        assert time.monotonic() < deadline, f"{proc.name} lag on {topic} still {lag} after {timeout_s}s"
+        time.sleep(0.5)
+
+
+def _published_scores(bootstrap: str, org_id: str) -> tuple[int, set[bytes], set[bytes]]:
+    """Copies of this org's scores on the topic, their distinct event ids and distinct creators."""
+    records = [
+        r for r in read_topic(bootstrap, topics.FRAUD_SCORES, expect=10**9, timeout_s=90)
+        if dict(r.headers).get("org_id") == org_id.encode()
+    ]  # fmt: skip
+    return len(records), {dict(r.headers)["event_id"] for r in records}, {r.key for r in records}
+
+
+def _fraud_suite(kafka: KafkaBroker, url: str, workdir: Path, group: str) -> Suite:
+    env = {**FAST_WATCH, "TANDEM_FRAUD_CONSUMER_GROUP": group}
+    return Suite(bootstrap=kafka.bootstrap, workdir=workdir, database_urls={"fraud": url}, extra_env=env)
+
+
+def test_broker_restart_mid_stream_loses_nothing_duplicates_nothing_and_readiness_follows(
+    kafka: KafkaBroker, postgres_database: Callable[[str], str], tmp_path: Path
+) -> None:
+    url = postgres_database("restart")
+    suite = _fraud_suite(kafka, url, tmp_path, "tandem-fraud-restart")
+    fraud = suite.add("fraud")
+    fraud.start()
+    fraud.wait_ready()
+    scores = "SELECT count(*) FROM fraud_score WHERE org_id = 'restart-org'"
+    try:
+        _caught_up(fraud, topics.CATALOG_CREATORS)  # whatever earlier tests left on the topic
+        applied_before = _count(url, APPLIED)
+        produce(
+            kafka.bootstrap, topics.CATALOG_CREATORS, creator_messages(200_000, TOTAL, org_id="restart-org")
+        )
+        _wait(lambda: _count(url, scores) >= TOTAL // 6, 60, "scoring did not start", every_s=0.02)
+        kafka.stop()  # SIGTERM: a controlled broker shutdown in the middle of the stream
+        stored_at_stop = _count(url, scores)
+        to_503 = _wait(lambda: _ready_status(fraud) == 503, 15, "readiness stayed 200 without a broker")
+        time.sleep(2)
+        kafka.start(create_topics=False)  # same folder: topics, messages and committed offsets kept
+        to_200 = _wait(lambda: _ready_status(fraud) == 200, 60, "readiness did not recover")
+        _wait(lambda: _count(url, scores) >= TOTAL, 180, "the backlog did not drain after the restart")
+        time.sleep(2)  # let re-deliveries land before counting
+        stored = _count(url, scores)
+        applied = _count(url, APPLIED) - applied_before
+        copies, event_ids, creators = _published_scores(kafka.bootstrap, "restart-org")
+        lag = _caught_up(fraud, topics.CATALOG_CREATORS)
+        print(f"\nbroker restart: {TOTAL} sent, {stored_at_stop} stored when the broker stopped, 503 after"
+              f" {to_503:.1f}s, 200 again {to_200:.1f}s after the restart; {stored} scores stored, {applied}"
+              f" events applied, {copies} score messages on the topic = {len(event_ids)} distinct event ids"
+              f" for {len(creators)} creators; lag per partition {lag}")  # fmt: skip
+        assert 0 < stored_at_stop < TOTAL, "the restart did not land mid-stream"
+        assert stored == applied == TOTAL
+        assert len(event_ids) == len(creators) == TOTAL
+    finally:
+        suite.stop()
+        if not kafka.running():
+            kafka.start(create_topics=False)
+
+
+def test_replica_killed_mid_stream_hands_its_partitions_to_the_other(
+    kafka: KafkaBroker, postgres_database: Callable[[str], str], tmp_path: Path
+) -> None:
+    url = postgres_database("replicas")
+    suite = _fraud_suite(kafka, url, tmp_path, "tandem-fraud-replicas")
+    first, second = suite.add("fraud"), suite.add("fraud", replica=2)
+    scores = "SELECT count(*) FROM fraud_score WHERE org_id = 'replica-org'"
+    try:
+        for proc in (first, second):
+            proc.start()
+        for proc in (first, second):
+            proc.wait_ready()
+        # Both members in the group (three partitions each) and past what earlier tests left.
+        _caught_up(second, topics.CATALOG_CREATORS)
+        applied_before = _count(url, APPLIED)
+        first_before = _applied_by(first, topics.CATALOG_CREATORS)
+        second_before = _applied_by(second, topics.CATALOG_CREATORS)
+        produce(
+            kafka.bootstrap, topics.CATALOG_CREATORS, creator_messages(300_000, TOTAL, org_id="replica-org")
+        )
+        _wait(lambda: _count(url, scores) >= TOTAL // 6, 60, "scoring did not start", every_s=0.02)
+        first_applied = _applied_by(first, topics.CATALOG_CREATORS) - first_before
+        first.kill()  # SIGKILL: no leave-group, no final commit; the group notices after the session timeout
+        stored_at_kill = _count(url, scores)
+        drained = _wait(lambda: _count(url, scores) >= TOTAL, 180, "the other replica did not take over")
+        time.sleep(2)
+        stored = _count(url, scores)
+        applied = _count(url, APPLIED) - applied_before
+        lag = _caught_up(second, topics.CATALOG_CREATORS)
+        second_applied = _applied_by(second, topics.CATALOG_CREATORS) - second_before
+        print(f"\nreplica killed: {TOTAL} sent, {stored_at_kill} stored when one of two replicas was killed"
+              f" (it had applied {first_applied}); the other applied {second_applied} and drained the rest"
+              f" in {drained:.1f}s: {stored} scores stored, {applied} events applied once; lag per"
+              f" partition {lag}")  # fmt: skip
+        assert 0 < stored_at_kill < TOTAL, "the kill did not land mid-stream"
+        assert first_applied > 0, "the killed replica had no partitions: nothing was handed over"
+        assert second_applied >= TOTAL - first_applied
+        assert stored == applied == TOTAL
+    finally:
+        suite.stop()
