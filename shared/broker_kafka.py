@@ -30,7 +30,7 @@ import uuid
 from pathlib import Path
 from types import TracebackType
 
-from shared.broker import free_port, wait_for_port
+from shared.broker import BrokerKind, free_port, wait_for_port
 from shared.bus.admin import ensure_topics
 from shared.settings import REPO_ROOT
 
@@ -142,7 +142,7 @@ class KafkaBroker:
     folder this object made.
     """
 
-    kind = "kafka"
+    kind: BrokerKind = "kafka"
 
     def __init__(
         self, port: int | None = None, data_dir: Path | None = None, log_path: Path | None = None,
@@ -171,10 +171,14 @@ class KafkaBroker:
         config.write_text(server_properties(self.port, self.controller_port, store))
         (self.data_dir / "log4j2.properties").write_text(LOG4J2)
         if not (store / "meta.properties").exists():  # a restart keeps the formatted store
-            cmd = self._java(jars, "kafka.tools.StorageTool", "format", "-t", _cluster_id(), "-c", str(config))
+            cmd = self._java(
+                jars, "kafka.tools.StorageTool", "format", "-t", _cluster_id(), "-c", str(config)
+            )
             done = subprocess.run(cmd, capture_output=True, text=True, check=False)
             if done.returncode != 0:
-                raise RuntimeError(f"formatting the KRaft store failed:\n{(done.stdout + done.stderr)[-2000:]}")
+                raise RuntimeError(
+                    f"formatting the KRaft store failed:\n{(done.stdout + done.stderr)[-2000:]}"
+                )
         return config
 
     def start(self, create_topics: bool = True) -> KafkaBroker:

@@ -80,7 +80,9 @@ class Runtime:
         checks = {
             "database": self.db.ping(),
             # Connected once, and reachable now: a broker outage turns this 503 until it is back.
-            "broker": self.producer is not None and self.broker_watch is not None and self.broker_watch.reachable,
+            "broker": self.producer is not None
+            and self.broker_watch is not None
+            and self.broker_watch.reachable,
             "models": all(slot.current is not None for slot in self.models.values()),
         }
         if self.settings.consumer_enabled:
@@ -111,8 +113,9 @@ class Runtime:
         while not self._stopping.is_set():
             try:
                 self.producer = BusProducer(
-                    self.settings.kafka_bootstrap, client_id=self.settings.service_name
-                )
+                    self.settings.kafka_bootstrap, client_id=self.settings.service_name,
+                    max_block_ms=self.settings.kafka_max_block_ms,
+                )  # fmt: skip
                 break
             except Exception as exc:
                 log.warning("broker not reachable yet", extra={"fields": {"error": str(exc)}})

@@ -51,6 +51,9 @@ class ServiceSettings(BaseSettings):
     lag_interval_s: float = Field(
         15.0, description="How often the consumer group's lag per partition is read for /metrics."
     )
+    kafka_max_block_ms: int = Field(
+        30_000, description="How long a send waits for an absent broker before the work goes to the outbox."
+    )
     consumer_enabled: bool = Field(True, description="Run the Kafka consumer loop in this process.")
     consumer_group: str = Field("", description="Consumer group id; empty means `tandem-<service_name>`.")
     handler_retries: int = Field(

@@ -19,7 +19,9 @@ from prometheus_client import Gauge
 
 log = logging.getLogger(__name__)
 
-BROKER_REACHABLE = Gauge("tandem_broker_reachable", "1 while a bootstrap server accepts connections", ["service"])
+BROKER_REACHABLE = Gauge(
+    "tandem_broker_reachable", "1 while a bootstrap server accepts connections", ["service"]
+)
 CONSUMER_LAG = Gauge(
     "tandem_consumer_lag",
     "Messages behind: end offset minus the group's committed offset, per partition",
@@ -40,7 +42,9 @@ def reachable(bootstrap: str, timeout_s: float = 1.0) -> bool:
 
 
 def partition_lag(
-    committed: Mapping[TopicPartition, int], earliest: Mapping[TopicPartition, int], latest: Mapping[TopicPartition, int]
+    committed: Mapping[TopicPartition, int],
+    earliest: Mapping[TopicPartition, int],
+    latest: Mapping[TopicPartition, int],
 ) -> dict[TopicPartition, int]:
     """Lag of every partition with an end offset; where the group has committed nothing yet it will
     start from the earliest offset (auto_offset_reset=earliest), so everything retained is lag."""
@@ -70,7 +74,7 @@ class LagReader:
         admin = self._client()
         try:
             partitions = [
-                TopicPartition(t["topic"], p["partition"])
+                TopicPartition(t["name"], p["partition_index"])
                 for t in admin.describe_topics(self.topics)
                 for p in t["partitions"]
             ]

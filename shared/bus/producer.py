@@ -40,7 +40,9 @@ class RawPublisher(Protocol):
 class BusProducer:
     """Owns one KafkaProducer for the process."""
 
-    def __init__(self, bootstrap: str, client_id: str, probe_topic: str = MODELS_PROMOTED) -> None:
+    def __init__(
+        self, bootstrap: str, client_id: str, probe_topic: str = MODELS_PROMOTED, max_block_ms: int = 30_000
+    ) -> None:
         self._producer = KafkaProducer(
             bootstrap_servers=bootstrap.split(","),
             client_id=client_id,
@@ -55,6 +57,9 @@ class BusProducer:
             allow_auto_create_topics=False,
             retries=5,
             request_timeout_ms=15000,
+            # How long a send waits for metadata while the broker is away before it raises: a consumer's
+            # batch then goes through the outbox instead (kafka-python's default is 60 s).
+            max_block_ms=max_block_ms,
         )
         # Metadata for a known topic proves the broker answers and the topics exist; after that,
         # readiness follows shared.bus.health.BrokerWatch (reachability now, not a start-up flag).

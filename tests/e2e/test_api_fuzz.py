@@ -43,9 +43,7 @@ def _server_errors(schema: schemathesis.BaseSchema) -> list[str]:
 
 
 @pytest.mark.parametrize("name", list(SERVICES))
-def test_generated_requests_never_cause_a_server_error(
-    name: str, broker: Broker, tmp_path: Path
-) -> None:
+def test_generated_requests_never_cause_a_server_error(name: str, broker: Broker, tmp_path: Path) -> None:
     entry = SERVICES[name]
     service_settings = entry.settings(data_dir=tmp_path, kafka_bootstrap=broker.bootstrap, consumer_enabled=False,
                                       webhooks_enabled=False, log_level="WARNING")  # fmt: skip

@@ -1,24 +1,35 @@
-"""Faults on Apache Kafka, counted exactly: a broker restart mid-stream, a replica killed mid-stream.
+"""Faults on Apache Kafka, counted exactly: a broker restart mid-stream, a replica killed mid-stream,
+a produce timeout during a broker outage.
 
-The fraud service runs as real processes against a broker of this module's own (it is stopped and
-started again) and PostgreSQL. Each test prints its counts (run with -s to see them).
+The fraud service runs as real processes (or, for the produce timeout, its real handlers in this
+process) against a broker of this module's own, which the tests stop and start again. Each test
+prints its counts (run with -s to see them).
 """
 
 from __future__ import annotations
 
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
 import pytest
+from kafka import KafkaConsumer, TopicPartition
+from kafka.consumer.fetcher import ConsumerRecord
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import create_engine, text
 
+from services.fraud.consumers import batch_handlers, handlers
 from shared import topics
 from shared.broker_kafka import KafkaBroker, kafka_available
+from shared.bus.consumer import EventDispatcher
+from shared.bus.health import BrokerWatch
+from shared.bus.outbox import pending_count, publish_pending
+from shared.bus.producer import BusProducer
 from tandem.supervisor import ServiceProcess, Suite
 from tests.busutil import chosen_broker_kind, creator_messages, produce, read_topic
+from tests.fraud.conftest import fraud_runtime
 
 pytestmark = [pytest.mark.integration, pytest.mark.e2e]
 TOTAL = 6000
@@ -193,3 +204,67 @@ def test_replica_killed_mid_stream_hands_its_partitions_to_the_other(
         assert stored == applied == TOTAL
     finally:
         suite.stop()
+
+
+def _read_new(
+    bootstrap: str, topic: str, since: dict[TopicPartition, int], expect: int
+) -> list[ConsumerRecord]:
+    """The records appended to `topic` after the offsets `since` (no group)."""
+    consumer = KafkaConsumer(bootstrap_servers=[bootstrap], enable_auto_commit=False, fetch_max_wait_ms=100)
+    consumer.assign(list(since))
+    for tp, offset in since.items():
+        consumer.seek(tp, offset)
+    records: list[ConsumerRecord] = []
+    deadline = time.monotonic() + 30
+    while len(records) < expect and time.monotonic() < deadline:
+        for batch in consumer.poll(timeout_ms=200).values():
+            records.extend(batch)
+    consumer.close()
+    return records
+
+
+def test_produce_timeout_during_an_outage_goes_through_the_outbox_and_arrives_once_back(
+    kafka: KafkaBroker, tmp_path: Path
+) -> None:
+    total = 300
+    parts = [TopicPartition(topics.CATALOG_CREATORS, p) for p in range(6)]
+    probe = KafkaConsumer(bootstrap_servers=[kafka.bootstrap])
+    start = probe.end_offsets(parts)
+    probe.close()
+    produce(kafka.bootstrap, topics.CATALOG_CREATORS, creator_messages(400_000, total, org_id="outage-org"))
+    records = _read_new(kafka.bootstrap, topics.CATALOG_CREATORS, start, total)
+    assert len(records) == total
+
+    runtime = fraud_runtime(tmp_path)
+    producer = BusProducer(kafka.bootstrap, "fraud-outage", max_block_ms=3000)
+    dispatcher = EventDispatcher(runtime.db, handlers(runtime), producer, "fraud", retries=1, backoff_s=0,
+                                 batch_handlers=batch_handlers(runtime))  # fmt: skip
+    watch = BrokerWatch("fraud-outage", kafka.bootstrap, check_interval_s=0.2)
+    watch.start()
+    try:
+        kafka.stop()  # the poll is in hand, the broker goes away: publishing its scores times out
+        _wait(lambda: not watch.reachable, 5, "the watch still sees the broker")
+        began = time.monotonic()
+        outcomes = dispatcher.apply_many(records)
+        timed_out_after = time.monotonic() - began
+        staged = pending_count(runtime.db)
+        kafka.start(create_topics=False)
+        _wait(lambda: watch.reachable, 10, "the watch did not see the broker back")
+        relayed = 0
+        while pending_count(runtime.db):
+            relayed += publish_pending(runtime.db, producer, "fraud")
+        copies, event_ids, creators = _published_scores(kafka.bootstrap, "outage-org")
+        print(f"\nproduce timeout: {total} events in hand when the broker stopped; publishing timed out after"
+              f" {timed_out_after:.0f}s, the poll was applied one by one ({Counter(o for _, o in outcomes)}),"
+              f" {staged} scores staged in the outbox, {relayed} relayed once the broker was back;"
+              f" {copies} score messages on the topic = {len(event_ids)} distinct event ids for"
+              f" {len(creators)} creators")  # fmt: skip
+        assert {o for _, o in outcomes} == {"applied"}
+        assert staged == relayed == total
+        assert len(event_ids) == len(creators) == total
+    finally:
+        watch.stop()
+        producer.close()
+        runtime.db.close()
+        if not kafka.running():
+            kafka.start(create_topics=False)

@@ -121,9 +121,7 @@ def _store_score(session: Session, event: Event, envelope: Envelope) -> None:
     )
 
 
-def test_bad_events_go_to_the_dlq_with_reasons_and_the_consumer_goes_on(
-    db: Database, broker: Broker
-) -> None:
+def test_bad_events_go_to_the_dlq_with_reasons_and_the_consumer_goes_on(db: Database, broker: Broker) -> None:
     topic = topics.CATALOG_CREATORS
     poison = creator_event(0).model_copy(update={"creator_id": "cr-poison"})
     poison_env = wrap(poison, producer="t", correlation_id="c", org_id="dlq-org")
