@@ -41,13 +41,39 @@ def _wait_for_signal() -> None:
 
 
 @app.command()
-def broker(port: int = typer.Option(9092, help="Loopback port; 0 picks a free one.")) -> None:
-    """Run the local Kafka-protocol broker (tansu) with every topic created, until Ctrl-C."""
-    from shared.broker import LocalBroker
+def broker(
+    port: int = typer.Option(9092, help="Loopback port; 0 picks a free one."),
+    kafka: bool = typer.Option(False, "--kafka", help="Apache Kafka (KRaft, needs Java) instead of tansu."),
+    data_dir: Path | None = typer.Option(
+        None, help="With --kafka: keep the broker's data here across runs (default: a temp folder)."
+    ),
+) -> None:
+    """Run a local broker with every topic created, until Ctrl-C: tansu, or Apache Kafka with --kafka."""
+    from shared.broker import Broker, LocalBroker
 
-    with LocalBroker(port=port or None) as b:
-        typer.echo(f"broker ready at {b.bootstrap}  (export TANDEM_KAFKA_BOOTSTRAP={b.bootstrap})")
+    b: Broker
+    if kafka:
+        from shared.broker_kafka import KafkaBroker, kafka_available
+
+        if not kafka_available():
+            typer.echo("Apache Kafka needs Java 17 and Maven (or its jars in the cache); run without --kafka "
+                       "for tansu.", err=True)  # fmt: skip
+            raise typer.Exit(2)
+        typer.echo("Starting Apache Kafka (the first run fetches its jars with Maven) ...")
+        b = KafkaBroker(port=port or None, data_dir=data_dir)
+    else:
+        b = LocalBroker(port=port or None)
+    try:
+        b.start()
+    except (OSError, RuntimeError, TimeoutError) as exc:
+        b.close()
+        typer.echo(f"the broker did not start: {str(exc).splitlines()[0]}", err=True)
+        raise typer.Exit(1) from None
+    try:
+        typer.echo(f"{b.kind} ready at {b.bootstrap}  (export TANDEM_KAFKA_BOOTSTRAP={b.bootstrap})")
         _wait_for_signal()
+    finally:
+        b.close()
 
 
 @topics_app.command("create")
@@ -136,11 +162,18 @@ def train(
 def demo(
     once: bool = typer.Option(False, "--once", help="Run the flow once and exit 0 (for scripts)."),
     creators: int = typer.Option(800, help="Creators in the demo catalogue."),
+    broker: str = typer.Option(
+        "auto", help="auto (Apache Kafka where Java is installed, else tansu) | kafka | tansu."
+    ),
 ) -> None:
     """Broker + SQLite + all four services + demo catalogue, then a demo campaign end to end."""
     from tandem.demo import run_demo
 
-    sys.exit(run_demo(once=once, creators=creators))
+    if broker not in ("auto", "kafka", "tansu"):
+        raise typer.BadParameter(
+            f"unknown broker {broker!r}; choose auto, kafka or tansu", param_hint="--broker"
+        )
+    sys.exit(run_demo(once=once, creators=creators, broker_kind=broker))
 
 
 def _register_command_groups() -> None:

@@ -9,12 +9,13 @@ import time
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any, TypeVar
 
 import httpx
 import typer
 
-from shared.broker import LocalBroker, free_port
+from shared.broker import Broker, free_port, make_broker, preferred_kind
 from shared.settings import REPO_ROOT
 from tandem import synthetic
 from tandem.supervisor import Suite
@@ -192,14 +193,33 @@ def check(results: list[dict[str, Any]]) -> list[str]:
     return failures
 
 
-def run_demo(once: bool, creators: int) -> int:
+def start_broker(kind: str, workdir: Path) -> Broker:
+    """Apache Kafka where Java is there (or when asked for), else tansu; says which, and falls back to
+    tansu with the reason if Kafka does not start on `auto`."""
+    chosen = preferred_kind() if kind == "auto" else kind
+    if chosen == "kafka":
+        typer.echo("Broker: Apache Kafka (KRaft, one node; the first run fetches its jars with Maven) ...")
+        kafka = make_broker("kafka", log_path=workdir / "broker.log")
+        try:
+            return kafka.start()
+        except (OSError, RuntimeError, TimeoutError) as exc:
+            kafka.close()
+            if kind == "kafka":
+                raise
+            typer.echo(f"Apache Kafka did not start ({str(exc).splitlines()[0]}); using tansu instead.")
+    else:
+        typer.echo("Broker: tansu (in memory; no Java here, so not Apache Kafka) ...")
+    return make_broker("tansu", log_path=workdir / "broker.log").start()
+
+
+def run_demo(once: bool, creators: int, broker_kind: str = "auto") -> int:
     # SIGTERM (e.g. from a process manager) must stop the services too, as Ctrl-C does: exiting through
     # SystemExit runs the `finally` below, while the default handler would orphan them.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     workdir = REPO_ROOT / "var" / f"demo-{datetime.now(UTC):%Y%m%d-%H%M%S}-{uuid.uuid4().hex[:4]}"
     workdir.mkdir(parents=True, exist_ok=True)
     typer.echo(f"Starting the local broker, four services and SQLite databases in {workdir} ...")
-    broker = LocalBroker(log_path=workdir / "broker.log").start()
+    broker = start_broker(broker_kind, workdir)
     suite = Suite(bootstrap=broker.bootstrap, workdir=workdir)
     try:
         suite.start(ports={n: _port(p) for n, p in DEFAULT_PORTS.items()})
@@ -218,7 +238,7 @@ def run_demo(once: bool, creators: int) -> int:
             typer.echo(
                 f"   {name:<10} {proc.url}/docs   (ready: {proc.url}/health/ready, metrics: {proc.url}/metrics)"
             )
-        typer.echo(f"   broker     {broker.bootstrap}   logs: {workdir}")
+        typer.echo(f"   broker     {broker.bootstrap} ({broker.kind})   logs: {workdir}")
         failures = check(results)
         for f in failures:
             typer.echo(f"DEMO CHECK FAILED: {f}", err=True)
@@ -232,4 +252,4 @@ def run_demo(once: bool, creators: int) -> int:
             return 0
     finally:
         suite.stop()
-        broker.stop()
+        broker.close()

@@ -528,6 +528,36 @@ def test_k8s_scaled_object_max_replicas_within_partition_count(svc: str) -> None
     assert spec["maxReplicaCount"] <= partitions, "replicas past the partition count would sit idle"
 
 
+@pytest.mark.parametrize("svc", SERVICES)
+def test_k8s_scaled_object_holds_workers_when_lag_is_unreadable_and_scales_down_slowly(svc: str) -> None:
+    spec = k8s_named("ScaledObject", f"{svc}-worker")["spec"]
+    assert spec.get("minReplicaCount", 0) <= spec["fallback"]["replicas"] <= spec["maxReplicaCount"]
+    assert spec["fallback"]["failureThreshold"] >= 1
+    behavior = spec["advanced"]["horizontalPodAutoscalerConfig"]["behavior"]
+    api_hpa = k8s_named("HorizontalPodAutoscaler", f"{svc}-api")["spec"]["behavior"]
+    assert (
+        behavior["scaleDown"]["stabilizationWindowSeconds"]
+        >= api_hpa["scaleDown"]["stabilizationWindowSeconds"]
+    )
+
+
+@pytest.mark.parametrize("svc", SERVICES)
+def test_k8s_worker_exports_the_lag_it_is_scaled_on(svc: str) -> None:
+    """KEDA scales on the group's lag from the broker; the worker exports the same figure per partition
+    (tandem_consumer_lag, committed vs end offsets, with never-committed partitions counted from the
+    earliest offset: KEDA's offsetResetPolicy earliest), on the port Prometheus scrapes."""
+    from shared.bus.health import CONSUMER_LAG
+
+    assert CONSUMER_LAG._labelnames == ("service", "group", "topic", "partition")  # type: ignore[attr-defined]
+    worker = k8s_named("Deployment", f"{svc}-worker")["spec"]["template"]
+    annotations = worker["metadata"]["annotations"]
+    assert annotations["prometheus.io/scrape"] == "true"
+    assert annotations["prometheus.io/path"] == "/metrics"
+    assert int(annotations["prometheus.io/port"]) == settings_port(svc)
+    for trigger in k8s_named("ScaledObject", f"{svc}-worker")["spec"]["triggers"]:
+        assert trigger["metadata"]["offsetResetPolicy"] == "earliest"
+
+
 def test_k8s_hpa_and_keda_never_target_the_same_deployment() -> None:
     hpa_targets = {doc["spec"]["scaleTargetRef"]["name"] for doc in k8s_of_kind("HorizontalPodAutoscaler")}
     keda_targets = {doc["spec"]["scaleTargetRef"]["name"] for doc in k8s_of_kind("ScaledObject")}
