@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 ONCE ?=
 
-.PHONY: run test postgres lint typecheck unit integration train benchmark browser clean
+.PHONY: run test postgres kafka lint typecheck unit integration train benchmark browser clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -17,14 +17,19 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	$(BIN)/tandem demo $(if $(ONCE),--once,)
 
-## test: lint + type check + every test (starts the broker; PostgreSQL from TANDEM_TEST_DATABASE_URL, else
-## a trust server on :5432, else the project's own test server, installed with apt and started here)
-test: lint typecheck browser
+## test: lint + type check + every test (starts Apache Kafka from the jar cache, fetched with Maven once;
+## PostgreSQL from TANDEM_TEST_DATABASE_URL, else a trust server on :5432, else the project's own test
+## server, installed with apt and started here). TANDEM_TEST_BROKER=tansu runs it all on tansu instead.
+test: lint typecheck browser kafka
 	url=$$(./scripts/ensure-postgres.sh) && TANDEM_TEST_DATABASE_URL="$$url" $(BIN)/python -m pytest -q
 
 ## postgres: print the test PostgreSQL's admin URL, installing and starting the server if needed
 postgres:
 	@./scripts/ensure-postgres.sh
+
+## kafka: resolve Apache Kafka's jars (deploy/kafka/pom.xml) into ~/.cache/tandem/kafka-<version>, once
+kafka: $(STAMP)
+	@if [ "$${TANDEM_TEST_BROKER:-kafka}" = kafka ]; then $(BIN)/python -m shared.broker_kafka; fi
 
 browser:
 	./scripts/ensure-chromium.sh

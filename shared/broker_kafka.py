@@ -24,6 +24,7 @@ import re
 import shutil
 import signal
 import subprocess
+import sys
 import tempfile
 import time
 import uuid
@@ -237,3 +238,17 @@ class KafkaBroker:
         self, *exc: tuple[type[BaseException] | None, BaseException | None, TracebackType | None]
     ) -> None:
         self.close()
+
+
+def main() -> int:
+    """`python -m shared.broker_kafka`: fetch the jars if needed and print their folder (for make)."""
+    try:
+        print(ensure_jars())
+    except RuntimeError as exc:
+        print(f"Apache Kafka's jars: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
