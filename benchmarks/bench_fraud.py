@@ -280,29 +280,29 @@ def _drain(pid: int, db_url: str, n: int, timeout_s: float = 600) -> dict[str, f
             "cpu_us_per_event": (cpu_last - cpu_first) / events * 1e6}  # fmt: skip
 
 
-def bench_stream(bootstrap: str, db_url: str, tmp: Path) -> dict[str, Any]:
-    """A backlog of CreatorUpserted first, then a fresh fraud process (its own group and database)
-    drains it: so the producer's speed cannot cap the figure, and the process is alone on its work."""
+def bench_stream(bootstrap: str, db_url: str, tmp: Path, events: int = STREAM_EVENTS) -> dict[str, Any]:
+    """A backlog of `events` CreatorUpserted first, then a fresh fraud process (its own group and
+    database) drains it: so the producer's speed cannot cap the figure, and the process is alone on it."""
     from shared import topics
 
     run_id = uuid.uuid4().hex[:8]
     raw_group, fraud_group = (_group_at_end(bootstrap, topics.CATALOG_CREATORS) for _ in range(2))
     start = time.perf_counter()
-    _produce(bootstrap, STREAM_EVENTS, run_id)
+    _produce(bootstrap, events, run_id)
     produce_s = time.perf_counter() - start
-    raw = _consume_rate(bootstrap, topics.CATALOG_CREATORS, raw_group, STREAM_EVENTS, run_id.encode())
+    raw = _consume_rate(bootstrap, topics.CATALOG_CREATORS, raw_group, events, run_id.encode())
     env = {**_service_env(tmp, bootstrap, db_url), "TANDEM_FRAUD_CONSUMER_GROUP": fraud_group}
     fraud = start_uvicorn("services.fraud.app:build", free_port(), env)
     try:
-        drained = _drain(fraud.pid, db_url, STREAM_EVENTS)
-        scored = _publish_rate(bootstrap, STREAM_EVENTS, run_id)
+        drained = _drain(fraud.pid, db_url, events)
+        scored = _publish_rate(bootstrap, events, run_id)
     finally:
         stop(fraud)
     applied = drained["applied_events_per_s"]
     return {
         "database": db_url.split(":", 1)[0].split("+", 1)[0],
-        "events": STREAM_EVENTS,
-        "produce_events_per_s": round(STREAM_EVENTS / produce_s),
+        "events": events,
+        "produce_events_per_s": round(events / produce_s),
         "raw_consume_events_per_s": round(raw),
         "fraud_consumed_and_stored_events_per_s": round(applied),
         "fraud_scored_published_events_per_s": round(scored),
