@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from kafka import KafkaConsumer, KafkaProducer
 from kafka.consumer.fetcher import ConsumerRecord
+from sqlalchemy import create_engine, text
 
 from shared.broker import Broker, BrokerKind, make_broker
 from shared.bus.producer import Sendable
@@ -30,6 +31,16 @@ def started_broker(kind: BrokerKind, tmp_path_factory: pytest.TempPathFactory, l
     """A broker of `kind` on free loopback ports with every topic created; its log in the test's tmp."""
     log = tmp_path_factory.mktemp(f"{label}-{kind}") / "broker.log"
     return make_broker(kind, log_path=log).start()
+
+
+def sql_count(url: str, sql: str) -> int:
+    """A `SELECT count(*)` on a service's database, from outside the service."""
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            return int(conn.execute(text(sql)).scalar_one())
+    finally:
+        engine.dispose()
 
 
 class SendsOneByOne:

@@ -18,7 +18,6 @@ import pytest
 from kafka import KafkaConsumer, TopicPartition
 from kafka.consumer.fetcher import ConsumerRecord
 from prometheus_client.parser import text_string_to_metric_families
-from sqlalchemy import create_engine, text
 
 from services.fraud.consumers import batch_handlers, handlers
 from shared import topics
@@ -28,7 +27,7 @@ from shared.bus.health import BrokerWatch
 from shared.bus.outbox import pending_count, publish_pending
 from shared.bus.producer import BusProducer
 from tandem.supervisor import ServiceProcess, Suite
-from tests.busutil import chosen_broker_kind, creator_messages, produce, read_topic
+from tests.busutil import chosen_broker_kind, creator_messages, produce, read_topic, sql_count
 from tests.fraud.conftest import fraud_runtime
 
 pytestmark = [pytest.mark.integration, pytest.mark.e2e]
@@ -46,15 +45,6 @@ def kafka(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KafkaBroker]:
     broker = KafkaBroker(data_dir=folder / "data", log_path=folder / "kafka.log").start()
     yield broker
     broker.close()
-
-
-def _count(url: str, sql: str) -> int:
-    engine = create_engine(url)
-    try:
-        with engine.connect() as conn:
-            return int(conn.execute(text(sql)).scalar_one())
-    finally:
-        engine.dispose()
 
 
 def _wait(condition: Callable[[], bool], timeout_s: float, what: str, every_s: float = 0.1) -> float:
@@ -134,21 +124,21 @@ def test_broker_restart_mid_stream_loses_nothing_duplicates_nothing_and_readines
     scores = "SELECT count(*) FROM fraud_score WHERE org_id = 'restart-org'"
     try:
         _caught_up(fraud, topics.CATALOG_CREATORS)  # whatever earlier tests left on the topic
-        applied_before = _count(url, APPLIED)
+        applied_before = sql_count(url, APPLIED)
         produce(
             kafka.bootstrap, topics.CATALOG_CREATORS, creator_messages(200_000, TOTAL, org_id="restart-org")
         )
-        _wait(lambda: _count(url, scores) >= TOTAL // 6, 60, "scoring did not start", every_s=0.02)
+        _wait(lambda: sql_count(url, scores) >= TOTAL // 6, 60, "scoring did not start", every_s=0.02)
         kafka.stop()  # SIGTERM: a controlled broker shutdown in the middle of the stream
-        stored_at_stop = _count(url, scores)
+        stored_at_stop = sql_count(url, scores)
         to_503 = _wait(lambda: _ready_status(fraud) == 503, 15, "readiness stayed 200 without a broker")
         time.sleep(2)
         kafka.start(create_topics=False)  # same folder: topics, messages and committed offsets kept
         to_200 = _wait(lambda: _ready_status(fraud) == 200, 60, "readiness did not recover")
-        _wait(lambda: _count(url, scores) >= TOTAL, 180, "the backlog did not drain after the restart")
+        _wait(lambda: sql_count(url, scores) >= TOTAL, 180, "the backlog did not drain after the restart")
         time.sleep(2)  # let re-deliveries land before counting
-        stored = _count(url, scores)
-        applied = _count(url, APPLIED) - applied_before
+        stored = sql_count(url, scores)
+        applied = sql_count(url, APPLIED) - applied_before
         copies, event_ids, creators = _published_scores(kafka.bootstrap, "restart-org")
         lag = _caught_up(fraud, topics.CATALOG_CREATORS)
         print(f"\nbroker restart: {TOTAL} sent, {stored_at_stop} stored when the broker stopped, 503 after"
@@ -178,20 +168,20 @@ def test_replica_killed_mid_stream_hands_its_partitions_to_the_other(
             proc.wait_ready()
         # Both members in the group (three partitions each) and past what earlier tests left.
         _caught_up(second, topics.CATALOG_CREATORS)
-        applied_before = _count(url, APPLIED)
+        applied_before = sql_count(url, APPLIED)
         first_before = _applied_by(first, topics.CATALOG_CREATORS)
         second_before = _applied_by(second, topics.CATALOG_CREATORS)
         produce(
             kafka.bootstrap, topics.CATALOG_CREATORS, creator_messages(300_000, TOTAL, org_id="replica-org")
         )
-        _wait(lambda: _count(url, scores) >= TOTAL // 6, 60, "scoring did not start", every_s=0.02)
+        _wait(lambda: sql_count(url, scores) >= TOTAL // 6, 60, "scoring did not start", every_s=0.02)
         first_applied = _applied_by(first, topics.CATALOG_CREATORS) - first_before
         first.kill()  # SIGKILL: no leave-group, no final commit; the group notices after the session timeout
-        stored_at_kill = _count(url, scores)
-        drained = _wait(lambda: _count(url, scores) >= TOTAL, 180, "the other replica did not take over")
+        stored_at_kill = sql_count(url, scores)
+        drained = _wait(lambda: sql_count(url, scores) >= TOTAL, 180, "the other replica did not take over")
         time.sleep(2)
-        stored = _count(url, scores)
-        applied = _count(url, APPLIED) - applied_before
+        stored = sql_count(url, scores)
+        applied = sql_count(url, APPLIED) - applied_before
         lag = _caught_up(second, topics.CATALOG_CREATORS)
         second_applied = _applied_by(second, topics.CATALOG_CREATORS) - second_before
         print(f"\nreplica killed: {TOTAL} sent, {stored_at_kill} stored when one of two replicas was killed"

@@ -8,7 +8,6 @@ from pathlib import Path
 
 import orjson
 import pytest
-from sqlalchemy import create_engine, text
 
 from shared import topics
 from shared.broker import Broker
@@ -16,7 +15,7 @@ from tandem import synthetic
 from tandem.demo import DEMO_BRIEFS, DemoClient
 from tandem.services import SERVICES
 from tandem.supervisor import Suite
-from tests.busutil import creator_messages, produce, read_topic
+from tests.busutil import creator_messages, produce, read_topic, sql_count
 
 pytestmark = [pytest.mark.integration, pytest.mark.e2e]
 
@@ -101,15 +100,6 @@ def test_bad_brief_gets_a_problem_with_the_field(suite: Suite) -> None:
     assert r.headers["content-type"].startswith("application/problem+json")
 
 
-def _count(url: str, sql: str) -> int:
-    engine = create_engine(url)
-    try:
-        with engine.connect() as conn:
-            return int(conn.execute(text(sql)).scalar_one())
-    finally:
-        engine.dispose()
-
-
 def test_consumer_killed_mid_stream_loses_nothing_and_applies_nothing_twice(
     broker: Broker, postgres_database: Callable[[str], str], tmp_path: Path
 ) -> None:
@@ -130,19 +120,19 @@ def test_consumer_killed_mid_stream_loses_nothing_and_applies_nothing_twice(
         )
         scores = "SELECT count(*) FROM fraud_score WHERE org_id = 'kill-org'"
         deadline = time.monotonic() + 60
-        while _count(url, scores) < total // 6 and time.monotonic() < deadline:
+        while sql_count(url, scores) < total // 6 and time.monotonic() < deadline:
             time.sleep(0.05)
-        stored_before_kill = _count(url, scores)
+        stored_before_kill = sql_count(url, scores)
         fraud.kill()  # SIGKILL mid-stream: no shutdown hook, no final offset commit
         assert 0 < stored_before_kill < total, "the kill did not land mid-stream"
 
         fraud.start()
         fraud.wait_ready()
         deadline = time.monotonic() + 120
-        while _count(url, scores) < total and time.monotonic() < deadline:
+        while sql_count(url, scores) < total and time.monotonic() < deadline:
             time.sleep(0.2)
         time.sleep(2)  # let any re-delivered duplicates arrive before counting
-        assert _count(url, scores) == total
+        assert sql_count(url, scores) == total
         # Scores are published before each poll commits, so the poll the kill interrupted is published
         # again on re-delivery, under the same event ids (derived from the source events'): downstream
         # consumers see one event per creator, however many copies the broker holds.
