@@ -24,6 +24,7 @@ from shared.fastlane import FastHandler, ServiceApp
 from shared.http import install_common
 from shared.idempotency import IdempotencyMiddleware, IdempotencyStore
 from shared.identity.keys import KeyStore
+from shared.identity.revocation import RevocationVersion
 from shared.model_registry import ModelRegistry, ModelWatcher
 from shared.observability import configure_logging
 from shared.onnx_model import ModelSlot, OnnxModel
@@ -184,7 +185,8 @@ def start_runtime(spec: ServiceSpec, settings: ServiceSettings) -> Runtime:
         )
         runtime.webhooks.start()
     if settings.auth_mode == "keys":
-        runtime.keys = KeyStore(identity)
+        revocations = RevocationVersion(identity, settings.key_revocation_max_staleness_s)
+        runtime.keys = KeyStore(identity, revocations=revocations)
     runtime.models = {name: ModelSlot(registry.load_champion(name)) for name in spec.model_names}
     if runtime.models:
         runtime.watcher = ModelWatcher(

@@ -95,6 +95,18 @@ class ServiceSettings(BaseSettings):
         description="`keys`: every API call needs an API key, whose organisation it acts for; "
         "`open`: the zero-setup mode, the caller names its organisation in X-Org-Id.",
     )
+    key_revocation_max_staleness_s: float = Field(
+        0.0,
+        ge=0,
+        description="How long a key revoked elsewhere may keep working here: 0 reads the cluster's "
+        "revocation version on every keyed request (one primary-key read); raise it to trade that read "
+        "for a window.",
+    )
+    forwarded_allow_ips: str = Field(
+        "127.0.0.1",
+        description="Proxies (comma-separated addresses or CIDRs, `*` for any) whose X-Forwarded-Proto "
+        "and X-Forwarded-For are believed: the scheme decides `Secure` cookies and HSTS.",
+    )
     auth_database_url: str = Field(
         default_factory=lambda: _cluster_default("AUTH_DATABASE_URL", ""),
         description="Identity database (organisations, API keys); empty means identity.db under data_dir.",
