@@ -28,8 +28,10 @@ from shared.identity.revocation import RevocationVersion
 from shared.model_registry import ModelRegistry, ModelWatcher
 from shared.observability import configure_logging
 from shared.onnx_model import ModelSlot, OnnxModel
+from shared.security import InsecureSettings
 from shared.settings import ServiceSettings
 from shared.webhooks import hub as webhook_hub
+from shared.webhooks import vault
 from shared.webhooks.models import WebhookEndpoint
 
 log = logging.getLogger(__name__)
@@ -164,12 +166,16 @@ class Runtime:
 
 def start_runtime(spec: ServiceSpec, settings: ServiceSettings) -> Runtime:
     """Migrate, load and warm models, then connect the bus in the background (readiness waits for it)."""
+    refuse_insecure(settings)
     db = Database(settings.effective_database_url)
     if settings.run_migrations:
         migrate(db.url, spec.migrations)
     identity = Database(settings.effective_auth_database_url)
     if settings.run_migrations:
         migrate(identity.url, IDENTITY_MIGRATIONS)
+    vault.configure_from(settings)
+    if sealed := vault.seal_existing(identity):
+        log.info("webhook secrets encrypted at rest", extra={"fields": {"rows": sealed}})
     registry = ModelRegistry(settings.models_dir)
     runtime = Runtime(settings=settings, db=db, outbox=Outbox(settings.service_name))
     runtime.idempotency = IdempotencyStore(identity)
@@ -197,6 +203,16 @@ def start_runtime(spec: ServiceSpec, settings: ServiceSettings) -> Runtime:
         spec.on_start(runtime)
     threading.Thread(target=runtime.connect_bus, args=(spec,), name="bus-connect", daemon=True).start()
     return runtime
+
+
+def refuse_insecure(settings: ServiceSettings) -> None:
+    """Keys mode is production: refuse to start with a missing, short or published secret."""
+    problems = settings.production_problems() if settings.auth_mode == "keys" else []
+    if problems:
+        raise InsecureSettings(
+            f"{settings.service_name} will not start in keys mode: {'; '.join(problems)}. "
+            "Generate one with: python -c 'import secrets; print(secrets.token_urlsafe(48))'"
+        )
 
 
 def create_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:

@@ -8,11 +8,21 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from shared.security import secret_problem
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
 # Settings every service reads from one cluster-wide variable unless its own prefix overrides it.
-CLUSTER_WIDE = ("KAFKA_BOOTSTRAP", "MODELS_DIR", "DATA_DIR", "LOG_LEVEL", "AUTH_MODE", "AUTH_DATABASE_URL")
+CLUSTER_WIDE = (
+    "KAFKA_BOOTSTRAP",
+    "MODELS_DIR",
+    "DATA_DIR",
+    "LOG_LEVEL",
+    "AUTH_MODE",
+    "AUTH_DATABASE_URL",
+    "SECRETS_KEY",
+)
 
 
 def _cluster_default(name: str, fallback: str) -> str:
@@ -111,6 +121,18 @@ class ServiceSettings(BaseSettings):
         default_factory=lambda: _cluster_default("AUTH_DATABASE_URL", ""),
         description="Identity database (organisations, API keys); empty means identity.db under data_dir.",
     )
+
+    secrets_key: str = Field(
+        default_factory=lambda: _cluster_default("SECRETS_KEY", ""),
+        description="Key that encrypts secrets at rest (partners' webhook signing secrets), the same in "
+        "every service; at least 32 characters, required in keys mode. Empty (open mode only): a key "
+        "file created once under data_dir.",
+    )
+
+    def production_problems(self) -> list[str]:
+        """What keeps this configuration from running in keys mode (production); empty when fine."""
+        problem = secret_problem("TANDEM_SECRETS_KEY", self.secrets_key)
+        return [problem] if problem else []
 
     @property
     def effective_database_url(self) -> str:

@@ -73,13 +73,24 @@ def serve(name: ServiceName) -> None:
     """Run one service (HTTP API + Kafka consumer) with settings from its environment."""
     import uvicorn
 
+    from shared.runtime import refuse_insecure
+    from shared.security import InsecureSettings
+
     entry = _entry(name)
     settings = entry.settings()
+    try:
+        refuse_insecure(settings)
+    except InsecureSettings as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
     uvicorn.run(
         entry.factory,
         factory=True,
         host=settings.host,
         port=settings.port,
+        # X-Forwarded-Proto/-For only from the proxies named in the settings (Secure cookies, HSTS).
+        proxy_headers=True,
+        forwarded_allow_ips=settings.forwarded_allow_ips,
         log_config=None,
         access_log=False,
         lifespan="on",
@@ -89,6 +100,7 @@ def serve(name: ServiceName) -> None:
 @app.command()
 def migrate(name: ServiceName) -> None:
     """Apply a service's database migrations and the identity database's, and exit."""
+    from shared.db import Database
     from shared.db import migrate as run_migrations
     from shared.runtime import IDENTITY_MIGRATIONS
 
@@ -96,7 +108,13 @@ def migrate(name: ServiceName) -> None:
     settings = entry.settings()
     run_migrations(settings.effective_database_url, entry.spec.migrations)
     run_migrations(settings.effective_auth_database_url, IDENTITY_MIGRATIONS)
-    typer.echo(f"{name}: schema at head")
+    from shared.webhooks import vault
+
+    vault.configure_from(settings)
+    sealed = vault.seal_existing(Database(settings.effective_auth_database_url))
+    typer.echo(
+        f"{name}: schema at head" + (f"; {sealed} rows of webhook secrets encrypted" if sealed else "")
+    )
 
 
 @app.command()
