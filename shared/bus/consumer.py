@@ -23,6 +23,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.exc import OperationalError as DBAPIConnectionError
 from sqlmodel import Session
 
+from shared.bus import provenance
 from shared.bus.outbox import AfterPublish, Message, publish
 from shared.bus.producer import RawPublisher
 from shared.bus.tables import ProcessedEvent
@@ -146,9 +147,10 @@ class EventDispatcher:
         if cls is None:
             return None
         try:
-            return parse_typed(record.value or b"", cls)
+            event, meta = parse_typed(record.value or b"", cls)
         except (ValidationError, UnknownEventType):
             return None
+        return None if provenance.refusal(record, meta.producer) else (event, meta)
 
     def _expected_type(self, record: ConsumerRecord) -> type[Event] | None:
         for name, value in record.headers or ():
@@ -193,6 +195,8 @@ class EventDispatcher:
         handler = self.handlers.get(envelope.type)
         if handler is None:
             return "ignored"  # another service's event type on a shared topic
+        if reason := provenance.refusal(record, envelope.producer):
+            return self._dead_letter(record, DeadLetter("unauthorized_producer", reason))
         try:
             event = unwrap(envelope)
         except (ValidationError, UnknownEventType) as exc:
