@@ -17,6 +17,7 @@ from fastapi import Depends, FastAPI, Request
 from shared.bus.consumer import BatchHandler, ConsumerLoop, EventDispatcher, Handler
 from shared.bus.outbox import Outbox, OutboxRelay
 from shared.bus.producer import BusProducer
+from shared.bus.security import client_options
 from shared.db import Database, migrate
 from shared.errors import install_error_handlers
 from shared.events import DriftDetected, WebhookEndpointDisabled
@@ -111,7 +112,9 @@ class Runtime:
         while not self._stopping.is_set():
             try:
                 self.producer = BusProducer(
-                    self.settings.kafka_bootstrap, client_id=self.settings.service_name
+                    self.settings.kafka_bootstrap,
+                    client_id=self.settings.service_name,
+                    security=client_options(self.settings),
                 )
                 break
             except Exception as exc:

@@ -22,6 +22,9 @@ CLUSTER_WIDE = (
     "AUTH_MODE",
     "AUTH_DATABASE_URL",
     "SECRETS_KEY",
+    "KAFKA_SECURITY_PROTOCOL",
+    "KAFKA_SASL_MECHANISM",
+    "KAFKA_SSL_CAFILE",
 )
 
 
@@ -49,6 +52,29 @@ class ServiceSettings(BaseSettings):
         default_factory=lambda: _cluster_default("KAFKA_BOOTSTRAP", "127.0.0.1:9092"),
         description="Kafka bootstrap servers (comma separated); defaults to TANDEM_KAFKA_BOOTSTRAP.",
     )
+    # Authentication to the broker (deploy/README.md "Kafka authentication"): each service is its own
+    # Kafka user, with WRITE only on the topics it owns (shared.topics.PRODUCERS).
+    kafka_security_protocol: str = Field(
+        default_factory=lambda: _cluster_default("KAFKA_SECURITY_PROTOCOL", "PLAINTEXT"),
+        pattern="^(PLAINTEXT|SSL|SASL_PLAINTEXT|SASL_SSL)$",
+        description="PLAINTEXT (local broker), SASL_SSL or SASL_PLAINTEXT (SCRAM users), or SSL (mTLS with "
+        "kafka_ssl_certfile/keyfile).",
+    )
+    kafka_sasl_mechanism: str = Field(
+        default_factory=lambda: _cluster_default("KAFKA_SASL_MECHANISM", "SCRAM-SHA-512"),
+        pattern="^(SCRAM-SHA-256|SCRAM-SHA-512|PLAIN)$",
+        description="SASL mechanism when the protocol is SASL_*.",
+    )
+    kafka_sasl_username: str = Field(
+        "", description="This service's Kafka user; empty means the service name (discovery, fraud, ...)."
+    )
+    kafka_sasl_password: str = Field("", description="This service's Kafka password (SASL_*).")
+    kafka_ssl_cafile: str = Field(
+        default_factory=lambda: _cluster_default("KAFKA_SSL_CAFILE", ""),
+        description="CA bundle that signs the brokers' certificates (SSL, SASL_SSL); empty = system CAs.",
+    )
+    kafka_ssl_certfile: str = Field("", description="This service's client certificate (mTLS).")
+    kafka_ssl_keyfile: str = Field("", description="The client certificate's private key (mTLS).")
     # Group join takes about session_timeout/2 (../shared/notes/broker.md): 6 s keeps local runs snappy;
     # raise it for a real cluster with slow rebalances.
     kafka_session_timeout_ms: int = Field(6000, description="Consumer group session timeout.")
@@ -131,8 +157,10 @@ class ServiceSettings(BaseSettings):
 
     def production_problems(self) -> list[str]:
         """What keeps this configuration from running in keys mode (production); empty when fine."""
-        problem = secret_problem("TANDEM_SECRETS_KEY", self.secrets_key)
-        return [problem] if problem else []
+        problems = [secret_problem("TANDEM_SECRETS_KEY", self.secrets_key)]
+        if self.kafka_security_protocol.startswith("SASL") and not self.kafka_sasl_password:
+            problems.append(f"{self.service_name}'s kafka_sasl_password is not set")
+        return [p for p in problems if p]
 
     @property
     def effective_database_url(self) -> str:

@@ -26,6 +26,7 @@ from sqlmodel import Session
 from shared.bus import provenance
 from shared.bus.outbox import AfterPublish, Message, publish
 from shared.bus.producer import RawPublisher
+from shared.bus.security import client_options
 from shared.bus.tables import ProcessedEvent
 from shared.db import Database, existing, insert_many
 from shared.events import (
@@ -288,6 +289,7 @@ class ConsumerLoop(threading.Thread):
         s = self.settings
         return KafkaConsumer(
             *self.topics,
+            **client_options(s),
             bootstrap_servers=s.kafka_bootstrap.split(","),
             group_id=s.effective_consumer_group,
             client_id=f"{s.service_name}-consumer",
