@@ -22,6 +22,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from sqlalchemy.engine import Dialect
 
 from shared.db import Database
+from shared.security import InsecureSettings
 from shared.settings import ServiceSettings
 
 VERSION = "v1"
@@ -77,6 +78,9 @@ def _key_file(data_dir: Path) -> str:
 
 
 def configure_from(settings: ServiceSettings) -> None:
+    if not settings.secrets_key and settings.auth_mode == "keys":
+        # A key file per container would seal each replica's rows under a different key.
+        raise InsecureSettings("TANDEM_SECRETS_KEY is not set: keys mode needs the cluster's one key")
     configure(settings.secrets_key or _key_file(settings.data_dir))
 
 
