@@ -156,7 +156,7 @@ def _produce(bootstrap: str, n: int, run_id: str) -> None:
             {"creator_id": f"{run_id}-{i}", "name": f"bench {i}", "home_market": "US", "languages": ["en"],
              "categories": ["tech"], "accounts": [account], "audience": [], "updated_at": now}
         )  # fmt: skip
-        env = wrap(event, producer="bench", correlation_id=run_id, org_id="bench")
+        env = wrap(event, producer="discovery", correlation_id=run_id, org_id="bench")  # the topic's owner
         headers = [(k, v.encode()) for k, v in envelope_headers(env).items()]  # as every service sends them
         producer.send(
             topics.CATALOG_CREATORS, key=event.key().encode(), value=env.to_bytes(), headers=headers

@@ -159,6 +159,8 @@ def migrate(url: str, script_location: Path) -> None:
     one migrates and the others then find the schema at head.
     """
     cfg = alembic_config(url, script_location)
+    # Every head: changes developed side by side each add a migration after the same parent, and all
+    # of them apply (their tables are independent) without a merge revision.
     if url.startswith("sqlite:///"):
         # Services sharing one SQLite file (the identity database) start together: a file lock
         # stands in for PostgreSQL's advisory lock.
@@ -166,10 +168,10 @@ def migrate(url: str, script_location: Path) -> None:
         lock_path.parent.mkdir(parents=True, exist_ok=True)
         with open(lock_path, "w") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
-            command.upgrade(cfg, "head")
+            command.upgrade(cfg, "heads")
         return
     if not url.startswith("postgresql"):
-        command.upgrade(cfg, "head")
+        command.upgrade(cfg, "heads")
         return
     engine = make_engine(url)
     try:
@@ -178,7 +180,7 @@ def migrate(url: str, script_location: Path) -> None:
             try:
                 conn.commit()
                 cfg.attributes["connection"] = conn
-                command.upgrade(cfg, "head")
+                command.upgrade(cfg, "heads")
                 conn.commit()
             finally:
                 conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": MIGRATION_LOCK_KEY})

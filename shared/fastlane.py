@@ -21,6 +21,7 @@ from starlette.types import Receive, Scope, Send
 from shared.http import read_body, replay_body, usable_correlation_id
 from shared.identity.keys import Principal
 from shared.observability import CORRELATION_HEADER, HTTP_LATENCY, HTTP_REQUESTS, correlation
+from shared.security import security_headers
 
 if TYPE_CHECKING:
     from shared.runtime import Runtime
@@ -70,7 +71,7 @@ class ServiceApp(FastAPI):
                 return
             await send({"type": "http.response.start", "status": 200,
                         "headers": [_JSON, (b"content-length", str(len(answer)).encode()),
-                                    (_CORRELATION, cid.encode())]})  # fmt: skip
+                                    (_CORRELATION, cid.encode()), *security_headers(scope)]})  # fmt: skip
             await send({"type": "http.response.body", "body": answer})
         route.requests.inc()
         route.latency.observe(time.perf_counter() - started)

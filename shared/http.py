@@ -12,6 +12,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared.limits import BodySizeLimit, RateLimit
 from shared.observability import CORRELATION_HEADER, HTTP_LATENCY, HTTP_REQUESTS, correlation
+from shared.security import SecurityHeaders
 
 ReadinessCheck = Callable[[], dict[str, bool]]
 
@@ -113,3 +114,4 @@ def install_common(
     app.add_middleware(RateLimit, per_minute=rate_limit_per_minute)
     app.add_middleware(BodySizeLimit, max_bytes=max_body_bytes)
     app.add_middleware(CorrelationMiddleware, service=service)
+    app.add_middleware(SecurityHeaders)  # outermost: refusals and errors carry the headers too

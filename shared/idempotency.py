@@ -11,19 +11,23 @@ import hashlib
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+import orjson
 from anyio import to_thread
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, delete
+from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared.db import Database
-from shared.errors import problem
+from shared.errors import TandemError, problem
 from shared.http import read_body, replay_body
 from shared.identity.models import IdempotencyRecord
 
 HEADER = b"idempotency-key"
 TTL = timedelta(hours=24)
 MAX_KEY_LENGTH = 255
+# Response fields that carry a secret shown once; never stored in a record (see `without_secrets`).
+SECRET_FIELDS = frozenset({"secret", "api_key", "password"})
 
 
 @dataclass(frozen=True)
@@ -91,6 +95,11 @@ class IdempotencyMiddleware:
                 400, "bad_idempotency_key", "Bad Idempotency-Key", f"1-{MAX_KEY_LENGTH} characters"
             )(scope, receive, send)
             return
+        refusal = await to_thread.run_sync(_refusal, runtime, scope)
+        if refusal is not None:
+            # A revoked or unknown key gets no replay of what it stored while it was valid.
+            await refusal(scope, receive, send)
+            return
         body = await read_body(receive)
         credential = (
             _header(scope, b"x-api-key") or _header(scope, b"authorization") or _header(scope, b"x-org-id")
@@ -125,9 +134,62 @@ class IdempotencyMiddleware:
             await self.app(scope, replay_body(body), capture)
         finally:
             if status < 500:
-                await to_thread.run_sync(store.complete, caller, key, status, headers, b"".join(chunks))
+                kept_headers, kept_body = without_secrets(headers, b"".join(chunks))
+                await to_thread.run_sync(store.complete, caller, key, status, kept_headers, kept_body)
             else:
                 await to_thread.run_sync(store.release, caller, key)
+
+
+def _redact(value: object) -> tuple[object, bool]:
+    if isinstance(value, dict):
+        out: dict[str, object] = {}
+        hit = False
+        for k, v in value.items():
+            if k in SECRET_FIELDS and v is not None:
+                out[k], hit = None, True
+            else:
+                out[k], sub = _redact(v)
+                hit = hit or sub
+        return out, hit
+    if isinstance(value, list):
+        items = [_redact(v) for v in value]
+        return [v for v, _ in items], any(h for _, h in items)
+    return value, False
+
+
+def without_secrets(headers: list[list[str]], body: bytes) -> tuple[list[list[str]], bytes]:
+    """What an idempotency record keeps of a response: secrets shown once (a webhook signing secret, a
+    new API key) are nulled, so the record never holds them and a replay never shows them again. The
+    replay says so in `Idempotent-Redacted`; a client that lost the answer rotates the secret."""
+    if not any(k.lower() == "content-type" and "json" in v for k, v in headers):
+        return headers, body
+    try:
+        parsed = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return headers, body
+    redacted, hit = _redact(parsed)
+    if not hit:
+        return headers, body
+    kept = [[k, v] for k, v in headers if k.lower() != "content-length"]
+    return [*kept, ["idempotent-redacted", ",".join(sorted(SECRET_FIELDS))]], orjson.dumps(redacted)
+
+
+def _refusal(runtime: object, scope: Scope) -> Response | None:
+    """The 401/422 answer for a request whose credentials do not authenticate (keys mode), else None."""
+    settings = getattr(runtime, "settings", None)
+    if settings is None or settings.auth_mode != "keys":
+        return None
+    from shared.orgs import HEADER_MAX_LENGTH, principal_for  # orgs imports the runtime, which imports us
+
+    def text(name: bytes) -> str | None:
+        value = _header(scope, name)
+        return value.decode("latin-1")[: HEADER_MAX_LENGTH[name.decode()]] if value is not None else None
+
+    try:
+        principal_for(runtime, scope["path"], text(b"x-org-id"), text(b"x-api-key"), text(b"authorization"))  # type: ignore[arg-type]
+    except TandemError as exc:
+        return problem(exc.status, exc.code, exc.title, exc.detail, exc.errors)
+    return None
 
 
 async def _answer_from_record(

@@ -18,6 +18,7 @@ from shared.bus.consumer import BatchHandler, ConsumerLoop, EventDispatcher, Han
 from shared.bus.health import BrokerWatch, LagReader
 from shared.bus.outbox import Outbox, OutboxRelay
 from shared.bus.producer import BusProducer
+from shared.bus.security import client_options
 from shared.db import Database, migrate
 from shared.errors import install_error_handlers
 from shared.events import DriftDetected, WebhookEndpointDisabled
@@ -25,11 +26,14 @@ from shared.fastlane import FastHandler, ServiceApp
 from shared.http import install_common
 from shared.idempotency import IdempotencyMiddleware, IdempotencyStore
 from shared.identity.keys import KeyStore
+from shared.identity.revocation import RevocationVersion
 from shared.model_registry import ModelRegistry, ModelWatcher
 from shared.observability import configure_logging
 from shared.onnx_model import ModelSlot, OnnxModel
+from shared.security import InsecureSettings
 from shared.settings import ServiceSettings
 from shared.webhooks import hub as webhook_hub
+from shared.webhooks import vault
 from shared.webhooks.models import WebhookEndpoint
 
 log = logging.getLogger(__name__)
@@ -113,9 +117,11 @@ class Runtime:
         while not self._stopping.is_set():
             try:
                 self.producer = BusProducer(
-                    self.settings.kafka_bootstrap, client_id=self.settings.service_name,
+                    self.settings.kafka_bootstrap,
+                    client_id=self.settings.service_name,
                     max_block_ms=self.settings.kafka_max_block_ms,
-                )  # fmt: skip
+                    security=client_options(self.settings),
+                )
                 break
             except Exception as exc:
                 log.warning("broker not reachable yet", extra={"fields": {"error": str(exc)}})
@@ -181,12 +187,16 @@ class Runtime:
 
 def start_runtime(spec: ServiceSpec, settings: ServiceSettings) -> Runtime:
     """Migrate, load and warm models, then connect the bus in the background (readiness waits for it)."""
+    refuse_insecure(settings)
     db = Database(settings.effective_database_url)
     if settings.run_migrations:
         migrate(db.url, spec.migrations)
     identity = Database(settings.effective_auth_database_url)
     if settings.run_migrations:
         migrate(identity.url, IDENTITY_MIGRATIONS)
+    vault.configure_from(settings)
+    if sealed := vault.seal_existing(identity):
+        log.info("webhook secrets encrypted at rest", extra={"fields": {"rows": sealed}})
     registry = ModelRegistry(settings.models_dir)
     runtime = Runtime(settings=settings, db=db, outbox=Outbox(settings.service_name))
     runtime.idempotency = IdempotencyStore(identity)
@@ -202,7 +212,8 @@ def start_runtime(spec: ServiceSpec, settings: ServiceSettings) -> Runtime:
         )
         runtime.webhooks.start()
     if settings.auth_mode == "keys":
-        runtime.keys = KeyStore(identity)
+        revocations = RevocationVersion(identity, settings.key_revocation_max_staleness_s)
+        runtime.keys = KeyStore(identity, revocations=revocations)
     runtime.models = {name: ModelSlot(registry.load_champion(name)) for name in spec.model_names}
     if runtime.models:
         runtime.watcher = ModelWatcher(
@@ -214,6 +225,16 @@ def start_runtime(spec: ServiceSpec, settings: ServiceSettings) -> Runtime:
     runtime.watch_broker(spec)
     threading.Thread(target=runtime.connect_bus, args=(spec,), name="bus-connect", daemon=True).start()
     return runtime
+
+
+def refuse_insecure(settings: ServiceSettings) -> None:
+    """Keys mode is production: refuse to start with a missing, short or published secret."""
+    problems = settings.production_problems() if settings.auth_mode == "keys" else []
+    if problems:
+        raise InsecureSettings(
+            f"{settings.service_name} will not start in keys mode: {'; '.join(problems)}. "
+            "Generate one with: python -c 'import secrets; print(secrets.token_urlsafe(48))'"
+        )
 
 
 def create_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:

@@ -8,11 +8,24 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from shared.security import secret_problem
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
 # Settings every service reads from one cluster-wide variable unless its own prefix overrides it.
-CLUSTER_WIDE = ("KAFKA_BOOTSTRAP", "MODELS_DIR", "DATA_DIR", "LOG_LEVEL", "AUTH_MODE", "AUTH_DATABASE_URL")
+CLUSTER_WIDE = (
+    "KAFKA_BOOTSTRAP",
+    "MODELS_DIR",
+    "DATA_DIR",
+    "LOG_LEVEL",
+    "AUTH_MODE",
+    "AUTH_DATABASE_URL",
+    "SECRETS_KEY",
+    "KAFKA_SECURITY_PROTOCOL",
+    "KAFKA_SASL_MECHANISM",
+    "KAFKA_SSL_CAFILE",
+)
 
 
 def _cluster_default(name: str, fallback: str) -> str:
@@ -39,6 +52,29 @@ class ServiceSettings(BaseSettings):
         default_factory=lambda: _cluster_default("KAFKA_BOOTSTRAP", "127.0.0.1:9092"),
         description="Kafka bootstrap servers (comma separated); defaults to TANDEM_KAFKA_BOOTSTRAP.",
     )
+    # Authentication to the broker (deploy/README.md "Kafka authentication"): each service is its own
+    # Kafka user, with WRITE only on the topics it owns (shared.topics.PRODUCERS).
+    kafka_security_protocol: str = Field(
+        default_factory=lambda: _cluster_default("KAFKA_SECURITY_PROTOCOL", "PLAINTEXT"),
+        pattern="^(PLAINTEXT|SSL|SASL_PLAINTEXT|SASL_SSL)$",
+        description="PLAINTEXT (local broker), SASL_SSL or SASL_PLAINTEXT (SCRAM users), or SSL (mTLS with "
+        "kafka_ssl_certfile/keyfile).",
+    )
+    kafka_sasl_mechanism: str = Field(
+        default_factory=lambda: _cluster_default("KAFKA_SASL_MECHANISM", "SCRAM-SHA-512"),
+        pattern="^(SCRAM-SHA-256|SCRAM-SHA-512|PLAIN)$",
+        description="SASL mechanism when the protocol is SASL_*.",
+    )
+    kafka_sasl_username: str = Field(
+        "", description="This service's Kafka user; empty means the service name (discovery, fraud, ...)."
+    )
+    kafka_sasl_password: str = Field("", description="This service's Kafka password (SASL_*).")
+    kafka_ssl_cafile: str = Field(
+        default_factory=lambda: _cluster_default("KAFKA_SSL_CAFILE", ""),
+        description="CA bundle that signs the brokers' certificates (SSL, SASL_SSL); empty = system CAs.",
+    )
+    kafka_ssl_certfile: str = Field("", description="This service's client certificate (mTLS).")
+    kafka_ssl_keyfile: str = Field("", description="The client certificate's private key (mTLS).")
     # Group join takes about session_timeout/2 (../shared/notes/broker.md): 6 s keeps local runs snappy;
     # raise it for a real cluster with slow rebalances.
     kafka_session_timeout_ms: int = Field(6000, description="Consumer group session timeout.")
@@ -104,10 +140,36 @@ class ServiceSettings(BaseSettings):
         description="`keys`: every API call needs an API key, whose organisation it acts for; "
         "`open`: the zero-setup mode, the caller names its organisation in X-Org-Id.",
     )
+    key_revocation_max_staleness_s: float = Field(
+        0.0,
+        ge=0,
+        description="How long a key revoked elsewhere may keep working here: 0 reads the cluster's "
+        "revocation version on every keyed request (one primary-key read); raise it to trade that read "
+        "for a window.",
+    )
+    forwarded_allow_ips: str = Field(
+        "127.0.0.1",
+        description="Proxies (comma-separated addresses or CIDRs, `*` for any) whose X-Forwarded-Proto "
+        "and X-Forwarded-For are believed: the scheme decides `Secure` cookies and HSTS.",
+    )
     auth_database_url: str = Field(
         default_factory=lambda: _cluster_default("AUTH_DATABASE_URL", ""),
         description="Identity database (organisations, API keys); empty means identity.db under data_dir.",
     )
+
+    secrets_key: str = Field(
+        default_factory=lambda: _cluster_default("SECRETS_KEY", ""),
+        description="Key that encrypts secrets at rest (partners' webhook signing secrets), the same in "
+        "every service; at least 32 characters, required in keys mode. Empty (open mode only): a key "
+        "file created once under data_dir.",
+    )
+
+    def production_problems(self) -> list[str]:
+        """What keeps this configuration from running in keys mode (production); empty when fine."""
+        problems = [secret_problem("TANDEM_SECRETS_KEY", self.secrets_key)]
+        if self.kafka_security_protocol.startswith("SASL") and not self.kafka_sasl_password:
+            problems.append(f"{self.service_name}'s kafka_sasl_password is not set")
+        return [p for p in problems if p]
 
     @property
     def effective_database_url(self) -> str:

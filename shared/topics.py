@@ -62,6 +62,35 @@ TOPICS: tuple[TopicSpec, ...] = (
 )
 
 
+SERVICES = ("discovery", "fraud", "forecast", "review")
+# Which services may publish to each topic (a consumer dead-letters an event whose producer is not one of
+# them: shared/bus/provenance.py), and whose Kafka user gets WRITE on it (`tandem topics acls`).
+PRODUCERS: dict[str, frozenset[str]] = {
+    CATALOG_CREATORS: frozenset({"discovery"}),
+    FRAUD_SCORES: frozenset({"fraud"}),
+    FRAUD_ANOMALIES: frozenset({"fraud"}),
+    DISCOVERY_SHORTLISTS: frozenset({"discovery"}),
+    REVIEW_TASKS: frozenset({"review"}),
+    REVIEW_DECISIONS: frozenset({"review"}),
+    REVIEW_RELATIONSHIPS: frozenset({"review"}),
+    FORECAST_ADJUSTMENTS: frozenset({"review"}),  # people push back on forecasts from review tasks
+    FRAUD_ANOMALY_LABELS: frozenset({"fraud"}),
+    FORECASTS: frozenset({"forecast"}),
+    CAMPAIGN_RESULTS: frozenset({"forecast"}),
+    CAMPAIGN_LIFECYCLE: frozenset({"discovery", "review", "forecast"}),  # docs/campaigns.md: one part each
+    CAMPAIGN_INSIGHTS: frozenset({"review"}),
+    EXPERIMENT_OBSERVATIONS: frozenset({"forecast"}),
+    # Every service retrains its models, watches their drift and delivers its own webhooks.
+    MODELS_PROMOTED: frozenset(SERVICES),
+    MODELS_DRIFT: frozenset(SERVICES),
+    INTEGRATIONS_WEBHOOKS: frozenset(SERVICES),
+}
+
+
+def may_produce(service: str, topic: str) -> bool:
+    return service in PRODUCERS.get(topic, frozenset())
+
+
 def all_topics() -> list[TopicSpec]:
     """Every topic with its dead-letter twin (one partition is plenty for dead letters)."""
     return [*TOPICS, *(TopicSpec(dlq(t.name), 1) for t in TOPICS)]

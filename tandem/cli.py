@@ -76,22 +76,86 @@ def broker(
         b.close()
 
 
+BootstrapOption = Annotated[str, typer.Option(envvar="TANDEM_KAFKA_BOOTSTRAP", help="Bootstrap servers.")]
+AdminUser = Annotated[
+    str, typer.Option(envvar="TANDEM_KAFKA_ADMIN_USERNAME", help="Kafka admin user (SASL clusters).")
+]
+AdminPassword = Annotated[
+    str, typer.Option(envvar="TANDEM_KAFKA_ADMIN_PASSWORD", help="Kafka admin password (SASL clusters).")
+]
+AdminMechanism = Annotated[
+    str,
+    typer.Option(
+        envvar="TANDEM_KAFKA_ADMIN_MECHANISM", help="The admin's SASL mechanism; empty = the services' one."
+    ),
+]
+
+
+def _admin_security(user: str, password: str, mechanism: str) -> dict[str, object]:
+    """The admin's client options: the cluster's protocol (TANDEM_KAFKA_SECURITY_PROTOCOL) as this user."""
+    from shared.bus.security import client_options
+    from shared.settings import ServiceSettings
+
+    settings = ServiceSettings(service_name="tandem-admin")
+    if mechanism:
+        settings = settings.model_copy(update={"kafka_sasl_mechanism": mechanism})
+    return client_options(settings, username=user, password=password)
+
+
 @topics_app.command("create")
 def topics_create(
-    bootstrap: str = typer.Option(
-        "127.0.0.1:9092", envvar="TANDEM_KAFKA_BOOTSTRAP", help="Bootstrap servers."
-    ),
+    bootstrap: BootstrapOption = "127.0.0.1:9092",
     replication_factor: int = typer.Option(
         1,
         envvar="TANDEM_KAFKA_REPLICATION_FACTOR",
         help="Replicas per partition (3 on a production cluster).",
     ),
+    admin_user: AdminUser = "admin",
+    admin_password: AdminPassword = "",
+    admin_mechanism: AdminMechanism = "",
 ) -> None:
     """Create every missing topic (and its dead-letter topic); existing topics are left as they are."""
     from shared.bus.admin import ensure_topics
 
-    created = ensure_topics(bootstrap, timeout_s=120, replication_factor=replication_factor)
+    security = _admin_security(admin_user, admin_password, admin_mechanism)
+    created = ensure_topics(
+        bootstrap, timeout_s=120, replication_factor=replication_factor, security=security
+    )
     typer.echo(json.dumps({"created": created}))
+
+
+@topics_app.command("grant")
+def topics_grant(
+    bootstrap: BootstrapOption = "127.0.0.1:9092",
+    admin_user: AdminUser = "admin",
+    admin_password: AdminPassword = "",
+    admin_mechanism: AdminMechanism = "",
+    dry_run: bool = typer.Option(False, "--dry-run", help="Print the ACLs as JSON and change nothing."),
+) -> None:
+    """Give each service its own Kafka user (SCRAM, password from TANDEM_<SERVICE>_KAFKA_SASL_PASSWORD) and
+    only the access it needs: WRITE on the topics it owns, READ on what it consumes."""
+    from kafka.admin import KafkaAdminClient
+
+    from shared.bus.security import apply_grants, grants
+    from tandem.services import SERVICES
+
+    plan, passwords, mechanism = [], {}, ""
+    for name, entry in SERVICES.items():
+        s = entry.settings()
+        user, mechanism = s.kafka_sasl_username or name, s.kafka_sasl_mechanism
+        plan += grants(name, entry.spec.consumes, s.effective_consumer_group, user)
+        if s.kafka_sasl_password:
+            passwords[user] = s.kafka_sasl_password
+    if dry_run:
+        typer.echo(json.dumps([vars(g) for g in plan], indent=1))
+        return
+    security = _admin_security(admin_user, admin_password, admin_mechanism)
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap.split(","), client_id="tandem-admin", **security)
+    try:
+        apply_grants(admin, plan, passwords, mechanism)
+    finally:
+        admin.close()
+    typer.echo(json.dumps({"users": sorted(passwords), "acls": len(plan)}))
 
 
 @app.command()
@@ -99,13 +163,24 @@ def serve(name: ServiceName) -> None:
     """Run one service (HTTP API + Kafka consumer) with settings from its environment."""
     import uvicorn
 
+    from shared.runtime import refuse_insecure
+    from shared.security import InsecureSettings
+
     entry = _entry(name)
     settings = entry.settings()
+    try:
+        refuse_insecure(settings)
+    except InsecureSettings as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
     uvicorn.run(
         entry.factory,
         factory=True,
         host=settings.host,
         port=settings.port,
+        # X-Forwarded-Proto/-For only from the proxies named in the settings (Secure cookies, HSTS).
+        proxy_headers=True,
+        forwarded_allow_ips=settings.forwarded_allow_ips,
         log_config=None,
         access_log=False,
         lifespan="on",
@@ -115,6 +190,7 @@ def serve(name: ServiceName) -> None:
 @app.command()
 def migrate(name: ServiceName) -> None:
     """Apply a service's database migrations and the identity database's, and exit."""
+    from shared.db import Database
     from shared.db import migrate as run_migrations
     from shared.runtime import IDENTITY_MIGRATIONS
 
@@ -122,7 +198,13 @@ def migrate(name: ServiceName) -> None:
     settings = entry.settings()
     run_migrations(settings.effective_database_url, entry.spec.migrations)
     run_migrations(settings.effective_auth_database_url, IDENTITY_MIGRATIONS)
-    typer.echo(f"{name}: schema at head")
+    from shared.webhooks import vault
+
+    vault.configure_from(settings)
+    sealed = vault.seal_existing(Database(settings.effective_auth_database_url))
+    typer.echo(
+        f"{name}: schema at head" + (f"; {sealed} rows of webhook secrets encrypted" if sealed else "")
+    )
 
 
 @app.command()

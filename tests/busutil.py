@@ -10,12 +10,15 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+import orjson
 from kafka import KafkaConsumer, KafkaProducer
 from kafka.consumer.fetcher import ConsumerRecord
 from sqlalchemy import create_engine, text
 
 from shared.broker import Broker, BrokerKind, make_broker
+from shared import topics
 from shared.bus.producer import Sendable
+from shared.bus.provenance import PRODUCER_HEADER
 from shared.events import AccountStats, CreatorUpserted, MarketStats, wrap
 
 
@@ -106,10 +109,25 @@ def creator_event(n: int, followers: int = 20_000) -> CreatorUpserted:
     )
 
 
+def owner(topic: str) -> str:
+    """A service that may publish to `topic`: tests that stand in for it produce as it."""
+    return sorted(topics.PRODUCERS[topic])[0]
+
+
+def _claimed_producer(topic: str, value: bytes) -> str:
+    try:
+        return str(orjson.loads(value)["producer"])
+    except (orjson.JSONDecodeError, KeyError, TypeError):
+        return owner(topic)
+
+
 def produce(bootstrap: str, topic: str, values: list[tuple[str, bytes]]) -> None:
+    """Put records on `topic` as a Tandem service does: the producer header names the envelope's producer
+    (consumers dead-letter events whose producer may not publish there)."""
     producer = KafkaProducer(bootstrap_servers=[bootstrap], acks="all", linger_ms=5)
     for key, value in values:
-        producer.send(topic, key=key.encode(), value=value)
+        header = (PRODUCER_HEADER, _claimed_producer(topic, value).encode())
+        producer.send(topic, key=key.encode(), value=value, headers=[header])
     producer.flush()
     producer.close()
 
@@ -117,6 +135,6 @@ def produce(bootstrap: str, topic: str, values: list[tuple[str, bytes]]) -> None
 def creator_messages(start: int, count: int, org_id: str = "demo") -> list[tuple[str, bytes]]:
     out = []
     for n in range(start, start + count):
-        env = wrap(creator_event(n), producer="test", correlation_id=f"corr-{n}", org_id=org_id)
+        env = wrap(creator_event(n), producer="discovery", correlation_id=f"corr-{n}", org_id=org_id)
         out.append((env.key, env.to_bytes()))
     return out

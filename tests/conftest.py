@@ -18,6 +18,24 @@ DEFAULT_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 
 
+# Services in keys mode refuse to start without production-grade secrets (shared.security); the test
+# run has its own, inherited by the service processes the e2e tests start. tests/review/test_signin.py
+# shows the refusal with these unset.
+TEST_SECRETS = {
+    "TANDEM_SECRETS_KEY": "test-only-secrets-key-" + "0" * 24,
+    "TANDEM_REVIEW_SESSION_SECRET": "test-only-session-secret-" + "0" * 24,
+}
+
+
+@pytest.fixture(scope="session", autouse=True)
+def production_secrets() -> Iterator[None]:
+    mp = pytest.MonkeyPatch()
+    for name, value in TEST_SECRETS.items():
+        mp.setenv(name, os.environ.get(name) or value)
+    yield
+    mp.undo()
+
+
 @pytest.fixture(scope="session")
 def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Broker]:
     """The session's broker: Apache Kafka (KRaft, one node), every topic created."""

@@ -1,12 +1,10 @@
-"""Web sign-in: scrypt password hashes and an HMAC-signed session cookie (no server-side session store)."""
+"""Web sign-in: scrypt password hashes and CSRF tokens bound to the session cookie (sessions: signin.py)."""
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import hmac
 import secrets
-import time
 
 # scrypt cost (n=2**14, r=8, p=1): ~16 MB and tens of ms per check, the usual interactive-login setting.
 _N, _R, _P = 2**14, 8, 1
@@ -30,32 +28,13 @@ def check_password(password: str, stored: str) -> bool:
 
 
 class SessionSigner:
-    """`org|reviewer|expiry|nonce` plus an HMAC-SHA256 tag, base64url encoded."""
+    """HMAC-SHA256 under the session secret: form tokens bound to one session cookie."""
 
-    def __init__(self, secret: str, max_age_s: int) -> None:
+    def __init__(self, secret: str) -> None:
         self.key = (secret or secrets.token_hex(32)).encode()
-        self.max_age_s = max_age_s
 
     def _tag(self, body: bytes) -> str:
         return hmac.new(self.key, body, hashlib.sha256).hexdigest()
-
-    def sign(self, org_id: str, reviewer_id: str) -> str:
-        body = f"{org_id}|{reviewer_id}|{int(time.time()) + self.max_age_s}|{secrets.token_hex(8)}"
-        raw = f"{body}|{self._tag(body.encode())}".encode()
-        return base64.urlsafe_b64encode(raw).decode()
-
-    def read(self, cookie: str | None) -> tuple[str, str] | None:
-        """(org_id, reviewer_id) of a valid, unexpired cookie; None otherwise."""
-        if not cookie:
-            return None
-        try:
-            org_id, reviewer_id, expiry, nonce, tag = base64.urlsafe_b64decode(cookie).decode().split("|")
-        except (ValueError, UnicodeDecodeError):
-            return None
-        body = f"{org_id}|{reviewer_id}|{expiry}|{nonce}".encode()
-        if not hmac.compare_digest(tag, self._tag(body)) or int(expiry) < time.time():
-            return None
-        return org_id, reviewer_id
 
     def csrf(self, cookie: str) -> str:
         """A form token bound to the session cookie, so another site cannot post as the reviewer."""

@@ -17,7 +17,7 @@ from shared.runtime import Runtime, ServiceSpec, create_app
 def on_start(runtime: Runtime) -> None:
     settings = runtime.settings
     assert isinstance(settings, ReviewSettings)
-    runtime.extras["signer"] = SessionSigner(settings.session_secret, settings.session_hours * 3600)
+    runtime.extras["signer"] = SessionSigner(settings.session_secret)
     runtime.extras["sweeper"] = start_sweeper(
         runtime, settings.sweep_interval_s, settings.escalation_due_hours
     )

@@ -3,6 +3,7 @@
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
+from shared.security import secret_problem
 from shared.settings import ServiceSettings
 
 
@@ -49,6 +50,22 @@ class ReviewSettings(ServiceSettings):
     session_secret: str = Field(
         "",
         description="Key that signs the web app's session cookies; empty means a random key per process "
-        "(sessions end on restart). Set it in production.",
+        "(sessions end on restart). Required in keys mode: 32+ characters, never a published default.",
     )
     session_hours: int = Field(12, ge=1, description="How long a web sign-in lasts.")
+    login_max_failures_per_account: int = Field(
+        10, ge=1, description="Failed sign-ins of one account within the window before it must wait."
+    )
+    login_max_failures_per_address: int = Field(
+        50, ge=1, description="Failed sign-ins from one client address (any accounts) within the window."
+    )
+    login_window_s: int = Field(60, ge=1, description="The login throttling window.")
+    session_cookie_secure: bool = Field(
+        False,
+        description="Always mark the session cookie Secure; otherwise it is Secure when the request came "
+        "over HTTPS (directly, or as X-Forwarded-Proto from a proxy in forwarded_allow_ips).",
+    )
+
+    def production_problems(self) -> list[str]:
+        problem = secret_problem("TANDEM_REVIEW_SESSION_SECRET", self.session_secret)
+        return [*super().production_problems(), *([problem] if problem else [])]

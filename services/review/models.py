@@ -73,6 +73,29 @@ class Reviewer(SQLModel, table=True):
     created_at: datetime
 
 
+class WebSession(SQLModel, table=True):
+    """A web sign-in: the cookie holds the token, the table its hash; ending a session deletes the row."""
+
+    __tablename__ = "web_session"
+
+    token_sha256: str = Field(primary_key=True, max_length=64)
+    org_id: str = Field(max_length=64)
+    reviewer_id: str = Field(max_length=100)
+    created_at: datetime
+    expires_at: datetime = Field(index=True)
+
+
+class LoginFailure(SQLModel, table=True):
+    """A failed sign-in, kept for the throttling window (per account and per client address)."""
+
+    __tablename__ = "login_failure"
+
+    id: int | None = Field(default=None, primary_key=True)
+    account: str = Field(index=True, max_length=170)
+    address: str = Field(index=True, max_length=64)
+    failed_at: datetime = Field(index=True)
+
+
 class ReviewAssignment(SQLModel, table=True):
     """One person's part in a task: assigned, then their checklist and decision (who, when, what)."""
 

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlmodel import Session, col, select
 
-from services.review import accounts, assignment
+from services.review import accounts, assignment, signin
 from services.review.models import ReviewAssignment, Reviewer, ReviewTask
 from services.review.schemas import ReviewerIn, ReviewerOut
 from shared.errors import NotFound
@@ -38,6 +38,8 @@ def upsert(session: Session, org_id: str, reviewer_id: str, body: ReviewerIn) ->
         setattr(person, name, value)
     if body.password:
         person.password_hash = accounts.hash_password(body.password)
+    if body.password or not person.active:
+        signin.end_all(session, org_id, reviewer_id)  # a new password or deactivation ends every sign-in
     session.add(person)
     session.flush()
     return _out(person, assignment.open_loads(session, org_id)[reviewer_id])

@@ -25,6 +25,7 @@ from services.review import (
     pages,
     relationships,
     reviewers,
+    signin,
     tasks,
 )
 from services.review.accounts import SessionSigner
@@ -47,7 +48,7 @@ def _signer(runtime: Runtime) -> SessionSigner:
 
 
 def _person(request: Request, runtime: Runtime, session: Session) -> Reviewer | None:
-    got = _signer(runtime).read(request.cookies.get(COOKIE))
+    got = signin.signed_in(session, request.cookies.get(COOKIE))
     if got is None:
         return None
     try:
@@ -113,23 +114,42 @@ def login(
     next: Annotated[str, Form()] = "/app/queue",
     org_id: Annotated[str, Form(max_length=64)] = "",
 ) -> Response:
-    org_id = org_id.strip() or runtime.settings.default_org
+    org_id, reviewer_id = org_id.strip() or runtime.settings.default_org, reviewer_id.strip()
+    s = settings_of(runtime)
+    policy = signin.ThrottlePolicy(
+        s.login_max_failures_per_account, s.login_max_failures_per_address, s.login_window_s
+    )
+    account, address = signin.account_key(org_id, reviewer_id), request.client.host if request.client else "-"
     with runtime.db.transaction() as session:
-        person = reviewers.authenticate(session, org_id, reviewer_id.strip(), password)
+        wait = signin.throttled(session, account, address, policy)
+        person = None if wait else reviewers.authenticate(session, org_id, reviewer_id, password)
+        if wait is None and person is None:
+            signin.record_failure(session, account, address)
+        token = signin.start(session, org_id, reviewer_id, s.session_hours) if person else ""
+        if person:
+            signin.clear_failures(session, account)
+    if wait is not None:
+        page = _render(request, runtime, "login.html", None, next=next, status_code=429, default_org=org_id,
+                       reviewer_id=reviewer_id, login_error=wait.message)  # fmt: skip
+        page.headers["Retry-After"] = str(wait.retry_after_s)
+        return page
     if person is None:
         return _render(request, runtime, "login.html", None, next=next, status_code=401, default_org=org_id,
-                       login_error="Unknown reviewer or wrong password.")  # fmt: skip
+                       reviewer_id=reviewer_id, login_error="Unknown reviewer or wrong password.")  # fmt: skip
     target = next if next.startswith("/app/") else "/app/queue"
     response = RedirectResponse(target, status_code=303)
     response.set_cookie(
-        COOKIE, _signer(runtime).sign(org_id, person.reviewer_id),
-        max_age=settings_of(runtime).session_hours * 3600, httponly=True, samesite="lax", path="/app",
+        COOKIE, token, max_age=s.session_hours * 3600, httponly=True, samesite="lax", path="/app",
+        secure=request.url.scheme == "https" or s.session_cookie_secure,
     )  # fmt: skip
     return response
 
 
 @router.post("/logout", response_model=None)
-def logout() -> RedirectResponse:
+def logout(request: Request, runtime: RuntimeDep) -> RedirectResponse:
+    """Ends the session on the server: the cookie is worthless afterwards, wherever a copy of it is."""
+    with runtime.db.transaction() as session:
+        signin.end(session, request.cookies.get(COOKIE))
     response = RedirectResponse("/app/login?msg=Signed%20out", status_code=303)
     response.delete_cookie(COOKIE, path="/app")
     return response

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 from kafka.admin import KafkaAdminClient, NewTopic
 from kafka.errors import KafkaError, TopicAlreadyExistsError
@@ -16,13 +17,16 @@ def ensure_topics(
     specs: Iterable[TopicSpec] | None = None,
     timeout_s: float = 30,
     replication_factor: int = 1,
+    security: Mapping[str, Any] | None = None,
 ) -> list[str]:
     """Create the missing topics; returns the names it created. Retries while the broker starts."""
     wanted = list(specs or all_topics())
     deadline = time.monotonic() + timeout_s
     while True:
         try:
-            admin = KafkaAdminClient(bootstrap_servers=bootstrap.split(","), client_id="tandem-admin")
+            admin = KafkaAdminClient(
+                bootstrap_servers=bootstrap.split(","), client_id="tandem-admin", **dict(security or {})
+            )
             break
         except KafkaError:
             if time.monotonic() > deadline:

@@ -23,8 +23,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.exc import OperationalError as DBAPIConnectionError
 from sqlmodel import Session
 
+from shared.bus import provenance
 from shared.bus.outbox import AfterPublish, Message, publish
 from shared.bus.producer import RawPublisher
+from shared.bus.security import client_options
 from shared.bus.tables import ProcessedEvent
 from shared.db import Database, existing, insert_many
 from shared.events import (
@@ -146,9 +148,10 @@ class EventDispatcher:
         if cls is None:
             return None
         try:
-            return parse_typed(record.value or b"", cls)
+            event, meta = parse_typed(record.value or b"", cls)
         except (ValidationError, UnknownEventType):
             return None
+        return None if provenance.refusal(record, meta.producer) else (event, meta)
 
     def _expected_type(self, record: ConsumerRecord) -> type[Event] | None:
         for name, value in record.headers or ():
@@ -193,6 +196,8 @@ class EventDispatcher:
         handler = self.handlers.get(envelope.type)
         if handler is None:
             return "ignored"  # another service's event type on a shared topic
+        if reason := provenance.refusal(record, envelope.producer):
+            return self._dead_letter(record, DeadLetter("unauthorized_producer", reason))
         try:
             event = unwrap(envelope)
         except (ValidationError, UnknownEventType) as exc:
@@ -284,6 +289,7 @@ class ConsumerLoop(threading.Thread):
         s = self.settings
         return KafkaConsumer(
             *self.topics,
+            **client_options(s),
             bootstrap_servers=s.kafka_bootstrap.split(","),
             group_id=s.effective_consumer_group,
             client_id=f"{s.service_name}-consumer",

@@ -15,6 +15,7 @@ from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from shared.bus.producer import RawPublisher
+from shared.bus.provenance import PRODUCER_HEADER
 from shared.bus.tables import OutboxMessage
 from shared.db import Database, insert_many
 from shared.events import Envelope, Event, wrap
@@ -30,6 +31,7 @@ def envelope_headers(envelope: Envelope) -> dict[str, str]:
         "schema_version": str(envelope.schema_version),
         "correlation_id": envelope.correlation_id,
         "org_id": envelope.org_id,
+        PRODUCER_HEADER: envelope.producer,
     }
 
 
@@ -78,7 +80,8 @@ class Outbox:
                 orjson.dumps(org), b',"key":', orjson.dumps(key), b',"payload":', payload, b"}",
             ))  # fmt: skip
             headers = {"event_id": event_id, "event_type": cls.event_type,
-                       "schema_version": str(cls.schema_version), "correlation_id": cid, "org_id": org}  # fmt: skip
+                       "schema_version": str(cls.schema_version), "correlation_id": cid, "org_id": org,
+                       PRODUCER_HEADER: self.producer_name}  # fmt: skip
             out.append(Message(cls.topic, key, value, headers))
         return out
 

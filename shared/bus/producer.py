@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Protocol
+from typing import Any, Protocol
 
 from kafka import KafkaProducer
 from kafka.producer.future import FutureRecordMetadata
@@ -41,9 +41,15 @@ class BusProducer:
     """Owns one KafkaProducer for the process."""
 
     def __init__(
-        self, bootstrap: str, client_id: str, probe_topic: str = MODELS_PROMOTED, max_block_ms: int = 30_000
+        self,
+        bootstrap: str,
+        client_id: str,
+        probe_topic: str = MODELS_PROMOTED,
+        max_block_ms: int = 30_000,
+        security: Mapping[str, Any] | None = None,
     ) -> None:
         self._producer = KafkaProducer(
+            **dict(security or {}),  # authentication (shared.bus.security.client_options)
             bootstrap_servers=bootstrap.split(","),
             client_id=client_id,
             acks="all",

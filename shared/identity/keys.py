@@ -14,6 +14,7 @@ from typing import Literal, get_args
 from sqlmodel import col, select
 
 from shared.db import Database
+from shared.identity import revocation
 from shared.identity.models import ApiKey, Organisation
 
 Role = Literal["admin", "strategist", "reviewer", "partner"]
@@ -54,11 +55,15 @@ def _aware(value: datetime | None) -> datetime | None:
 
 
 class KeyStore:
-    """Reads and writes keys in the identity database; verification results are cached briefly."""
+    """Reads and writes keys in the identity database; verification results are cached briefly, and
+    only while the cluster-wide revocation version is unchanged (see shared.identity.revocation)."""
 
-    def __init__(self, db: Database, cache_ttl_s: float = 30.0) -> None:
+    def __init__(
+        self, db: Database, cache_ttl_s: float = 30.0, revocations: revocation.RevocationVersion | None = None
+    ) -> None:
         self.db, self.cache_ttl_s = db, cache_ttl_s
-        self._cache: dict[str, tuple[float, Principal | None]] = {}
+        self.revocations = revocations or revocation.RevocationVersion(db)
+        self._cache: dict[str, tuple[float, Principal | None, int]] = {}
         self._lock = threading.Lock()
 
     def ensure_org(self, org_id: str, name: str | None = None) -> None:
@@ -80,16 +85,16 @@ class KeyStore:
 
     def verify(self, token: str) -> Principal | None:
         """The principal of a valid, unexpired, unrevoked key; None otherwise."""
-        now = time.monotonic()
+        now, version = time.monotonic(), self.revocations.current()
         with self._lock:
             hit = self._cache.get(token)
-        if hit and now - hit[0] < self.cache_ttl_s:
+        if hit and now - hit[0] < self.cache_ttl_s and hit[2] == version:
             return hit[1]
         principal = self._lookup(token)
         with self._lock:
             if len(self._cache) > 10_000:
                 self._cache.clear()
-            self._cache[token] = (now, principal)
+            self._cache[token] = (now, principal, version)
         return principal
 
     def _lookup(self, token: str) -> Principal | None:
@@ -121,6 +126,7 @@ class KeyStore:
             assert old is not None
             old.expires_at, old.replaced_by = datetime.now(UTC) + grace, new_id
             s.add(old)
+            revocation.bump(s)
         return token
 
     def revoke(self, key_id: str) -> None:
@@ -130,6 +136,7 @@ class KeyStore:
                 raise LookupError(f"no key {key_id}")
             key.revoked_at = datetime.now(UTC)
             s.add(key)
+            revocation.bump(s)
         with self._lock:
             self._cache.clear()
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, Column, LargeBinary
+from sqlalchemy import JSON, BigInteger, Column, LargeBinary
 from sqlmodel import Field, SQLModel
 
 
@@ -32,6 +32,16 @@ class ApiKey(SQLModel, table=True):
     )
     revoked_at: datetime | None = None
     replaced_by: str | None = Field(default=None, max_length=32)
+
+
+class KeyRevocation(SQLModel, table=True):
+    """One row: bumped by every key revocation or rotation, so every process's key cache can tell it
+    is stale (shared.identity.revocation)."""
+
+    __tablename__ = "key_revocation"
+
+    id: int = Field(default=1, primary_key=True)
+    version: int = Field(default=0, sa_type=BigInteger)
 
 
 class IdempotencyRecord(SQLModel, table=True):

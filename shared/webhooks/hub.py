@@ -24,7 +24,7 @@ from shared.db import Database
 from shared.webhooks import retry
 from shared.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from shared.webhooks.signing import new_secret, sign_headers
-from shared.webhooks.targets import UnsafeTarget, check_target
+from shared.webhooks.targets import Target, UnsafeTarget, resolve_target
 
 log = logging.getLogger(__name__)
 WILDCARD = "*"
@@ -103,7 +103,10 @@ class DeliveryWorker(threading.Thread):
         super().__init__(name="webhook-delivery", daemon=True)
         self.edge, self.policy, self.on_disabled, self.poll_s = edge, policy, on_disabled, poll_s
         self._stop_event = threading.Event()
-        self._client = httpx.Client(timeout=policy.timeout_s, follow_redirects=False)
+        # No kept-alive connections: they are pooled by address, and two partners behind one address
+        # must each get a connection whose TLS name is theirs (requests go to the pinned address).
+        self._client = httpx.Client(timeout=policy.timeout_s, follow_redirects=False,
+                                    limits=httpx.Limits(max_keepalive_connections=0))  # fmt: skip
 
     def run(self) -> None:
         while not self._stop_event.is_set():
@@ -145,18 +148,25 @@ class DeliveryWorker(threading.Thread):
         started = time.perf_counter()
         code, excerpt, error = None, "", ""
         try:
-            check_target(
+            target = resolve_target(
                 url, allow_loopback=self.policy.allow_loopback, allow_private=self.policy.allow_private
             )
             headers = {**sign_headers(keys, delivery_id, body), "content-type": "application/json",
                        "user-agent": "tandem-webhooks/1"}  # fmt: skip
-            response = self._client.post(url, content=body, headers=headers)
+            response = self._post_pinned(target, body, headers)
             code, excerpt = response.status_code, _excerpt(response)
         except UnsafeTarget as exc:
             error = f"refused target: {exc}"
         except httpx.HTTPError as exc:
             error = f"{type(exc).__name__}: {exc}"[:500]
         self._record(delivery_id, code, excerpt, error, (time.perf_counter() - started) * 1000)
+
+    def _post_pinned(self, target: Target, body: bytes, headers: dict[str, str]) -> httpx.Response:
+        """POST to the address that was checked, never to a second DNS answer (rebinding); the Host
+        header and TLS SNI (and so certificate checks) still name the host."""
+        extensions = {"sni_hostname": target.host} if target.scheme == "https" else {}
+        return self._client.post(target.pinned_url(), content=body, extensions=extensions,
+                                 headers={**headers, "host": target.host_header()})  # fmt: skip
 
     def _record(
         self, delivery_id: str, code: int | None, excerpt: str, error: str, latency_ms: float

@@ -12,6 +12,8 @@ from typing import Any
 from sqlalchemy import JSON, Column, LargeBinary, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
+from shared.webhooks.vault import SealedJSON
+
 
 class WebhookEndpoint(SQLModel, table=True):
     __tablename__ = "webhook_endpoint"
@@ -21,8 +23,9 @@ class WebhookEndpoint(SQLModel, table=True):
     url: str = Field(max_length=2000)
     description: str = Field(default="", max_length=500)
     event_types: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
-    # [{"secret": "whsec_...", "expires_at": iso | None}]: two are active during a rotation.
-    secrets: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    # [{"secret": "whsec_...", "expires_at": iso | None}]: two are active during a rotation. Encrypted at
+    # rest (shared.webhooks.vault).
+    secrets: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(SealedJSON, nullable=False))
     enabled: bool = True
     disabled_reason: str = Field(default="", max_length=500)
     consecutive_failures: int = 0
@@ -69,7 +72,7 @@ class InboundSource(SQLModel, table=True):
     source_id: str = Field(primary_key=True, max_length=40)
     org_id: str = Field(index=True, max_length=64)
     name: str = Field(max_length=200)
-    secrets: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    secrets: list[str] = Field(default_factory=list, sa_column=Column(SealedJSON, nullable=False))
     created_at: datetime
 
 

@@ -38,9 +38,10 @@ SETTINGS: dict[str, type[BaseSettings]] = {
 }
 SERVICES = tuple(SETTINGS)
 SERVICE_ENTRIES = tandem_services.SERVICES
-CLUSTER_WIDE_VARS = frozenset(
-    {*(f"TANDEM_{name}" for name in CLUSTER_WIDE), "TANDEM_KAFKA_REPLICATION_FACTOR"}
-)
+# Cluster-wide settings, and the `tandem topics create|grant` options read from the environment.
+CLI_VARS = {"TANDEM_KAFKA_REPLICATION_FACTOR", "TANDEM_KAFKA_ADMIN_USERNAME", "TANDEM_KAFKA_ADMIN_PASSWORD",
+            "TANDEM_KAFKA_ADMIN_MECHANISM"}  # fmt: skip
+CLUSTER_WIDE_VARS = frozenset({*(f"TANDEM_{name}" for name in CLUSTER_WIDE), *CLI_VARS})
 # Which topics each service's consumer reads, from the services' own specs: the KEDA triggers must follow.
 CONSUMES: dict[str, frozenset[str]] = {
     name: frozenset(e.spec.consumes) for name, e in SERVICE_ENTRIES.items()
@@ -305,7 +306,7 @@ def test_compose_kafka_runs_kraft_single_node_without_auto_topic_creation() -> N
     env = compose_env(kafka)
     assert kafka["image"] == "apache/kafka:3.9.0"
     assert set(env["KAFKA_PROCESS_ROLES"].split(",")) == {"broker", "controller"}
-    assert "PLAINTEXT://kafka:9092" in env["KAFKA_ADVERTISED_LISTENERS"].split(",")
+    assert "INTERNAL://kafka:9092" in env["KAFKA_ADVERTISED_LISTENERS"].split(",")
     assert env["KAFKA_AUTO_CREATE_TOPICS_ENABLE"].lower() == "false"
     assert env["KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR"] == "1"
 
@@ -609,3 +610,114 @@ def test_compose_postgres_runs_with_the_settings_the_discovery_benchmark_measure
     flags = dict(words[i + 1].split("=", 1) for i, w in enumerate(words) if w == "-c")
     flags = {k: re.sub(r"\$\{\w+:-([^}]*)\}", r"\1", v) for k, v in flags.items()}  # ${VAR:-default}
     assert flags == DEPLOYED_SETTINGS
+
+
+# =========================================================================== Kafka authentication and secrets
+
+SECRET_VARS = ("TANDEM_SECRETS_KEY",)
+
+
+def _from_env_without_default(value: str) -> bool:
+    """`${NAME:?message}`: compose refuses to start when NAME is unset; nothing known is shipped."""
+    return re.fullmatch(r"\$\{[A-Z0-9_]+:\?[^}]*\}", value) is not None
+
+
+def test_compose_kafka_authenticates_every_listener_and_authorises_by_acl() -> None:
+    env = compose_env(compose_service("kafka"))
+    protocols = dict(item.split(":") for item in env["KAFKA_LISTENER_SECURITY_PROTOCOL_MAP"].split(","))
+    assert set(protocols.values()) == {"SASL_PLAINTEXT"}, "a listener without authentication"
+    assert "SCRAM-SHA-512" in env["KAFKA_SASL_ENABLED_MECHANISMS"].split(",")
+    assert env["KAFKA_AUTHORIZER_CLASS_NAME"].endswith("StandardAuthorizer")
+    assert env["KAFKA_ALLOW_EVERYONE_IF_NO_ACL_FOUND"] == "false"
+    assert env["KAFKA_SUPER_USERS"] == "User:admin"
+    assert "${TANDEM_KAFKA_ADMIN_PASSWORD:?" in env["KAFKA_LISTENER_NAME_INTERNAL_PLAIN_SASL_JAAS_CONFIG"]
+    assert "--command-config" in " ".join(as_words(compose_service("kafka")["healthcheck"]["test"]))
+
+
+@pytest.mark.parametrize("svc", SERVICES)
+def test_compose_service_authenticates_to_kafka_as_itself_with_secrets_from_the_environment(svc: str) -> None:
+    service = compose_service(svc)
+    env = compose_env(service)
+    settings = SETTINGS[svc](kafka_security_protocol=env["TANDEM_KAFKA_SECURITY_PROTOCOL"],
+                             kafka_sasl_mechanism=env["TANDEM_KAFKA_SASL_MECHANISM"])  # fmt: skip
+    assert str(settings.model_dump()["kafka_security_protocol"]).startswith("SASL")
+    assert _from_env_without_default(env[f"{env_prefix(svc)}KAFKA_SASL_PASSWORD"])
+    for var in SECRET_VARS:
+        assert _from_env_without_default(env[var]), f"{svc}: {var} has a default"
+    assert service["depends_on"]["kafka-users"]["condition"] == "service_completed_successfully"
+
+
+def test_compose_ships_no_known_session_secret() -> None:
+    assert _from_env_without_default(compose_env(compose_service("review"))["TANDEM_REVIEW_SESSION_SECRET"])
+
+
+def test_compose_kafka_users_job_grants_every_service_its_user() -> None:
+    job = compose_service("kafka-users")
+    assert as_words(job["command"]) == ["tandem", "topics", "grant"]
+    env = compose_env(job)
+    for svc in SERVICES:
+        assert _from_env_without_default(env[f"{env_prefix(svc)}KAFKA_SASL_PASSWORD"])
+    assert env["TANDEM_KAFKA_ADMIN_USERNAME"] == "admin"
+    assert job["depends_on"]["kafka"]["condition"] == "service_healthy"
+
+
+def _secret_ref(container: Doc, var: str) -> dict[str, str]:
+    entry = container_env(container)[var]
+    assert "value" not in entry, f"{container['name']}: {var} written in plain text"
+    return dict(entry["valueFrom"]["secretKeyRef"])
+
+
+def test_k8s_kafka_protocol_is_authenticated_and_encrypted() -> None:
+    data = configmap_data()
+    assert data["TANDEM_KAFKA_SECURITY_PROTOCOL"] == "SASL_SSL"
+    SETTINGS["fraud"](kafka_security_protocol=data["TANDEM_KAFKA_SECURITY_PROTOCOL"],
+                      kafka_sasl_mechanism=data["TANDEM_KAFKA_SASL_MECHANISM"])  # fmt: skip
+
+
+@pytest.mark.parametrize("svc", SERVICES)
+@pytest.mark.parametrize("component", COMPONENTS)
+def test_k8s_service_reads_its_kafka_user_and_the_secrets_key_from_secrets(svc: str, component: str) -> None:
+    workload = deployment(svc, component)
+    for container in all_containers(workload):
+        assert _secret_ref(container, "TANDEM_SECRETS_KEY") == {
+            "name": "tandem-secrets",
+            "key": "secrets-key",
+        }
+    main = main_container(workload)
+    for key in ("username", "password"):
+        ref = _secret_ref(main, f"{env_prefix(svc)}KAFKA_SASL_{key.upper()}")
+        assert ref == {"name": f"tandem-{svc}-kafka", "key": key}
+
+
+@pytest.mark.parametrize("svc", SERVICES)
+def test_k8s_keda_reads_lag_as_the_service_user(svc: str) -> None:
+    auths = {doc["metadata"]["name"]: doc for doc in k8s_of_kind("TriggerAuthentication")}
+    for trigger in k8s_named("ScaledObject", f"{svc}-worker")["spec"]["triggers"]:
+        assert trigger["metadata"]["sasl"] == "scram_sha512" and trigger["metadata"]["tls"] == "enable"
+        auth = auths[trigger["authenticationRef"]["name"]]
+        refs = {r["parameter"]: (r["name"], r["key"]) for r in auth["spec"]["secretTargetRef"]}
+        assert refs == {
+            "username": (f"tandem-{svc}-kafka", "username"),
+            "password": (f"tandem-{svc}-kafka", "password"),
+        }
+
+
+def test_k8s_topics_job_also_grants_every_service_its_user() -> None:
+    job = k8s_named("Job", "tandem-kafka-topics")
+    grant = [
+        c for c in all_containers(job) if as_words(c.get("command") or []) == ["tandem", "topics", "grant"]
+    ]
+    assert len(grant) == 1
+    assert _secret_ref(grant[0], "TANDEM_KAFKA_ADMIN_PASSWORD") == {
+        "name": "tandem-kafka-admin",
+        "key": "password",
+    }
+    for svc in SERVICES:
+        assert _secret_ref(grant[0], f"{env_prefix(svc)}KAFKA_SASL_PASSWORD")["name"] == f"tandem-{svc}-kafka"
+
+
+def test_env_example_names_only_real_settings() -> None:
+    names = [line.split("=", 1)[0] for line in (REPO / ".env.example").read_text().splitlines()
+             if line and not line.startswith("#")]  # fmt: skip
+    assert "TANDEM_SECRETS_KEY" in names and "TANDEM_REVIEW_SESSION_SECRET" in names
+    assert [p for n in names if (p := env_var_problem(n)) is not None] == []

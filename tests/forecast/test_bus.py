@@ -22,13 +22,13 @@ from shared.events import (
     ReviewDecided,
     wrap,
 )
-from tests.busutil import produce
+from tests.busutil import owner, produce
 
 ORG = "bus-org"
 
 
 def _send(bootstrap: str, event: Event) -> None:
-    envelope = wrap(event, producer="test", correlation_id=uuid.uuid4().hex, org_id=ORG)
+    envelope = wrap(event, producer=owner(event.topic), correlation_id=uuid.uuid4().hex, org_id=ORG)
     produce(bootstrap, event.topic, [(event.key(), envelope.to_bytes())])
 
 

@@ -119,7 +119,19 @@ def test_dispatcher_dead_letters_adjustment_for_unknown_forecast_with_reason(run
     dispatcher = EventDispatcher(runtime.db, handlers(runtime), publisher, "forecast", retries=1, backoff_s=0)
     value = wrap(_proposal("fc-missing"), producer="review", correlation_id="c", org_id="acme").to_bytes()
     record = ConsumerRecord(
-        topics.FORECAST_ADJUSTMENTS, 0, None, 0, 0, 0, b"k", value, [], None, 1, len(value), 0
+        topics.FORECAST_ADJUSTMENTS,
+        0,
+        None,
+        0,
+        0,
+        0,
+        b"k",
+        value,
+        [("producer", b"review")],
+        None,
+        1,
+        len(value),
+        0,
     )
     assert dispatcher.apply(record) == "dead_letter"
     [(topic, body)] = publisher.sent

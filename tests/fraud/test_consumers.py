@@ -63,13 +63,25 @@ class FakePublisher(SendsOneByOne):
 
 def _record(offset: int, value: bytes) -> ConsumerRecord:
     return ConsumerRecord(
-        topics.CATALOG_CREATORS, 0, None, offset, 0, 0, b"k", value, [], None, 1, len(value), 0
+        topics.CATALOG_CREATORS,
+        0,
+        None,
+        offset,
+        0,
+        0,
+        b"k",
+        value,
+        [("producer", b"discovery")],
+        None,
+        1,
+        len(value),
+        0,
     )
 
 
 def _records(n: int) -> list[ConsumerRecord]:
     envelopes = [
-        wrap(creator_event(i), producer="t", correlation_id=f"corr-{i}", org_id="o") for i in range(n)
+        wrap(creator_event(i), producer="discovery", correlation_id=f"corr-{i}", org_id="o") for i in range(n)
     ]
     return [_record(i, e.to_bytes()) for i, e in enumerate(envelopes)]
 
@@ -121,10 +133,10 @@ def test_batch_dead_letters_invalid_payload_and_scores_the_rest(runtime: Runtime
 def test_batch_updates_stored_rows_and_last_update_wins(runtime: Runtime) -> None:
     publisher = FakePublisher()
     dispatcher = _dispatcher(runtime, publisher)
-    first = wrap(creator_event(1, followers=20_000), producer="t", correlation_id="a", org_id="o")
+    first = wrap(creator_event(1, followers=20_000), producer="discovery", correlation_id="a", org_id="o")
     dispatcher.apply_many([_record(0, first.to_bytes())])
     again = [
-        wrap(creator_event(1, followers=f), producer="t", correlation_id="b", org_id="o")
+        wrap(creator_event(1, followers=f), producer="discovery", correlation_id="b", org_id="o")
         for f in (900, 5_000_000)
     ]
     dispatcher.apply_many([_record(1, again[0].to_bytes()), _record(2, again[1].to_bytes())])
@@ -197,7 +209,8 @@ def test_records_carrying_an_event_type_header_take_the_batch_path(runtime: Runt
     """Records from the outbox name their type in a header; a record whose header names a type without
     a batch handler goes one by one, and its score through the outbox."""
     records = _records(2)
-    headers = [[("event_type", b"creator.upserted")], [("event_type", b"campaign.result_reported")]]
+    headers = [[("event_type", b"creator.upserted"), ("producer", b"discovery")],
+               [("event_type", b"campaign.result_reported"), ("producer", b"discovery")]]  # fmt: skip
     records = [r._replace(headers=h) for r, h in zip(records, headers, strict=True)]
     publisher = FakePublisher()
     outcomes = [o for _, o in _dispatcher(runtime, publisher).apply_many(records)]

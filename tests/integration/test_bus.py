@@ -61,7 +61,7 @@ def _scores(db: Database, org_id: str) -> int:
 
 
 def test_outbox_event_reaches_the_broker_after_commit(db: Database, broker: Broker) -> None:
-    outbox = Outbox("test")
+    outbox = Outbox("discovery")  # the topic's owner: consumers refuse other producers
     event = creator_event(1)
     with db.transaction() as session:
         staged = outbox.stage(session, event, org_id="org-a")
@@ -82,7 +82,7 @@ def test_outbox_event_reaches_the_broker_after_commit(db: Database, broker: Brok
 def test_outbox_publishes_after_a_crash_between_commit_and_publish(db: Database, broker: Broker) -> None:
     """The process 'dies' right after its commit: nothing was sent. A new process's relay sends it."""
     with db.transaction() as session:
-        staged = Outbox("crashed").stage(session, creator_event(2), org_id="org-a")
+        staged = Outbox("discovery").stage(session, creator_event(2), org_id="org-a")
     assert pending_count(db) == 1  # committed, never published
 
     restarted = Outbox("restarted")
@@ -124,7 +124,7 @@ def _store_score(session: Session, event: Event, envelope: Envelope) -> None:
 def test_bad_events_go_to_the_dlq_with_reasons_and_the_consumer_goes_on(db: Database, broker: Broker) -> None:
     topic = topics.CATALOG_CREATORS
     poison = creator_event(0).model_copy(update={"creator_id": "cr-poison"})
-    poison_env = wrap(poison, producer="t", correlation_id="c", org_id="dlq-org")
+    poison_env = wrap(poison, producer="discovery", correlation_id="c", org_id="dlq-org")
     bad_payload = orjson.dumps({**orjson.loads(poison_env.to_bytes()), "payload": {"creator_id": 5}})
     good = creator_messages(1000, 5, org_id="dlq-org")
     produce(

@@ -22,7 +22,7 @@ from shared import topics
 from shared.broker import Broker, free_port
 from shared.events import ForecastPublished, FraudScored, MetricForecast, Reason, ShortlistEntry, wrap
 from shared.settings import REPO_ROOT
-from tests.busutil import chosen_broker_kind, produce, read_topic, started_broker
+from tests.busutil import chosen_broker_kind, owner, produce, read_topic, started_broker
 from tests.review import helpers
 
 pytestmark = pytest.mark.integration
@@ -95,7 +95,7 @@ def _publish_world(bootstrap: str, campaign_id: str) -> None:
         (topics.FORECASTS, forecast),
         (topics.DISCOVERY_SHORTLISTS, sl),
     ):
-        env = wrap(event, producer="test", correlation_id=f"corr-{campaign_id}", org_id=ORG)
+        env = wrap(event, producer=owner(event.topic), correlation_id=f"corr-{campaign_id}", org_id=ORG)
         produce(bootstrap, topic, [(env.key, env.to_bytes())])
 
 

@@ -82,6 +82,14 @@ def test_plain_request_is_answered_by_the_fast_lane(tmp_path: Path) -> None:
     assert (after or 0) - (before or 0) == 1
 
 
+def test_fast_lane_answers_carry_the_security_headers(tmp_path: Path) -> None:
+    client, lanes, _ = _client(tmp_path)
+    r = client.post(PATH, json={"value": 2})
+    assert lanes.fast == ["demo"]
+    assert r.headers["x-frame-options"] == "DENY" and r.headers["x-content-type-options"] == "nosniff"
+    assert "frame-ancestors 'none'" in r.headers["content-security-policy"]
+
+
 def test_a_correlation_id_is_minted_when_none_is_given(tmp_path: Path) -> None:
     client, _, _ = _client(tmp_path)
     r = client.post(PATH, json={"value": 1})

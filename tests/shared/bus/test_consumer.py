@@ -106,7 +106,7 @@ def _envelope(event: Event | None = None) -> Envelope:
 def _record(value: bytes, offset: int = 0, key: bytes | None = b"cr-1") -> ConsumerRecord:
     return ConsumerRecord(
         topic=TOPIC, partition=2, leader_epoch=-1, offset=offset, timestamp=0, timestamp_type=0, key=key,
-        value=value, headers=[], checksum=None, serialized_key_size=len(key or b""),
+        value=value, headers=[("producer", b"discovery")], checksum=None, serialized_key_size=len(key or b""),
         serialized_value_size=len(value), serialized_header_size=-1,
     )  # fmt: skip
 

@@ -65,3 +65,26 @@ def test_rotation_keeps_the_old_key_during_grace_only(store: KeyStore) -> None:
 def test_unknown_role_is_refused(store: KeyStore) -> None:
     with pytest.raises(ValueError, match="unknown role"):
         store.issue("acme", "superuser", "x")
+
+
+def test_a_key_revoked_by_another_process_is_refused_on_the_next_verify(tmp_path: Path) -> None:
+    """Two replicas (or a replica and the CLI) with long caches: a revocation by one ends the key in
+    the other at once, through the cluster-wide revocation version."""
+    url = f"sqlite:///{tmp_path / 'identity.db'}"
+    migrate(url, IDENTITY_MIGRATIONS)
+    replica, cli = KeyStore(Database(url), cache_ttl_s=3600), KeyStore(Database(url), cache_ttl_s=0)
+    token, other = cli.issue("acme", "partner", "p"), cli.issue("acme", "partner", "q")
+    assert replica.verify(token) is not None and replica.verify(other) is not None
+    cli.revoke(token[4:].split(".")[0])
+    assert replica.verify(token) is None
+    assert replica.verify(other) is not None
+
+
+def test_a_rotation_elsewhere_also_refreshes_the_cache(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'identity.db'}"
+    migrate(url, IDENTITY_MIGRATIONS)
+    replica, cli = KeyStore(Database(url), cache_ttl_s=3600), KeyStore(Database(url), cache_ttl_s=0)
+    token = cli.issue("acme", "partner", "p")
+    assert replica.verify(token) is not None
+    cli.rotate(token[4:].split(".")[0], grace=timedelta(0))
+    assert replica.verify(token) is None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import threading
 import time
 from collections import Counter
@@ -50,6 +51,7 @@ class Receiver:
         self.secret, self.port = secret, port
         self.seen: Counter[str] = Counter()
         self.bodies: dict[str, dict[str, object]] = {}
+        self.hosts: list[str] = []
         app = FastAPI()
 
         @app.post("/hook")
@@ -58,6 +60,7 @@ class Receiver:
             payload = Webhook(self.secret).verify(body, dict(request.headers))
             msg_id = request.headers["webhook-id"]
             self.seen[msg_id] += 1
+            self.hosts.append(request.headers.get("host", ""))
             self.bodies[msg_id] = payload
             return Response(status_code=204)
 
@@ -192,3 +195,27 @@ def test_rotated_secret_signs_with_both_during_grace(edge: Database, port: int) 
         assert stored is not None
         assert len(hub.active_secrets(stored, datetime.now(UTC))) == 2
     assert orjson.loads(orjson.dumps({"old": old}))["old"].startswith("whsec_")
+
+
+def test_delivery_connects_to_the_checked_address_not_a_second_dns_answer(
+    edge: Database, port: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """DNS rebinding: the first answer is checked, a later one would point inside; the POST must go to
+    the first, with the partner's host name in the Host header."""
+    _, secret = hub.new_endpoint(edge, "acme", f"http://partner.test:{port}/hook", ["*"])
+    hub.fan_out(edge, _rows(1))
+    real, lookups = socket.getaddrinfo, []
+
+    def rebinding(host: str, *args: object, **kw: object) -> object:
+        if host != "partner.test":
+            return real(host, *args, **kw)  # type: ignore[arg-type]
+        lookups.append(host)
+        ip = "127.0.0.1" if len(lookups) == 1 else "10.9.9.9"
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (ip, port))]
+
+    with Receiver(secret, port) as receiver:
+        monkeypatch.setattr(socket, "getaddrinfo", rebinding)
+        _worker(edge, timeout_s=2.0).deliver_due()
+    assert sum(receiver.seen.values()) == 1
+    assert receiver.hosts == [f"partner.test:{port}"]
+    assert lookups == ["partner.test"]
