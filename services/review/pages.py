@@ -8,7 +8,7 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from services.review import forecasts, relationships, reviewers, tasks
-from services.review.models import Reviewer, ReviewTask
+from services.review.models import ReviewAssignment, Reviewer, ReviewTask
 from services.review.schemas import CHECKLIST_ITEMS, ReviewerOut
 from services.review.simulator import SimulationIn, TeamMember, mix_table, simulate
 
@@ -63,12 +63,17 @@ def manager_page(session: Session, org_id: str, sim: SimulationIn | None) -> dic
         "team": team,
         "open_count": len(open_tasks),
         "waiting": sorted(waiting.items()),
-        "escalated": [t for t in open_tasks if t.escalated],
+        "escalated": [(t, _escalation_place(by_task.get(t.task_id, []))) for t in open_tasks if t.escalated],
         "sim": sim,
         "result": simulate(sim),
         "mixes": mix_table(sim),
         "team_by_kind": {m.employment: m for m in sim.team},
     }
+
+
+def _escalation_place(rows: list[ReviewAssignment]) -> ReviewAssignment | None:
+    """The manager an escalated task waits on (flagged when given over capacity), if any."""
+    return next((a for a in rows if a.role == "escalation" and a.status == "open"), None)
 
 
 def _team_mix(team: list[ReviewerOut]) -> list[TeamMember]:
