@@ -4,7 +4,8 @@ As in Amazon A2I, confident machine decisions are still sampled for a human audi
 deterministic (a hash of campaign and creator) so the same input always selects the same audits.
 
 Confidence is an input: the policy only decides a finalist whose data it can trust. Low-confidence data,
-an open fraud anomaly or a stale fraud check (`doubts`) always send it to people, with the reason shown.
+an open fraud anomaly or a stale fraud check (`doubts`), and a first-time creator where the brand's
+policy says so, send a finalist the scores would decide to people instead, with the reason shown.
 """
 
 from __future__ import annotations
@@ -77,13 +78,21 @@ def route(
     risk, match = entry.fraud_risk, entry.match_score
     if risk is None:
         return Route("human", "not yet scored for fraud")
-    if doubted:
+    scored = _by_scores(match, risk, policy)
+    if scored.decision is None:  # people decide anyway; say what else is doubtful
+        return Route("human", f"{scored.reason}; {DOUBT}: {'; '.join(doubted)}"[:500]) if doubted else scored
+    if first_time and policy.first_time_to_people and scored.decision == "approve":
+        doubted = [*(doubted or []), "first-time creator: no history with us, so a person approves"]
+    if doubted:  # the scores would decide, but the data behind them cannot be trusted
         return Route("human", f"{DOUBT}: {'; '.join(doubted)}"[:500])
+    return scored
+
+
+def _by_scores(match: float, risk: float, policy: Policy) -> Route:
+    """What the policy would do on the scores alone."""
     if risk >= policy.auto_reject_min_fraud:
         return Route("auto", f"fraud risk {risk:.2f} >= {policy.auto_reject_min_fraud:.2f}", "reject")
     if match >= policy.auto_approve_min_match and risk <= policy.auto_approve_max_fraud:
-        if first_time and policy.first_time_to_people:
-            return Route("human", "first-time creator: no history with us, so a person approves")
         reason = (
             f"confident: match {match:.2f} >= {policy.auto_approve_min_match:.2f} and "
             f"fraud risk {risk:.2f} <= {policy.auto_approve_max_fraud:.2f}"

@@ -245,6 +245,7 @@ def test_manager_sees_queues_and_runs_the_simulator_with_the_keyboard(
         page.fill("#sim-campaigns_per_month", "50")
         page.fill("#sim-finalists_per_campaign", "20")
         page.fill("#sim-strategic_share", "0.2")
+        page.fill("#sim-low_confidence_share", "0")
         page.fill("#sim-in_house-count", "3")
         page.fill("#sim-in_house-cap", "30")
         page.fill("#sim-freelance-count", "4")
