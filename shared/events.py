@@ -181,6 +181,14 @@ class ShortlistEntry(Contract):
     fraud_level: RiskLevel = "unknown"
     reasons: list[Reason]
     data_as_of: AwareDatetime
+    confidence_notes: list[str] = Field(
+        default_factory=list,
+        description="Why the creator's figures may be thin (empty: high confidence); such a finalist is "
+        "never decided by the policy.",
+    )
+    fraud_scored_at: AwareDatetime | None = Field(
+        None, description="When the fraud score was made; older than data_as_of means it is stale."
+    )
 
 
 class ShortlistPublished(Event):

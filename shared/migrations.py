@@ -33,3 +33,23 @@ def run(target_metadata: MetaData) -> None:
         context.configure(connection=connection, target_metadata=target_metadata, render_as_batch=True)
         with context.begin_transaction():
             context.run_migrations()
+
+
+def rekey(table: str, primary_key: list[str]) -> None:
+    """Give `table` a new primary key, e.g. a client-supplied id made unique per organisation
+    (`["org_id", "result_id"]`): the table is copied under the new key (batch mode), on SQLite and
+    PostgreSQL alike, keeping its rows and indexes. The key is named `pk_<table>` so it can be rekeyed back."""
+    import warnings
+
+    from alembic import op
+    from sqlalchemy import exc, inspect
+
+    name = f"pk_{table}"
+    current = inspect(op.get_bind()).get_pk_constraint(table).get("name")
+    # The copy is reflected with the old key columns marked primary; SQLAlchemy warns, then uses the new key.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", exc.SAWarning)
+        with op.batch_alter_table(table, recreate="always") as batch_op:
+            if current == name:
+                batch_op.drop_constraint(name, type_="primary")
+            batch_op.create_primary_key(name, primary_key)

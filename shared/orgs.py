@@ -2,27 +2,33 @@
 
 In `keys` mode (production) the API key decides the organisation and role: a caller can never name
 another organisation. In `open` mode (the zero-setup demo) the caller names its organisation in
-`X-Org-Id`, falling back to the service's `default_org`, and acts as admin.
+`X-Org-Id`, falling back to the service's `default_org`, and acts as admin; the person it acts as is
+named in `X-Person` (honoured only in open mode, where nothing is authenticated anyway: the demo's
+reviewers use it). In keys mode the person is the one the key is bound to (`tandem keys create --person`).
+
+Every write route declares the roles that may make it, next to the route: `dependencies=allow(...)` or one
+of the named sets below. tests/e2e/test_roles.py walks every route with every role against them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Annotated
+from dataclasses import dataclass
+from typing import Annotated, Any
 
 from fastapi import Depends, Header, Request
 
-from shared.errors import Forbidden, Unauthorized
+from shared.errors import Forbidden, Invalid, Unauthorized
 from shared.identity.keys import Principal
 from shared.runtime import Runtime, RuntimeDep
 
 ORG_HEADER = "X-Org-Id"
 KEY_HEADER = "X-API-Key"
+PERSON_HEADER = "X-Person"
 
 
 INBOUND_PREFIX = "/v1/inbound/"
 # Longest accepted value per credential header (lower-case names, as ASGI carries them).
-HEADER_MAX_LENGTH = {"x-org-id": 64, "x-api-key": 200, "authorization": 300}
+HEADER_MAX_LENGTH = {"x-org-id": 64, "x-api-key": 200, "authorization": 300, "x-person": 100}
 
 
 def current_principal(
@@ -33,19 +39,28 @@ def current_principal(
         str | None, Header(alias=KEY_HEADER, max_length=HEADER_MAX_LENGTH["x-api-key"])
     ] = None,
     authorization: Annotated[str | None, Header(max_length=HEADER_MAX_LENGTH["authorization"])] = None,
+    person: Annotated[
+        str | None, Header(alias=PERSON_HEADER, max_length=HEADER_MAX_LENGTH["x-person"])
+    ] = None,
 ) -> Principal:
-    return principal_for(runtime, request.url.path, org, api_key, authorization)
+    return principal_for(runtime, request.url.path, org, api_key, authorization, person)
 
 
 def principal_for(
-    runtime: Runtime, path: str, org: str | None, api_key: str | None, authorization: str | None
+    runtime: Runtime,
+    path: str,
+    org: str | None,
+    api_key: str | None,
+    authorization: str | None,
+    person: str | None = None,
 ) -> Principal:
     """The caller behind a request's credential headers; raises Unauthorized without a valid key."""
     if path.startswith(INBOUND_PREFIX):
         # Partners' webhooks authenticate by their signature (checked by the route), not by an API key.
         return Principal(org_id="", role="partner", key_id="webhook")
     if runtime.settings.auth_mode == "open":
-        return Principal(org_id=org or runtime.settings.default_org, role="admin", key_id="open")
+        org_id = org or runtime.settings.default_org
+        return Principal(org_id=org_id, role="admin", key_id="open", person=person or None)
     token = api_key or (
         authorization[7:] if authorization and authorization.lower().startswith("bearer ") else None
     )
@@ -77,12 +92,56 @@ def current_actor(principal: PrincipalDep) -> str:
 ActorDep = Annotated[str, Depends(current_actor)]
 
 
-def require_role(*roles: str) -> Callable[[Principal], Principal]:
-    """A dependency that refuses callers outside `roles` (admins may do anything)."""
+def acting_via(principal: Principal) -> str:
+    """How a judgement reached us when not from the person's own key or session: the service key that
+    acted for them (named in the audit trail), else ""."""
+    return f"integration:{principal.key_id}" if principal.role == "integration" else ""
 
-    def check(principal: PrincipalDep) -> Principal:
-        if principal.role != "admin" and principal.role not in roles:
-            raise Forbidden(f"role {principal.role!r} may not do this; needs one of {', '.join(roles)}")
+
+def judged_as(principal: Principal, claimed: str | None, field: str) -> str:
+    """The name a judgement is recorded as: the principal's. A body field naming someone else is refused
+    (422 naming the field) rather than silently replaced, so a client that meant another person learns."""
+    if claimed and claimed != principal.actor:
+        raise Invalid(
+            f"{field} {claimed!r} is not the authenticated caller ({principal.actor}): judgements are "
+            f"recorded as the caller; leave {field} out or sign in as that person",
+            field=field,
+        )
+    return principal.actor
+
+
+@dataclass(frozen=True)
+class RoleCheck:
+    """A dependency that refuses callers outside `roles` (admins may do anything); the walk of every route
+    (tests/e2e/test_roles.py) reads `roles` off the route to know what to expect."""
+
+    roles: tuple[str, ...]
+
+    def __call__(self, principal: PrincipalDep) -> Principal:
+        if principal.role != "admin" and principal.role not in self.roles:
+            needs = ", ".join(self.roles) or "admin"
+            raise Forbidden(f"role {principal.role!r} may not do this; needs one of {needs}")
         return principal
 
-    return check
+
+def require_role(*roles: str) -> RoleCheck:
+    return RoleCheck(tuple(roles))
+
+
+def allow(*roles: str) -> list[Any]:
+    """`dependencies=allow("strategist")` on a route: the roles (besides admin) that may call it."""
+    return [Depends(require_role(*roles))]
+
+
+# The named sets every write route uses (a new route picks one, or `allow(...)` its own):
+# computations that store nothing (scores, forecasts, search, the simulator): every role.
+COMPUTE = allow("strategist", "reviewer", "partner", "integration")
+# data in (catalogue, results, observations, histories): the brand's strategists and its partners' systems.
+INGEST = allow("strategist", "partner")
+# judgements of people (decisions, verdicts, adjustments, notes): recorded as the caller, never partners.
+JUDGE = allow("strategist", "reviewer", "integration")
+# the brand's plans and policy (briefs, experiments, routing settings, the team, campaign plans, lessons,
+# trend calls, closing a campaign): strategists.
+PLAN = allow("strategist")
+# operations on the organisation as a whole (the overdue sweep): its admins only.
+ADMIN = allow()

@@ -122,15 +122,13 @@ class DemoClient:
                 self.http.put(
                     self.urls["review"] + f"/v1/reviewers/{reviewer}", json=person
                 ).raise_for_status()
-                self.post(
-                    "review",
-                    f"/v1/tasks/{human['task_id']}/decision",
-                    {
-                        "reviewer": reviewer,
-                        "decision": "approve",
-                        "notes": "audience and tone fit the brief",
-                    },
-                )
+                # A decision is the caller's: in open mode the person is named in X-Person; with API
+                # keys, each reviewer would use their own key bound to them (tandem keys create --person).
+                self.http.post(
+                    self.urls["review"] + f"/v1/tasks/{human['task_id']}/decision",
+                    json={"decision": "approve", "notes": "audience and tone fit the brief"},
+                    headers={"X-Person": reviewer},
+                ).raise_for_status()
         final = wait_for("review summary", lambda: self.get("review", f"/v1/campaigns/{cid}/summary"))
         approvals = final["decisions"].get("approve", 0)
 

@@ -28,7 +28,7 @@ from services.discovery.schemas import (
 )
 from shared.errors import NotFound
 from shared.events import Reason
-from shared.orgs import OrgDep
+from shared.orgs import COMPUTE, INGEST, PLAN, OrgDep
 from shared.runtime import Runtime, RuntimeDep
 from shared.webhooks.inbound import receive
 
@@ -60,7 +60,8 @@ BULK_BODY = {"content": {"application/json": {"schema": _inlined(BulkCreatorsIn.
              "required": True}  # fmt: skip
 
 
-@router.post("/creators/bulk", response_model=BulkResult, openapi_extra={"requestBody": BULK_BODY})
+@router.post("/creators/bulk", response_model=BulkResult, openapi_extra={"requestBody": BULK_BODY},
+             dependencies=INGEST)  # fmt: skip
 async def upsert_creators(request: Request, runtime: RuntimeDep, org_id: OrgDep) -> BulkResult:
     """Idempotent bulk upsert: re-sending the same creators changes nothing and publishes nothing.
 
@@ -74,7 +75,7 @@ async def upsert_creators(request: Request, runtime: RuntimeDep, org_id: OrgDep)
         raise RequestValidationError([{**e, "loc": ("body", *e["loc"])} for e in exc.errors()]) from exc
 
 
-@router.post("/inbound/{source_id}/creators", status_code=status.HTTP_202_ACCEPTED)
+@router.post("/inbound/{source_id}/creators", status_code=status.HTTP_202_ACCEPTED, dependencies=INGEST)
 async def inbound_creators(source_id: str, request: Request, runtime: RuntimeDep) -> BulkResult:
     """A partner's signed webhook (Standard Webhooks) with creator metrics, in the /v1/creators/bulk body."""
     body = await request.body()
@@ -97,7 +98,7 @@ def catalog_stats(runtime: RuntimeDep, org_id: OrgDep) -> CatalogStats:
         return catalog.stats(session, org_id)
 
 
-@router.post("/search")
+@router.post("/search", dependencies=COMPUTE)
 def search_creators(body: SearchIn, runtime: RuntimeDep, org_id: OrgDep) -> SearchOut:
     """Filters ANDed across, ORed within; pass `next_cursor` back as `cursor` for the next page."""
     with runtime.db.transaction() as session:
@@ -113,7 +114,7 @@ def creator_lookalikes(
         return lookalikes.similar(session, org_id, [creator_id], min(max(limit, 1), 100))
 
 
-@router.post("/lookalikes")
+@router.post("/lookalikes", dependencies=COMPUTE)
 def seed_lookalikes(body: LookalikesIn, runtime: RuntimeDep, org_id: OrgDep) -> LookalikesOut:
     """Creators closest to the mean vector of several seeds (e.g. the winners of past campaigns)."""
     with runtime.db.transaction() as session:
@@ -154,7 +155,7 @@ def _out(sl: Shortlist, tier: str, markets: list[str]) -> ShortlistOut:
     )
 
 
-@router.post("/briefs", status_code=status.HTTP_201_CREATED)
+@router.post("/briefs", status_code=status.HTTP_201_CREATED, dependencies=PLAN)
 def submit_brief(brief: BriefIn, runtime: RuntimeDep, org_id: OrgDep) -> ShortlistOut:
     """Create a campaign from the brief and return its ranked shortlist (also published for review)."""
     settings = _settings(runtime)

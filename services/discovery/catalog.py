@@ -190,6 +190,7 @@ class PoolRow:
     fraud_level: str
     fraud_scored_at: datetime | None
     updated_at: datetime
+    audience_known: float
     categories: list[str]
 
 

@@ -25,6 +25,7 @@ from services.discovery.models import (
 )
 from services.discovery.reasons import aware
 from services.discovery.schemas import BriefIn, CreatorIn
+from services.discovery.search import data_notes
 from shared.bus.outbox import Outbox
 from shared.events import CreatorSnapshot, Reason, ShortlistEntry, ShortlistPublished
 from shared.onnx_model import OnnxModel
@@ -220,6 +221,8 @@ def build_shortlist(
             fraud_level=s.row.fraud_level,
             reasons=reasons(brief, s, past[s.row.creator_id], relations[s.row.creator_id]),
             data_as_of=s.row.updated_at,
+            confidence_notes=data_notes(s.row.audience_known, s.row.fraud_risk),
+            fraud_scored_at=aware(s.row.fraud_scored_at),
         )
         for i, s in enumerate(picked, start=1)
     ]

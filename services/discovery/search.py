@@ -231,13 +231,20 @@ def search(session: Session, org_id: str, q: SearchIn, dense_at: int = DENSE_AT)
     )
 
 
+def data_notes(audience_known: float, fraud_risk: float | None) -> list[str]:
+    """Why a creator's own figures are thin, whatever was asked: what a shortlist carries to review,
+    where a finalist with any such note always goes to people."""
+    notes = []
+    if audience_known < THIN_AUDIENCE:
+        notes.append(f"audience country known for only {audience_known:.0%} of followers")
+    if fraud_risk is None:
+        notes.append("not yet scored for fraud")
+    return notes
+
+
 def confidence_notes(row: Creator, q: SearchIn) -> list[str]:
     """Why a hit's figures may be thin; an empty list means high confidence."""
-    notes = []
-    if row.audience_known < THIN_AUDIENCE:
-        notes.append(f"audience country known for only {row.audience_known:.0%} of followers")
-    if row.fraud_risk is None:
-        notes.append("not yet scored for fraud")
+    notes = data_notes(row.audience_known, row.fraud_risk)
     if (q.age_bands or q.min_female_share is not None) and not row.age_shares and row.female_share is None:
         notes.append("no audience age/gender data")
     if row.price_usd is None:

@@ -32,34 +32,34 @@ from services.forecast.schemas import (
 )
 from services.forecast.sequencing import plan
 from shared.errors import NotFound
-from shared.orgs import OrgDep
+from shared.orgs import COMPUTE, INGEST, JUDGE, OrgDep, PrincipalDep, judged_as
 from shared.runtime import RuntimeDep
 
 router = APIRouter(prefix="/v1", tags=["forecast"])
 
 
-@router.post("/forecasts/predict")
+@router.post("/forecasts/predict", dependencies=COMPUTE)
 async def predict_one(body: ForecastIn, runtime: RuntimeDep) -> ForecastOut:
     model = runtime.model("forecast").current
     metrics = forecast(model, [content_from_request(body)])[0]
     return ForecastOut(metrics=metrics, model_name=model.name, model_version=model.version)
 
 
-@router.post("/forecasts/predict/batch")
+@router.post("/forecasts/predict/batch", dependencies=COMPUTE)
 async def predict_batch(body: BatchForecastIn, runtime: RuntimeDep) -> list[ForecastOut]:
     model = runtime.model("forecast").current
     results = forecast(model, [content_from_request(i) for i in body.items])
     return [ForecastOut(metrics=m, model_name=model.name, model_version=model.version) for m in results]
 
 
-@router.post("/forecasts/predict/columns")
+@router.post("/forecasts/predict/columns", dependencies=COMPUTE)
 async def predict_columns(body: ForecastColumnsIn, runtime: RuntimeDep) -> Response:
     """The bulk path: columns in, columns out (orjson), one ONNX batch per head."""
     result = bulk.score_columns(runtime.model("forecast").current, body)
     return Response(orjson.dumps(result), media_type="application/json")
 
 
-@router.post("/page-posts/forecast")
+@router.post("/page-posts/forecast", dependencies=COMPUTE)
 async def page_posts_forecast(body: PagePostsIn, runtime: RuntimeDep) -> dict[str, Any]:
     """Lifetime metrics of brand-page posts (the page_posts model, trained on UCI Facebook metrics)."""
     model = runtime.model(page_posts.MODEL_NAME).current
@@ -91,36 +91,42 @@ def forecast_detail(forecast_id: str, runtime: RuntimeDep, org_id: OrgDep) -> Fo
         adjusted = [AdjustmentOut.model_validate(a, from_attributes=True)
                     for a in adjustments.for_forecast(session, org_id, forecast_id)]  # fmt: skip
         outcomes = session.exec(
-            select(ForecastOutcome).where(ForecastOutcome.forecast_id == forecast_id)
+            select(ForecastOutcome).where(
+                ForecastOutcome.org_id == org_id, ForecastOutcome.forecast_id == forecast_id
+            )
         ).all()
         base = StoredForecastOut.model_validate(record, from_attributes=True)
         return ForecastDetailOut(**base.model_dump(), adjustments=adjusted,
                                  outcomes=[{"result_id": o.result_id, "errors": o.errors} for o in outcomes])  # fmt: skip
 
 
-@router.post("/forecasts/{forecast_id}/adjustments", status_code=status.HTTP_201_CREATED)
-def adjust(forecast_id: str, body: AdjustmentIn, runtime: RuntimeDep, org_id: OrgDep) -> AdjustmentOut:
+@router.post("/forecasts/{forecast_id}/adjustments", status_code=status.HTTP_201_CREATED, dependencies=JUDGE)
+def adjust(
+    forecast_id: str, body: AdjustmentIn, runtime: RuntimeDep, principal: PrincipalDep
+) -> AdjustmentOut:
+    """A person's adjustment, recorded as the caller; `author` may be left out, another name is a 422."""
+    author = judged_as(principal, body.author, "author")
     spec = adjustments.AdjustmentSpec(adjustment_id=f"adj-{uuid.uuid4().hex[:12]}", forecast_id=forecast_id,
-                                      proposed_at=datetime.now(UTC), **body.model_dump())  # fmt: skip
+                                      proposed_at=datetime.now(UTC), **{**body.model_dump(), "author": author})  # fmt: skip
     with runtime.db.transaction() as session:
-        row = adjustments.record(session, org_id, spec, source="rest")
+        row = adjustments.record(session, principal.org_id, spec, source="rest")
         return AdjustmentOut.model_validate(row, from_attributes=True)
 
 
-@router.post("/plans")
+@router.post("/plans", dependencies=COMPUTE)
 async def propose_plan(body: PlanIn, runtime: RuntimeDep) -> PlanOut:
     """A schedule that maximises the forecast objective under the constraints, explained, vs the naive plan."""
     return plan(runtime.model("forecast").current, body)
 
 
-@router.post("/results", status_code=status.HTTP_202_ACCEPTED)
+@router.post("/results", status_code=status.HTTP_202_ACCEPTED, dependencies=INGEST)
 def report_results(body: ResultsIn, runtime: RuntimeDep, org_id: OrgDep) -> ResultsAccepted:
     """Campaign results in; each new result_id becomes one campaign.result_reported event, repeats are no-ops."""
     with runtime.db.transaction() as session:
         return results.ingest(session, runtime.outbox, org_id, body.results, source="rest")
 
 
-@router.post("/inbound/{source_id}/results", status_code=status.HTTP_202_ACCEPTED)
+@router.post("/inbound/{source_id}/results", status_code=status.HTTP_202_ACCEPTED, dependencies=INGEST)
 async def inbound_results(source_id: str, request: Request, runtime: RuntimeDep) -> ResultsAccepted:
     """A partner's signed webhook (Standard Webhooks headers) with the /v1/results payload; the org is the source's."""
     body = await request.body()

@@ -61,8 +61,9 @@ class ForecastOutcome(SQLModel, table=True):
 
     __tablename__ = "forecast_outcome"
 
+    # result_id is the client's: unique within an organisation only (migration 0004).
+    org_id: str = Field(primary_key=True, index=True, max_length=64)
     result_id: str = Field(primary_key=True, max_length=64)
-    org_id: str = Field(index=True, max_length=64)
     forecast_id: str = Field(index=True, max_length=64)
     actuals: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     errors: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
@@ -108,8 +109,9 @@ class CampaignResult(SQLModel, table=True):
 
     __tablename__ = "campaign_result"
 
+    # result_id is the client's: unique within an organisation only (migration 0004).
+    org_id: str = Field(primary_key=True, index=True, max_length=64)
     result_id: str = Field(primary_key=True, max_length=64)
-    org_id: str = Field(index=True, max_length=64)
     campaign_id: str = Field(index=True, max_length=64)
     creator_id: str = Field(max_length=64)
     payload: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))

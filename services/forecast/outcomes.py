@@ -39,7 +39,7 @@ def score(forecast: ForecastRecord, actuals: dict[str, float], adjustments: list
 
 def record_result(session: Session, org_id: str, event: CampaignResultReported) -> ForecastOutcome | None:
     """Match a result to the creator's forecast for that campaign; None when nothing was forecast."""
-    if existing := session.get(ForecastOutcome, event.result_id):
+    if existing := session.get(ForecastOutcome, (org_id, event.result_id)):
         return existing
     forecast = session.exec(
         select(ForecastRecord)

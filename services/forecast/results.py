@@ -25,7 +25,8 @@ def ingest(
 ) -> ResultsAccepted:
     """Record the new results and stage one event each; repeated result_ids (also within a batch) change nothing."""
     ids = [i.result_id for i in items]
-    known = set(session.exec(select(CampaignResult.result_id).where(col(CampaignResult.result_id).in_(ids))))
+    known = set(session.exec(select(CampaignResult.result_id).where(
+        CampaignResult.org_id == org_id, col(CampaignResult.result_id).in_(ids))))  # fmt: skip
     new: list[str] = []
     now = datetime.now(UTC)
     for item in items:

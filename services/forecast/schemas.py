@@ -139,7 +139,11 @@ class AdjustmentIn(BaseModel):
     absolute_value: float | None = Field(None, ge=0)
     reason: str = Field(min_length=1, max_length=2_000)
     market: Market | None = None
-    author: str = Field(min_length=1, max_length=128)
+    author: str = Field(
+        "",
+        max_length=128,
+        description="Optional: the adjustment is the caller's; another name is refused (422).",
+    )
 
 
 class AdjustmentOut(BaseModel):

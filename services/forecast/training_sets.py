@@ -42,12 +42,18 @@ def _content(record: ForecastRecord, result: CampaignResult | None) -> PlannedCo
     return dataclasses.replace(content, format=post["format"], hour=posted.hour, weekday=posted.weekday())
 
 
+# A result id is the client's, unique within its organisation only.
+SAME_RESULT = (col(CampaignResult.org_id) == col(ForecastOutcome.org_id)) & (
+    col(CampaignResult.result_id) == col(ForecastOutcome.result_id)
+)
+
+
 def rows(session: Session, since: datetime | None = None) -> list[TrainingRow]:
     """Every scored outcome (all organisations: the forecast model is shared) in the order received."""
     stmt = (
         select(ForecastOutcome, ForecastRecord, CampaignResult)
         .join(ForecastRecord, col(ForecastRecord.forecast_id) == col(ForecastOutcome.forecast_id))
-        .join(CampaignResult, col(CampaignResult.result_id) == col(ForecastOutcome.result_id), isouter=True)
+        .join(CampaignResult, SAME_RESULT, isouter=True)
         .order_by(col(ForecastOutcome.received_at), col(ForecastOutcome.result_id))
     )
     if since is not None:

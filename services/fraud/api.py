@@ -30,7 +30,7 @@ from services.fraud.scoring import Assessment, assess
 from shared.errors import NotFound
 from shared.events import Reason
 from shared.identity.keys import Principal
-from shared.orgs import OrgDep, PrincipalDep
+from shared.orgs import COMPUTE, INGEST, JUDGE, OrgDep, PrincipalDep, judged_as
 from shared.runtime import Runtime, RuntimeDep
 
 router = APIRouter(prefix="/v1/fraud", tags=["fraud"])
@@ -86,6 +86,7 @@ def _score_json(runtime: Runtime, body: ScoreRequest) -> bytes:
 @router.post(
     "/score",
     response_model=ScoreOut,
+    dependencies=COMPUTE,
     openapi_extra={
         "requestBody": {
             "content": {"application/json": {"schema": ScoreRequest.model_json_schema()}},
@@ -99,7 +100,7 @@ async def score_one(request: Request, runtime: RuntimeDep, _: PrincipalDep) -> R
     return Response(_score_json(runtime, body), media_type="application/json")
 
 
-@router.post("/score/batch")
+@router.post("/score/batch", dependencies=COMPUTE)
 async def score_batch(body: BatchScoreRequest, runtime: RuntimeDep, _: PrincipalDep) -> BatchScoreOut:
     assessments = _assess(runtime, body.items)
     return BatchScoreOut(scores=[_out(i.creator_id, a) for i, a in zip(body.items, assessments, strict=True)])
@@ -122,7 +123,7 @@ def stored_score(creator_id: str, runtime: RuntimeDep, org_id: OrgDep) -> Stored
         )
 
 
-@router.post("/score/columns")
+@router.post("/score/columns", dependencies=COMPUTE)
 async def score_columns(request: Request, runtime: RuntimeDep, _: PrincipalDep) -> Response:
     """Bulk scoring, columnar body `{"columns": {"platform": [...], "followers": [...], ...}}`.
 
@@ -136,7 +137,7 @@ async def score_columns(request: Request, runtime: RuntimeDep, _: PrincipalDep) 
     return Response(body, media_type="application/json")
 
 
-@router.post("/audience")
+@router.post("/audience", dependencies=INGEST)
 def audience(body: AudienceRequest, runtime: RuntimeDep, org_id: OrgDep) -> AudienceOut:
     """Fake-follower share with a 95% interval, follower types and Audience Quality Score from a sample.
 
@@ -153,7 +154,7 @@ def audience(body: AudienceRequest, runtime: RuntimeDep, org_id: OrgDep) -> Audi
     return report
 
 
-@router.post("/creators/{creator_id}/history")
+@router.post("/creators/{creator_id}/history", dependencies=INGEST)
 def analyse_history(
     creator_id: str, body: HistoryRequest, runtime: RuntimeDep, org_id: OrgDep
 ) -> list[AnomalyOut]:
@@ -186,10 +187,16 @@ def list_anomalies(
         return [anomaly_records.to_out(r) for r in rows]
 
 
-@router.post("/anomalies/{anomaly_id}/review")
-def review_anomaly(anomaly_id: str, body: AnomalyReviewIn, runtime: RuntimeDep, org_id: OrgDep) -> AnomalyOut:
-    """A person confirms or dismisses an anomaly; the verdict is stored as a label and published."""
+@router.post("/anomalies/{anomaly_id}/review", dependencies=JUDGE)
+def review_anomaly(
+    anomaly_id: str, body: AnomalyReviewIn, runtime: RuntimeDep, principal: PrincipalDep
+) -> AnomalyOut:
+    """A person confirms or dismisses an anomaly; the verdict is stored as a label and published.
+
+    The verdict is recorded as the caller (its key's person); `reviewer` may be left out, and one naming
+    anyone else is refused with a 422."""
+    body = body.model_copy(update={"reviewer": judged_as(principal, body.reviewer, "reviewer")})
     with runtime.db.transaction() as session:
         return anomaly_records.to_out(
-            anomaly_records.review(session, runtime.outbox, org_id, anomaly_id, body)
+            anomaly_records.review(session, runtime.outbox, principal.org_id, anomaly_id, body)
         )

@@ -142,5 +142,9 @@ class AnomalyReviewIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     verdict: Literal["confirmed", "dismissed"]
-    reviewer: str = Field(min_length=1, max_length=128)
+    reviewer: str = Field(
+        "",
+        max_length=128,
+        description="Optional: the verdict is the caller's; another name is refused (422).",
+    )
     notes: str = Field("", max_length=2000)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from fastapi import APIRouter, Depends, Query, Response, status
+from fastapi import APIRouter, Query, Response, status
 
 from services.review import (
     decisions,
@@ -35,18 +35,31 @@ from services.review.schemas import (
     TaskOut,
 )
 from services.review.simulator import SimulationIn, SimulationOut, simulate
-from shared.orgs import OrgDep, require_role
+from shared.errors import Forbidden
+from shared.identity.keys import Principal
+from shared.orgs import ADMIN, COMPUTE, JUDGE, PLAN, OrgDep, PrincipalDep, acting_via, judged_as
 from shared.runtime import Runtime, RuntimeDep
 
 router = APIRouter(prefix="/v1", tags=["review"])
-# With API keys (auth_mode=keys): people who review decide; strategists run the team and the policy.
-REVIEWERS = [Depends(require_role("reviewer", "strategist"))]
-STRATEGISTS = [Depends(require_role("strategist"))]
+# With API keys (auth_mode=keys): people who review judge (JUDGE), as the person their key is bound to;
+# strategists run the team and the policy (PLAN); partners never judge.
 
 
 def settings_of(runtime: Runtime) -> ReviewSettings:
     assert isinstance(runtime.settings, ReviewSettings)
     return runtime.settings
+
+
+def reviewer_of(principal: Principal, claimed: str) -> str:
+    """The reviewer a decision or push-back is recorded as: the caller's person, never a body name."""
+    who = judged_as(principal, claimed, "reviewer")
+    if principal.person is None:
+        raise Forbidden(
+            f"decisions are a person's: this key ({principal.actor}) is not bound to one "
+            "(tandem keys create ... --person REVIEWER_ID)",
+            field="reviewer",
+        )
+    return who
 
 
 @router.get("/tasks")
@@ -68,13 +81,19 @@ def get_task(task_id: str, runtime: RuntimeDep, org_id: OrgDep) -> TaskOut:
         return tasks.get_task(session, org_id, task_id)
 
 
-@router.post("/tasks/{task_id}/decision", status_code=status.HTTP_201_CREATED, dependencies=REVIEWERS)
+@router.post("/tasks/{task_id}/decision", status_code=status.HTTP_201_CREATED, dependencies=JUDGE)
 def decide(
-    task_id: str, body: DecisionIn, runtime: RuntimeDep, org_id: OrgDep, response: Response
+    task_id: str, body: DecisionIn, runtime: RuntimeDep, principal: PrincipalDep, response: Response
 ) -> DecisionOut:
-    """201 for a new decision, 200 when the same one is re-sent; 403/409 with the reason when refused."""
+    """201 for a new decision, 200 when the same one is re-sent; 403/409 with the reason when refused.
+
+    Recorded as the key's person (an integration key's decision also names the key); `reviewer` may be
+    left out, and one naming anyone else is refused with a 422."""
+    body = body.model_copy(update={"reviewer": reviewer_of(principal, body.reviewer)})
     hours = settings_of(runtime).escalation_due_hours
-    out, created = decisions.decide_once(runtime.db, org_id, task_id, body, runtime.outbox, hours)
+    out, created = decisions.decide_once(
+        runtime.db, principal.org_id, task_id, body, runtime.outbox, hours, via=acting_via(principal)
+    )
     if not created:
         response.status_code = status.HTTP_200_OK
     return out
@@ -87,13 +106,14 @@ def task_context(task_id: str, runtime: RuntimeDep, org_id: OrgDep) -> TaskConte
         return forecasts.context(session, tasks.task_row(session, org_id, task_id))
 
 
-@router.post(
-    "/tasks/{task_id}/forecast-adjustments", status_code=status.HTTP_201_CREATED, dependencies=REVIEWERS
-)
+@router.post("/tasks/{task_id}/forecast-adjustments", status_code=status.HTTP_201_CREATED, dependencies=JUDGE)
 def propose_adjustment(
-    task_id: str, body: AdjustmentIn, runtime: RuntimeDep, org_id: OrgDep
+    task_id: str, body: AdjustmentIn, runtime: RuntimeDep, principal: PrincipalDep
 ) -> AdjustmentOut:
-    """Push back on the task's forecast with a market reason (published as ForecastAdjustmentProposed)."""
+    """Push back on the task's forecast with a market reason (published as ForecastAdjustmentProposed);
+    recorded as the caller's person (`reviewer` may be left out; another name is a 422)."""
+    body = body.model_copy(update={"reviewer": reviewer_of(principal, body.reviewer)})
+    org_id = principal.org_id
     with runtime.db.transaction() as session:
         task = tasks.task_row(session, org_id, task_id)
         decisions.reviewer_for(session, org_id, body.reviewer, task)
@@ -106,7 +126,7 @@ def campaign_summary(campaign_id: str, runtime: RuntimeDep, org_id: OrgDep) -> C
         return tasks.campaign_summary(session, org_id, campaign_id)
 
 
-@router.put("/reviewers/{reviewer_id}", dependencies=STRATEGISTS)
+@router.put("/reviewers/{reviewer_id}", dependencies=PLAN)
 def put_reviewer(reviewer_id: str, body: ReviewerIn, runtime: RuntimeDep, org_id: OrgDep) -> ReviewerOut:
     """Create or update a reviewer (markets, languages, in-house/freelance, daily capacity)."""
     with runtime.db.transaction() as session:
@@ -134,17 +154,17 @@ def reviewer_queue(
         return [tasks.task_out(session, t) for t, _ in rows]
 
 
-@router.put("/settings/{scope}/{scope_id}", dependencies=STRATEGISTS)
+@router.put("/settings/{scope}/{scope_id}", dependencies=PLAN)
 def put_setting(
     scope: Literal["campaign", "brand"],
     scope_id: str,
     body: RoutingValues,
     runtime: RuntimeDep,
-    org_id: OrgDep,
+    principal: PrincipalDep,
 ) -> SettingOut:
     """Routing thresholds and sample rates for a campaign or a brand; unset fields use the defaults."""
     with runtime.db.transaction() as session:
-        return policies.put_setting(session, org_id, scope, scope_id, body, who="api")
+        return policies.put_setting(session, principal.org_id, scope, scope_id, body, who=principal.actor)
 
 
 @router.get("/settings/effective")
@@ -161,40 +181,44 @@ def relationship(creator_id: str, runtime: RuntimeDep, org_id: OrgDep) -> list[R
         return relationships.history(session, org_id, creator_id)
 
 
-@router.post(
-    "/creators/{creator_id}/relationship", status_code=status.HTTP_201_CREATED, dependencies=REVIEWERS
-)
+@router.post("/creators/{creator_id}/relationship", status_code=status.HTTP_201_CREATED, dependencies=JUDGE)
 def add_relationship(
-    creator_id: str, body: RelationshipIn, runtime: RuntimeDep, org_id: OrgDep
+    creator_id: str, body: RelationshipIn, runtime: RuntimeDep, principal: PrincipalDep
 ) -> RelationshipOut:
-    """Add a note, an incident or an outcome to a creator's history (published as RelationshipUpdated)."""
+    """Add a note, an incident or an outcome to a creator's history (published as RelationshipUpdated);
+    the author is the caller (`author` may be left out; another name is a 422)."""
+    body = body.model_copy(update={"author": judged_as(principal, body.author, "author")[:100]})
     with runtime.db.transaction() as session:
-        return relationships.record(session, org_id, creator_id, body, runtime.outbox)
+        return relationships.record(session, principal.org_id, creator_id, body, runtime.outbox)
 
 
-@router.post("/simulator")
+@router.post("/simulator", dependencies=COMPUTE)
 def simulator(body: SimulationIn) -> SimulationOut:
     """Human workload, backlog and share to people for a month of campaigns with a given team."""
     return simulate(body)
 
 
-@router.post("/sweep", dependencies=[Depends(require_role())])  # every organisation: admins only
-def sweep_now(runtime: RuntimeDep) -> dict[str, int]:
-    """Run the overdue-task sweep now, for every organisation (it also runs periodically in the background)."""
+@router.post("/sweep", dependencies=ADMIN)
+def sweep_now(runtime: RuntimeDep, org_id: OrgDep) -> dict[str, int]:
+    """Run the overdue-task sweep now for the caller's organisation (the background sweep covers all)."""
     with runtime.db.transaction() as session:
         return escalation.sweep(
-            session, runtime.outbox, datetime.now(UTC), settings_of(runtime).escalation_due_hours
+            session,
+            runtime.outbox,
+            datetime.now(UTC),
+            settings_of(runtime).escalation_due_hours,
+            org_id=org_id,
         )
 
 
-@router.get("/feedback/people", dependencies=STRATEGISTS)
+@router.get("/feedback/people", dependencies=PLAN)
 def people_report(runtime: RuntimeDep, org_id: OrgDep) -> dict[str, Any]:
     """Per reviewer and market: approvals' hit rate, adjustments vs the raw model, calibration."""
     with runtime.db.transaction() as session:
         return feedback.people_report(session, org_id)
 
 
-@router.get("/feedback/value", dependencies=STRATEGISTS)
+@router.get("/feedback/value", dependencies=PLAN)
 def value_report(
     runtime: RuntimeDep, org_id: OrgDep, margin: float = Query(0.1, ge=0, le=1)
 ) -> dict[str, Any]:
@@ -203,7 +227,7 @@ def value_report(
         return feedback.value_report(session, org_id, margin)
 
 
-@router.get("/feedback/plots/{name}.png", dependencies=STRATEGISTS)
+@router.get("/feedback/plots/{name}.png", dependencies=PLAN)
 def feedback_plot(name: Literal["adjustments", "calibration", "reviewers"], runtime: RuntimeDep,
                   org_id: OrgDep) -> Response:  # fmt: skip
     with runtime.db.transaction() as session:

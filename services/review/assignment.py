@@ -2,6 +2,8 @@
 
 Load is a person's open assignments over their daily capacity; someone at capacity takes nothing new, so
 a task waits unassigned (and any covering reviewer may claim it) rather than piling onto one person.
+Escalations are the exception: only managers take them, and when every manager is full the least loaded
+one gets it over capacity (flagged in the manager view) rather than letting a dispute stall.
 """
 
 from __future__ import annotations
@@ -44,11 +46,8 @@ def reviewers(session: Session, org_id: str) -> list[Reviewer]:
     return list(session.exec(stmt.order_by(col(Reviewer.reviewer_id))))
 
 
-def candidates(
-    people: list[Reviewer], loads: Counter[str], market: str, exclude: set[str], *, managers: bool = False
-) -> list[Reviewer]:
-    """Eligible people for a market, best first: (managers, for escalations), speaks the language, least
-    loaded, in-house, by id."""
+def candidates(people: list[Reviewer], loads: Counter[str], market: str, exclude: set[str]) -> list[Reviewer]:
+    """Eligible people for a market, best first: speaks the language, least loaded, in-house, by id."""
     language = MARKET_LANGUAGE.get(market)
     fit = [
         r
@@ -58,13 +57,31 @@ def candidates(
     return sorted(
         fit,
         key=lambda r: (
-            managers and not r.is_manager,
             language not in r.languages,
             loads[r.reviewer_id] / r.daily_capacity,
             r.employment != "in_house",
             r.reviewer_id,
         ),
     )
+
+
+def managers_for(
+    people: list[Reviewer], loads: Counter[str], market: str, exclude: set[str]
+) -> tuple[list[Reviewer], bool]:
+    """Managers for an escalation, best first, and whether they are over capacity: those with room who
+    cover the market, else those with room at all, else (everyone full) the least loaded, market first."""
+    managers = [r for r in people if r.is_manager and r.reviewer_id not in exclude]
+    with_room = candidates(managers, loads, market, exclude)
+    if with_room:
+        return with_room, False
+    anywhere = [r for r in managers if loads[r.reviewer_id] < r.daily_capacity]
+    if anywhere:
+        return sorted(anywhere, key=lambda r: (loads[r.reviewer_id] / r.daily_capacity, r.reviewer_id)), False
+    full = sorted(
+        managers,
+        key=lambda r: (market not in r.markets, loads[r.reviewer_id] / r.daily_capacity, r.reviewer_id),
+    )
+    return full, bool(full)
 
 
 def assign(
@@ -82,9 +99,13 @@ def assign(
         a.reviewer_id
         for a in session.exec(select(ReviewAssignment).where(ReviewAssignment.task_id == task.task_id))
     }
-    chosen = candidates(people, loads, task.market, taken, managers=role == "escalation")[:how_many]
+    over = False
+    if role == "escalation":
+        chosen, over = managers_for(people, loads, task.market, taken)
+    else:
+        chosen = candidates(people, loads, task.market, taken)
     rows = []
-    for person in chosen:
+    for person in chosen[:how_many]:
         row = ReviewAssignment(
             assignment_id=f"asg-{uuid.uuid4().hex[:12]}",
             org_id=task.org_id,
@@ -94,6 +115,7 @@ def assign(
             status="open",
             assigned_at=now,
             due_at=due_at,
+            over_capacity=over,
         )
         session.add(row)
         loads[person.reviewer_id] += 1

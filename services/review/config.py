@@ -37,6 +37,9 @@ class ReviewSettings(ServiceSettings):
         False,
         description="Volume tier: send creators we never worked with to people instead of auto-approving.",
     )
+    fraud_max_age_days: int = Field(
+        30, ge=1, description="A fraud score older than this is stale: the finalist goes to people."
+    )
     strategic_due_hours: int = Field(48, ge=1, description="Due time of a strategic review task.")
     volume_due_hours: int = Field(24, ge=1, description="Due time of a volume review task.")
     audit_due_hours: int = Field(72, ge=1, description="Due time of an audit task.")

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from sqlmodel import Session
 
-from services.review import feedback, forecasts, policies, relationships, tasks
+from services.review import anomalies, feedback, forecasts, policies, relationships, tasks
 from services.review.config import ReviewSettings
 from shared.bus.consumer import BatchHandler, Handler, in_one_transaction
 from shared.events import (
+    AnomalyDetected,
+    AnomalyReviewed,
     CampaignResultReported,
     EnvelopeMeta,
     Event,
@@ -26,7 +30,8 @@ def plan_for(session: Session, settings: ReviewSettings, org_id: str, sl: Shortl
         "volume": values["volume_due_hours"],
         "audit": settings.audit_due_hours,
     }
-    return tasks.Plan(policies.policy_of(values), due, settings.strategic_reviewers)
+    max_age = timedelta(days=settings.fraud_max_age_days)
+    return tasks.Plan(policies.policy_of(values), due, settings.strategic_reviewers, max_age)
 
 
 def handlers(runtime: Runtime) -> dict[str, Handler]:
@@ -51,7 +56,17 @@ def handlers(runtime: Runtime) -> dict[str, Handler]:
         relationships.on_result(session, envelope.org_id, event, runtime.outbox)
         feedback.remember(session, envelope.org_id, event)
 
+    def on_anomaly(session: Session, event: Event, envelope: EnvelopeMeta) -> None:
+        assert isinstance(event, AnomalyDetected)
+        anomalies.on_detected(session, envelope.org_id, event)
+
+    def on_verdict(session: Session, event: Event, envelope: EnvelopeMeta) -> None:
+        assert isinstance(event, AnomalyReviewed)
+        anomalies.on_reviewed(session, envelope.org_id, event)
+
     return {
+        AnomalyDetected.event_type: on_anomaly,
+        AnomalyReviewed.event_type: on_verdict,
         ShortlistPublished.event_type: on_shortlist,
         ForecastPublished.event_type: on_forecast,
         CampaignResultReported.event_type: on_result,

@@ -23,13 +23,16 @@ from shared.events import ReviewEscalated
 from shared.vocabulary import Decision
 
 
-def reviewer_for(session: Session, org_id: str, who: str, task: ReviewTask) -> Reviewer:
-    """The registered, active reviewer `who`, if they cover the task's market; refused otherwise."""
+def reviewer_for(
+    session: Session, org_id: str, who: str, task: ReviewTask, *, assigned: bool = False
+) -> Reviewer:
+    """The registered, active reviewer `who`, if they cover the task's market (or were assigned it, as a
+    manager may be an escalation outside their markets); refused otherwise."""
     stmt = select(Reviewer).where(Reviewer.org_id == org_id, Reviewer.reviewer_id == who)
     person = session.exec(stmt).first()
     if person is None or not person.active:
         raise Forbidden(f"{who} is not an active reviewer of this organisation", field="reviewer")
-    if task.market and task.market not in person.markets:
+    if task.market and task.market not in person.markets and not assigned:
         raise Forbidden(
             f"{who} does not cover market {task.market} (covers {', '.join(person.markets)})",
             field="reviewer",
@@ -50,6 +53,7 @@ def _out(review: ReviewAssignment, task: ReviewTask) -> DecisionOut:
         final=task.status == "decided",
         task_status=task.status,
         escalated=task.escalated,
+        via=review.via,
     )
 
 
@@ -82,9 +86,19 @@ def _claim(session: Session, task: ReviewTask, person: Reviewer, now: datetime) 
 
 
 def decide(
-    session: Session, org_id: str, task_id: str, body: DecisionIn, outbox: Outbox, escalation_hours: int = 24
+    session: Session,
+    org_id: str,
+    task_id: str,
+    body: DecisionIn,
+    outbox: Outbox,
+    escalation_hours: int = 24,
+    via: str = "",
 ) -> tuple[DecisionOut, bool]:
-    """A person's decision; returns it and whether it was new (False: the same decision was re-sent)."""
+    """A person's decision (`body.reviewer`, the authenticated person; `via` the service key that acted
+    for them, if any); returns it and whether it was new (False: the same decision was re-sent).
+
+    One person holds one place on a task whatever key or session they use, so no principal can fill
+    both places of a two-reviewer task."""
     # Lock the task row (PostgreSQL) so two submissions for one task run one after the other and the
     # second sees what the first did: a double-submit is then a re-send, not a second decision.
     task = tasks.task_row(session, org_id, task_id, for_update=True)
@@ -99,11 +113,16 @@ def decide(
     final = tasks.final_decision(session, task_id)
     if final is not None:
         raise Conflict(f"task {task_id} was already decided ({final.decision} by {final.decided_by})")
-    person = reviewer_for(session, org_id, body.reviewer, task)
+    if task.escalated and mine is not None and mine.role != "escalation":
+        raise Forbidden(f"task {task_id} is escalated ({task.escalation_reason}): a manager decides it",
+                        field="reviewer")  # fmt: skip
+    assigned = mine is not None and mine.status == "open"
+    person = reviewer_for(session, org_id, body.reviewer, task, assigned=assigned)
     now = datetime.now(UTC)
     if mine is None:  # not assigned: take a free place if there is one
         mine = _claim(session, task, person, now)
     _record(mine, body, now)
+    mine.via = via
     session.add(mine)
     session.flush()
     _settle(session, task, mine, body, outbox, escalation_hours)
@@ -129,7 +148,7 @@ def _settle(
 ) -> None:
     """Apply the agreement rule: an escalation decides alone; otherwise all required people must agree."""
     if review.role == "escalation":
-        _final(session, task, body.decision, review.reviewer_id, body, outbox)
+        _final(session, task, body.decision, _named(review), body, outbox)
         return
     done = [
         a for a in tasks.assignments_of(session, task.task_id) if a.role == "reviewer" and a.status == "done"
@@ -138,10 +157,15 @@ def _settle(
         return
     verdicts = {a.decision for a in done}
     if len(verdicts) == 1:
-        _final(session, task, body.decision, ", ".join(a.reviewer_id for a in done), body, outbox)
+        _final(session, task, body.decision, ", ".join(_named(a) for a in done), body, outbox)
         return
     said = ", ".join(f"{a.reviewer_id} {a.decision}" for a in done)
     escalate(session, task, f"reviewers disagree: {said}", outbox, escalation_hours)
+
+
+def _named(review: ReviewAssignment) -> str:
+    """A reviewer as the audit trail names them: with the service key that acted for them, if any."""
+    return f"{review.reviewer_id} via {review.via}" if review.via else review.reviewer_id
 
 
 def _final(
@@ -159,11 +183,16 @@ def _final(
 
 
 def escalate(session: Session, task: ReviewTask, reason: str, outbox: Outbox, hours: int) -> None:
-    """Flag the task, give it to a manager who covers the market (if one has room), publish ReviewEscalated."""
+    """Flag the task, give it to a manager (over capacity if all are full: assignment.managers_for),
+    release the reviewers' open places (only the manager decides now), publish ReviewEscalated."""
     now = datetime.now(UTC)
     task.escalated, task.escalation_reason = True, reason[:500]
     task.due_at = now + timedelta(hours=hours)
     session.add(task)
+    for open_place in tasks.assignments_of(session, task.task_id):
+        if open_place.status == "open":
+            open_place.status = "released"
+            session.add(open_place)
     people = assignment.reviewers(session, task.org_id)
     loads = assignment.open_loads(session, task.org_id)
     assignment.assign(session, task, people, loads, 1, "escalation", task.due_at, now)
@@ -178,14 +207,20 @@ def escalate(session: Session, task: ReviewTask, reason: str, outbox: Outbox, ho
 
 
 def decide_once(
-    db: Database, org_id: str, task_id: str, body: DecisionIn, outbox: Outbox, escalation_hours: int = 24
+    db: Database,
+    org_id: str,
+    task_id: str,
+    body: DecisionIn,
+    outbox: Outbox,
+    escalation_hours: int = 24,
+    via: str = "",
 ) -> tuple[DecisionOut, bool]:
     """`decide` in its own transaction, retried once if a concurrent submission won a unique-key race
     (two people claiming the last place, or SQLite, which has no row locks); the retry sees its result."""
     for attempt in (1, 2):
         try:
             with db.transaction() as session:
-                return decide(session, org_id, task_id, body, outbox, escalation_hours)
+                return decide(session, org_id, task_id, body, outbox, escalation_hours, via)
         except IntegrityError:
             if attempt == 2:
                 raise

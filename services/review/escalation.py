@@ -17,9 +17,14 @@ from shared.runtime import Runtime
 log = logging.getLogger(__name__)
 
 
-def sweep(session: Session, outbox: Outbox, now: datetime, escalation_hours: int) -> dict[str, int]:
-    """One pass over open tasks of every organisation; returns what it did."""
+def sweep(
+    session: Session, outbox: Outbox, now: datetime, escalation_hours: int, org_id: str | None = None
+) -> dict[str, int]:
+    """One pass over open tasks of one organisation (`org_id`), or of every one (the background sweep);
+    returns what it did."""
     stmt = select(ReviewTask).where(ReviewTask.status == "open").order_by(col(ReviewTask.due_at))
+    if org_id is not None:
+        stmt = stmt.where(ReviewTask.org_id == org_id)
     open_tasks = list(session.exec(stmt))
     live = _live_reviewer_places(session, [t.task_id for t in open_tasks])
     teams: dict[str, tuple[list[Reviewer], Counter[str]]] = {}

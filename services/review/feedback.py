@@ -33,7 +33,7 @@ SIZES = ((10_000, "nano"), (100_000, "micro"), (1_000_000, "mid"))
 
 
 def remember(session: Session, org_id: str, event: CampaignResultReported) -> None:
-    if session.get(OutcomeSeen, event.result_id) is not None:
+    if session.get(OutcomeSeen, (org_id, event.result_id)) is not None:
         return
     session.add(
         OutcomeSeen(org_id=org_id, **event.model_dump(include=set(OutcomeSeen.model_fields) - {"org_id"}))

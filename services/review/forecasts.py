@@ -102,6 +102,14 @@ def remember_fraud(session: Session, org_id: str, event: FraudScored) -> None:
     session.add(row)
 
 
+def fraud_scored_at(session: Session, org_id: str, creator_ids: list[str]) -> dict[str, datetime]:
+    """When each of `creator_ids` was last scored for fraud, as seen on the bus, in one query."""
+    stmt = select(FraudSeen.creator_id, FraudSeen.scored_at).where(
+        FraudSeen.org_id == org_id, col(FraudSeen.creator_id).in_(creator_ids)
+    )
+    return dict(session.exec(stmt).all())
+
+
 def fraud_of(session: Session, org_id: str, creator_id: str) -> FraudSeen | None:
     stmt = select(FraudSeen).where(FraudSeen.org_id == org_id, FraudSeen.creator_id == creator_id)
     return session.exec(stmt).first()

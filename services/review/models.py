@@ -115,6 +115,8 @@ class ReviewAssignment(SQLModel, table=True):
     notes: str = Field(default="", max_length=4000)
     question: str = Field(default="", max_length=1000)
     decided_at: datetime | None = None
+    via: str = Field(default="", max_length=100, description="integration:<key> when a service key acted.")
+    over_capacity: bool = Field(default=False, description="Assigned although the person was at capacity.")
 
 
 class RoutingSetting(SQLModel, table=True):
@@ -205,8 +207,9 @@ class OutcomeSeen(SQLModel, table=True):
 
     __tablename__ = "outcome_seen"
 
+    # result_id is the client's: unique within an organisation only (migration 0004).
+    org_id: str = Field(primary_key=True, index=True, max_length=64)
     result_id: str = Field(primary_key=True, max_length=64)
-    org_id: str = Field(index=True, max_length=64)
     campaign_id: str = Field(index=True, max_length=64)
     creator_id: str = Field(index=True, max_length=64)
     market: str = Field(max_length=2)
@@ -218,3 +221,16 @@ class OutcomeSeen(SQLModel, table=True):
     conversions: float = 0
     spend_usd: float = 0
     posted_at: datetime
+
+
+class AnomalySeen(SQLModel, table=True):
+    """A fraud anomaly seen on the bus and its verdict: a creator with an open one always goes to people."""
+
+    __tablename__ = "anomaly_seen"
+
+    org_id: str = Field(primary_key=True, max_length=64)
+    anomaly_id: str = Field(primary_key=True, max_length=64)
+    creator_id: str = Field(index=True, max_length=64)
+    kind: str = Field(max_length=64)
+    status: str = Field(max_length=16, description="open | confirmed | dismissed")
+    seen_at: datetime

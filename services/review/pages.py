@@ -8,7 +8,8 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from services.review import forecasts, relationships, reviewers, tasks
-from services.review.models import Reviewer, ReviewTask
+from services.review.models import ReviewAssignment, Reviewer, ReviewTask
+from services.review.routing import DOUBT
 from services.review.schemas import CHECKLIST_ITEMS, ReviewerOut
 from services.review.simulator import SimulationIn, TeamMember, mix_table, simulate
 
@@ -58,17 +59,36 @@ def manager_page(session: Session, org_id: str, sim: SimulationIn | None) -> dic
     by_task = reviewers.assignments_by_task(session, [t.task_id for t in open_tasks])
     staffed = {task_id for task_id, rows in by_task.items() if any(a.status == "open" for a in rows)}
     waiting = Counter(t.market for t in open_tasks if t.task_id not in staffed)
-    sim = sim or SimulationIn(team=_team_mix(team) or [TeamMember(count=4, daily_capacity=25)])
+    sim = sim or SimulationIn(
+        team=_team_mix(team) or [TeamMember(count=4, daily_capacity=25)],
+        low_confidence_share=low_confidence_share(session, org_id),
+    )
     return {
         "team": team,
         "open_count": len(open_tasks),
         "waiting": sorted(waiting.items()),
-        "escalated": [t for t in open_tasks if t.escalated],
+        "escalated": [(t, _escalation_place(by_task.get(t.task_id, []))) for t in open_tasks if t.escalated],
         "sim": sim,
         "result": simulate(sim),
         "mixes": mix_table(sim),
         "team_by_kind": {m.employment: m for m in sim.team},
     }
+
+
+def low_confidence_share(session: Session, org_id: str) -> float:
+    """Of the volume finalists the policy could have decided, the share doubts sent to people (so far)."""
+    stmt = select(ReviewTask.route, ReviewTask.route_reason).where(
+        ReviewTask.org_id == org_id, ReviewTask.tier == "volume", ReviewTask.route != "audit"
+    )
+    rows = list(session.exec(stmt))
+    doubted = sum(1 for route, reason in rows if route == "human" and reason.startswith(DOUBT))
+    decidable = doubted + sum(1 for route, _ in rows if route == "auto")
+    return round(doubted / decidable, 2) if decidable else 0.0
+
+
+def _escalation_place(rows: list[ReviewAssignment]) -> ReviewAssignment | None:
+    """The manager an escalated task waits on (flagged when given over capacity), if any."""
+    return next((a for a in rows if a.role == "escalation" and a.status == "open"), None)
 
 
 def _team_mix(team: list[ReviewerOut]) -> list[TeamMember]:

@@ -2,12 +2,17 @@
 
 As in Amazon A2I, confident machine decisions are still sampled for a human audit, and the sample is
 deterministic (a hash of campaign and creator) so the same input always selects the same audits.
+
+Confidence is an input: the policy only decides a finalist whose data it can trust. Low-confidence data,
+an open fraud anomaly or a stale fraud check (`doubts`), and a first-time creator where the brand's
+policy says so, send a finalist the scores would decide to people instead, with the reason shown.
 """
 
 from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from shared.events import ShortlistEntry
 from shared.vocabulary import CampaignTier, Decision
@@ -29,18 +34,65 @@ class Route:
     decision: Decision | None = None
 
 
-def route(entry: ShortlistEntry, tier: CampaignTier, policy: Policy, *, first_time: bool = False) -> Route:
-    """The route of one finalist; `first_time` means we have never worked with the creator."""
+# The reason prefix of a finalist sent to people because its data could not be trusted (counted by the
+# manager view's simulator).
+DOUBT = "low confidence"
+
+
+def doubts(
+    entry: ShortlistEntry,
+    *,
+    open_anomalies: int,
+    fraud_scored_at: datetime | None,
+    now: datetime,
+    max_fraud_age: timedelta,
+) -> list[str]:
+    """Why the data behind a finalist is too uncertain for the policy to decide it; empty when it is not.
+    `fraud_scored_at` is the score this service saw, used when the shortlist does not say."""
+    out = list(entry.confidence_notes)
+    if open_anomalies:
+        out.append(
+            f"{open_anomalies} open fraud anomal{'y' if open_anomalies == 1 else 'ies'} not yet reviewed"
+        )
+    scored = entry.fraud_scored_at or fraud_scored_at
+    if entry.fraud_risk is not None and scored is not None:
+        if scored < entry.data_as_of:
+            out.append(f"stale fraud check: scored {scored:%Y-%m-%d %H:%M} before the data changed")
+        elif now - scored > max_fraud_age:
+            out.append(f"stale fraud check: scored {(now - scored).days} days ago")
+    return out
+
+
+def route(
+    entry: ShortlistEntry,
+    tier: CampaignTier,
+    policy: Policy,
+    *,
+    first_time: bool = False,
+    doubted: list[str] | None = None,
+) -> Route:
+    """The route of one finalist; `first_time` means we have never worked with the creator, `doubted`
+    lists why its data cannot be trusted (`doubts`): then people decide, never the policy."""
     if tier == "strategic":
         return Route("human", "strategic campaign: every finalist is reviewed by people")
     risk, match = entry.fraud_risk, entry.match_score
     if risk is None:
         return Route("human", "not yet scored for fraud")
+    scored = _by_scores(match, risk, policy)
+    if scored.decision is None:  # people decide anyway; say what else is doubtful
+        return Route("human", f"{scored.reason}; {DOUBT}: {'; '.join(doubted)}"[:500]) if doubted else scored
+    if first_time and policy.first_time_to_people and scored.decision == "approve":
+        doubted = [*(doubted or []), "first-time creator: no history with us, so a person approves"]
+    if doubted:  # the scores would decide, but the data behind them cannot be trusted
+        return Route("human", f"{DOUBT}: {'; '.join(doubted)}"[:500])
+    return scored
+
+
+def _by_scores(match: float, risk: float, policy: Policy) -> Route:
+    """What the policy would do on the scores alone."""
     if risk >= policy.auto_reject_min_fraud:
         return Route("auto", f"fraud risk {risk:.2f} >= {policy.auto_reject_min_fraud:.2f}", "reject")
     if match >= policy.auto_approve_min_match and risk <= policy.auto_approve_max_fraud:
-        if first_time and policy.first_time_to_people:
-            return Route("human", "first-time creator: no history with us, so a person approves")
         reason = (
             f"confident: match {match:.2f} >= {policy.auto_approve_min_match:.2f} and "
             f"fraud risk {risk:.2f} <= {policy.auto_approve_max_fraud:.2f}"

@@ -25,10 +25,13 @@ class ChecklistItem(BaseModel):
     note: str = Field("", max_length=2000)
 
 
+PERSON_FIELD = "Optional: recorded as the authenticated person; a different name is refused (422)."
+
+
 class DecisionIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    reviewer: str = Field(min_length=1, max_length=100)
+    reviewer: str = Field("", max_length=100, description=PERSON_FIELD)
     decision: Decision
     notes: str = Field("", max_length=4000)
     question: str = Field("", max_length=1000, description="Required when the decision is needs_info.")
@@ -55,6 +58,7 @@ class DecisionOut(BaseModel):
     notes: str
     decided_at: datetime
     final: bool = Field(True, description="False while other reviewers still have to decide.")
+    via: str = Field("", description="The service key that acted for the person (integration:<key>), if any.")
     task_status: str = "decided"
     escalated: bool = False
 
@@ -72,6 +76,8 @@ class ReviewOut(BaseModel):
     notes: str
     question: str
     decided_at: datetime | None
+    via: str = Field("", description="The service key that acted for the person (integration:<key>), if any.")
+    over_capacity: bool = Field(False, description="Assigned although the person was at capacity.")
 
 
 class TaskOut(BaseModel):
@@ -168,7 +174,7 @@ class RelationshipIn(BaseModel):
     outcome_vs_forecast: float | None = Field(None, ge=0)
     notes: str = Field("", max_length=4000)
     incidents: list[str] = Field(default_factory=list, max_length=20)
-    author: str = Field(min_length=1, max_length=100)
+    author: str = Field("", max_length=100, description=PERSON_FIELD)
 
 
 class RelationshipOut(BaseModel):
@@ -186,7 +192,7 @@ class RelationshipOut(BaseModel):
 class AdjustmentIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    reviewer: str = Field(min_length=1, max_length=100)
+    reviewer: str = Field("", max_length=100, description=PERSON_FIELD)
     forecast_id: str | None = Field(None, description="Defaults to the latest forecast for the task.")
     metric: str = Field("reach", max_length=32)
     multiplier: float | None = Field(None, gt=0, le=10)

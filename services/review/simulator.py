@@ -2,7 +2,9 @@
 
 A closed-form model a manager can check by hand. Strategic finalists need `strategic_reviewers` reviews
 each plus an escalation review when they disagree; volume finalists go to people at `volume_to_people`
-(uncertain, risky, first-time), and `audit_sample_rate` of the rest are audited. Supply is the team's
+(uncertain, risky), then `low_confidence_share` of the ones the policy could decide go to people anyway
+(low-confidence data, first-time creators, open anomalies, stale fraud checks: routing.doubts), and
+`audit_sample_rate` of the rest are audited. Supply is the team's
 daily capacity over the working days. Backlog is demand the month could not absorb.
 """
 
@@ -22,6 +24,13 @@ class SimulationIn(BaseModel):
     finalists_per_campaign: float = Field(20, ge=0, le=1000)
     strategic_share: float = Field(0.2, ge=0, le=1, description="Share of campaigns on the strategic tier.")
     volume_to_people: float = Field(0.35, ge=0, le=1, description="Share of volume finalists sent to people.")
+    low_confidence_share: float = Field(
+        0.0,
+        ge=0,
+        le=1,
+        description="Share of the rest that the policy may not decide: low-confidence data, "
+        "first-time creators, open anomalies, stale fraud checks (they go to people too).",
+    )
     audit_sample_rate: float = Field(0.1, ge=0, le=1)
     strategic_reviewers: int = Field(2, ge=1, le=3)
     disagreement_rate: float = Field(0.15, ge=0, le=1, description="Strategic finalists that escalate.")
@@ -35,6 +44,7 @@ class SimulationOut(BaseModel):
     strategic_finalists: float
     volume_finalists: float
     auto_decided: float
+    low_confidence: float = Field(0.0, description="Volume finalists sent to people because of doubts.")
     reviews: float = Field(description="Human reviews a month, escalations and audits included.")
     share_to_people: float = Field(description="Share of finalists that at least one person sees.")
     hours: float
@@ -48,7 +58,9 @@ def simulate(p: SimulationIn) -> SimulationOut:
     finalists = p.campaigns_per_month * p.finalists_per_campaign
     strategic = finalists * p.strategic_share
     volume = finalists - strategic
-    to_people = volume * p.volume_to_people
+    uncertain = volume * p.volume_to_people
+    doubted = (volume - uncertain) * p.low_confidence_share
+    to_people = uncertain + doubted
     auto = volume - to_people
     audits = auto * p.audit_sample_rate
     reviews = strategic * (p.strategic_reviewers + p.disagreement_rate) + to_people + audits
@@ -60,6 +72,7 @@ def simulate(p: SimulationIn) -> SimulationOut:
         strategic_finalists=strategic,
         volume_finalists=volume,
         auto_decided=auto,
+        low_confidence=doubted,
         reviews=reviews,
         share_to_people=(strategic + to_people + audits) / finalists if finalists else 0.0,
         hours=reviews * p.minutes_per_review / 60,

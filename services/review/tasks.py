@@ -9,9 +9,9 @@ from datetime import UTC, datetime, timedelta
 
 from sqlmodel import Session, col, select
 
-from services.review import assignment, relationships
+from services.review import anomalies, assignment, forecasts, relationships
 from services.review.models import ReviewAssignment, ReviewDecision, ReviewTask
-from services.review.routing import Policy, audit_sample, audit_size, route
+from services.review.routing import Policy, audit_sample, audit_size, doubts, route
 from services.review.schemas import CampaignSummary, DecisionOut, ReviewOut, TaskOut
 from shared.bus.outbox import Outbox
 from shared.errors import NotFound
@@ -28,6 +28,7 @@ class Plan:
     policy: Policy
     due_hours: dict[str, int]  # "strategic" | "volume" | "audit" -> hours
     strategic_reviewers: int = 2
+    fraud_max_age: timedelta = timedelta(days=30)
 
 
 def _new_task(
@@ -63,10 +64,16 @@ def create_tasks(
     sample of them is also sent to people as an audit. Tasks for people are assigned straight away."""
     now = datetime.now(UTC)
     due = now + timedelta(hours=plan.due_hours[sl.tier])
-    known = relationships.known_creators(session, org_id, [e.creator.creator_id for e in sl.entries])
+    ids = [e.creator.creator_id for e in sl.entries]
+    known = relationships.known_creators(session, org_id, ids)
+    open_anomalies = anomalies.open_counts(session, org_id, ids)
+    scored_at = forecasts.fraud_scored_at(session, org_id, ids)
     created, auto, for_people = [], [], []
     for entry in sl.entries:
-        r = route(entry, sl.tier, plan.policy, first_time=entry.creator.creator_id not in known)
+        cid = entry.creator.creator_id
+        doubted = doubts(entry, open_anomalies=open_anomalies[cid], fraud_scored_at=scored_at.get(cid),
+                         now=now, max_fraud_age=plan.fraud_max_age)  # fmt: skip
+        r = route(entry, sl.tier, plan.policy, first_time=cid not in known, doubted=doubted)
         task = _new_task(org_id, sl, entry, r.kind, r.reason, due)
         task.required_reviews = plan.strategic_reviewers if sl.tier == "strategic" else 1
         session.add(task)

@@ -17,7 +17,9 @@ from shared.db import Database
 from shared.identity import revocation
 from shared.identity.models import ApiKey, Organisation
 
-Role = Literal["admin", "strategist", "reviewer", "partner"]
+# `integration`: a service (a review tool, a chat bot) acting for the one person its key is bound to; the
+# audit trail names it next to the person, and it is never a second reviewer of that person's task.
+Role = Literal["admin", "strategist", "reviewer", "partner", "integration"]
 ROLES: tuple[str, ...] = get_args(Role)
 PREFIX = "tdm_"
 
@@ -71,8 +73,10 @@ class KeyStore:
             if s.get(Organisation, org_id) is None:
                 s.add(Organisation(org_id=org_id, name=name or org_id, created_at=datetime.now(UTC)))
 
-    def issue(self, org_id: str, role: str, name: str, lifetime: timedelta | None = None) -> str:
-        """A new key for an organisation; the returned token is shown once and never stored."""
+    def issue(
+        self, org_id: str, role: str, name: str, lifetime: timedelta | None = None, person: str | None = None
+    ) -> str:
+        """A new key for an organisation (bound to `person`, if given); the token is shown once, never stored."""
         if role not in ROLES:
             raise ValueError(f"unknown role {role!r}; roles are {', '.join(ROLES)}")
         self.ensure_org(org_id)
@@ -80,7 +84,7 @@ class KeyStore:
         now = datetime.now(UTC)
         with self.db.transaction() as s:
             s.add(ApiKey(key_id=key_id, org_id=org_id, name=name, role=role, secret_sha256=_hash(secret),
-                         created_at=now, expires_at=now + lifetime if lifetime else None))  # fmt: skip
+                         created_at=now, expires_at=now + lifetime if lifetime else None, person=person))  # fmt: skip
         return f"{PREFIX}{key_id}.{secret}"
 
     def verify(self, token: str) -> Principal | None:
@@ -110,7 +114,7 @@ class KeyStore:
         expires = _aware(key.expires_at)
         if key.revoked_at is not None or (expires is not None and expires <= now):
             return None
-        return Principal(org_id=key.org_id, role=key.role, key_id=key.key_id)
+        return Principal(org_id=key.org_id, role=key.role, key_id=key.key_id, person=key.person)
 
     def rotate(self, key_id: str, grace: timedelta = timedelta(hours=24)) -> str:
         """A replacement key with the same org and role; the old one keeps working for `grace`."""
@@ -118,8 +122,8 @@ class KeyStore:
             old = s.get(ApiKey, key_id)
             if old is None or old.revoked_at is not None:
                 raise LookupError(f"no active key {key_id}")
-            org_id, role, name = old.org_id, old.role, old.name
-        token = self.issue(org_id, role, name)
+            org_id, role, name, person = old.org_id, old.role, old.name, old.person
+        token = self.issue(org_id, role, name, person=person)
         new_id = token[len(PREFIX) :].split(".", 1)[0]
         with self.db.transaction() as s:
             old = s.get(ApiKey, key_id)

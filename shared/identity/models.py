@@ -32,6 +32,11 @@ class ApiKey(SQLModel, table=True):
     )
     revoked_at: datetime | None = None
     replaced_by: str | None = Field(default=None, max_length=32)
+    person: str | None = Field(
+        default=None,
+        max_length=100,
+        description="The person the key acts as; judgements are recorded as them.",
+    )
 
 
 class KeyRevocation(SQLModel, table=True):

@@ -8,7 +8,7 @@ from datetime import timedelta
 import typer
 
 from shared.db import Database, migrate
-from shared.identity.keys import KeyStore
+from shared.identity.keys import ROLES, KeyStore
 from shared.runtime import IDENTITY_MIGRATIONS
 from shared.settings import ServiceSettings
 
@@ -23,12 +23,17 @@ def _store() -> KeyStore:
 
 
 @app.command()
-def create(org: str, role: str = typer.Option(..., help="admin | strategist | reviewer | partner"),
-           name: str = typer.Option("", help="What the key is for."), days: int = typer.Option(0, help="Lifetime; 0 = none.")
+def create(org: str, role: str = typer.Option(..., help=" | ".join(ROLES)),
+           name: str = typer.Option("", help="What the key is for."), days: int = typer.Option(0, help="Lifetime; 0 = none."),
+           person: str = typer.Option("", help="Bind the key to this person (a reviewer id): judgements made with it are theirs.")
            ) -> None:  # fmt: skip
     """Issue a key; the token is printed once and never stored."""
-    token = _store().issue(org, role, name or f"{role} key", timedelta(days=days) if days else None)
-    typer.echo(json.dumps({"org_id": org, "role": role, "api_key": token}))
+    if role not in ROLES:
+        typer.echo(f"error: unknown role {role!r}; roles are {', '.join(ROLES)}", err=True)
+        raise typer.Exit(2)
+    lifetime = timedelta(days=days) if days else None
+    token = _store().issue(org, role, name or f"{role} key", lifetime, person=person or None)
+    typer.echo(json.dumps({"org_id": org, "role": role, "person": person or None, "api_key": token}))
 
 
 @app.command("list")
@@ -39,7 +44,7 @@ def list_keys(org: str = typer.Option("", help="Only this organisation's keys.")
             if k.revoked_at
             else (f"expires {k.expires_at:%Y-%m-%d %H:%M}" if k.expires_at else "active")
         )
-        typer.echo(f"{k.key_id}  {k.org_id:<16} {k.role:<10} {state:<24} {k.name}")
+        typer.echo(f"{k.key_id}  {k.org_id:<16} {k.role:<11} {k.person or '-':<24} {state:<24} {k.name}")
 
 
 @app.command()

@@ -54,6 +54,12 @@ def simulate_policy(
     strategic_share: Annotated[float, typer.Option(help="Share of campaigns on the strategic tier.")] = 0.2,
     volume_to_people: Annotated[float, typer.Option(help="Share of volume finalists sent to people.")] = 0.35,
     audit_rate: Annotated[float, typer.Option(help="Audit sample rate of auto-decisions.")] = 0.1,
+    low_confidence: Annotated[
+        float,
+        typer.Option(
+            help="Share of the decidable volume finalists sent to people anyway: thin data, first-time, open anomaly, stale fraud check."
+        ),
+    ] = 0.0,
     in_house: Annotated[int, typer.Option(help="In-house reviewers.")] = 4,
     freelance: Annotated[int, typer.Option(help="Freelance reviewers.")] = 0,
     capacity: Annotated[int, typer.Option(help="Daily capacity of each reviewer.")] = 25,
@@ -62,11 +68,12 @@ def simulate_policy(
     team = [TeamMember(count=in_house, daily_capacity=capacity),
             TeamMember(count=freelance, daily_capacity=capacity, employment="freelance")]  # fmt: skip
     p = SimulationIn(campaigns_per_month=campaigns, finalists_per_campaign=finalists, strategic_share=strategic_share,
-                     volume_to_people=volume_to_people, audit_sample_rate=audit_rate, team=team)  # fmt: skip
+                     volume_to_people=volume_to_people, audit_sample_rate=audit_rate, team=team,
+                     low_confidence_share=low_confidence)  # fmt: skip
     r = simulate(p)
     typer.echo(
         f"{r.finalists:,.0f} finalists -> {r.reviews:,.0f} human reviews ({r.hours:,.0f} h), "
-        f"{r.share_to_people:.0%} seen by people; capacity {r.capacity:,.0f} ({r.utilisation:.0%} used); "
+        f"{r.share_to_people:.0%} seen by people ({r.low_confidence:,.0f} for low confidence); capacity {r.capacity:,.0f} ({r.utilisation:.0%} used); "
         f"backlog {r.backlog:,.0f} ({r.backlog_days:.1f} days)"
     )
     typer.echo("strategic share | reviews | to people | utilisation | backlog")
@@ -78,8 +85,9 @@ def simulate_policy(
 
 
 @app.command()
-def sweep(url: UrlOpt = "http://127.0.0.1:8004") -> None:
-    """Escalate overdue tasks and assign waiting ones now (the service also does this periodically)."""
-    r = httpx.post(f"{url}/v1/sweep", timeout=30)
+def sweep(url: UrlOpt = "http://127.0.0.1:8004", org: OrgOpt = "demo") -> None:
+    """Escalate the organisation's overdue tasks and assign waiting ones now (the service also does this
+    periodically for every organisation)."""
+    r = httpx.post(f"{url}/v1/sweep", headers={"X-Org-Id": org}, timeout=30)
     r.raise_for_status()
     typer.echo(r.json())

@@ -14,7 +14,7 @@ from shared.db import Database, migrate
 from shared.identity.keys import KeyStore
 from shared.runtime import IDENTITY_MIGRATIONS
 from tandem import synthetic
-from tandem.demo import DEMO_BRIEFS, DemoClient
+from tandem.demo import DEMO_BRIEFS, DEMO_REVIEWERS, DemoClient
 from tandem.services import SERVICES
 from tandem.supervisor import Suite
 
@@ -29,7 +29,9 @@ def keyed_suite(
     identity = postgres_database("iso_identity")
     migrate(identity, IDENTITY_MIGRATIONS)
     store = KeyStore(Database(identity))
-    keys = {"a": store.issue("org-a", "admin", "tests"), "b": store.issue("org-b", "admin", "tests")}
+    # Org A's key is its demo reviewer's: the demo campaign's decision is recorded as that person.
+    keys = {"a": store.issue("org-a", "admin", "tests", person=DEMO_REVIEWERS[0]),
+            "b": store.issue("org-b", "admin", "tests")}  # fmt: skip
     suite = Suite(
         bootstrap=broker.bootstrap, workdir=tmp_path_factory.mktemp("iso"),
         database_urls={name: postgres_database(f"iso_{name}") for name in SERVICES},

@@ -34,7 +34,7 @@ def test_adjustment_over_rest_keeps_both_figures(client: TestClient, runtime: Ru
         "market": "RU",
         "author": "olga",
     }
-    r = client.post(f"/v1/forecasts/{fid}/adjustments", json=body, headers=ORG)
+    r = client.post(f"/v1/forecasts/{fid}/adjustments", json=body, headers={**ORG, "X-Person": "olga"})
     assert r.status_code == 201, r.text
     adj = r.json()
     assert (adj["model_p50"], adj["adjusted_p50"]) == (1000.0, 600.0)
@@ -46,12 +46,12 @@ def test_adjustment_over_rest_keeps_both_figures(client: TestClient, runtime: Ru
 
 def test_adjustment_bad_input_is_4xx_with_field(client: TestClient, runtime: Runtime) -> None:
     fid = _stored_forecast(runtime)
-    both = {"metric": "reach", "multiplier": 2, "absolute_value": 5, "reason": "r", "author": "a"}
+    both = {"metric": "reach", "multiplier": 2, "absolute_value": 5, "reason": "r"}
     assert (
         client.post(f"/v1/forecasts/{fid}/adjustments", json=both, headers=ORG).json()["errors"][0]["field"]
         == "multiplier"
     )
-    unknown = {"metric": "likes", "multiplier": 2, "reason": "r", "author": "a"}
+    unknown = {"metric": "likes", "multiplier": 2, "reason": "r"}
     r = client.post(f"/v1/forecasts/{fid}/adjustments", json=unknown, headers=ORG)
     assert (r.status_code, r.json()["errors"][0]["field"]) == (422, "metric")
     r = client.post("/v1/forecasts/fc-nope/adjustments", json={**unknown, "metric": "reach"}, headers=ORG)

@@ -77,7 +77,7 @@ def test_signed_webhook_is_recorded_for_the_sources_org(
     assert r.status_code == 202, r.text
     assert r.json()["accepted"] == 1
     with runtime.db.transaction() as session:
-        row = session.get(CampaignResult, "res-w1")
+        row = session.get(CampaignResult, ("globex", "res-w1"))
         assert row is not None
         assert (row.org_id, row.source) == ("globex", f"inbound:{source}")
     assert [e["org"] for e in _staged(runtime)] == ["globex"]
@@ -134,10 +134,37 @@ def test_adjustment_report_compares_people_with_the_model(client: TestClient, ru
         "market": "RU",
         "author": "olga",
     }
-    assert client.post("/v1/forecasts/fc-1/adjustments", json=body, headers=ORG).status_code == 201
+    as_olga = {**ORG, "X-Person": "olga"}
+    assert client.post("/v1/forecasts/fc-1/adjustments", json=body, headers=as_olga).status_code == 201
     with runtime.db.transaction() as session:
         outcomes.record_result(session, "acme", CampaignResultReported.model_validate(_result(reach=650)))
     (row,) = client.get("/v1/feedback/adjustments", headers=ORG).json()
     assert (row["author"], row["market"], row["n"]) == ("olga", "RU", 1)
     assert (row["model"]["mdape"], row["adjusted"]["mdape"]) == (0.5385, 0.0769)  # 1000 and 600 vs 650
     assert row["mdape_gain"] > 0
+
+
+def test_two_organisations_using_the_same_result_id_both_keep_their_results(
+    client: TestClient, runtime: Runtime
+) -> None:
+    """result_id is the client's: one organisation using an id must not pre-claim it from another."""
+    for org, reach in (("acme", 1200), ("globex", 5000)):
+        with runtime.db.transaction() as session:
+            session.add(ForecastRecord(
+                forecast_id=f"fc-{org}", org_id=org, campaign_id="cmp-1", creator_id="cr-1", platform="instagram",
+                format="reel", market="RU", inputs={}, model_name="forecast", model_version="1",
+                metrics=[{"metric": "reach", "p10": 800.0, "p50": 1000.0, "p90": 1500.0, "definition": "d"}],
+                created_at=datetime.now(UTC)))  # fmt: skip
+        r = client.post("/v1/results", json={"results": [_result("shared-1", reach=reach)]},
+                        headers={"X-Org-Id": org})  # fmt: skip
+        assert r.json()["accepted"] == 1, (org, r.text)
+    assert sorted((e["org"], e["reach"]) for e in _staged(runtime)) == [("acme", 1200), ("globex", 5000)]
+    with runtime.db.transaction() as session:
+        kept = {(row.org_id, row.payload["reach"]) for row in session.exec(select(CampaignResult))}
+        assert kept == {("acme", 1200), ("globex", 5000)}
+        for org, reach in (("acme", 1200), ("globex", 5000)):
+            event = CampaignResultReported.model_validate(_result("shared-1", reach=reach))
+            scored = outcomes.record_result(session, org, event)
+            assert scored is not None and scored.forecast_id == f"fc-{org}"
+    detail = client.get("/v1/forecasts/fc-globex", headers={"X-Org-Id": "globex"}).json()
+    assert detail["outcomes"] == [{"result_id": "shared-1", "errors": detail["outcomes"][0]["errors"]}]

@@ -140,20 +140,24 @@ def test_history_anomaly_is_stored_published_and_reviewed(client: TestClient, ru
     assert again[0]["anomaly_id"] == found[0]["anomaly_id"]
     assert _outbox_types(runtime).count("fraud.anomaly_detected") == 1
     aid = found[0]["anomaly_id"]
-    r = client.post(f"/v1/fraud/anomalies/{aid}/review", json={"verdict": "confirmed", "reviewer": "ana"})
+    r = client.post(
+        f"/v1/fraud/anomalies/{aid}/review", json={"verdict": "confirmed"}, headers={"X-Person": "ana"}
+    )
     assert r.status_code == 200 and r.json()["status"] == "confirmed"
     assert "fraud.anomaly_reviewed" in _outbox_types(runtime)
     with runtime.db.transaction() as s:
         label = s.exec(select(AnomalyLabel)).one()
         assert (label.verdict, label.kind, label.reviewer) == ("confirmed", "growth_spike", "ana")
-    second = client.post(f"/v1/fraud/anomalies/{aid}/review", json={"verdict": "dismissed", "reviewer": "bo"})
+    second = client.post(
+        f"/v1/fraud/anomalies/{aid}/review", json={"verdict": "dismissed"}, headers={"X-Person": "bo"}
+    )
     assert second.status_code == 409
     listed = client.get("/v1/fraud/anomalies", params={"creator_id": "c9", "status": "confirmed"}).json()
     assert [a["anomaly_id"] for a in listed] == [aid]
 
 
 def test_review_of_unknown_anomaly_is_404(client: TestClient) -> None:
-    r = client.post("/v1/fraud/anomalies/nope/review", json={"verdict": "dismissed", "reviewer": "x"})
+    r = client.post("/v1/fraud/anomalies/nope/review", json={"verdict": "dismissed"})
     assert r.status_code == 404
 
 

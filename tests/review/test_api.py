@@ -39,6 +39,11 @@ def _task(client: TestClient) -> str:
     return task.task_id
 
 
+def as_(person: str) -> dict[str, str]:
+    """Open mode (no keys): the person a judgement is recorded as is named in X-Person."""
+    return {"X-Person": person}
+
+
 def _put(client: TestClient, who: str, markets: list[str]) -> None:
     r = client.put(f"/v1/reviewers/{who}", json={"name": who, "markets": markets, "daily_capacity": 10})
     assert r.status_code == 200, r.text
@@ -47,7 +52,7 @@ def _put(client: TestClient, who: str, markets: list[str]) -> None:
 def test_decision_for_an_uncovered_market_is_a_403_problem_with_the_reason(client: TestClient) -> None:
     _put(client, "olga", ["RU"])
     task_id = _task(client)
-    r = client.post(f"/v1/tasks/{task_id}/decision", json={"reviewer": "olga", "decision": "approve"})
+    r = client.post(f"/v1/tasks/{task_id}/decision", json={"decision": "approve"}, headers=as_("olga"))
     assert r.status_code == 403
     assert r.headers["content-type"].startswith("application/problem+json")
     assert r.json()["errors"] == [
@@ -60,9 +65,11 @@ def test_decision_then_resend_then_change_is_201_200_409(client: TestClient) -> 
     task_id = _task(client)
     body = {"reviewer": "ann", "decision": "approve",
             "checklist": {"brand_values": {"rating": 5, "note": "spot on"}}}  # fmt: skip
-    first = client.post(f"/v1/tasks/{task_id}/decision", json=body)
-    again = client.post(f"/v1/tasks/{task_id}/decision", json=body)
-    changed = client.post(f"/v1/tasks/{task_id}/decision", json={**body, "decision": "reject"})
+    first = client.post(f"/v1/tasks/{task_id}/decision", json=body, headers=as_("ann"))
+    again = client.post(f"/v1/tasks/{task_id}/decision", json=body, headers=as_("ann"))
+    changed = client.post(
+        f"/v1/tasks/{task_id}/decision", json={**body, "decision": "reject"}, headers=as_("ann")
+    )
     assert (first.status_code, again.status_code, changed.status_code) == (201, 200, 409)
     assert first.json()["decision_id"] == again.json()["decision_id"] and first.json()["final"]
     assert "already decided (approve by ann)" in changed.json()["detail"]
@@ -113,7 +120,7 @@ def test_with_api_keys_reviewers_decide_but_only_strategists_change_settings(tmp
     with TestClient(build(settings)) as c:
         keys = _runtime(c).keys
         assert keys is not None
-        reviewer = {"X-API-Key": keys.issue(helpers.ORG, "reviewer", "ann's tool")}
+        reviewer = {"X-API-Key": keys.issue(helpers.ORG, "reviewer", "ann's tool", person="ann")}
         strategist = {"X-API-Key": keys.issue(helpers.ORG, "strategist", "lead")}
         team = {"name": "Ann", "markets": ["US"]}
         assert c.put("/v1/reviewers/ann", json=team, headers=reviewer).status_code == 403

@@ -35,7 +35,7 @@ def test_manager_page_shows_waiting_work_escalations_and_the_team_in_the_simulat
         ctx = pages.manager_page(session, helpers.ORG, None)
     assert ctx["open_count"] == 2
     assert ctx["waiting"] == [("KZ", 1)]  # nobody covers KZ
-    assert [t.task_id for t in ctx["escalated"]] == [task.task_id]
+    assert [t.task_id for t, _ in ctx["escalated"]] == [task.task_id]
     assert {p.reviewer_id: p.open_tasks for p in ctx["team"]} == {"ann": 0, "bob": 0, "max": 1}
     assert [(m.count, m.daily_capacity) for m in ctx["sim"].team] == [(3, 50)]
 

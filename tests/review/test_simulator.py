@@ -45,3 +45,14 @@ def test_mix_table_more_strategic_means_more_work() -> None:
     reviews = [r.reviews for _, r in rows]
     assert reviews == sorted(reviews) and reviews[0] < reviews[-1]
     assert rows[-1][1].share_to_people == 1.0
+
+
+def test_simulator_counts_low_confidence_finalists_as_work_for_people() -> None:
+    base = SimulationIn(campaigns_per_month=50, finalists_per_campaign=20, strategic_share=0.2, volume_to_people=0.35,
+                        audit_sample_rate=0.1, disagreement_rate=0.15)  # fmt: skip
+    r = simulate(base.model_copy(update={"low_confidence_share": 0.25}))
+    # By hand: 800 volume, 280 uncertain; a quarter of the other 520 (130) are doubted and go to people
+    # too, leaving 390 auto-decided and 39 audits: 430 + 280 + 130 + 39 = 879 reviews.
+    assert (r.low_confidence, r.auto_decided) == pytest.approx((130, 390))
+    assert r.reviews == pytest.approx(879)
+    assert simulate(base).low_confidence == 0

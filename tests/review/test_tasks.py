@@ -3,20 +3,29 @@
 from __future__ import annotations
 
 from collections import Counter
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from pydantic import ValidationError
 from sqlmodel import select
 
-from services.review import decisions, relationships, tasks
+from services.review import anomalies, decisions, relationships, tasks
 from services.review.models import ReviewDecision, ReviewTask
 from services.review.routing import Policy
 from services.review.schemas import DecisionIn, RelationshipIn
 from shared.bus.outbox import Outbox
 from shared.db import Database, migrate
 from shared.errors import Conflict, NotFound
-from shared.events import Event, ReviewDecided, ReviewRequested, ShortlistEntry, ShortlistPublished
+from shared.events import (
+    AnomalyDetected,
+    AnomalyReviewed,
+    Event,
+    ReviewDecided,
+    ReviewRequested,
+    ShortlistEntry,
+    ShortlistPublished,
+)
 from tests.review import helpers
 
 REPO = Path(__file__).resolve().parents[2]
@@ -253,7 +262,10 @@ def test_volume_first_time_creators_go_to_people_when_the_policy_says_so(
     created = helpers.create(db, outbox, helpers.shortlist(entries), policy)
     routes = {t.creator_id: (t.route, t.route_reason) for t in created}
     assert routes["cr-ok-0"][0] == "auto"
-    assert routes["cr-new"] == ("human", "first-time creator: no history with us, so a person approves")
+    assert routes["cr-new"] == (
+        "human",
+        "low confidence: first-time creator: no history with us, so a person approves",
+    )
 
 
 def test_create_tasks_assigns_people_by_market_and_spreads_the_load(db: Database, outbox: Outbox) -> None:
@@ -265,3 +277,43 @@ def test_create_tasks_assigns_people_by_market_and_spreads_the_load(db: Database
     # bob covers GB only. Load is relative to capacity: one task fills half of cid's day but only 2% of
     # ann's, so after one each, ann takes the rest.
     assert owners == {"ann": 5, "cid": 1}
+
+
+def test_low_confidence_creators_are_never_decided_by_the_policy(db: Database, outbox: Outbox) -> None:
+    """Each finalist below would be auto-approved (or auto-rejected) on its scores alone; doubts about
+    the data behind the scores send every one of them to people, with the reason."""
+    now = datetime.now(UTC)
+    thin = helpers.entry(1, "cr-thin", 0.95, 0.05).model_copy(
+        update={"confidence_notes": ["audience country known for only 20% of followers"]}
+    )
+    thin_risky = helpers.entry(2, "cr-thin-risky", 0.5, 0.9).model_copy(
+        update={"confidence_notes": ["audience country known for only 10% of followers"]}
+    )
+    rescored_late = helpers.entry(3, "cr-stale", 0.95, 0.05).model_copy(
+        update={"fraud_scored_at": now - timedelta(days=2), "data_as_of": now - timedelta(days=1)}
+    )
+    old_score = helpers.entry(4, "cr-old", 0.95, 0.05).model_copy(
+        update={"fraud_scored_at": now - timedelta(days=45), "data_as_of": now - timedelta(days=60)}
+    )
+    flagged = helpers.entry(5, "cr-anomaly", 0.95, 0.05)
+    with db.transaction() as session:
+        anomalies.on_detected(session, ORG, AnomalyDetected(anomaly_id="an-1", creator_id="cr-anomaly",
+                              kind="growth_spike", severity=0.8, reasons=[], detected_at=now))  # fmt: skip
+    confident = helpers.entry(6, "cr-sure", 0.95, 0.05)
+    entries = [thin, thin_risky, rescored_late, old_score, flagged, confident]
+    created = helpers.create(db, outbox, helpers.shortlist(entries), NO_AUDIT)
+    routes = {t.creator_id: (t.route, t.route_reason) for t in created}
+    assert routes.pop("cr-sure")[0] == "auto"
+    assert {cid: route for cid, (route, _) in routes.items()} == dict.fromkeys(routes, "human")
+    assert routes["cr-thin"][1] == "low confidence: audience country known for only 20% of followers"
+    assert (
+        "stale fraud check: scored" in routes["cr-stale"][1]
+        and "before the data changed" in routes["cr-stale"][1]
+    )
+    assert routes["cr-old"][1] == "low confidence: stale fraud check: scored 45 days ago"
+    assert routes["cr-anomaly"][1] == "low confidence: 1 open fraud anomaly not yet reviewed"
+    with db.transaction() as session:  # a verdict closes the anomaly: the next shortlist may auto-decide
+        anomalies.on_reviewed(session, ORG, AnomalyReviewed(anomaly_id="an-1", creator_id="cr-anomaly",
+                              kind="growth_spike", verdict="dismissed", reviewer="ann", reviewed_at=now))  # fmt: skip
+    again = helpers.create(db, outbox, helpers.shortlist([flagged], campaign_id="cmp-2"), NO_AUDIT)
+    assert again[0].route == "auto"

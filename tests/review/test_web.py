@@ -128,7 +128,9 @@ def test_reviewer_signs_in_fills_the_checklist_and_approves(
     history = {"campaign_id": "cmp-old", "status": "completed", "outcome_vs_forecast": 1.2,
                "notes": "delivered on time", "author": "ann@tandem"}  # fmt: skip
     httpx.post(
-        f"{review_url}/v1/creators/cr-web-1/relationship", json=history, headers=headers
+        f"{review_url}/v1/creators/cr-web-1/relationship",
+        json=history,
+        headers={**headers, "X-Person": "ann@tandem"},
     ).raise_for_status()
     _publish_world(broker.bootstrap, campaign_id)
     task_id = _wait_for_task(review_url, campaign_id)
@@ -243,6 +245,7 @@ def test_manager_sees_queues_and_runs_the_simulator_with_the_keyboard(
         page.fill("#sim-campaigns_per_month", "50")
         page.fill("#sim-finalists_per_campaign", "20")
         page.fill("#sim-strategic_share", "0.2")
+        page.fill("#sim-low_confidence_share", "0")
         page.fill("#sim-in_house-count", "3")
         page.fill("#sim-in_house-cap", "30")
         page.fill("#sim-freelance-count", "4")

@@ -13,13 +13,13 @@ from services.forecast.experiments import store
 from services.forecast.experiments.plot import plot_over_time
 from services.forecast.schemas import ExperimentIn, ExperimentOut, ObservationsIn
 from shared.errors import Invalid
-from shared.orgs import OrgDep
+from shared.orgs import INGEST, PLAN, OrgDep
 from shared.runtime import RuntimeDep
 
 router = APIRouter(prefix="/v1/experiments", tags=["experiments"])
 
 
-@router.post("", status_code=status.HTTP_201_CREATED)
+@router.post("", status_code=status.HTTP_201_CREATED, dependencies=PLAN)
 def create_experiment(body: ExperimentIn, runtime: RuntimeDep, org_id: OrgDep) -> ExperimentOut:
     with runtime.db.transaction() as session:
         return ExperimentOut.model_validate(store.create(session, org_id, body), from_attributes=True)
@@ -31,7 +31,7 @@ def get_experiment(experiment_id: str, runtime: RuntimeDep, org_id: OrgDep) -> E
         return ExperimentOut.model_validate(store.get(session, org_id, experiment_id), from_attributes=True)
 
 
-@router.post("/{experiment_id}/observations", status_code=status.HTTP_202_ACCEPTED)
+@router.post("/{experiment_id}/observations", status_code=status.HTTP_202_ACCEPTED, dependencies=INGEST)
 def add_observations(
     experiment_id: str, body: ObservationsIn, runtime: RuntimeDep, org_id: OrgDep
 ) -> dict[str, int]:
