@@ -152,6 +152,8 @@ def edit_line(session: Session, outbox: Outbox, model: OnnxModel, org_id: str, c
         line["locked"] = lock
     if not changes:
         raise Invalid("the edit changes nothing in the line", field="body")
+    if any(not c.startswith(("locked", "unlocked")) for c in changes):
+        line["reason"] = f"set by {actor}: " + "; ".join(changes) + (f" ({patch.why})" if patch.why else "")
     new = _reoptimise(ctx, model, state, ctx.row.version + 1)
     return store.save(session, outbox, org_id, campaign_id, new, changed_by=actor, change="; ".join(changes),
                       why=patch.why)  # fmt: skip

@@ -226,20 +226,25 @@ def replan(model: OnnxModel, state: PlanState, fixed: list[Line], accounts: list
         fresh.append({"line_id": line_id, "creator_id": post.creator_id, "creator_name": a.name,
                       "platform": post.platform, "format": post.format, "market": a.market, "variant_id": "",
                       "scheduled_on": post.day.isoformat(), "cost_usd": post.cost_usd, "locked": False,
-                      "content_id": post.content_id, "forecast": [], "reason": _reason(state, post.why, a)})  # fmt: skip
-    variants = allocate(sorted({line["creator_id"] for line in fresh}), fixed)
+                      "content_id": post.content_id, "forecast": [], "reason": _reason(state, post.why, a, post.cost_usd)})  # fmt: skip
+    variants, how = allocate(sorted({line["creator_id"] for line in fresh}), fixed)
     for line in fresh:
         line["variant_id"] = variants[line["creator_id"]]
+        line["reason"] += f"; message {line['variant_id']}: {how[line['creator_id']]}"
     state.lines = sorted([*fixed, *fresh], key=lambda x: (x["scheduled_on"], x["creator_id"], x["line_id"]))
     forecast_lines(model, state, by_key)
     return state
 
 
-def _reason(state: PlanState, why: str, a: Account) -> str:
-    return (
-        f"{why}; {a.followers:,} followers, audience in {a.market}; objective "
-        f"{state.settings.objective} -> {state.settings.metric}"
+def _reason(state: PlanState, why: str, a: Account, cost: float) -> str:
+    agreed = f"{a.creator_id}|{a.platform}" in state.fees
+    fee_note = (
+        "agreed fee"
+        if agreed
+        else f"fee estimated at {FEE_PER_1K_FOLLOWERS.get(a.platform, 10.0):g} USD per 1k followers"
     )
+    return (f"{why}; {a.followers:,} followers, audience in {a.market}; objective {state.settings.objective} "
+            f"-> {state.settings.metric}; {cost:,.0f} USD ({fee_note})")  # fmt: skip
 
 
 def allocator(campaign_id: str, version: str, state: PlanState, observations: list[messaging.Observation],
@@ -249,19 +254,25 @@ def allocator(campaign_id: str, version: str, state: PlanState, observations: li
     variants = state.variant_ids()
     size = {a.creator_id: (a.platform, -a.followers) for a in accounts}
 
-    def allocate(creators: list[str], fixed: list[Line]) -> dict[str, str]:
+    def allocate(creators: list[str], fixed: list[Line]) -> tuple[dict[str, str], dict[str, str]]:
+        """(creator -> variant, creator -> how it was chosen, in words)."""
         keep = {line["creator_id"]: line["variant_id"] for line in fixed if line["variant_id"] in variants}
         need = [c for c in creators if c not in keep]
-        rng = messaging.rng_for(campaign_id, str(version))
+        rng = messaging.rng_for(campaign_id, version)
         arms = messaging.summarise(observations, variants) if observations else []
         if sum(a.creators >= 2 for a in arms) >= 2:
             chosen = messaging.thompson(observations, variants, need, rng)
+            how = f"Thompson sampling on {len(observations)} results so far"
         else:
             used: dict[str, int] = {}
             for v in keep.values():
                 used[v] = used.get(v, 0) + 1
             chosen = messaging.balanced(strata(need, size), variants, rng, used)
-        return {**keep, **chosen}
+            how = "balanced across similar creators (same platform, similar audience size)"
+        reasons = {c: "the creator's locked or posted lines carry it" for c in keep} | dict.fromkeys(
+            chosen, how
+        )
+        return {**keep, **chosen}, reasons
 
     return allocate
 
