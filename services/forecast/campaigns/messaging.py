@@ -4,8 +4,10 @@ cluster-robust verdict on which message won.
 The outcome of a post is its performance against its own forecast, y = log1p(actual) - log1p(p50), so a
 creator's size, platform, format and day (all in the forecast) do not masquerade as a message effect.
 Posts of one creator share an audience, so they are not independent: the creator is the cluster. The
-analysis is OLS of y on one dummy per variant with the CR1 cluster-robust covariance (Liang-Zeger, with
-the G/(G-1) (N-1)/(N-K) small-sample factor) and Student t with G-1 degrees of freedom, G = creators.
+analysis compares at the cluster level: each creator's posts are averaged per message (every creator
+counts once), then OLS of those means on one dummy per variant with the CR1 cluster-robust covariance
+(Liang-Zeger, with the G/(G-1) (N-1)/(N-K) factor; a creator with two messages is one cluster) and
+Student t with G-1 degrees of freedom, G = creators.
 """
 
 from __future__ import annotations
@@ -86,8 +88,19 @@ def balanced(strata: list[list[str]], variants: list[str], rng: np.random.Genera
     return out
 
 
+def per_creator(obs: list[Observation]) -> list[Observation]:
+    """One observation per creator and message (the mean of its posts): a creator counts once per arm,
+    however many times it posted, so one prolific creator cannot carry a message."""
+    groups: dict[tuple[str, str], list[float]] = defaultdict(list)
+    for o in obs:
+        groups[(o.creator_id, o.variant_id)].append(o.y)
+    return [Observation(c, v, float(np.mean(ys))) for (c, v), ys in groups.items()]
+
+
 def _cluster_fit(obs: list[Observation], variants: list[str]) -> tuple[np.ndarray, np.ndarray, int]:
-    """Per-variant means and their CR1 cluster-robust covariance; G = number of creators."""
+    """Per-variant means of creators' means and their CR1 cluster-robust covariance (a creator carrying
+    two messages is one cluster); G = number of creators."""
+    obs = per_creator(obs)
     idx = {v: i for i, v in enumerate(variants)}
     y = np.array([o.y for o in obs])
     x = np.zeros((len(obs), len(variants)))
