@@ -62,7 +62,9 @@ def test_balanced_allocation_gives_every_block_of_similar_creators_each_message(
 def test_thompson_sends_most_but_not_all_creators_to_the_clear_leader() -> None:
     obs = [m.Observation(f"c{i}", v, (0.8 if v == "B" else 0.0) + 0.01 * (i % 3))
            for i in range(20) for v in ("A", "B") if (i % 2 == 0) == (v == "A")]  # fmt: skip
-    picks = Counter(m.thompson(obs, ["A", "B"], [f"n{i}" for i in range(2000)], np.random.default_rng(3)).values())
+    picks = Counter(
+        m.thompson(obs, ["A", "B"], [f"n{i}" for i in range(2000)], np.random.default_rng(3)).values()
+    )
     share_b = picks["B"] / 2000
     assert 0.7 <= share_b <= 0.8  # the leader's probability (~1) capped so the runner-up keeps 25%
 
@@ -75,7 +77,9 @@ def test_verdict_is_cluster_robust_a_creator_posting_many_times_counts_once() ->
     obs += [m.Observation("b-lucky", "B", 1.5 + rng.normal(0, 0.05)) for _ in range(10)]
     verdict = m.analyse(obs, ["A", "B"])
     assert verdict.winner is None and verdict.leader == "B"
-    naive_t = (np.mean([o.y for o in obs if o.variant_id == "B"]) - np.mean([o.y for o in obs if o.variant_id == "A"]))
+    naive_t = np.mean([o.y for o in obs if o.variant_id == "B"]) - np.mean(
+        [o.y for o in obs if o.variant_id == "A"]
+    )
     assert naive_t > 0.5  # treated as 15 independent posts, B would look like a clear win
 
 

@@ -10,7 +10,15 @@ import pytest
 from fastapi.testclient import TestClient
 
 from shared.runtime import Runtime
-from tests.forecast.campaignutil import CAMPAIGN, ORG, VARIANTS, apply, campaign_with_creators, decided, staged
+from tests.forecast.campaignutil import (
+    CAMPAIGN,
+    ORG,
+    VARIANTS,
+    apply,
+    campaign_with_creators,
+    decided,
+    staged,
+)
 
 H = {"X-Org-Id": ORG}
 URL = f"/v1/campaigns/{CAMPAIGN}/plan"
@@ -41,7 +49,9 @@ def test_proposal_plans_approved_creators_with_intervals_reasons_and_budget(plan
     assert plan["budget_left_usd"] == pytest.approx(40_000 - plan["total_cost_usd"], abs=0.01)
 
 
-def test_proposal_spreads_messages_over_comparable_creators_one_message_per_creator(plan: dict[str, Any]) -> None:
+def test_proposal_spreads_messages_over_comparable_creators_one_message_per_creator(
+    plan: dict[str, Any],
+) -> None:
     per_creator = {x["creator_id"]: set() for x in plan["lines"]}
     for x in plan["lines"]:
         per_creator[x["creator_id"]].add(x["variant_id"])
@@ -58,7 +68,9 @@ def test_proposal_is_published_and_a_second_one_needs_replace(runtime: Runtime, 
     assert again.status_code == 409 and again.json()["errors"][0]["field"] == "replace"
 
 
-def test_move_locks_the_line_replans_the_rest_and_records_who_and_why(client: TestClient, plan: dict[str, Any]) -> None:
+def test_move_locks_the_line_replans_the_rest_and_records_who_and_why(
+    client: TestClient, plan: dict[str, Any]
+) -> None:
     line = plan["lines"][0]
     day = date.fromisoformat(line["scheduled_on"])
     target = date(2027, 1, 2) if day < date(2026, 12, 25) else date(2026, 12, 8)
@@ -70,12 +82,16 @@ def test_move_locks_the_line_replans_the_rest_and_records_who_and_why(client: Te
     assert moved["scheduled_on"] == str(target) and moved["locked"]
     assert new["version"] == 2 and new["changed_by"] == "admin:open" and new["why"] == "launch event"
     assert f"moved {line['line_id']}" in new["change"]
-    mine = sorted(date.fromisoformat(x["scheduled_on"]) for x in new["lines"] if x["creator_id"] == line["creator_id"])
+    mine = sorted(
+        date.fromisoformat(x["scheduled_on"]) for x in new["lines"] if x["creator_id"] == line["creator_id"]
+    )
     assert all((b - a).days >= new["min_spacing_days"] for a, b in zip(mine, mine[1:], strict=False))
     assert [v["version"] for v in _versions(client)] == [1, 2]
 
 
-def test_edit_breaking_spacing_is_refused_and_plan_unchanged(client: TestClient, plan: dict[str, Any]) -> None:
+def test_edit_breaking_spacing_is_refused_and_plan_unchanged(
+    client: TestClient, plan: dict[str, Any]
+) -> None:
     creator = Counter(x["creator_id"] for x in plan["lines"]).most_common(1)[0][0]
     a, b = [x for x in plan["lines"] if x["creator_id"] == creator][:2]
     client.patch(f"{URL}/lines/{a['line_id']}", json={"locked": True}, headers=H)
@@ -86,7 +102,9 @@ def test_edit_breaking_spacing_is_refused_and_plan_unchanged(client: TestClient,
     assert client.get(URL, headers=H).json()["version"] == 2
 
 
-def test_swap_to_a_creator_not_approved_is_refused(runtime: Runtime, client: TestClient, plan: dict[str, Any]) -> None:
+def test_swap_to_a_creator_not_approved_is_refused(
+    runtime: Runtime, client: TestClient, plan: dict[str, Any]
+) -> None:
     apply(runtime, decided(20, decision="reject"))
     line = plan["lines"][0]["line_id"]
     for who in ("cr-20", "cr-nobody"):
@@ -95,10 +113,14 @@ def test_swap_to_a_creator_not_approved_is_refused(runtime: Runtime, client: Tes
     assert len(_versions(client)) == 1
 
 
-def test_swap_to_an_approved_creator_takes_its_account_and_fee(client: TestClient, plan: dict[str, Any]) -> None:
+def test_swap_to_an_approved_creator_takes_its_account_and_fee(
+    client: TestClient, plan: dict[str, Any]
+) -> None:
     line = next(x for x in plan["lines"] if x["platform"] == "instagram")
     other = next(f"cr-{i}" for i in (0, 3, 6) if f"cr-{i}" != line["creator_id"])
-    r = client.patch(f"{URL}/lines/{line['line_id']}", json={"creator_id": other, "why": "better fit"}, headers=H)
+    r = client.patch(
+        f"{URL}/lines/{line['line_id']}", json={"creator_id": other, "why": "better fit"}, headers=H
+    )
     assert r.status_code == 200, r.text
     swapped = next(x for x in r.json()["lines"] if x["line_id"] == line["line_id"])
     assert swapped["creator_id"] == other and swapped["platform"] == "instagram" and swapped["locked"]
@@ -124,7 +146,10 @@ def test_variant_change_and_new_texts_are_versions(client: TestClient, plan: dic
     line = plan["lines"][0]
     other = "B" if line["variant_id"] == "A" else "A"
     r = client.patch(f"{URL}/lines/{line['line_id']}", json={"variant_id": other}, headers=H)
-    assert r.status_code == 200 and next(x for x in r.json()["lines"] if x["line_id"] == line["line_id"])["variant_id"] == other
+    assert (
+        r.status_code == 200
+        and next(x for x in r.json()["lines"] if x["line_id"] == line["line_id"])["variant_id"] == other
+    )
     bad = client.patch(f"{URL}/lines/{line['line_id']}", json={"variant_id": "Z"}, headers=H)
     assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "variant_id"
     texts = [*VARIANTS, {"variant_id": "C", "text": "Sun-safe in 10 seconds"}]
@@ -133,7 +158,9 @@ def test_variant_change_and_new_texts_are_versions(client: TestClient, plan: dic
     assert len(_versions(client)) == 3
 
 
-def test_approve_publishes_the_version_approved_once(runtime: Runtime, client: TestClient, plan: dict[str, Any]) -> None:
+def test_approve_publishes_the_version_approved_once(
+    runtime: Runtime, client: TestClient, plan: dict[str, Any]
+) -> None:
     r = client.post(f"{URL}/approve", json={"why": "looks right"}, headers=H)
     assert r.status_code == 200 and r.json()["approved"] and r.json()["approved_by"] == "admin:open"
     client.post(f"{URL}/approve", json={}, headers=H)

@@ -82,7 +82,9 @@ def test_post_below_p10_alerts_once_per_line_and_metric(runtime: Runtime, plan: 
     assert reach["line_id"] == line["line_id"] and reach["actual"] < reach["p10"] == _p(line, "reach", "p10")
 
 
-def test_result_event_for_unknown_line_fails_for_the_dead_letter_queue(runtime: Runtime, plan: dict[str, Any]) -> None:
+def test_result_event_for_unknown_line_fails_for_the_dead_letter_queue(
+    runtime: Runtime, plan: dict[str, Any]
+) -> None:
     event = _event(plan["lines"][0]).model_copy(update={"line_id": "l-999"})
     with pytest.raises(Invalid, match="no line l-999"):
         apply(runtime, event)
@@ -123,8 +125,12 @@ def test_results_move_unposted_creators_toward_the_better_message(runtime: Runti
     per_creator: dict[str, set[str]] = {}
     for x in latest["lines"]:
         per_creator.setdefault(x["creator_id"], set()).add(x["variant_id"])
-    assert all(len(v) == 1 for v in per_creator.values())  # re-allocated per creator: one audience, one message
+    assert all(
+        len(v) == 1 for v in per_creator.values()
+    )  # re-allocated per creator: one audience, one message
     for x in posted:  # what went out keeps its message
-        assert next(y for y in latest["lines"] if y["line_id"] == x["line_id"])["variant_id"] == x["variant_id"]
+        assert (
+            next(y for y in latest["lines"] if y["line_id"] == x["line_id"])["variant_id"] == x["variant_id"]
+        )
     with runtime.db.transaction() as session:
         assert len(session.exec(select(LineResult)).all()) == len(posted)

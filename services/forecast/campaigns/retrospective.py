@@ -3,10 +3,10 @@ creator, platform, format, market, message and timing.
 
 Per dimension, the lines are split by value, so each dimension's contributions (actual - forecast of its
 group) add up exactly to the total miss. Those raw group misses confound causes, though: the platform a
-failing creator posts on inherits the creator's miss. So each value also gets an *explained* miss, from
-one additive fit over all dimensions at once (ridge regression of each line's relative miss on one dummy
-per dimension value, weighted by the line's forecast): the part of the miss that value accounts for with
-the others held fixed. Contributors are ranked by the absolute explained miss.
+failing creator posts on inherits the creator's miss. So each value also gets an *explained* miss: the
+part of the miss it accounts for in one stagewise fit over all dimensions at once, measured against the
+forecast (no campaign-wide baseline, so of message A and B only the one that missed is blamed).
+Contributors are ranked by the absolute explained miss.
 """
 
 from __future__ import annotations
@@ -27,9 +27,13 @@ from shared.bus.outbox import Outbox
 from shared.events import CampaignCloseRequested, CampaignRetrospectiveReady, Contribution, RetrospectiveLine
 
 DIMENSIONS = ("creator", "platform", "format", "market", "message", "timing", "weekday")
-# Shrinks the per-value effects toward zero (in units of an average line's forecast), so a value seen on
-# one line cannot soak up that line's noise; small enough that a real cause keeps most of its size.
-RIDGE = 1.0
+# Forward stagewise fitting: each step moves the (dimension, value) whose lines' relative miss is most
+# concentrated (largest reduction of the weighted squared miss) halfway to its group mean, until what is
+# left is noise. Like the lasso it explains a miss with the fewest values, so a cause is not smeared over
+# the many collinear dimensions; halfway steps let two overlapping causes share fairly.
+STEP = 0.5
+MAX_STEPS = 400
+MIN_GAIN = 1e-4
 
 
 @dataclass(frozen=True)
@@ -47,21 +51,24 @@ def values(line: dict[str, Any], window_start: date) -> dict[str, str]:
 
 
 def explained(posted: list[Posted], keys: list[dict[str, str]]) -> dict[tuple[str, str], float]:
-    """(dimension, value) -> the miss that value explains, from the joint ridge fit (see module doc)."""
-    cols = sorted({(d, k[d]) for k in keys for d in DIMENSIONS})
-    index = {c: i for i, c in enumerate(cols)}
+    """(dimension, value) -> the miss that value explains, by forward stagewise fitting (see module doc)."""
     f = np.array([p.forecast for p in posted])
-    w = f / max(f.mean(), 1e-9)
+    w = f / max(float(f.mean()), 1e-9)
     r = np.array([(p.actual - p.forecast) / p.forecast if p.forecast > 0 else 0.0 for p in posted])
-    x = np.zeros((len(posted), len(cols)))
-    for row, k in enumerate(keys):
-        for d in DIMENSIONS:
-            x[row, index[(d, k[d])]] = 1.0
-    # The common part of the miss (the model off across the board) is an unpenalised intercept.
-    mu = float(np.average(r, weights=w)) if w.sum() > 0 else 0.0
-    xw = x * w[:, None]
-    beta = np.linalg.solve(x.T @ xw + RIDGE * np.eye(len(cols)), xw.T @ (r - mu))
-    return {c: float((f * x[:, i]).sum() * beta[i]) for c, i in index.items()}
+    groups = {(d, v): np.array([k[d] == v for k in keys]) for d in DIMENSIONS for v in {k[d] for k in keys}}
+    mass = {c: float(w[g].sum()) for c, g in groups.items()}
+    out = dict.fromkeys(groups, 0.0)
+    floor = MIN_GAIN * float((w * r * r).sum())
+    for _ in range(MAX_STEPS):
+        gains = {c: float((w[g] * r[g]).sum()) ** 2 / mass[c] for c, g in groups.items() if mass[c] > 0}
+        best = max(gains, key=lambda c: gains[c])
+        if gains[best] <= floor:
+            break
+        g = groups[best]
+        beta = STEP * float((w[g] * r[g]).sum()) / mass[best]
+        r[g] -= beta
+        out[best] += beta * float(f[g].sum())
+    return out
 
 
 def decompose(posted: list[Posted], window_start: date) -> list[dict[str, Any]]:
