@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections import Counter
 from datetime import date
 from typing import Any
@@ -85,7 +86,7 @@ def test_move_locks_the_line_replans_the_rest_and_records_who_and_why(
     mine = sorted(
         date.fromisoformat(x["scheduled_on"]) for x in new["lines"] if x["creator_id"] == line["creator_id"]
     )
-    assert all((b - a).days >= new["min_spacing_days"] for a, b in zip(mine, mine[1:], strict=False))
+    assert all((b - a).days >= new["min_spacing_days"] for a, b in itertools.pairwise(mine))
     assert [v["version"] for v in _versions(client)] == [1, 2]
 
 

@@ -3,10 +3,10 @@ unlocked rest around the fixed lines, or is refused with the reason and leaves t
 
 from __future__ import annotations
 
-import math
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from itertools import pairwise
 from typing import Any
 
 from sqlmodel import Session
@@ -250,9 +250,7 @@ def check_fixed(state: PlanState, fixed: list[Line], accounts: list[Account]) ->
 
 def _check_spacing(s: PlanSettings, creator: str, lines: list[Line]) -> None:
     days = [date.fromisoformat(x["scheduled_on"]) for x in lines]
-    for (a, da), (b, db) in zip(
-        zip(lines, days, strict=True), zip(lines[1:], days[1:], strict=True), strict=False
-    ):
+    for (a, da), (b, db) in pairwise(zip(lines, days, strict=True)):
         if (db - da).days < s.min_spacing_days:
             raise Invalid(f"{creator}'s lines {a['line_id']} ({da}) and {b['line_id']} ({db}) are "
                           f"{(db - da).days} day(s) apart; the plan needs {s.min_spacing_days}", field="scheduled_on")  # fmt: skip
@@ -302,4 +300,3 @@ def session_closed(session: Session, org_id: str, campaign_id: str) -> bool:
     return False
 
 
-_ = math

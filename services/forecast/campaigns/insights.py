@@ -60,7 +60,9 @@ def where_of(insight: Insight, campaign: Campaign, variants: list[dict[str, str]
     if scope == "timing":
         days = WEEKEND if value.lower() == "weekend" else [value[:3].title()]
         return {"weekday": days, "market": market}
-    return {scope: value, "market": market if scope != "market" else None}
+    if scope == "market":
+        return {"market": value}
+    return {scope: value, "market": market}
 
 
 def _insights(session: Session, org_id: str) -> list[Insight]:
