@@ -126,7 +126,7 @@ class CampaignResult(SQLModel, table=True):
 class Campaign(SQLModel, table=True):
     """A campaign as opened with its brief (CampaignOpened): the frame its content plan must fit."""
 
-    __tablename__ = "campaign"
+    __tablename__ = "forecast_campaign"
 
     org_id: str = Field(primary_key=True, max_length=64)
     campaign_id: str = Field(primary_key=True, max_length=64)
@@ -146,7 +146,7 @@ class Campaign(SQLModel, table=True):
 class CampaignCreator(SQLModel, table=True):
     """A creator account people decided on for a campaign (ReviewDecided); the latest decision counts."""
 
-    __tablename__ = "campaign_creator"
+    __tablename__ = "forecast_campaign_creator"
 
     org_id: str = Field(primary_key=True, max_length=64)
     campaign_id: str = Field(primary_key=True, max_length=64)
@@ -163,7 +163,7 @@ class CampaignCreator(SQLModel, table=True):
 class PlanVersion(SQLModel, table=True):
     """One version of a campaign's content plan: the whole plan, who changed what and why."""
 
-    __tablename__ = "campaign_plan_version"
+    __tablename__ = "plan_version"
 
     org_id: str = Field(primary_key=True, max_length=64)
     campaign_id: str = Field(primary_key=True, max_length=64)
@@ -181,7 +181,7 @@ class PlanVersion(SQLModel, table=True):
 class LineResult(SQLModel, table=True):
     """A result of one post of a campaign plan, as it arrived on campaign.results.v1."""
 
-    __tablename__ = "campaign_line_result"
+    __tablename__ = "plan_line_result"
 
     result_id: str = Field(primary_key=True, max_length=64)
     org_id: str = Field(index=True, max_length=64)
@@ -198,7 +198,7 @@ class LineResult(SQLModel, table=True):
 class PlanAlert(SQLModel, table=True):
     """A post below its forecast's p10: raised once per line and metric."""
 
-    __tablename__ = "campaign_plan_alert"
+    __tablename__ = "plan_alert"
 
     org_id: str = Field(primary_key=True, max_length=64)
     campaign_id: str = Field(primary_key=True, max_length=64)
@@ -213,7 +213,7 @@ class PlanAlert(SQLModel, table=True):
 class Retrospective(SQLModel, table=True):
     """A closed campaign's forecast against actual (the CampaignRetrospectiveReady payload), computed once."""
 
-    __tablename__ = "campaign_retrospective"
+    __tablename__ = "forecast_retrospective"
 
     org_id: str = Field(primary_key=True, max_length=64)
     campaign_id: str = Field(primary_key=True, max_length=64)
@@ -225,7 +225,7 @@ class Retrospective(SQLModel, table=True):
 class Insight(SQLModel, table=True):
     """A lesson or a trend call (campaign.insights.v1), kept to show on plan lines in its scope."""
 
-    __tablename__ = "campaign_insight"
+    __tablename__ = "forecast_insight"
 
     insight_id: str = Field(primary_key=True, max_length=64)
     org_id: str = Field(index=True, max_length=64)

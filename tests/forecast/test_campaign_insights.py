@@ -60,14 +60,20 @@ def test_lesson_shows_on_lines_in_scope_and_applies_as_the_persons_adjustment(
     assert r.status_code == 200, r.text
     new = r.json()
     [adj] = new["adjustments"]
-    assert (adj["insight_id"], adj["author"], adj["metric"], adj["multiplier"]) == ("les-1", "admin:open", "reach", 0.5)
+    assert (adj["insight_id"], adj["author"], adj["metric"], adj["multiplier"]) == (
+        "les-1",
+        "admin:open",
+        "reach",
+        0.5,
+    )
     after = next(x for x in new["lines"] if x["line_id"] == kept["line_id"])
     assert _reach(after) == pytest.approx(_reach(kept) * 0.5, abs=0.2)
     assert after["notes"][0]["applied"] and "applied lesson les-1" in new["change"]
     with runtime.db.transaction() as session:
         rows = session.exec(select(ForecastAdjustment)).all()
         assert rows and {(a.insight_id, a.author, a.source, a.multiplier) for a in rows} == {
-            ("les-1", "admin:open", "insight", 0.5)}  # the approvals' forecasts, for the feedback report
+            ("les-1", "admin:open", "insight", 0.5)
+        }  # the approvals' forecasts, for the feedback report
     again = client.post(f"{URL}/insights/les-1/apply", json={}, headers=H)
     assert again.status_code == 409 and again.json()["errors"][0]["field"] == "insight_id"
 
@@ -88,11 +94,15 @@ def test_trend_call_matches_platform_and_format_and_defaults_to_a_confidence_sca
     assert expired.status_code == 422 and expired.json()["errors"][0]["field"] == "insight_id"
 
 
-def test_lesson_without_a_rule_needs_a_multiplier(runtime: Runtime, client: TestClient, plan: dict[str, Any]) -> None:
+def test_lesson_without_a_rule_needs_a_multiplier(
+    runtime: Runtime, client: TestClient, plan: dict[str, Any]
+) -> None:
     apply(runtime, _lesson(metric=None, multiplier=None, rule=""))
     r = client.post(f"{URL}/insights/les-1/apply", json={}, headers=H)
     assert r.status_code == 422 and r.json()["errors"][0]["field"] == "multiplier"
-    ok = client.post(f"{URL}/insights/les-1/apply", json={"multiplier": 0.8, "metric": "engagements"}, headers=H)
+    ok = client.post(
+        f"{URL}/insights/les-1/apply", json={"multiplier": 0.8, "metric": "engagements"}, headers=H
+    )
     assert ok.status_code == 200 and ok.json()["adjustments"][0]["metric"] == "engagements"
 
 

@@ -298,5 +298,3 @@ def session_closed(session: Session, org_id: str, campaign_id: str) -> bool:
     except Conflict:
         return True
     return False
-
-

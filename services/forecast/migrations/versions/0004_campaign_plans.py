@@ -25,7 +25,7 @@ T = sqlmodel.sql.sqltypes.UTCDateTime
 def upgrade() -> None:
     """Upgrade schema."""
     op.create_table(
-        "campaign",
+        "forecast_campaign",
         sa.Column("org_id", S(length=64), nullable=False),
         sa.Column("campaign_id", S(length=64), nullable=False),
         sa.Column("name", S(length=200), nullable=False),
@@ -42,7 +42,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("org_id", "campaign_id"),
     )
     op.create_table(
-        "campaign_creator",
+        "forecast_campaign_creator",
         sa.Column("org_id", S(length=64), nullable=False),
         sa.Column("campaign_id", S(length=64), nullable=False),
         sa.Column("creator_id", S(length=64), nullable=False),
@@ -56,7 +56,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("org_id", "campaign_id", "creator_id", "platform"),
     )
     op.create_table(
-        "campaign_plan_version",
+        "plan_version",
         sa.Column("org_id", S(length=64), nullable=False),
         sa.Column("campaign_id", S(length=64), nullable=False),
         sa.Column("version", sa.Integer(), nullable=False),
@@ -71,7 +71,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("org_id", "campaign_id", "version"),
     )
     op.create_table(
-        "campaign_line_result",
+        "plan_line_result",
         sa.Column("result_id", S(length=64), nullable=False),
         sa.Column("org_id", S(length=64), nullable=False),
         sa.Column("campaign_id", S(length=64), nullable=False),
@@ -84,13 +84,11 @@ def upgrade() -> None:
         sa.Column("received_at", T(), nullable=False),
         sa.PrimaryKeyConstraint("result_id"),
     )
-    with op.batch_alter_table("campaign_line_result", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_campaign_line_result_campaign_id"), ["campaign_id"], unique=False
-        )
-        batch_op.create_index(batch_op.f("ix_campaign_line_result_org_id"), ["org_id"], unique=False)
+    with op.batch_alter_table("plan_line_result", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_plan_line_result_campaign_id"), ["campaign_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_plan_line_result_org_id"), ["org_id"], unique=False)
     op.create_table(
-        "campaign_plan_alert",
+        "plan_alert",
         sa.Column("org_id", S(length=64), nullable=False),
         sa.Column("campaign_id", S(length=64), nullable=False),
         sa.Column("line_id", S(length=64), nullable=False),
@@ -102,7 +100,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("org_id", "campaign_id", "line_id", "metric"),
     )
     op.create_table(
-        "campaign_retrospective",
+        "forecast_retrospective",
         sa.Column("org_id", S(length=64), nullable=False),
         sa.Column("campaign_id", S(length=64), nullable=False),
         sa.Column("payload", sa.JSON(), nullable=False),
@@ -111,7 +109,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("org_id", "campaign_id"),
     )
     op.create_table(
-        "campaign_insight",
+        "forecast_insight",
         sa.Column("insight_id", S(length=64), nullable=False),
         sa.Column("org_id", S(length=64), nullable=False),
         sa.Column("kind", S(length=8), nullable=False),
@@ -119,8 +117,8 @@ def upgrade() -> None:
         sa.Column("recorded_at", T(), nullable=False),
         sa.PrimaryKeyConstraint("insight_id"),
     )
-    with op.batch_alter_table("campaign_insight", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_campaign_insight_org_id"), ["org_id"], unique=False)
+    with op.batch_alter_table("forecast_insight", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_forecast_insight_org_id"), ["org_id"], unique=False)
     with op.batch_alter_table("forecast_adjustment", schema=None) as batch_op:
         batch_op.add_column(sa.Column("insight_id", S(length=64), nullable=True))
 
@@ -129,15 +127,15 @@ def downgrade() -> None:
     """Downgrade schema."""
     with op.batch_alter_table("forecast_adjustment", schema=None) as batch_op:
         batch_op.drop_column("insight_id")
-    with op.batch_alter_table("campaign_insight", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_campaign_insight_org_id"))
-    op.drop_table("campaign_insight")
-    op.drop_table("campaign_retrospective")
-    op.drop_table("campaign_plan_alert")
-    with op.batch_alter_table("campaign_line_result", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_campaign_line_result_org_id"))
-        batch_op.drop_index(batch_op.f("ix_campaign_line_result_campaign_id"))
-    op.drop_table("campaign_line_result")
-    op.drop_table("campaign_plan_version")
-    op.drop_table("campaign_creator")
-    op.drop_table("campaign")
+    with op.batch_alter_table("forecast_insight", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_forecast_insight_org_id"))
+    op.drop_table("forecast_insight")
+    op.drop_table("forecast_retrospective")
+    op.drop_table("plan_alert")
+    with op.batch_alter_table("plan_line_result", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_plan_line_result_org_id"))
+        batch_op.drop_index(batch_op.f("ix_plan_line_result_campaign_id"))
+    op.drop_table("plan_line_result")
+    op.drop_table("plan_version")
+    op.drop_table("forecast_campaign_creator")
+    op.drop_table("forecast_campaign")
