@@ -66,7 +66,7 @@ def _events(runtime: Any) -> None:
     now = datetime(2027, 1, 20, tzinfo=UTC)
     todo: list[Event] = [CampaignOpened(
         campaign_id=CAMPAIGN, name="Bench", objective="awareness", category="beauty", tier="volume",
-        markets=["US", "DE"], platforms=PLATFORMS, budget_usd=250_000, starts_on=START,  # type: ignore[arg-type]
+        markets=["US", "DE"], platforms=PLATFORMS, budget_usd=250_000, starts_on=START,
         ends_on=START + timedelta(days=27), owner="bench", opened_at=now)]  # fmt: skip
     for i in range(CREATORS):
         for k, platform in enumerate(PLATFORMS):
