@@ -4,12 +4,21 @@ from __future__ import annotations
 
 import itertools
 from collections import Counter
+from collections.abc import Callable
 from datetime import date
 from typing import Any
 
 import pytest
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
+from services.forecast.campaigns import api as campaigns_api
+from services.forecast.config import ForecastSettings
+from shared.bus.outbox import Outbox
+from shared.db import Database, migrate
+from shared.errors import install_error_handlers
+from shared.model_registry import ModelRegistry
+from shared.onnx_model import ModelSlot
 from shared.runtime import Runtime
 from tests.forecast.campaignutil import (
     CAMPAIGN,
@@ -20,6 +29,7 @@ from tests.forecast.campaignutil import (
     decided,
     staged,
 )
+from tests.forecast.conftest import REPO
 
 H = {"X-Org-Id": ORG}
 URL = f"/v1/campaigns/{CAMPAIGN}/plan"
@@ -178,3 +188,28 @@ def test_actor_comes_from_the_principal_not_the_body(client: TestClient, plan: d
 def test_plan_of_unknown_campaign_is_404(client: TestClient) -> None:
     r = client.post("/v1/campaigns/nope/plan", json={"variants": VARIANTS}, headers=H)
     assert r.status_code == 404 and r.json()["errors"][0]["field"] == "campaign_id"
+
+
+def test_plan_versions_on_postgresql(postgres_database: Callable[[str], str]) -> None:
+    """The same flow on PostgreSQL: JSON plan state, composite keys, a refused edit leaving the plan alone."""
+    url = postgres_database("campaign_plan")
+    migrate(url, REPO / "services" / "forecast" / "migrations")
+    registry = ModelRegistry(REPO / "models")
+    runtime = Runtime(settings=ForecastSettings(), db=Database(url), outbox=Outbox("forecast"),
+                      models={"forecast": ModelSlot(registry.load_champion("forecast"))})  # fmt: skip
+    app = FastAPI()
+    install_error_handlers(app)
+    app.include_router(campaigns_api.router)
+    app.state.runtime = runtime
+    client = TestClient(app)
+    try:
+        campaign_with_creators(runtime, 5)
+        plan = client.post(URL, json={"variants": VARIANTS}, headers=H).json()
+        line = plan["lines"][0]["line_id"]
+        assert client.patch(f"{URL}/lines/{line}", json={"locked": True}, headers=H).status_code == 200
+        bad = client.patch(f"{URL}/lines/{line}", json={"scheduled_on": "2030-01-01"}, headers=H)
+        assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "scheduled_on"
+        assert [v["version"] for v in _versions(client)] == [1, 2]
+        assert client.post(f"{URL}/approve", json={}, headers=H).json()["approved"]
+    finally:
+        runtime.db.close()

@@ -134,3 +134,25 @@ def test_results_move_unposted_creators_toward_the_better_message(runtime: Runti
         )
     with runtime.db.transaction() as session:
         assert len(session.exec(select(LineResult)).all()) == len(posted)
+
+
+def test_posted_lines_keep_their_forecast_and_survive_their_creator_being_rejected(
+    runtime: Runtime, client: TestClient, plan: dict[str, Any]
+) -> None:
+    from shared.events import LessonRecorded
+    from tests.forecast.campaignutil import decided
+
+    line = plan["lines"][0]
+    apply(runtime, _event(line))
+    apply(runtime, decided(int(line["creator_id"].split("-")[1]), line["platform"], decision="reject",
+                           at=datetime(2026, 12, 10, tzinfo=UTC)))  # fmt: skip
+    apply(runtime, LessonRecorded(lesson_id="les-1", campaign_id="cmp-old", scope="market", scope_value="RU",
+                                  text="halve", rule="halve", metric="reach", multiplier=0.5, author="olga",
+                                  recorded_at=datetime(2026, 12, 2, tzinfo=UTC)))  # fmt: skip
+    r = client.post(f"{URL}/plan/insights/les-1/apply", json={"why": "proved"}, headers=H)
+    assert r.status_code == 200, r.text
+    new = r.json()
+    kept = next(x for x in new["lines"] if x["line_id"] == line["line_id"])
+    assert kept["posted"] and kept["forecast"] == line["forecast"]  # judged by what it went out with
+    others = [x for x in new["lines"] if x["creator_id"] == line["creator_id"] and not x["posted"]]
+    assert others == []  # the rejected creator's unposted lines are gone from the re-optimised plan

@@ -141,3 +141,16 @@ def test_adjustment_report_compares_people_with_the_model(client: TestClient, ru
     assert (row["author"], row["market"], row["n"]) == ("olga", "RU", 1)
     assert (row["model"]["mdape"], row["adjusted"]["mdape"]) == (0.5385, 0.0769)  # 1000 and 600 vs 650
     assert row["mdape_gain"] > 0
+
+
+def test_signed_webhook_with_impossible_figures_or_unknown_post_is_422_naming_the_field(
+    client: TestClient, runtime: Runtime, edge: Database
+) -> None:
+    source, secret = register_source(edge, "globex", "shop platform")
+    for n, (over, field) in enumerate([({"clicks": 1, "conversions": 3}, "results.0.conversions"),
+                                       ({"line_id": "l-1"}, "results.0.line_id")]):  # fmt: skip
+        body = json.dumps({"results": [_result(f"res-bad-{n}", **over)]}).encode()
+        r = client.post(f"/v1/inbound/{source}/results", content=body,
+                        headers=sign_headers([secret], f"msg_bad_{n}", body))  # fmt: skip
+        assert r.status_code == 422 and r.json()["errors"][0]["field"] == field, r.text
+    assert _staged(runtime) == []

@@ -54,11 +54,19 @@ def context(session: Session, org_id: str, campaign_id: str) -> Context:
 
 
 def _reoptimise(ctx: Context, model: OnnxModel, state: PlanState, version: int) -> PlanState:
+    if not ctx.accounts:
+        raise Conflict(f"campaign {ctx.campaign.campaign_id} has no approved creators on its platforms",
+                       field="campaign_id")  # fmt: skip
     fixed = ctx.fixed(state)
-    check_fixed(state, fixed, ctx.accounts)
+    check_fixed(state, fixed, ctx.accounts, set(ctx.actuals))
+    if (s := state.settings).budget_usd is not None and (
+        cost := sum(x["cost_usd"] for x in fixed)
+    ) > s.budget_usd + 1e-6:
+        raise Invalid(f"locked and posted lines cost {cost:,.2f} USD, over the budget of {s.budget_usd:,.2f}",
+                      field="cost_usd")  # fmt: skip
     obs = messaging.observations(state.lines, ctx.actuals, state.settings.metric)
     allocate = allocator(ctx.campaign.campaign_id, str(version), state, obs, ctx.accounts)
-    return replan(model, state, fixed, ctx.accounts, allocate)
+    return replan(model, state, fixed, ctx.accounts, allocate, set(ctx.actuals))
 
 
 def propose(session: Session, outbox: Outbox, model: OnnxModel, org_id: str, campaign_id: str,
@@ -226,12 +234,16 @@ def _editable(session: Session, org_id: str, campaign_id: str) -> Context:
     return ctx
 
 
-def check_fixed(state: PlanState, fixed: list[Line], accounts: list[Account]) -> None:
-    """Refuse fixed lines that break a constraint: approved creator, window, spacing, weekly cap, budget."""
+def check_fixed(state: PlanState, fixed: list[Line], accounts: list[Account], posted: set[str]) -> None:
+    """Refuse fixed lines that break a constraint: approved creator and window (unposted lines only: what
+    went out is history, even if its creator was rejected later), spacing and weekly cap (all of them)."""
     approved = {(a.creator_id, a.platform) for a in accounts}
     s = state.settings
     by_creator: dict[str, list[Line]] = defaultdict(list)
     for x in fixed:
+        by_creator[x["creator_id"]].append(x)
+        if x["line_id"] in posted:
+            continue
         if (x["creator_id"], x["platform"]) not in approved:
             raise Invalid(f"line {x['line_id']}: creator {x['creator_id']} is not approved on {x['platform']} "
                           "for this campaign", field="creator_id")  # fmt: skip
@@ -239,13 +251,8 @@ def check_fixed(state: PlanState, fixed: list[Line], accounts: list[Account]) ->
         if not s.window_start <= day <= s.window_end:
             raise Invalid(f"line {x['line_id']}: {day} is outside the campaign window {s.window_start} to "
                           f"{s.window_end}", field="scheduled_on")  # fmt: skip
-        by_creator[x["creator_id"]].append(x)
     for creator, lines in by_creator.items():
         _check_spacing(s, creator, sorted(lines, key=lambda x: x["scheduled_on"]))
-    cost = sum(x["cost_usd"] for x in fixed)
-    if s.budget_usd is not None and cost > s.budget_usd + 1e-6:
-        raise Invalid(f"locked and posted lines cost {cost:,.2f} USD, over the budget of {s.budget_usd:,.2f}",
-                      field="cost_usd")  # fmt: skip
 
 
 def _check_spacing(s: PlanSettings, creator: str, lines: list[Line]) -> None:

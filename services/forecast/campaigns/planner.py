@@ -168,10 +168,15 @@ def factor_for(adjustments: list[dict[str, Any]], have: dict[str, str], metric: 
     return math.prod(a["multiplier"] for a in adjustments if a["metric"] == metric and applies(a, have))
 
 
-def forecast_lines(model: OnnxModel, state: PlanState, accounts: dict[tuple[str, str], Account]) -> None:
-    """(Re-)forecast every line in one batch; people's adjustments scale the matching metrics' intervals."""
-    metrics = forecast(model, [content_of(line, accounts, state.settings.post_hour) for line in state.lines])
-    for line, ms in zip(state.lines, metrics, strict=True):
+def forecast_lines(model: OnnxModel, state: PlanState, accounts: dict[tuple[str, str], Account],
+                   frozen: set[str]) -> None:  # fmt: skip
+    """(Re-)forecast the lines in one batch; people's adjustments scale the matching metrics' intervals.
+    Posted lines (`frozen`) keep the forecast they went out with: it is what their results are judged by."""
+    todo = [
+        x for x in state.lines if x["line_id"] not in frozen and (x["creator_id"], x["platform"]) in accounts
+    ]
+    metrics = forecast(model, [content_of(line, accounts, state.settings.post_hour) for line in todo])
+    for line, ms in zip(todo, metrics, strict=True):
         out = []
         for m in ms:
             f = factor_for(state.adjustments, attrs(line), m.metric)
@@ -196,7 +201,7 @@ def _table(model: OnnxModel, req: PlanIn, state: PlanState, accounts: list[Accou
 
 
 def replan(model: OnnxModel, state: PlanState, fixed: list[Line], accounts: list[Account],
-           allocate: Any) -> PlanState:  # fmt: skip
+           allocate: Any, posted: set[str]) -> PlanState:  # fmt: skip
     """Keep `fixed` lines, re-plan everything else with the greedy planner, allocate messages to the new
     lines (`allocate(creators_needing_a_variant, fixed_lines) -> {creator: variant}`), re-forecast all."""
     req = plan_request(state.settings, accounts, state.fees)
@@ -232,7 +237,7 @@ def replan(model: OnnxModel, state: PlanState, fixed: list[Line], accounts: list
         line["variant_id"] = variants[line["creator_id"]]
         line["reason"] += f"; message {line['variant_id']}: {how[line['creator_id']]}"
     state.lines = sorted([*fixed, *fresh], key=lambda x: (x["scheduled_on"], x["creator_id"], x["line_id"]))
-    forecast_lines(model, state, by_key)
+    forecast_lines(model, state, by_key, posted)
     return state
 
 
