@@ -557,6 +557,11 @@ class Contribution(Contract):
     actual: float
     miss: float = Field(description="actual - forecast, in the metric's unit")
     share_of_miss: float = Field(description="miss / total miss (signed)")
+    explained_miss: float | None = Field(
+        None,
+        description="The part of the miss this value accounts for with the other dimensions held fixed "
+        "(forecast's joint additive fit); unlike `miss`, a platform does not inherit its creators' misses.",
+    )
 
 
 class RetrospectiveLine(Contract):
@@ -587,7 +592,9 @@ class CampaignRetrospectiveReady(Event):
     forecast_total: float
     actual_total: float
     spend_usd: float
-    contributions: list[Contribution] = Field(description="Largest absolute miss first.")
+    contributions: list[Contribution] = Field(
+        description="Largest absolute miss first (by explained_miss where given: the likeliest causes first)."
+    )
     lines: list[RetrospectiveLine]
     message_winner: str | None = None
     message_win_probability: float | None = Field(None, ge=0, le=1)

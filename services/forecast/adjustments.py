@@ -22,6 +22,7 @@ class AdjustmentSpec:
     market: str | None
     author: str
     proposed_at: datetime
+    insight_id: str | None = None
 
 
 def adjusted(
@@ -63,7 +64,7 @@ def record(session: Session, org_id: str, spec: AdjustmentSpec, source: str) -> 
         multiplier=spec.multiplier, absolute_value=spec.absolute_value,
         model_p10=model["p10"], model_p50=model["p50"], model_p90=model["p90"],
         adjusted_p10=p10, adjusted_p50=p50, adjusted_p90=p90, reason=spec.reason, market=spec.market,
-        author=spec.author, source=source, proposed_at=spec.proposed_at,
+        author=spec.author, source=source, insight_id=spec.insight_id, proposed_at=spec.proposed_at,
     )  # fmt: skip
     session.add(row)
     return row

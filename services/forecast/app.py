@@ -7,6 +7,7 @@ from pathlib import Path
 from fastapi import FastAPI
 
 from services.forecast import api, consumers, error_drift, retraining
+from services.forecast.campaigns import api as campaigns_api
 from services.forecast.config import ForecastSettings
 from services.forecast.experiments import api as experiments_api
 from shared import topics
@@ -40,10 +41,12 @@ SPEC = ServiceSpec(
         topics.FORECAST_ADJUSTMENTS,
         topics.CAMPAIGN_RESULTS,
         topics.EXPERIMENT_OBSERVATIONS,
+        topics.CAMPAIGN_LIFECYCLE,
+        topics.CAMPAIGN_INSIGHTS,
     ],
     model_names=["forecast", "page_posts"],
     handlers=consumers.handlers,
-    routers=[api.router, experiments_api.router],
+    routers=[api.router, experiments_api.router, campaigns_api.router],
     on_start=start_feedback_loop,
 )
 

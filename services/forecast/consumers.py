@@ -1,10 +1,13 @@
-"""Forecast Kafka handlers: approvals -> forecasts; people's adjustments; results scored; A/B observations."""
+"""Forecast Kafka handlers: approvals -> forecasts; people's adjustments; results scored and tracked; A/B
+observations; campaigns opened and closed (-> retrospective); lessons and trend calls."""
 
 from __future__ import annotations
 
 from sqlmodel import Session, select
 
 from services.forecast import adjustments, outcomes, records
+from services.forecast.campaigns import handlers as campaigns
+from services.forecast.campaigns import insights, retrospective, tracking
 from services.forecast.config import ForecastSettings
 from services.forecast.experiments import store as experiments
 from services.forecast.forecasting import forecast
@@ -13,13 +16,17 @@ from services.forecast.planning import content_for_decision
 from services.forecast.schemas import ObservationIn
 from shared.bus.consumer import Handler
 from shared.events import (
+    CampaignCloseRequested,
+    CampaignOpened,
     CampaignResultReported,
     EnvelopeMeta,
     Event,
     ExperimentObservationsRecorded,
     ForecastAdjustmentProposed,
     ForecastPublished,
+    LessonRecorded,
     ReviewDecided,
+    TrendCalled,
 )
 from shared.runtime import Runtime
 
@@ -30,6 +37,7 @@ def handlers(runtime: Runtime) -> dict[str, Handler]:
 
     def on_decided(session: Session, event: Event, envelope: EnvelopeMeta) -> None:
         assert isinstance(event, ReviewDecided)
+        campaigns.on_decided(session, envelope.org_id, event)
         if event.decision != "approve":
             return
         stmt = select(ForecastRecord).where(
@@ -60,11 +68,25 @@ def handlers(runtime: Runtime) -> dict[str, Handler]:
         )
         runtime.outbox.stage(session, published, org_id=envelope.org_id)
 
+    def on_result(session: Session, event: Event, envelope: EnvelopeMeta) -> None:
+        """Actuals arrived: score the forecasts (unforecast posts are ignored), and track the plan's line."""
+        assert isinstance(event, CampaignResultReported)
+        outcomes.record_result(session, envelope.org_id, event)
+        tracking.record(session, runtime.outbox, envelope.org_id, event)
+
+    def on_close(session: Session, event: Event, envelope: EnvelopeMeta) -> None:
+        assert isinstance(event, CampaignCloseRequested)
+        retrospective.close(session, runtime.outbox, envelope.org_id, event)
+
     return {
         ReviewDecided.event_type: on_decided,
         ForecastAdjustmentProposed.event_type: on_adjustment,
         CampaignResultReported.event_type: on_result,
         ExperimentObservationsRecorded.event_type: on_observations,
+        CampaignOpened.event_type: on_opened,
+        CampaignCloseRequested.event_type: on_close,
+        LessonRecorded.event_type: on_insight,
+        TrendCalled.event_type: on_insight,
     }
 
 
@@ -75,10 +97,14 @@ def on_adjustment(session: Session, event: Event, envelope: EnvelopeMeta) -> Non
     adjustments.record(session, envelope.org_id, spec, source="event")
 
 
-def on_result(session: Session, event: Event, envelope: EnvelopeMeta) -> None:
-    """Actuals arrived: score the model's and the adjusted figures (results for unforecast posts are ignored)."""
-    assert isinstance(event, CampaignResultReported)
-    outcomes.record_result(session, envelope.org_id, event)
+def on_opened(session: Session, event: Event, envelope: EnvelopeMeta) -> None:
+    assert isinstance(event, CampaignOpened)
+    campaigns.on_opened(session, envelope.org_id, event)
+
+
+def on_insight(session: Session, event: Event, envelope: EnvelopeMeta) -> None:
+    assert isinstance(event, LessonRecorded | TrendCalled)
+    insights.remember(session, envelope.org_id, event)
 
 
 def on_observations(session: Session, event: Event, envelope: EnvelopeMeta) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import JSON, Column, UniqueConstraint
@@ -52,7 +52,10 @@ class ForecastAdjustment(SQLModel, table=True):
     reason: str = Field(max_length=2_000)
     market: str | None = Field(default=None, max_length=2)
     author: str = Field(max_length=128)
-    source: str = Field(max_length=16, description="rest | event")
+    source: str = Field(max_length=16, description="rest | event | insight")
+    insight_id: str | None = Field(
+        default=None, max_length=64, description="The lesson or trend call applied."
+    )
     proposed_at: datetime
 
 
@@ -117,3 +120,117 @@ class CampaignResult(SQLModel, table=True):
     payload: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     source: str = Field(max_length=80, description="rest | inbound:<source_id>")
     received_at: datetime
+
+
+# --- campaigns (issue 16): what forecast knows of a campaign, its plan versions, results, retrospective ---
+
+
+class Campaign(SQLModel, table=True):
+    """A campaign as opened with its brief (CampaignOpened): the frame its content plan must fit."""
+
+    __tablename__ = "forecast_campaign"
+
+    org_id: str = Field(primary_key=True, max_length=64)
+    campaign_id: str = Field(primary_key=True, max_length=64)
+    name: str = Field(max_length=200)
+    brand: str = Field(default="", max_length=200)
+    objective: str = Field(max_length=16)
+    category: str = Field(max_length=64)
+    markets: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    platforms: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    budget_usd: float | None = None
+    starts_on: date | None = None
+    ends_on: date | None = None
+    keywords: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    opened_at: datetime
+
+
+class CampaignCreator(SQLModel, table=True):
+    """A creator account people decided on for a campaign (ReviewDecided); the latest decision counts."""
+
+    __tablename__ = "forecast_campaign_creator"
+
+    org_id: str = Field(primary_key=True, max_length=64)
+    campaign_id: str = Field(primary_key=True, max_length=64)
+    creator_id: str = Field(primary_key=True, max_length=64)
+    platform: str = Field(primary_key=True, max_length=16)
+    decision: str = Field(max_length=16)
+    decided_by: str = Field(max_length=128)
+    automated: bool = False
+    snapshot: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    target_markets: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    decided_at: datetime
+
+
+class PlanVersion(SQLModel, table=True):
+    """One version of a campaign's content plan: the whole plan, who changed what and why."""
+
+    __tablename__ = "plan_version"
+
+    org_id: str = Field(primary_key=True, max_length=64)
+    campaign_id: str = Field(primary_key=True, max_length=64)
+    version: int = Field(primary_key=True)
+    state: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    total_cost_usd: float
+    changed_by: str = Field(max_length=128)
+    change: str = Field(max_length=2_000)
+    why: str = Field(default="", max_length=2_000)
+    approved_by: str | None = Field(default=None, max_length=128)
+    approved_at: datetime | None = None
+    created_at: datetime
+
+
+class LineResult(SQLModel, table=True):
+    """A result of one post of a campaign plan, as it arrived on campaign.results.v1."""
+
+    __tablename__ = "plan_line_result"
+
+    result_id: str = Field(primary_key=True, max_length=64)
+    org_id: str = Field(index=True, max_length=64)
+    campaign_id: str = Field(index=True, max_length=64)
+    line_id: str = Field(max_length=64)
+    creator_id: str = Field(max_length=64)
+    variant_id: str | None = Field(default=None, max_length=64)
+    metrics: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    spend_usd: float = 0.0
+    posted_at: datetime
+    received_at: datetime
+
+
+class PlanAlert(SQLModel, table=True):
+    """A post below its forecast's p10: raised once per line and metric."""
+
+    __tablename__ = "plan_alert"
+
+    org_id: str = Field(primary_key=True, max_length=64)
+    campaign_id: str = Field(primary_key=True, max_length=64)
+    line_id: str = Field(primary_key=True, max_length=64)
+    metric: str = Field(primary_key=True, max_length=32)
+    actual: float
+    p10: float
+    p50: float
+    detected_at: datetime
+
+
+class Retrospective(SQLModel, table=True):
+    """A closed campaign's forecast against actual (the CampaignRetrospectiveReady payload), computed once."""
+
+    __tablename__ = "forecast_retrospective"
+
+    org_id: str = Field(primary_key=True, max_length=64)
+    campaign_id: str = Field(primary_key=True, max_length=64)
+    payload: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    closed_by: str = Field(max_length=128)
+    computed_at: datetime
+
+
+class Insight(SQLModel, table=True):
+    """A lesson or a trend call (campaign.insights.v1), kept to show on plan lines in its scope."""
+
+    __tablename__ = "forecast_insight"
+
+    insight_id: str = Field(primary_key=True, max_length=64)
+    org_id: str = Field(index=True, max_length=64)
+    kind: str = Field(max_length=8, description="lesson | trend")
+    payload: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    recorded_at: datetime

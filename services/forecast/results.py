@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 
 from sqlmodel import Session, col, select
 
+from services.forecast.campaigns import tracking
 from services.forecast.models import CampaignResult
 from services.forecast.schemas import ResultIn, ResultsAccepted, ResultsIn
 from shared.bus.outbox import Outbox
@@ -24,6 +25,7 @@ def ingest(
     session: Session, outbox: Outbox, org_id: str, items: list[ResultIn], source: str
 ) -> ResultsAccepted:
     """Record the new results and stage one event each; repeated result_ids (also within a batch) change nothing."""
+    tracking.validate(session, org_id, items)  # impossible figures or unknown posts: 422, nothing stored
     ids = [i.result_id for i in items]
     known = set(session.exec(select(CampaignResult.result_id).where(
         CampaignResult.org_id == org_id, col(CampaignResult.result_id).in_(ids))))  # fmt: skip

@@ -271,6 +271,12 @@ class ResultIn(BaseModel):
     spend_usd: float = Field(0, ge=0)
     posted_at: AwareDatetime
     period_end: AwareDatetime | None = Field(None, description="When the figures were read (default: now).")
+    line_id: str | None = Field(
+        None, min_length=1, max_length=64, description="The campaign plan's line (post)."
+    )
+    variant: str | None = Field(
+        None, min_length=1, max_length=64, description="The message variant it carried."
+    )
 
 
 class ResultsIn(BaseModel):

@@ -148,14 +148,20 @@ def ancestors(content: list[PlanContent], cid: str) -> list[str]:
     return out
 
 
-def optimise(req: PlanIn, table: Table) -> State:
-    """Most valuable (creator, content) first; its missing prerequisites for that creator are placed just before."""
+def optimise(
+    req: PlanIn, table: Table, seed: State | None = None, done: set[tuple[str, str]] | None = None
+) -> State:
+    """Most valuable (creator, content) first; its missing prerequisites for that creator are placed just before.
+
+    `seed` holds posts already fixed (a person locked them, or they went out) with the budget left after
+    them, and `done` the (creator, content) pairs not to place again: re-optimising plans around them.
+    """
     _, tail = levels(req.content)
     by_id = {c.content_id: c for c in req.content}
     tasks = sorted(((cr, c) for cr in req.creators for c in req.content),
                    key=lambda t: -_priority(req, table, t[0], t[1]))  # fmt: skip
-    st = State(budget_left=req.budget_usd if req.budget_usd is not None else float("inf"))
-    done: set[tuple[str, str]] = set()
+    st = seed or State(budget_left=req.budget_usd if req.budget_usd is not None else float("inf"))
+    done = set(done or ())
     for cr, c in tasks:
         for cid in [*ancestors(req.content, c.content_id), c.content_id]:
             if (cr.creator_id, cid) in done:

@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from services.forecast import api
+from services.forecast.campaigns import api as campaigns_api
 from services.forecast.config import ForecastSettings
 from services.forecast.experiments import api as experiments_api
 from shared.bus.outbox import Outbox
@@ -39,5 +40,6 @@ def client(runtime: Runtime) -> TestClient:
     install_error_handlers(app)
     app.include_router(api.router)
     app.include_router(experiments_api.router)
+    app.include_router(campaigns_api.router)
     app.state.runtime = runtime
     return TestClient(app)

@@ -168,3 +168,16 @@ def test_two_organisations_using_the_same_result_id_both_keep_their_results(
             assert scored is not None and scored.forecast_id == f"fc-{org}"
     detail = client.get("/v1/forecasts/fc-globex", headers={"X-Org-Id": "globex"}).json()
     assert detail["outcomes"] == [{"result_id": "shared-1", "errors": detail["outcomes"][0]["errors"]}]
+
+
+def test_signed_webhook_with_impossible_figures_or_unknown_post_is_422_naming_the_field(
+    client: TestClient, runtime: Runtime, edge: Database
+) -> None:
+    source, secret = register_source(edge, "globex", "shop platform")
+    for n, (over, field) in enumerate([({"clicks": 1, "conversions": 3}, "results.0.conversions"),
+                                       ({"line_id": "l-1"}, "results.0.line_id")]):  # fmt: skip
+        body = json.dumps({"results": [_result(f"res-bad-{n}", **over)]}).encode()
+        r = client.post(f"/v1/inbound/{source}/results", content=body,
+                        headers=sign_headers([secret], f"msg_bad_{n}", body))  # fmt: skip
+        assert r.status_code == 422 and r.json()["errors"][0]["field"] == field, r.text
+    assert _staged(runtime) == []

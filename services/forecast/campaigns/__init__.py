@@ -1,0 +1,1 @@
+"""Campaigns in the forecast service: the content plan made with people, messaging, tracking, retrospective."""
