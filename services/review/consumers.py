@@ -1,18 +1,26 @@
-"""Review Kafka handlers: shortlists become tasks; forecasts, fraud scores and results feed the task page."""
+"""Review Kafka handlers: shortlists become tasks; forecasts, fraud scores and results feed the task page;
+every campaign event (opened, plan versions, results, alerts, anomalies, close, retrospective) feeds the
+campaign record and moves its stage."""
 
 from __future__ import annotations
 
 from sqlmodel import Session
 
-from services.review import feedback, forecasts, policies, relationships, tasks
+from services.review import campaigns, feedback, forecasts, policies, relationships, tasks
 from services.review.config import ReviewSettings
 from shared.bus.consumer import BatchHandler, Handler, in_one_transaction
 from shared.events import (
+    AnomalyDetected,
+    CampaignCloseRequested,
+    CampaignOpened,
+    CampaignPlanUpdated,
     CampaignResultReported,
+    CampaignRetrospectiveReady,
     EnvelopeMeta,
     Event,
     ForecastPublished,
     FraudScored,
+    PostBelowForecast,
     ShortlistPublished,
 )
 from shared.runtime import Runtime
@@ -36,7 +44,9 @@ def handlers(runtime: Runtime) -> dict[str, Handler]:
     def on_shortlist(session: Session, event: Event, envelope: EnvelopeMeta) -> None:
         assert isinstance(event, ShortlistPublished)
         plan = plan_for(session, settings, envelope.org_id, event)
-        tasks.create_tasks(session, envelope.org_id, event, plan, runtime.outbox)
+        campaign = campaigns.on_shortlist(session, envelope.org_id, event, runtime.outbox)
+        created = tasks.create_tasks(session, envelope.org_id, event, plan, runtime.outbox)
+        campaigns.on_tasks_created(session, campaign, created, runtime.outbox)
 
     def on_forecast(session: Session, event: Event, envelope: EnvelopeMeta) -> None:
         assert isinstance(event, ForecastPublished)
@@ -50,12 +60,52 @@ def handlers(runtime: Runtime) -> dict[str, Handler]:
         assert isinstance(event, CampaignResultReported)
         relationships.on_result(session, envelope.org_id, event, runtime.outbox)
         feedback.remember(session, envelope.org_id, event)
+        campaigns.on_result(session, envelope.org_id, event, runtime.outbox)
 
     return {
         ShortlistPublished.event_type: on_shortlist,
         ForecastPublished.event_type: on_forecast,
         CampaignResultReported.event_type: on_result,
         FraudScored.event_type: on_fraud,
+        **campaign_handlers(runtime),
+    }
+
+
+def campaign_handlers(runtime: Runtime) -> dict[str, Handler]:
+    """The campaign record's events from the other services (and review's own close, a no-op by then)."""
+    outbox = runtime.outbox
+
+    def on_opened(session: Session, event: Event, envelope: EnvelopeMeta) -> None:
+        assert isinstance(event, CampaignOpened)
+        campaigns.on_opened(session, envelope.org_id, event, outbox)
+
+    def on_plan(session: Session, event: Event, envelope: EnvelopeMeta) -> None:
+        assert isinstance(event, CampaignPlanUpdated)
+        campaigns.on_plan(session, envelope.org_id, event, outbox)
+
+    def on_below(session: Session, event: Event, envelope: EnvelopeMeta) -> None:
+        assert isinstance(event, PostBelowForecast)
+        campaigns.on_below_forecast(session, envelope.org_id, event)
+
+    def on_anomaly(session: Session, event: Event, envelope: EnvelopeMeta) -> None:
+        assert isinstance(event, AnomalyDetected)
+        campaigns.on_anomaly(session, envelope.org_id, event)
+
+    def on_close(session: Session, event: Event, envelope: EnvelopeMeta) -> None:
+        assert isinstance(event, CampaignCloseRequested)
+        campaigns.on_close_requested(session, envelope.org_id, event, outbox)
+
+    def on_retro(session: Session, event: Event, envelope: EnvelopeMeta) -> None:
+        assert isinstance(event, CampaignRetrospectiveReady)
+        campaigns.on_retrospective(session, envelope.org_id, event)
+
+    return {
+        CampaignOpened.event_type: on_opened,
+        CampaignPlanUpdated.event_type: on_plan,
+        PostBelowForecast.event_type: on_below,
+        AnomalyDetected.event_type: on_anomaly,
+        CampaignCloseRequested.event_type: on_close,
+        CampaignRetrospectiveReady.event_type: on_retro,
     }
 
 

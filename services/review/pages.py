@@ -7,9 +7,9 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from services.review import forecasts, relationships, reviewers, tasks
+from services.review import forecasts, insights, relationships, reviewers, tasks
 from services.review.models import Reviewer, ReviewTask
-from services.review.schemas import CHECKLIST_ITEMS, ReviewerOut
+from services.review.schemas import ReviewerOut
 from services.review.simulator import SimulationIn, TeamMember, mix_table, simulate
 
 
@@ -18,6 +18,7 @@ def task_page(session: Session, task: ReviewTask, person: Reviewer) -> dict[str,
     out = tasks.task_out(session, task)
     mine = next((r for r in out.reviews if r.reviewer_id == person.reviewer_id), None)
     decided_by_me = mine is not None and mine.status == "done"
+    scope = insights.for_task_page(session, task)
     return {
         "task": out,
         "creator": out.entry.get("creator", {}),
@@ -26,7 +27,9 @@ def task_page(session: Session, task: ReviewTask, person: Reviewer) -> dict[str,
         "forecasts": forecasts.for_task(session, task),
         "adjustments": forecasts.adjustments(session, task.task_id),
         "history": relationships.history(session, task.org_id, task.creator_id),
-        "checklist_items": CHECKLIST_ITEMS,
+        "checklist_items": scope["checklist"],
+        "lessons": scope["lessons"],
+        "trends": scope["trends"],
         "mine": mine,
         # Reviews stay blind until you have decided (or you manage), so the second opinion is independent.
         "show_reviews": decided_by_me or person.is_manager,
