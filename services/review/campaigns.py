@@ -133,7 +133,9 @@ def task_decided(session: Session, org_id: str, campaign_id: str, outbox: Outbox
 
 def on_plan(session: Session, org_id: str, e: CampaignPlanUpdated, outbox: Outbox) -> None:
     c = record(session, org_id, e.campaign_id)
-    if e.version >= c.plan_version:  # an older version arriving late does not replace a newer one
+    # An older version arriving late does not replace a newer one, nor a copy of the same version its
+    # approval (approving is the only change a version gets after it is proposed).
+    if e.version > c.plan_version or (e.version == c.plan_version and e.approved and not c.plan_approved):
         _store_plan(session, c, e)
     verb = "approved" if e.approved else e.change
     note(session, c, f"plan:{c.campaign_id}:{e.version}:{int(e.approved)}", "plan",
