@@ -186,22 +186,23 @@ def on_below_forecast(session: Session, org_id: str, e: PostBelowForecast) -> No
 
 def on_anomaly(session: Session, org_id: str, e: AnomalyDetected) -> int:
     """An anomaly on a creator is an alert on every campaign of theirs that has not closed."""
+    same_campaign = (col(ReviewTask.org_id) == col(Campaign.org_id)) & (
+        col(ReviewTask.campaign_id) == col(Campaign.campaign_id)
+    )
+    # The ids first: PostgreSQL cannot DISTINCT rows that have JSON columns.
     stmt = (
-        select(Campaign)
-        .join(
-            ReviewTask,
-            (col(ReviewTask.org_id) == col(Campaign.org_id))
-            & (col(ReviewTask.campaign_id) == col(Campaign.campaign_id)),
-        )
+        select(Campaign.campaign_id)
+        .join(ReviewTask, same_campaign)
         .where(Campaign.org_id == org_id, ReviewTask.creator_id == e.creator_id, Campaign.stage != "closed")
         .distinct()
     )
+    open_campaigns = [get(session, org_id, cid) for cid in session.exec(stmt)]
     reasons = "; ".join(r.text for r in e.reasons[:2])
     text = f"{e.creator_id}: {e.kind} anomaly (severity {e.severity:.2f})" + (
         f": {reasons}" if reasons else ""
     )
     count = 0
-    for c in session.exec(stmt):
+    for c in open_campaigns:
         alert_id = f"anomaly:{e.anomaly_id}:{c.campaign_id}"
         if session.get(CampaignAlert, alert_id) is None:
             session.add(CampaignAlert(alert_id=alert_id, org_id=org_id, campaign_id=c.campaign_id, kind="anomaly",

@@ -7,10 +7,20 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from services.review import forecasts, insights, relationships, reviewers, tasks
+from services.review import (
+    campaign_plots,
+    campaign_view,
+    forecasts,
+    insights,
+    portfolio,
+    relationships,
+    reviewers,
+    tasks,
+)
 from services.review.models import Reviewer, ReviewTask
 from services.review.schemas import ReviewerOut
 from services.review.simulator import SimulationIn, TeamMember, mix_table, simulate
+from shared.vocabulary import CAMPAIGN_STAGES
 
 
 def task_page(session: Session, task: ReviewTask, person: Reviewer) -> dict[str, Any]:
@@ -83,3 +93,15 @@ def _team_mix(team: list[ReviewerOut]) -> list[TeamMember]:
             mean = round(sum(p.daily_capacity for p in people) / len(people))
             out.append(TeamMember(count=len(people), daily_capacity=mean, employment=kind))
     return out
+
+
+def portfolio_page(session: Session, org_id: str, f: portfolio.Filters) -> dict[str, Any]:
+    """Every campaign, filtered; the filter form is filled with what was asked."""
+    out = portfolio.portfolio(session, org_id, f)
+    pages = max(1, -(-out.total // f.page_size))
+    return {"out": out, "filters": f, "pages": pages, "stages": CAMPAIGN_STAGES}
+
+
+def campaign_page(session: Session, org_id: str, campaign_id: str) -> dict[str, Any]:
+    view = campaign_view.detail(session, org_id, campaign_id)
+    return {"v": view, "c": view["campaign"], "plots": campaign_plots.PLOTS}
