@@ -80,11 +80,17 @@ def lesson_from(form: Mapping[str, Any], campaign_id: str) -> LessonIn:
     return LessonIn.model_validate({"campaign_id": campaign_id, **{k: v for k, v in fields.items() if v}})
 
 
+# A head of marketing runs ~50 campaigns a month: a quarter's worth fits one page (and one Ctrl+F).
+WEB_PAGE_SIZE = 200
+
+
 def filters_from(query: Mapping[str, Any]) -> tuple[Filters, str]:
     """The portfolio's filters from the query string; a bad page number falls back to the first page."""
     brand, market, tier, stage = (_text(query, k) for k in ("brand", "market", "tier", "stage"))
     try:
         page = max(1, int(_text(query, "page") or 1))
     except ValueError:
-        return Filters(brand, market, tier, stage), "page: not a number; showing the first page"
-    return Filters(brand, market, tier, stage, page), ""
+        return Filters(
+            brand, market, tier, stage, 1, WEB_PAGE_SIZE
+        ), "page: not a number; showing the first page"
+    return Filters(brand, market, tier, stage, page, WEB_PAGE_SIZE), ""
