@@ -159,6 +159,14 @@ def test_lessons_trends_and_brand_values_show_on_the_matching_task(client: TestC
     )
     page = client.get("/v1/campaigns/cmp-1").json()
     assert "plans only" in [x["text"] for x in page["lessons"]]
+    # The task page shows them too, and the brand's values as the checklist's first prompt.
+    ann = {"name": "Ann", "markets": ["US"], "daily_capacity": 50, "password": "correct-horse-42"}
+    assert client.put("/v1/reviewers/ann", json=ann).status_code == 200
+    login = {"reviewer_id": "ann", "password": "correct-horse-42", "org_id": helpers.ORG}
+    assert client.post("/app/login", data=login, follow_redirects=False).status_code == 303
+    html = client.get(f"/app/tasks/{task_id}").text
+    assert "US: ask for raw footage" in html and "reels rising" in html and "RU only" not in html
+    assert "Does their content live SolBright&#39;s values" in html
 
 
 def test_brand_settings_route_the_brands_shortlists(client: TestClient, bus: ch.Bus) -> None:
@@ -281,6 +289,7 @@ def test_trend_calls_are_scored_and_authors_ranked(client: TestClient, bus: ch.B
         ("bob@tandem", 1, 0.0),
     ]
     assert report[0]["brier"] == pytest.approx(0.04)
+    assert client.get("/v1/feedback/people").json()["trend_calls"] == report  # in the feedback report too
 
 
 def test_lesson_rules_are_scored_on_later_results(client: TestClient, bus: ch.Bus) -> None:
@@ -295,3 +304,5 @@ def test_lesson_rules_are_scored_on_later_results(client: TestClient, bus: ch.Bu
     report = {r["rule"]: r for r in client.get("/v1/feedback/lessons").json()}
     assert (report["reach x 0.5"]["paid_off"], report["reach x 0.5"]["with_rule_mdape"]) == (True, 0.0)
     assert report["reach x 2"]["paid_off"] is False and report["reach x 2"]["results"] == 4
+    people = client.get("/v1/feedback/people").json()
+    assert sorted(r["paid_off"] for r in people["lessons"]) == [False, True]
