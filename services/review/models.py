@@ -203,8 +203,8 @@ class OutcomeSeen(SQLModel, table=True):
 class Campaign(SQLModel, table=True):
     """One campaign as people see it, built from every service's events; review owns its stage."""
 
-    __tablename__ = "campaign"
-    __table_args__ = (Index("ix_campaign_org_stage", "org_id", "stage"),)
+    __tablename__ = "review_campaign"
+    __table_args__ = (Index("ix_review_campaign_org_stage", "org_id", "stage"),)
 
     org_id: str = Field(primary_key=True, max_length=64)
     campaign_id: str = Field(primary_key=True, max_length=64)
@@ -241,7 +241,7 @@ class Campaign(SQLModel, table=True):
 class CampaignLine(SQLModel, table=True):
     """A line (post) of the campaign's newest plan version, with the forecast of its main metric."""
 
-    __tablename__ = "campaign_line"
+    __tablename__ = "review_campaign_line"
 
     org_id: str = Field(primary_key=True, max_length=64)
     campaign_id: str = Field(primary_key=True, max_length=64)
@@ -264,8 +264,8 @@ class CampaignLine(SQLModel, table=True):
 class CampaignEntry(SQLModel, table=True):
     """One line of a campaign's timeline: a stage move, a plan version, an alert, the close, a lesson..."""
 
-    __tablename__ = "campaign_entry"
-    __table_args__ = (Index("ix_campaign_entry_campaign", "org_id", "campaign_id", "at"),)
+    __tablename__ = "review_campaign_entry"
+    __table_args__ = (Index("ix_review_campaign_entry_campaign", "org_id", "campaign_id", "at"),)
 
     entry_id: str = Field(primary_key=True, max_length=80, description="Derived from the source event's id.")
     org_id: str = Field(max_length=64)
@@ -279,8 +279,8 @@ class CampaignEntry(SQLModel, table=True):
 class CampaignAlert(SQLModel, table=True):
     """Something wrong on a live campaign: a post below its forecast's p10, or a fraud anomaly."""
 
-    __tablename__ = "campaign_alert"
-    __table_args__ = (Index("ix_campaign_alert_campaign", "org_id", "campaign_id"),)
+    __tablename__ = "review_campaign_alert"
+    __table_args__ = (Index("ix_review_campaign_alert_campaign", "org_id", "campaign_id"),)
 
     alert_id: str = Field(primary_key=True, max_length=80)
     org_id: str = Field(max_length=64)
@@ -297,7 +297,7 @@ class CampaignAlert(SQLModel, table=True):
 class Lesson(SQLModel, table=True):
     """A person's diagnosis after a campaign, scoped so it shows where it applies next time."""
 
-    __tablename__ = "lesson"
+    __tablename__ = "review_lesson"
 
     lesson_id: str = Field(primary_key=True, max_length=64)
     org_id: str = Field(index=True, max_length=64)
@@ -316,7 +316,7 @@ class Lesson(SQLModel, table=True):
 class TrendCall(SQLModel, table=True):
     """A market expert's call on an emerging trend, scored later against what happened."""
 
-    __tablename__ = "trend_call"
+    __tablename__ = "review_trend_call"
 
     trend_id: str = Field(primary_key=True, max_length=64)
     org_id: str = Field(index=True, max_length=64)

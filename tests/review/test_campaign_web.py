@@ -31,13 +31,9 @@ from shared.runtime import Runtime
 from shared.settings import REPO_ROOT
 from tests.review import campaign_helpers as ch
 from tests.review import helpers
+from tests.review.test_web import CHROMIUM, CHROMIUM_ARGS, PASSWORD
 
 pytestmark = pytest.mark.integration
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                 "--no-first-run"]  # fmt: skip
-PASSWORD = "correct-horse-42"
 CREATORS = [f"cr-{i}" for i in range(8)]
 
 
