@@ -237,7 +237,7 @@ def time_briefs(db: Database, rounds: int) -> dict[str, Any]:
 
             def run(brief: BriefIn = brief, result: list[Any] = result) -> None:
                 with db.transaction() as session:
-                    result.append(build_shortlist(session, ORG, brief, model, outbox, size=50, pool=POOL,
+                    result.append(build_shortlist(session, ORG, brief, model, outbox, owner="bench", size=50, pool=POOL,
                                                   max_market_share=0.6))  # fmt: skip
 
             samples.append(_timed(run))

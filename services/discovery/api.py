@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import APIRouter, Request, status
@@ -10,7 +11,7 @@ from pydantic import ValidationError
 from sqlmodel import select
 from starlette.concurrency import run_in_threadpool
 
-from services.discovery import bulk, catalog, lookalikes, search
+from services.discovery import bulk, catalog, insights, lookalikes, search
 from services.discovery.config import DiscoverySettings
 from services.discovery.matching import build_shortlist
 from services.discovery.models import Campaign, Shortlist
@@ -20,6 +21,7 @@ from services.discovery.schemas import (
     BulkResult,
     CatalogStats,
     CreatorOut,
+    InsightOut,
     LookalikesIn,
     LookalikesOut,
     SearchIn,
@@ -28,7 +30,7 @@ from services.discovery.schemas import (
 )
 from shared.errors import NotFound
 from shared.events import Reason
-from shared.orgs import COMPUTE, INGEST, PLAN, OrgDep
+from shared.orgs import COMPUTE, INGEST, PLAN, ActorDep, OrgDep
 from shared.runtime import Runtime, RuntimeDep
 from shared.webhooks.inbound import receive
 
@@ -140,24 +142,29 @@ def get_creator(creator_id: str, runtime: RuntimeDep, org_id: OrgDep) -> Creator
     )
 
 
-def _out(sl: Shortlist, tier: str, markets: list[str]) -> ShortlistOut:
+def _out(sl: Shortlist, campaign: Campaign, found: insights.InScope) -> ShortlistOut:
     return ShortlistOut.model_validate(
         {
             "shortlist_id": sl.shortlist_id,
             "campaign_id": sl.campaign_id,
-            "tier": tier,
-            "target_markets": markets,
+            "tier": campaign.tier,
+            "target_markets": campaign.brief["target_markets"],
             "model_name": sl.model_name,
             "model_version": sl.model_version,
             "candidates_considered": sl.candidates_considered,
             "entries": sl.entries,
+            "brand": campaign.brand,
+            "owner": campaign.owner,
+            "lessons": found.lessons,
+            "trends": found.trends,
         }
     )
 
 
 @router.post("/briefs", status_code=status.HTTP_201_CREATED, dependencies=PLAN)
-def submit_brief(brief: BriefIn, runtime: RuntimeDep, org_id: OrgDep) -> ShortlistOut:
-    """Create a campaign from the brief and return its ranked shortlist (also published for review)."""
+def submit_brief(brief: BriefIn, runtime: RuntimeDep, org_id: OrgDep, actor: ActorDep) -> ShortlistOut:
+    """Create a campaign from the brief (owned by the caller) and return its ranked shortlist, with the
+    lessons and trend calls in its scope. Publishes CampaignOpened and ShortlistPublished."""
     settings = _settings(runtime)
     model = runtime.model("ranking").current
     with runtime.db.transaction() as session:
@@ -167,6 +174,7 @@ def submit_brief(brief: BriefIn, runtime: RuntimeDep, org_id: OrgDep) -> Shortli
             brief,
             model,
             runtime.outbox,
+            owner=actor,
             size=brief.shortlist_size or settings.shortlist_size,
             pool=settings.candidate_pool,
             max_market_share=settings.max_per_market,
@@ -181,11 +189,16 @@ def submit_brief(brief: BriefIn, runtime: RuntimeDep, org_id: OrgDep) -> Shortli
         model_version=e.model_version,
         candidates_considered=result.candidates_considered,
         entries=[entry.model_dump() for entry in e.entries],
+        brand=e.brand,
+        owner=actor,
+        lessons=result.insights.lessons,
+        trends=result.insights.trends,
     )
 
 
 @router.get("/campaigns/{campaign_id}/shortlist")
 def get_shortlist(campaign_id: str, runtime: RuntimeDep, org_id: OrgDep) -> ShortlistOut:
+    """The shortlist, with the lessons and live trend calls in the brief's scope as of now."""
     with runtime.db.transaction() as session:
         stmt = select(Shortlist).where(Shortlist.campaign_id == campaign_id, Shortlist.org_id == org_id)
         sl = session.exec(stmt).first()
@@ -193,4 +206,14 @@ def get_shortlist(campaign_id: str, runtime: RuntimeDep, org_id: OrgDep) -> Shor
             raise NotFound(f"no shortlist for campaign {campaign_id!r}", field="campaign_id")
         campaign = session.get(Campaign, campaign_id)
         assert campaign is not None
-        return _out(sl, campaign.tier, campaign.brief["target_markets"])
+        brief = BriefIn.model_validate(campaign.brief)
+        ids = [e["creator"]["creator_id"] for e in sl.entries]
+        found = insights.in_scope(session, org_id, brief, ids, datetime.now(UTC).date())
+        return _out(sl, campaign, found)
+
+
+@router.get("/insights")
+def list_insights(runtime: RuntimeDep, org_id: OrgDep, market: str = "") -> list[InsightOut]:
+    """Every lesson and trend call discovery has received (optionally of one market), newest first."""
+    with runtime.db.transaction() as session:
+        return insights.listed(session, org_id, market)

@@ -32,7 +32,12 @@ SPEC = ServiceSpec(
     name="discovery",
     title="Tandem discovery service",
     migrations=Path(__file__).parent / "migrations",
-    consumes=[topics.FRAUD_SCORES, topics.REVIEW_DECISIONS, topics.REVIEW_RELATIONSHIPS],
+    consumes=[
+        topics.FRAUD_SCORES,
+        topics.REVIEW_DECISIONS,
+        topics.REVIEW_RELATIONSHIPS,
+        topics.CAMPAIGN_INSIGHTS,
+    ],
     model_names=["ranking"],
     handlers=consumers.handlers,
     batch_handlers=consumers.batch_handlers,

@@ -30,8 +30,8 @@ from shared.events import (
 )
 from shared.vocabulary import CATEGORIES, LANGUAGES, PLATFORMS
 
-# Demographics are discovery's own detail; the CreatorUpserted contract does not carry them.
-DISCOVERY_ONLY_FIELDS = frozenset({"audience_female_share", "audience_age"})
+# Demographics and texts (bio, posts) are discovery's own detail; CreatorUpserted does not carry them.
+DISCOVERY_ONLY_FIELDS = frozenset({"audience_female_share", "audience_age", "bio", "recent_posts"})
 
 
 def payload(creator: CreatorIn) -> dict[str, Any]:

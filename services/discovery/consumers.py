@@ -1,14 +1,23 @@
 """Discovery Kafka handlers: fraud scores, review decisions and relationship updates update the catalogue;
-relationship outcomes of shortlisted creators become the ranking model's labels."""
+relationship outcomes of shortlisted creators become the ranking model's labels; lessons and trend calls
+are kept to show on the briefs in their scope."""
 
 from __future__ import annotations
 
 from sqlmodel import Session
 
-from services.discovery import catalog, outcomes
+from services.discovery import catalog, insights, outcomes
 from services.discovery.config import DiscoverySettings
 from shared.bus.consumer import BatchHandler, Handler, in_one_transaction
-from shared.events import EnvelopeMeta, Event, FraudScored, RelationshipUpdated, ReviewDecided
+from shared.events import (
+    EnvelopeMeta,
+    Event,
+    FraudScored,
+    LessonRecorded,
+    RelationshipUpdated,
+    ReviewDecided,
+    TrendCalled,
+)
 from shared.runtime import Runtime
 
 
@@ -27,6 +36,16 @@ def on_relationship_updated(session: Session, event: Event, envelope: EnvelopeMe
     catalog.apply_relationship(session, envelope.org_id, event)
 
 
+def on_lesson(session: Session, event: Event, envelope: EnvelopeMeta) -> None:
+    assert isinstance(event, LessonRecorded)
+    insights.record_lesson(session, envelope.org_id, event)
+
+
+def on_trend(session: Session, event: Event, envelope: EnvelopeMeta) -> None:
+    assert isinstance(event, TrendCalled)
+    insights.record_trend(session, envelope.org_id, event)
+
+
 def handlers(runtime: Runtime) -> dict[str, Handler]:
     settings = runtime.settings
     assert isinstance(settings, DiscoverySettings)
@@ -40,6 +59,8 @@ def handlers(runtime: Runtime) -> dict[str, Handler]:
         FraudScored.event_type: on_fraud_scored,
         ReviewDecided.event_type: on_review_decided,
         RelationshipUpdated.event_type: on_relationship,
+        LessonRecorded.event_type: on_lesson,
+        TrendCalled.event_type: on_trend,
     }
 
 

@@ -11,7 +11,8 @@ from datetime import UTC, datetime
 from sqlalchemy import or_, text
 from sqlmodel import Session, col, select
 
-from services.discovery import catalog, outcomes
+from services.discovery import catalog, insights, outcomes
+from services.discovery import keywords as kw
 from services.discovery import reasons as explain
 from services.discovery.catalog import PoolRow, mask
 from services.discovery.features import Fit, feature_matrix, feature_row, fit
@@ -27,7 +28,7 @@ from services.discovery.reasons import aware
 from services.discovery.schemas import BriefIn, CreatorIn
 from services.discovery.search import data_notes
 from shared.bus.outbox import Outbox
-from shared.events import CreatorSnapshot, Reason, ShortlistEntry, ShortlistPublished
+from shared.events import CampaignOpened, CreatorSnapshot, Reason, ShortlistEntry, ShortlistPublished
 from shared.onnx_model import OnnxModel
 from shared.vocabulary import CATEGORIES, PLATFORMS
 
@@ -39,6 +40,7 @@ class Scored:
     fit: Fit
     score: float
     features: list[float] = field(default_factory=list)  # the model's input row, kept for retraining
+    keywords: kw.KeywordMatch = field(default_factory=lambda: kw.KeywordMatch(()))
 
 
 def _walk(
@@ -125,8 +127,11 @@ def rank(
     fits = [fit(brief, creator, size) for _, creator in loaded]
     rows = [feature_row(brief, f, row.fraud_risk) for (row, _), f in zip(loaded, fits, strict=True)]
     scores: list[float] = model.run("model", feature_matrix(rows)).tolist() if rows else []
+    matches = [kw.match(brief.keywords, creator) for _, creator in loaded]
+    # The model knows nothing of the brief's keywords: a creator who writes about them gets a bounded boost.
     scored = [
-        Scored(row, c, f, float(s), x) for (row, c), f, s, x in zip(loaded, fits, scores, rows, strict=True)
+        Scored(row, c, f, min(1.0, float(s) + m.boost), x, m)
+        for (row, c), f, s, x, m in zip(loaded, fits, scores, rows, matches, strict=True)
     ]
     return sorted(scored, key=lambda s: (-s.score, s.row.creator_id))
 
@@ -153,8 +158,10 @@ def reasons(
 ) -> list[Reason]:
     """Every reason for one pick: audience, engagement, fraud, fit, price, and our history with them."""
     as_of = aware(s.row.updated_at)
+    keyword = kw.reason(s.keywords, as_of)
     return [
         *explain.audience_reasons(brief, s.fit, as_of),
+        *([keyword] if keyword else []),
         explain.fraud_reason(brief, s.row),
         *explain.fit_reasons(brief, s.fit, s.creator.price_usd, as_of),
         *explain.relationship_reasons(relations or []),
@@ -182,6 +189,7 @@ class ShortlistResult:
     campaign: Campaign
     event: ShortlistPublished
     candidates_considered: int
+    insights: insights.InScope
 
 
 def build_shortlist(
@@ -191,11 +199,13 @@ def build_shortlist(
     model: OnnxModel,
     outbox: Outbox,
     *,
+    owner: str,
     size: int,
     pool: int,
     max_market_share: float,
 ) -> ShortlistResult:
-    """Create the campaign, rank its candidates, store the shortlist and stage its event."""
+    """Create the campaign, rank its candidates, store the shortlist and stage its events (the campaign
+    opened, then its shortlist)."""
     now = datetime.now(UTC)
     campaign = Campaign(
         campaign_id=f"cmp-{uuid.uuid4().hex[:12]}",
@@ -204,8 +214,14 @@ def build_shortlist(
         tier=brief.tier,
         brief=brief.model_dump(mode="json"),
         created_at=now,
+        brand=brief.brand,
+        objective=brief.objective,
+        starts_on=brief.starts_on,
+        ends_on=brief.ends_on,
+        owner=owner,
     )
     session.add(campaign)
+    outbox.stage(session, opened_event(campaign, brief), org_id=org_id)
     ids = candidate_ids(session, org_id, brief, pool)
     loaded = catalog.load_pool(session, org_id, ids)
     picked = diversify(rank(brief, loaded, model, size), size, max_market_share)
@@ -236,6 +252,7 @@ def build_shortlist(
         model_version=model.version,
         entries=entries,
         created_at=now,
+        brand=brief.brand,
     )
     session.add(
         Shortlist(
@@ -251,4 +268,25 @@ def build_shortlist(
     )
     outcomes.store_features(session, org_id, event, picked, model)
     outbox.stage(session, event, org_id=org_id)
-    return ShortlistResult(campaign=campaign, event=event, candidates_considered=len(ids))
+    found = insights.in_scope(session, org_id, brief, picked_ids, now.date())
+    return ShortlistResult(campaign, event, len(ids), found)
+
+
+def opened_event(campaign: Campaign, brief: BriefIn) -> CampaignOpened:
+    return CampaignOpened(
+        campaign_id=campaign.campaign_id,
+        name=brief.name,
+        brand=brief.brand,
+        objective=brief.objective,
+        category=brief.category,
+        tier=brief.tier,
+        markets=brief.target_markets,
+        platforms=brief.platforms,
+        budget_usd=brief.budget_usd,
+        starts_on=brief.starts_on,
+        ends_on=brief.ends_on,
+        keywords=brief.keywords,
+        brand_values=brief.brand_values,
+        owner=campaign.owner,
+        opened_at=campaign.created_at,
+    )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import JSON, Column, Index
@@ -128,6 +128,11 @@ class Campaign(SQLModel, table=True):
     tier: str = Field(max_length=16)
     brief: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     created_at: datetime
+    brand: str = Field(default="", max_length=200)
+    objective: str = Field(default="awareness", max_length=16)
+    starts_on: date | None = None
+    ends_on: date | None = None
+    owner: str = Field(default="", max_length=100, description="The principal who submitted the brief.")
 
 
 class Shortlist(SQLModel, table=True):
@@ -212,3 +217,26 @@ class Relationship(SQLModel, table=True):
     notes: str = ""
     incidents: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     updated_at: datetime
+
+
+class Insight(SQLModel, table=True):
+    """A lesson or a trend call recorded in review (campaign.insights.v1), shown on briefs in its scope."""
+
+    __tablename__ = "insight"
+    __table_args__ = (Index("ix_insight_org_kind", "org_id", "kind"),)
+
+    insight_id: str = Field(primary_key=True, max_length=64)
+    org_id: str = Field(max_length=64)
+    kind: str = Field(max_length=8, description="lesson | trend")
+    scope: str = Field(max_length=16, description="A lesson's scope; 'trend' for a trend call.")
+    scope_value: str = Field(max_length=100)
+    market: str | None = Field(default=None, max_length=2)
+    platform: str | None = Field(default=None, max_length=16)
+    text: str = Field(max_length=2000)
+    rule: str = Field(default="", max_length=500)
+    direction: str | None = Field(default=None, max_length=8)
+    confidence: float | None = None
+    expires_on: date | None = None
+    campaign_id: str | None = Field(default=None, max_length=64)
+    author: str = Field(max_length=100)
+    recorded_at: datetime

@@ -3,13 +3,22 @@
 from __future__ import annotations
 
 import functools
-from datetime import datetime
+from datetime import date, datetime
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from shared.events import AccountStats, CreatorSnapshot, MarketStats, Reason
-from shared.vocabulary import CATEGORIES, LANGUAGES, MARKETS, TIERS, CampaignTier, Platform, RiskLevel
+from shared.vocabulary import (
+    CATEGORIES,
+    LANGUAGES,
+    MARKETS,
+    TIERS,
+    CampaignObjective,
+    CampaignTier,
+    Platform,
+    RiskLevel,
+)
 
 
 @functools.cache
@@ -54,6 +63,12 @@ class CreatorIn(BaseModel):
     )
     audience_age: dict[str, float] = Field(
         default_factory=dict, description="Audience share per age band (AGE_BANDS); empty when unknown."
+    )
+    bio: str = Field("", max_length=2000, description="The profile's bio, where the source has it.")
+    recent_posts: list[str] = Field(
+        default_factory=list,
+        max_length=20,
+        description="Captions of recent posts, newest first (brief keywords are matched against them).",
     )
 
     @field_validator("home_market")
@@ -125,6 +140,10 @@ class BriefIn(BaseModel):
     )  # fmt: skip
 
     name: str = Field(min_length=1, max_length=200)
+    brand: str = Field("", max_length=200, description="Selects the brand's review settings.")
+    objective: CampaignObjective = "awareness"
+    starts_on: date | None = None
+    ends_on: date | None = None
     product: str = Field("", max_length=500)
     category: str
     target_markets: list[str] = Field(min_length=1, max_length=10)
@@ -166,7 +185,15 @@ class BriefIn(BaseModel):
             and self.min_followers > self.max_followers
         ):
             raise ValueError("min_followers is greater than max_followers")
+        if self.starts_on and self.ends_on and self.ends_on < self.starts_on:
+            raise ValueError(f"ends_on ({self.ends_on}) is before starts_on ({self.starts_on})")
         return self
+
+    @field_validator("keywords", "brand_values")
+    @classmethod
+    def _phrases(cls, v: list[str]) -> list[str]:
+        # Blank phrases would match everything; repeated ones count once.
+        return list(dict.fromkeys(p.strip() for p in v if p.strip()))
 
 
 class ShortlistEntryOut(BaseModel):
@@ -179,6 +206,25 @@ class ShortlistEntryOut(BaseModel):
     data_as_of: datetime
 
 
+class InsightOut(BaseModel):
+    """A lesson from a past campaign or an expert's trend call that applies to this brief."""
+
+    kind: Literal["lesson", "trend"]
+    insight_id: str
+    scope: str = Field(description="lesson: market, category, ...; trend: 'trend'")
+    scope_value: str
+    market: str | None
+    platform: str | None = None
+    text: str
+    rule: str = ""
+    direction: str | None = None
+    confidence: float | None = None
+    expires_on: date | None = None
+    campaign_id: str | None = None
+    author: str
+    recorded_at: datetime
+
+
 class ShortlistOut(BaseModel):
     shortlist_id: str
     campaign_id: str
@@ -188,6 +234,10 @@ class ShortlistOut(BaseModel):
     model_version: str
     candidates_considered: int
     entries: list[ShortlistEntryOut]
+    brand: str = ""
+    owner: str = ""
+    lessons: list[InsightOut] = Field(default_factory=list, description="Lessons in the brief's scope.")
+    trends: list[InsightOut] = Field(default_factory=list, description="Live trend calls in its scope.")
 
 
 class CreatorOut(CreatorIn):

@@ -8,12 +8,17 @@ from typing import Any, Literal
 from fastapi import APIRouter, Query, Response, status
 
 from services.review import (
+    campaign_view,
+    campaigns,
     decisions,
     escalation,
     feedback,
     feedback_plots,
     forecasts,
+    insight_scores,
+    insights,
     policies,
+    portfolio,
     relationships,
     reviewers,
     tasks,
@@ -23,8 +28,13 @@ from services.review.schemas import (
     AdjustmentIn,
     AdjustmentOut,
     CampaignSummary,
+    CloseIn,
+    CloseOut,
     DecisionIn,
     DecisionOut,
+    LessonIn,
+    LessonOut,
+    PortfolioOut,
     RelationshipIn,
     RelationshipOut,
     ReviewerIn,
@@ -33,12 +43,15 @@ from services.review.schemas import (
     SettingOut,
     TaskContext,
     TaskOut,
+    TrendIn,
+    TrendOut,
 )
 from services.review.simulator import SimulationIn, SimulationOut, simulate
 from shared.errors import Forbidden
 from shared.identity.keys import Principal
-from shared.orgs import ADMIN, COMPUTE, JUDGE, PLAN, OrgDep, PrincipalDep, acting_via, judged_as
+from shared.orgs import ADMIN, COMPUTE, JUDGE, PLAN, ActorDep, OrgDep, PrincipalDep, acting_via, judged_as
 from shared.runtime import Runtime, RuntimeDep
+from shared.vocabulary import CampaignStage, CampaignTier, InsightScope
 
 router = APIRouter(prefix="/v1", tags=["review"])
 # With API keys (auth_mode=keys): people who review judge (JUDGE), as the person their key is bound to;
@@ -104,6 +117,90 @@ def task_context(task_id: str, runtime: RuntimeDep, org_id: OrgDep) -> TaskConte
     """What the task page shows beside the shortlist entry: fraud reasons, forecasts, history, push-backs."""
     with runtime.db.transaction() as session:
         return forecasts.context(session, tasks.task_row(session, org_id, task_id))
+
+
+@router.get("/campaigns")
+def list_campaigns(
+    runtime: RuntimeDep,
+    org_id: OrgDep,
+    brand: str = Query("", max_length=200),
+    market: str = Query("", max_length=2),
+    tier: CampaignTier | Literal[""] = "",
+    stage: CampaignStage | Literal[""] = "",
+    page: int = Query(1, ge=1),
+    page_size: int = Query(50, ge=1, le=200),
+) -> PortfolioOut:
+    """The portfolio: stage, tier, owner, brand, markets, spend vs budget, results vs forecast, review
+    backlog and people on it, overdue tasks, open anomalies; newest first."""
+    f = portfolio.Filters(brand, market, tier, stage, page, page_size)
+    with runtime.db.transaction() as session:
+        return portfolio.portfolio(session, org_id, f)
+
+
+@router.get("/campaigns/{campaign_id}")
+def get_campaign(campaign_id: str, runtime: RuntimeDep, org_id: OrgDep) -> dict[str, Any]:
+    """Timeline from brief to retrospective, plan summary, tracking, alerts, the retrospective with the
+    decisions behind each line, lessons and live trend calls."""
+    with runtime.db.transaction() as session:
+        return campaign_view.detail(session, org_id, campaign_id)
+
+
+@router.post("/campaigns/{campaign_id}/close", dependencies=PLAN)
+def close_campaign(
+    campaign_id: str, runtime: RuntimeDep, org_id: OrgDep, actor: ActorDep, body: CloseIn | None = None
+) -> CloseOut:
+    """Close the campaign as the caller (publishes CampaignCloseRequested once; again changes nothing)."""
+    with runtime.db.transaction() as session:
+        closed = campaigns.close(
+            session, org_id, campaign_id, actor, body.reason if body else "", runtime.outbox
+        )
+        c = campaigns.get(session, org_id, campaign_id)
+        return CloseOut(campaign_id=campaign_id, stage=c.stage, closed=closed, closed_by=c.closed_by,
+                        closed_at=c.closed_at)  # fmt: skip
+
+
+@router.post("/lessons", status_code=status.HTTP_201_CREATED, dependencies=JUDGE)
+def record_lesson(body: LessonIn, runtime: RuntimeDep, org_id: OrgDep, actor: ActorDep) -> LessonOut:
+    """A lesson from a campaign, recorded as the caller (published as LessonRecorded)."""
+    with runtime.db.transaction() as session:
+        return insights.record_lesson(session, org_id, body, actor, runtime.outbox)
+
+
+@router.get("/lessons")
+def list_lessons(
+    runtime: RuntimeDep, org_id: OrgDep, campaign_id: str = "", scope: InsightScope | Literal[""] = ""
+) -> list[LessonOut]:
+    with runtime.db.transaction() as session:
+        return insights.lessons(session, org_id, campaign_id, scope)
+
+
+@router.post("/trends", status_code=status.HTTP_201_CREATED, dependencies=JUDGE)
+def call_trend(body: TrendIn, runtime: RuntimeDep, org_id: OrgDep, actor: ActorDep) -> TrendOut:
+    """A trend call, recorded as the caller (published as TrendCalled)."""
+    with runtime.db.transaction() as session:
+        return insights.call_trend(session, org_id, body, actor, runtime.outbox)
+
+
+@router.get("/trends")
+def list_trends(runtime: RuntimeDep, org_id: OrgDep, market: str = Query("", max_length=2)) -> list[TrendOut]:
+    """Trend calls, each scored against the results that followed it (open until expiry or enough results)."""
+    with runtime.db.transaction() as session:
+        return insight_scores.scored_trends(session, org_id, insights.trend_rows(session, org_id, market))
+
+
+@router.get("/feedback/trends")
+def trend_report(runtime: RuntimeDep, org_id: OrgDep) -> list[dict[str, Any]]:
+    """Whose trend calls to trust: per author, calls, scored calls, hit rate and Brier score."""
+    with runtime.db.transaction() as session:
+        scored = insight_scores.scored_trends(session, org_id, insights.trend_rows(session, org_id))
+    return insight_scores.trust_report(scored)
+
+
+@router.get("/feedback/lessons")
+def lesson_report(runtime: RuntimeDep, org_id: OrgDep) -> list[dict[str, Any]]:
+    """Lessons with a rule: would applying it have made later forecasts in its scope more accurate?"""
+    with runtime.db.transaction() as session:
+        return insight_scores.lesson_payoffs(session, org_id)
 
 
 @router.post("/tasks/{task_id}/forecast-adjustments", status_code=status.HTTP_201_CREATED, dependencies=JUDGE)

@@ -34,6 +34,7 @@ SPEC = ServiceSpec(
         topics.CAMPAIGN_RESULTS,
         topics.FRAUD_ANOMALIES,
         topics.FRAUD_ANOMALY_LABELS,
+        topics.CAMPAIGN_LIFECYCLE,
     ],
     model_names=[],
     handlers=consumers.handlers,

@@ -1,4 +1,6 @@
-"""Review Kafka handlers: shortlists become tasks; forecasts, fraud scores and results feed the task page."""
+"""Review Kafka handlers: shortlists become tasks; forecasts, fraud scores and results feed the task page;
+every campaign event (opened, plan versions, results, alerts, anomalies, close, retrospective) feeds the
+campaign record and moves its stage."""
 
 from __future__ import annotations
 
@@ -6,17 +8,22 @@ from datetime import timedelta
 
 from sqlmodel import Session
 
-from services.review import anomalies, feedback, forecasts, policies, relationships, tasks
+from services.review import anomalies, campaigns, feedback, forecasts, policies, relationships, tasks
 from services.review.config import ReviewSettings
 from shared.bus.consumer import BatchHandler, Handler, in_one_transaction
 from shared.events import (
     AnomalyDetected,
     AnomalyReviewed,
+    CampaignCloseRequested,
+    CampaignOpened,
+    CampaignPlanUpdated,
     CampaignResultReported,
+    CampaignRetrospectiveReady,
     EnvelopeMeta,
     Event,
     ForecastPublished,
     FraudScored,
+    PostBelowForecast,
     ShortlistPublished,
 )
 from shared.runtime import Runtime
@@ -41,7 +48,9 @@ def handlers(runtime: Runtime) -> dict[str, Handler]:
     def on_shortlist(session: Session, event: Event, envelope: EnvelopeMeta) -> None:
         assert isinstance(event, ShortlistPublished)
         plan = plan_for(session, settings, envelope.org_id, event)
-        tasks.create_tasks(session, envelope.org_id, event, plan, runtime.outbox)
+        campaign = campaigns.on_shortlist(session, envelope.org_id, event, runtime.outbox)
+        created = tasks.create_tasks(session, envelope.org_id, event, plan, runtime.outbox)
+        campaigns.on_tasks_created(session, campaign, created, runtime.outbox)
 
     def on_forecast(session: Session, event: Event, envelope: EnvelopeMeta) -> None:
         assert isinstance(event, ForecastPublished)
@@ -55,10 +64,12 @@ def handlers(runtime: Runtime) -> dict[str, Handler]:
         assert isinstance(event, CampaignResultReported)
         relationships.on_result(session, envelope.org_id, event, runtime.outbox)
         feedback.remember(session, envelope.org_id, event)
+        campaigns.on_result(session, envelope.org_id, event, runtime.outbox)
 
     def on_anomaly(session: Session, event: Event, envelope: EnvelopeMeta) -> None:
         assert isinstance(event, AnomalyDetected)
-        anomalies.on_detected(session, envelope.org_id, event)
+        anomalies.on_detected(session, envelope.org_id, event)  # routing: an open anomaly goes to people
+        campaigns.on_anomaly(session, envelope.org_id, event)  # and it shows on the creator's campaigns
 
     def on_verdict(session: Session, event: Event, envelope: EnvelopeMeta) -> None:
         assert isinstance(event, AnomalyReviewed)
@@ -71,6 +82,41 @@ def handlers(runtime: Runtime) -> dict[str, Handler]:
         ForecastPublished.event_type: on_forecast,
         CampaignResultReported.event_type: on_result,
         FraudScored.event_type: on_fraud,
+        **campaign_handlers(runtime),
+    }
+
+
+def campaign_handlers(runtime: Runtime) -> dict[str, Handler]:
+    """The campaign record's events from the other services (and review's own close, a no-op by then);
+    AnomalyDetected, which routing needs too, is handled in `handlers`."""
+    outbox = runtime.outbox
+
+    def on_opened(session: Session, event: Event, envelope: EnvelopeMeta) -> None:
+        assert isinstance(event, CampaignOpened)
+        campaigns.on_opened(session, envelope.org_id, event, outbox)
+
+    def on_plan(session: Session, event: Event, envelope: EnvelopeMeta) -> None:
+        assert isinstance(event, CampaignPlanUpdated)
+        campaigns.on_plan(session, envelope.org_id, event, outbox)
+
+    def on_below(session: Session, event: Event, envelope: EnvelopeMeta) -> None:
+        assert isinstance(event, PostBelowForecast)
+        campaigns.on_below_forecast(session, envelope.org_id, event)
+
+    def on_close(session: Session, event: Event, envelope: EnvelopeMeta) -> None:
+        assert isinstance(event, CampaignCloseRequested)
+        campaigns.on_close_requested(session, envelope.org_id, event, outbox)
+
+    def on_retro(session: Session, event: Event, envelope: EnvelopeMeta) -> None:
+        assert isinstance(event, CampaignRetrospectiveReady)
+        campaigns.on_retrospective(session, envelope.org_id, event)
+
+    return {
+        CampaignOpened.event_type: on_opened,
+        CampaignPlanUpdated.event_type: on_plan,
+        PostBelowForecast.event_type: on_below,
+        CampaignCloseRequested.event_type: on_close,
+        CampaignRetrospectiveReady.event_type: on_retro,
     }
 
 

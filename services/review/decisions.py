@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
-from services.review import assignment, relationships, tasks
+from services.review import assignment, campaigns, relationships, tasks
 from services.review.models import ReviewAssignment, Reviewer, ReviewTask
 from services.review.schemas import DecisionIn, DecisionOut, RelationshipIn
 from shared.bus.outbox import Outbox
@@ -173,6 +173,7 @@ def _final(
 ) -> None:
     notes = body.notes if decision != "needs_info" else f"{body.notes}\nquestion: {body.question}".strip()
     tasks.finalize(session, task, decision, who, notes, outbox, automated=False)
+    campaigns.task_decided(session, task.org_id, task.campaign_id, outbox)
     if decision == "needs_info" or task.route == "audit":
         return
     rel = body.checklist.get("relationship")

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 from sqlmodel import Session, col, select
 
+from services.review import insight_scores, insights
 from services.review.models import (
     AdjustmentSent,
     ForecastSeen,
@@ -197,7 +198,17 @@ def people_report(session: Session, org_id: str) -> dict[str, Any]:
         "adjustments": [{"author": a, "market": m, "metric": metric, **adjustment_stats(g)}
                         for (a, m, metric), g in _grouped(adjustments, lambda r: (r["author"], r["market"], r["metric"])).items()],
         "calibration": calibration(items),
+        **knowledge_report(session, org_id),
     }  # fmt: skip
+
+
+def knowledge_report(session: Session, org_id: str) -> dict[str, Any]:
+    """People's knowledge against results: whose trend calls to trust, and did lesson rules pay off."""
+    scored = insight_scores.scored_trends(session, org_id, insights.trend_rows(session, org_id))
+    return {
+        "trend_calls": insight_scores.trust_report(scored),
+        "lessons": insight_scores.lesson_payoffs(session, org_id),
+    }
 
 
 def _verdict(people: dict[str, Any], policy: dict[str, Any], margin: float) -> str:

@@ -8,7 +8,7 @@ from typing import Any
 PLOTS = ("adjustments", "calibration", "reviewers")
 
 
-def _png(draw: Any) -> bytes:
+def png(draw: Any) -> bytes:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -23,7 +23,7 @@ def _png(draw: Any) -> bytes:
     return buf.getvalue()
 
 
-def _empty(ax: Any, what: str) -> None:
+def empty(ax: Any, what: str) -> None:
     ax.text(0.5, 0.5, f"No {what} with results yet", ha="center", va="center")
     ax.set_axis_off()
 
@@ -36,7 +36,7 @@ def adjustments(report: dict[str, Any]) -> bytes:
 
     def draw(ax: Any) -> None:
         if not rows:
-            return _empty(ax, "adjustments")
+            return empty(ax, "adjustments")
         labels = [f"{r['author']}\n{r['market']} {r['metric']}" for r in rows]
         xs = range(len(rows))
         ax.bar([x - 0.2 for x in xs], [r["raw_mdape"] for r in rows], 0.4, label="model")
@@ -46,7 +46,7 @@ def adjustments(report: dict[str, Any]) -> bytes:
         ax.set_title("Forecast adjustments vs the raw model (lower is better)")
         ax.legend()
 
-    return _png(draw)
+    return png(draw)
 
 
 def calibration(report: dict[str, Any]) -> bytes:
@@ -55,7 +55,7 @@ def calibration(report: dict[str, Any]) -> bytes:
     def draw(ax: Any) -> None:
         rows = [r for r in report["calibration"] if r["hit_rate"] is not None]
         if not rows:
-            return _empty(ax, "approvals")
+            return empty(ax, "approvals")
         for who in ("policy", "people"):
             mine = [r for r in rows if r["who"] == who]
             ax.plot([(r["match_from"] + r["match_to"]) / 2 for r in mine], [r["hit_rate"] for r in mine], "o-",
@@ -68,7 +68,7 @@ def calibration(report: dict[str, Any]) -> bytes:
         ax.set_title("Calibration of approvals")
         ax.legend()
 
-    return _png(draw)
+    return png(draw)
 
 
 def reviewers(report: dict[str, Any]) -> bytes:
@@ -77,14 +77,14 @@ def reviewers(report: dict[str, Any]) -> bytes:
 
     def draw(ax: Any) -> None:
         if not rows:
-            return _empty(ax, "decisions")
+            return empty(ax, "decisions")
         ax.barh([f"{r['who']} · {r['market']}" for r in rows], [r["approval_hit_rate"] for r in rows])
         ax.axvline(0.5, color="grey", lw=0.8, ls="--")
         ax.set_xlim(0, 1)
         ax.set_xlabel("approvals that met the forecast")
         ax.set_title("Hit rate of approvals")
 
-    return _png(draw)
+    return png(draw)
 
 
 def render(name: str, report: dict[str, Any]) -> bytes:

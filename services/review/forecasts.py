@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 from sqlmodel import Session, col, select
 
-from services.review import relationships
+from services.review import insights, relationships
 from services.review.models import AdjustmentSent, ForecastSeen, FraudSeen, ReviewTask
 from services.review.schemas import AdjustmentIn, AdjustmentOut, TaskContext
 from shared.bus.outbox import Outbox
@@ -124,4 +124,5 @@ def context(session: Session, task: ReviewTask) -> TaskContext:
         adjustments=[
             AdjustmentOut.model_validate(a, from_attributes=True) for a in adjustments(session, task.task_id)
         ],
+        **insights.for_task_page(session, task),
     )

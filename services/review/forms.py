@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from services.review.schemas import CHECKLIST_ITEMS, AdjustmentIn, DecisionIn, RelationshipIn
+from services.review.portfolio import Filters
+from services.review.schemas import CHECKLIST_ITEMS, AdjustmentIn, DecisionIn, LessonIn, RelationshipIn
 from services.review.simulator import SimulationIn
 
 
@@ -69,3 +70,27 @@ def simulation_from(query: Mapping[str, Any]) -> SimulationIn | None:
         for kind in ("in_house", "freelance")
     ]
     return SimulationIn.model_validate({**fields, "team": team})
+
+
+def lesson_from(form: Mapping[str, Any], campaign_id: str) -> LessonIn:
+    """The lesson form; blank optional fields are left out, so the API's rules decide what is missing."""
+    fields = {
+        k: _text(form, k) for k in ("scope", "scope_value", "market", "text", "rule", "metric", "multiplier")
+    }
+    return LessonIn.model_validate({"campaign_id": campaign_id, **{k: v for k, v in fields.items() if v}})
+
+
+# A head of marketing runs ~50 campaigns a month: a quarter's worth fits one page (and one Ctrl+F).
+WEB_PAGE_SIZE = 200
+
+
+def filters_from(query: Mapping[str, Any]) -> tuple[Filters, str]:
+    """The portfolio's filters from the query string; a bad page number falls back to the first page."""
+    brand, market, tier, stage = (_text(query, k) for k in ("brand", "market", "tier", "stage"))
+    try:
+        page = max(1, int(_text(query, "page") or 1))
+    except ValueError:
+        return Filters(
+            brand, market, tier, stage, 1, WEB_PAGE_SIZE
+        ), "page: not a number; showing the first page"
+    return Filters(brand, market, tier, stage, page, WEB_PAGE_SIZE), ""

@@ -1,12 +1,13 @@
 """Review tables: tasks, the people who review them, their reviews, final decisions (the audit trail),
-routing settings, relationship history and the forecasts seen on the bus."""
+routing settings, relationship history and the forecasts seen on the bus; the campaign record (read model
+and stage) with its plan lines, timeline and alerts; lessons and trend calls."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, UniqueConstraint
+from sqlalchemy import JSON, Column, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 
@@ -221,7 +222,8 @@ class OutcomeSeen(SQLModel, table=True):
     conversions: float = 0
     spend_usd: float = 0
     posted_at: datetime
-
+    line_id: str | None = Field(default=None, index=True, max_length=64)
+    variant: str | None = Field(default=None, max_length=64)
 
 class AnomalySeen(SQLModel, table=True):
     """A fraud anomaly seen on the bus and its verdict: a creator with an open one always goes to people."""
@@ -234,3 +236,134 @@ class AnomalySeen(SQLModel, table=True):
     kind: str = Field(max_length=64)
     status: str = Field(max_length=16, description="open | confirmed | dismissed")
     seen_at: datetime
+
+
+class Campaign(SQLModel, table=True):
+    """One campaign as people see it, built from every service's events; review owns its stage."""
+
+    __tablename__ = "review_campaign"
+    __table_args__ = (Index("ix_review_campaign_org_stage", "org_id", "stage"),)
+
+    org_id: str = Field(primary_key=True, max_length=64)
+    campaign_id: str = Field(primary_key=True, max_length=64)
+    name: str = Field(default="", max_length=200)
+    brand: str = Field(default="", index=True, max_length=200)
+    objective: str = Field(default="awareness", max_length=16)
+    category: str = Field(default="", max_length=32)
+    tier: str = Field(default="volume", max_length=16)
+    markets: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    platforms: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    budget_usd: float | None = None
+    starts_on: date | None = None
+    ends_on: date | None = None
+    keywords: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    brand_values: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    owner: str = Field(default="", max_length=100)
+    stage: str = Field(default="brief", max_length=16)
+    stage_changed_at: datetime
+    created_at: datetime
+    opened_at: datetime | None = Field(default=None, description="None until CampaignOpened arrives.")
+    plan_version: int = 0
+    plan_approved: bool = False
+    plan_cost_usd: float = 0
+    plan: dict[str, Any] = Field(
+        default_factory=dict,
+        sa_column=Column(JSON, nullable=False),
+        description="The newest plan version without its lines (variants, totals, who changed what).",
+    )
+    retrospective: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    closed_by: str = Field(default="", max_length=100)
+    closed_at: datetime | None = None
+
+
+class CampaignLine(SQLModel, table=True):
+    """A line (post) of the campaign's newest plan version, with the forecast of its main metric."""
+
+    __tablename__ = "review_campaign_line"
+
+    org_id: str = Field(primary_key=True, max_length=64)
+    campaign_id: str = Field(primary_key=True, max_length=64)
+    line_id: str = Field(primary_key=True, max_length=64)
+    creator_id: str = Field(max_length=64)
+    creator_name: str = Field(default="", max_length=200)
+    platform: str = Field(max_length=16)
+    format: str = Field(max_length=16)
+    market: str = Field(max_length=2)
+    variant_id: str = Field(max_length=64)
+    scheduled_on: date
+    cost_usd: float
+    locked: bool = False
+    p10: float = 0
+    p50: float = 0
+    p90: float = 0
+    forecast: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+
+
+class CampaignEntry(SQLModel, table=True):
+    """One line of a campaign's timeline: a stage move, a plan version, an alert, the close, a lesson..."""
+
+    __tablename__ = "review_campaign_entry"
+    __table_args__ = (Index("ix_review_campaign_entry_campaign", "org_id", "campaign_id", "at"),)
+
+    entry_id: str = Field(primary_key=True, max_length=80, description="Derived from the source event's id.")
+    org_id: str = Field(max_length=64)
+    campaign_id: str = Field(max_length=64)
+    at: datetime
+    kind: str = Field(max_length=32)
+    text: str = Field(max_length=2000)
+    who: str = Field(default="system", max_length=100)
+
+
+class CampaignAlert(SQLModel, table=True):
+    """Something wrong on a live campaign: a post below its forecast's p10, or a fraud anomaly."""
+
+    __tablename__ = "review_campaign_alert"
+    __table_args__ = (Index("ix_review_campaign_alert_campaign", "org_id", "campaign_id"),)
+
+    alert_id: str = Field(primary_key=True, max_length=80)
+    org_id: str = Field(max_length=64)
+    campaign_id: str = Field(max_length=64)
+    kind: str = Field(max_length=24, description="below_forecast | anomaly")
+    creator_id: str = Field(max_length=64)
+    line_id: str | None = Field(default=None, max_length=64)
+    text: str = Field(max_length=1000)
+    severity: float = 0
+    detected_at: datetime
+    open: bool = True
+
+
+class Lesson(SQLModel, table=True):
+    """A person's diagnosis after a campaign, scoped so it shows where it applies next time."""
+
+    __tablename__ = "review_lesson"
+
+    lesson_id: str = Field(primary_key=True, max_length=64)
+    org_id: str = Field(index=True, max_length=64)
+    campaign_id: str = Field(index=True, max_length=64)
+    scope: str = Field(max_length=16)
+    scope_value: str = Field(max_length=100)
+    market: str | None = Field(default=None, max_length=2)
+    text: str = Field(max_length=2000)
+    rule: str = Field(default="", max_length=500)
+    metric: str | None = Field(default=None, max_length=32)
+    multiplier: float | None = None
+    author: str = Field(max_length=100)
+    recorded_at: datetime
+
+
+class TrendCall(SQLModel, table=True):
+    """A market expert's call on an emerging trend, scored later against what happened."""
+
+    __tablename__ = "review_trend_call"
+
+    trend_id: str = Field(primary_key=True, max_length=64)
+    org_id: str = Field(index=True, max_length=64)
+    market: str = Field(max_length=2)
+    platform: str | None = Field(default=None, max_length=16)
+    topic_or_format: str = Field(max_length=100)
+    direction: str = Field(max_length=8)
+    confidence: float
+    expires_on: date
+    reason: str = Field(max_length=2000)
+    author: str = Field(max_length=100)
+    called_at: datetime

@@ -7,11 +7,21 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from services.review import forecasts, relationships, reviewers, tasks
+from services.review import (
+    campaign_plots,
+    campaign_view,
+    forecasts,
+    insights,
+    portfolio,
+    relationships,
+    reviewers,
+    tasks,
+)
 from services.review.models import ReviewAssignment, Reviewer, ReviewTask
 from services.review.routing import DOUBT
 from services.review.schemas import CHECKLIST_ITEMS, ReviewerOut
 from services.review.simulator import SimulationIn, TeamMember, mix_table, simulate
+from shared.vocabulary import CAMPAIGN_STAGES
 
 
 def task_page(session: Session, task: ReviewTask, person: Reviewer) -> dict[str, Any]:
@@ -19,6 +29,7 @@ def task_page(session: Session, task: ReviewTask, person: Reviewer) -> dict[str,
     out = tasks.task_out(session, task)
     mine = next((r for r in out.reviews if r.reviewer_id == person.reviewer_id), None)
     decided_by_me = mine is not None and mine.status == "done"
+    scope = insights.for_task_page(session, task)
     return {
         "task": out,
         "creator": out.entry.get("creator", {}),
@@ -27,7 +38,9 @@ def task_page(session: Session, task: ReviewTask, person: Reviewer) -> dict[str,
         "forecasts": forecasts.for_task(session, task),
         "adjustments": forecasts.adjustments(session, task.task_id),
         "history": relationships.history(session, task.org_id, task.creator_id),
-        "checklist_items": CHECKLIST_ITEMS,
+        "checklist_items": scope["checklist"],
+        "lessons": scope["lessons"],
+        "trends": scope["trends"],
         "mine": mine,
         # Reviews stay blind until you have decided (or you manage), so the second opinion is independent.
         "show_reviews": decided_by_me or person.is_manager,
@@ -100,3 +113,15 @@ def _team_mix(team: list[ReviewerOut]) -> list[TeamMember]:
             mean = round(sum(p.daily_capacity for p in people) / len(people))
             out.append(TeamMember(count=len(people), daily_capacity=mean, employment=kind))
     return out
+
+
+def portfolio_page(session: Session, org_id: str, f: portfolio.Filters) -> dict[str, Any]:
+    """Every campaign, filtered; the filter form is filled with what was asked."""
+    out = portfolio.portfolio(session, org_id, f)
+    pages = max(1, -(-out.total // f.page_size))
+    return {"out": out, "filters": f, "pages": pages, "stages": CAMPAIGN_STAGES}
+
+
+def campaign_page(session: Session, org_id: str, campaign_id: str) -> dict[str, Any]:
+    view = campaign_view.detail(session, org_id, campaign_id)
+    return {"v": view, "c": view["campaign"], "plots": campaign_plots.PLOTS}

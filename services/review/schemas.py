@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, date, datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from shared.vocabulary import MARKETS, Decision
+from shared.vocabulary import MARKETS, Decision, InsightScope, Platform
 
 CHECKLIST_ITEMS: dict[str, str] = {
     "brand_values": "Alignment with the brand's values",
@@ -225,3 +225,150 @@ class TaskContext(BaseModel):
     forecasts: list[dict[str, Any]]
     history: list[RelationshipOut]
     adjustments: list[AdjustmentOut]
+    lessons: list[LessonOut] = Field(default_factory=list, description="Lessons in the task's scope.")
+    trends: list[TrendOut] = Field(default_factory=list, description="Live trend calls in its market.")
+    checklist: dict[str, str] = Field(
+        default_factory=dict, description="The checklist's prompts, the brand's values in the first."
+    )
+
+
+# --- lessons and trend calls ------------------------------------------------------------------------------
+
+ForecastMetric = Literal["reach", "engagements", "clicks", "conversions"]
+
+
+class LessonIn(BaseModel):
+    """A diagnosis after a retrospective. The author is the signed-in principal, never a body field."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    campaign_id: str = Field(min_length=1, max_length=64)
+    scope: InsightScope
+    scope_value: str = Field(min_length=1, max_length=100, description="Market code, category, creator id...")
+    market: str | None = Field(None, description="Narrows a non-market scope to one market.")
+    text: str = Field(min_length=3, max_length=2000)
+    rule: str = Field("", max_length=500, description="e.g. 'RU 35+: halve reach forecasts for reels'")
+    metric: ForecastMetric | None = None
+    multiplier: float | None = Field(None, gt=0, le=10)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> LessonIn:
+        if self.market is not None and self.market not in MARKETS:
+            raise ValueError(f"unknown market {self.market!r}")
+        if self.scope == "market" and self.scope_value not in MARKETS:
+            raise ValueError(f"scope_value {self.scope_value!r} is not a market ({', '.join(MARKETS)})")
+        if (self.metric is None) != (self.multiplier is None):
+            raise ValueError("a rule's metric and multiplier go together: give both or neither")
+        return self
+
+
+class LessonOut(BaseModel):
+    lesson_id: str
+    campaign_id: str
+    scope: str
+    scope_value: str
+    market: str | None
+    text: str
+    rule: str
+    metric: str | None
+    multiplier: float | None
+    author: str
+    recorded_at: datetime
+
+
+class TrendIn(BaseModel):
+    """An expert's call on a trend before the data shows it. The author is the signed-in principal."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    market: str
+    platform: Platform | None = None
+    topic_or_format: str = Field(min_length=1, max_length=100, description="A format (reel...) or a topic.")
+    direction: Literal["up", "down"]
+    confidence: float = Field(ge=0, le=1)
+    expires_on: date
+    reason: str = Field(min_length=3, max_length=2000)
+
+    @model_validator(mode="after")
+    def _valid(self) -> TrendIn:
+        if self.market not in MARKETS:
+            raise ValueError(f"unknown market {self.market!r}; known: {', '.join(MARKETS)}")
+        if self.expires_on <= datetime.now(UTC).date():
+            raise ValueError(f"expires_on ({self.expires_on}) must be in the future")
+        return self
+
+
+class TrendOut(BaseModel):
+    trend_id: str
+    market: str
+    platform: str | None
+    topic_or_format: str
+    direction: str
+    confidence: float
+    expires_on: date
+    reason: str
+    author: str
+    called_at: datetime
+    status: str = Field(
+        "open", description="open | hit | miss | no_results (scored when expired or enough results)"
+    )
+    results: int = 0
+    actual_vs_forecast: float | None = Field(None, description="Median actual/forecast of matching results.")
+
+
+# --- campaigns: the portfolio and one campaign --------------------------------------------------------------
+
+
+class CampaignRow(BaseModel):
+    """One campaign in the portfolio: where it stands, what it costs, how it performs, the work on it."""
+
+    campaign_id: str
+    name: str
+    brand: str
+    objective: str
+    tier: str
+    stage: str
+    owner: str
+    markets: list[str]
+    starts_on: date | None
+    ends_on: date | None
+    stage_changed_at: datetime
+    budget_usd: float | None
+    plan_cost_usd: float
+    spend_usd: float
+    spend_vs_budget: float | None = Field(description="spend / budget")
+    metric: str = Field(description="The objective's main metric")
+    actual: float = Field(description="The main metric summed over reported results")
+    forecast: float = Field(description="Forecast p50 of the lines that reported results")
+    results_vs_forecast: float | None = Field(description="actual / forecast")
+    results: int
+    tasks: int
+    backlog: int = Field(description="Review tasks still open")
+    overdue_tasks: int
+    reviewers: int = Field(description="People with open assignments on it")
+    reviews_done: int
+    open_anomalies: int
+    open_alerts: int
+
+
+class PortfolioOut(BaseModel):
+    campaigns: list[CampaignRow]
+    total: int
+    page: int
+    page_size: int
+    brands: list[str] = Field(description="Every brand, for filter choices")
+    markets: list[str]
+
+
+class CloseIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str = Field("", max_length=500)
+
+
+class CloseOut(BaseModel):
+    campaign_id: str
+    stage: str
+    closed: bool = Field(description="False when it was already closed: nothing changed")
+    closed_by: str
+    closed_at: datetime | None

@@ -178,7 +178,7 @@ def _target_share(payload: dict[str, Any], markets: list[str]) -> float:
 
 def _build(db: Database, model: OnnxModel, brief: BriefIn, size: int = 10) -> matching.ShortlistResult:
     with db.transaction() as session:
-        return build_shortlist(session, ORG, brief, model, Outbox("discovery"), size=size, pool=2000,
+        return build_shortlist(session, ORG, brief, model, Outbox("discovery"), owner="tester", size=size, pool=2000,
                                max_market_share=0.6)  # fmt: skip
 
 

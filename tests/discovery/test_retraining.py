@@ -153,7 +153,7 @@ def _brief(market: str, **overrides: Any) -> BriefIn:
 
 def _shortlist(rt: Runtime, brief: BriefIn, size: int = 10) -> matching.ShortlistResult:
     with rt.db.transaction() as session:
-        return matching.build_shortlist(session, ORG, brief, rt.model(MODEL_NAME).current, rt.outbox, size=size,
+        return matching.build_shortlist(session, ORG, brief, rt.model(MODEL_NAME).current, rt.outbox, owner="tester", size=size,
                                         pool=1000, max_market_share=0.6)  # fmt: skip
 
 

@@ -1,7 +1,7 @@
 """key revocation version: a one-row counter every key cache is checked against
 
 Revision ID: 0004_key_revocation
-Revises: 0003
+Revises: 0004
 Create Date: 2026-12-02 19:50:00
 
 """
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0004_key_revocation"
-down_revision: str | Sequence[str] | None = "0003"
+down_revision: str | Sequence[str] | None = "0004"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

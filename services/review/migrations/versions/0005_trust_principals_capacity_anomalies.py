@@ -1,7 +1,7 @@
 """trust: who acted for a person, escalations over capacity, results per organisation, anomalies seen
 
-Revision ID: 0004
-Revises: 0003
+Revision ID: 0005
+Revises: 0004_web_sessions
 Create Date: 2026-12-02 20:10:00.000000
 
 """
@@ -15,8 +15,8 @@ from alembic import op
 from shared.migrations import rekey
 
 # revision identifiers, used by Alembic.
-revision: str = "0004"
-down_revision: str | Sequence[str] | None = "0003"
+revision: str = "0005"
+down_revision: str | Sequence[str] | None = "0004_web_sessions"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
