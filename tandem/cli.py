@@ -14,13 +14,32 @@ import typer
 
 from shared.settings import REPO_ROOT
 from tandem.commands import feedback
+from tandem.lazy import TandemGroup
 
 if TYPE_CHECKING:
     from tandem.services import ServiceEntry
 
-app = typer.Typer(help="Tandem: AI and people run influencer marketing together.", no_args_is_help=True)
+# TandemGroup adds the command groups of tandem/commands/ (imported only when used) and turns errors
+# into a line or two; locals stay out of --verbose tracebacks because they can hold keys and passwords.
+app = typer.Typer(
+    cls=TandemGroup,
+    help="Tandem: AI and people run influencer marketing together.",
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,
+)
 topics_app = typer.Typer(help="Kafka topics.", no_args_is_help=True)
 app.add_typer(topics_app, name="topics")
+
+
+
+@app.callback()
+def _options(
+    verbose: bool = typer.Option(
+        False, "--verbose", "-v", envvar="TANDEM_VERBOSE", help="Show the full traceback when a command fails."
+    ),
+) -> None:
+    """Tandem: AI and people run influencer marketing together."""
+
 
 ServiceName = Annotated[str, typer.Argument(help="discovery | fraud | review | forecast")]
 
@@ -141,21 +160,6 @@ def demo(
     from tandem.demo import run_demo
 
     sys.exit(run_demo(once=once, creators=creators))
-
-
-def _register_command_groups() -> None:
-    """Each module in tandem/commands/ contributes one command group (`tandem fraud ...`, ...)."""
-    import importlib
-    import pkgutil
-
-    from tandem import commands
-
-    for info in sorted(pkgutil.iter_modules(commands.__path__), key=lambda m: m.name):
-        module = importlib.import_module(f"tandem.commands.{info.name}")
-        app.add_typer(module.app, name=module.NAME)
-
-
-_register_command_groups()
 
 
 def main() -> None:
