@@ -31,11 +31,14 @@ topics_app = typer.Typer(help="Kafka topics.", no_args_is_help=True)
 app.add_typer(topics_app, name="topics")
 
 
-
 @app.callback()
 def _options(
     verbose: bool = typer.Option(
-        False, "--verbose", "-v", envvar="TANDEM_VERBOSE", help="Show the full traceback when a command fails."
+        False,
+        "--verbose",
+        "-v",
+        envvar="TANDEM_VERBOSE",
+        help="Show the full traceback when a command fails.",
     ),
 ) -> None:
     """Tandem: AI and people run influencer marketing together."""

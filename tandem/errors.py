@@ -87,7 +87,9 @@ def _database(exc: BaseException) -> Problem | None:
     sa_argument = _loaded("sqlalchemy.exc", "ArgumentError")
     if sa_error and isinstance(exc, sa_error):
         reason = str(getattr(exc, "orig", exc)).strip().splitlines()[0]
-        return Problem(f"cannot use the database: {reason}", "Check --database-url (or the service's setting).")
+        return Problem(
+            f"cannot use the database: {reason}", "Check --database-url (or the service's setting)."
+        )
     if sa_argument and isinstance(exc, sa_argument):
         return Problem(f"not a database URL: {exc}", "Use e.g. sqlite:///var/x.db or postgresql://...")
     return None
@@ -100,7 +102,9 @@ def explain(exc: BaseException) -> Problem:
     if isinstance(exc, typer.TyperException):
         return _usage(exc)
     if isinstance(exc, UnicodeDecodeError):
-        return Problem("the input is not UTF-8 text (is it a binary file?)", "Give a CSV file saved as UTF-8.")
+        return Problem(
+            "the input is not UTF-8 text (is it a binary file?)", "Give a CSV file saved as UTF-8."
+        )
     if isinstance(exc, OSError):
         return _os_error(exc)
     found = _http(exc) or _database(exc)

@@ -7,6 +7,7 @@ bar, elsewhere (logs, CI) the counted steps are plain lines.
 from __future__ import annotations
 
 import json
+import re
 import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -14,6 +15,7 @@ from typing import Annotated, Any
 
 import typer
 
+NUMBER = re.compile(r"^(-|[-+]?[\d,.]+(e[-+]?\d+)?%?)$")
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON document (for programs) instead.")]
 
 
@@ -26,7 +28,7 @@ def fmt(value: Any) -> str:
     if isinstance(value, int):
         return f"{value:,}"
     if isinstance(value, float):
-        return f"{value:,.0f}" if abs(value) >= 10_000 else f"{value:.4g}"
+        return f"{value:,.0f}" if abs(value) >= 1_000 else f"{value:.4g}"
     if isinstance(value, Mapping | list):
         return json.dumps(value, default=str)
     return str(value)
@@ -35,7 +37,7 @@ def fmt(value: Any) -> str:
 def table(rows: Sequence[Sequence[Any]], headers: Sequence[str]) -> str:
     """An aligned plain-text table; numbers right-aligned, text left-aligned."""
     cells = [[fmt(v) for v in row] for row in rows]
-    numeric = [all(isinstance(r[i], int | float) or r[i] is None for r in rows) for i in range(len(headers))]
+    numeric = [all(NUMBER.match(r[i]) for r in cells) for i in range(len(headers))]
     widths = [max([len(h), *(len(r[i]) for r in cells)]) for i, h in enumerate(headers)]
 
     def line(values: Sequence[str]) -> str:
@@ -43,6 +45,10 @@ def table(rows: Sequence[Sequence[Any]], headers: Sequence[str]) -> str:
         return "  ".join(parts).rstrip()
 
     return "\n".join([line(headers), line(["-" * w for w in widths]), *(line(r) for r in cells)])
+
+
+def percent(value: float | None, digits: int = 1) -> str:
+    return "-" if value is None else f"{value:.{digits}%}"
 
 
 def pairs(data: Mapping[str, Any], title: str = "") -> str:

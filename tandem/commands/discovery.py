@@ -119,7 +119,8 @@ def import_files(
         ),
     ] = None,
     platform: Annotated[
-        str | None, typer.Option(help="instagram | tiktok | youtube | vk | telegram (default: from the file name).")
+        str | None,
+        typer.Option(help="instagram | tiktok | youtube | vk | telegram (default: from the file name)."),
     ] = None,
     dry_run: Annotated[bool, typer.Option(help="Parse and report; write nothing.")] = False,
     as_json: JsonFlag = False,
@@ -158,7 +159,9 @@ def _platform(file: Path, given: str | None) -> str:
     try:
         return given or platform_of(file)
     except ValueError as exc:
-        raise CliError(str(exc), "Name the file after its platform (instagram_*.csv) or pass --platform.") from exc
+        raise CliError(
+            str(exc), "Name the file after its platform (instagram_*.csv) or pass --platform."
+        ) from exc
 
 
 def _report(result: FileImport, written: dict[str, int]) -> dict[str, Any]:
