@@ -8,13 +8,14 @@ import signal
 import sys
 import threading
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from shared.settings import REPO_ROOT
 from tandem.commands import feedback
 from tandem.lazy import TandemGroup
+from tandem.output import JsonFlag, emit, fmt, step, table
 
 if TYPE_CHECKING:
     from tandem.services import ServiceEntry
@@ -136,22 +137,33 @@ def train(
     margin: feedback.Margin = None,
     holdout_share: feedback.HoldoutShare = None,
     min_rows: feedback.MinRows = None,
+    as_json: JsonFlag = False,
 ) -> None:
     """Train models, export them to ONNX with their cards, and promote them in the registry.
 
     With --from-results: one champion/challenger round on stored outcomes; promoted only if better.
     """
     from shared.model_registry import ModelRegistry
-    from tandem.training import MODELS
+    from tandem.training import MODELS, planned_steps
     from tandem.training import train as run_training
 
     if from_results:
-        feedback.print_retrain(model, database_url, models_dir, margin, holdout_share, min_rows)
+        feedback.print_retrain(model, database_url, models_dir, margin, holdout_share, min_rows, as_json)
         return
     if model not in (*MODELS, "all"):
         raise typer.BadParameter(f"unknown model {model!r}; choose one of {', '.join(MODELS)}, all")
-    for m in run_training(ModelRegistry(models_dir), model, creators):
-        typer.echo(json.dumps({"model": m.name, "version": m.version, "metrics": m.card.metrics}))
+    registry = ModelRegistry(models_dir)
+    total, done = planned_steps(registry, model), iter(range(1, 100))
+    trained = run_training(registry, model, creators, on_step=lambda text: step(next(done), total, text))
+    report = [{"model": m.name, "version": m.version, "metrics": m.card.metrics} for m in trained]
+    emit(report, as_json, _trained_table)
+
+
+def _trained_table(report: list[dict[str, Any]]) -> str:
+    """One line per model: version and its headline held-out figures."""
+    rows = [[r["model"], r["version"], ", ".join(f"{k} {fmt(v)}" for k, v in r["metrics"].items()
+             if isinstance(v, int | float))] for r in report]  # fmt: skip
+    return table(rows, ["model", "version (promoted)", "held-out metrics"])
 
 
 @app.command()

@@ -110,6 +110,13 @@ def explain(exc: BaseException) -> Problem:
     found = _http(exc) or _database(exc)
     if found:
         return found
+    missing_model = _loaded("shared.model_registry", "ModelNotFound")
+    if missing_model and isinstance(exc, missing_model):
+        return Problem(
+            str(exc).strip("'\""),
+            "Train it first (`tandem train`, `tandem fraud train`, `tandem forecast train-page-posts`) or "
+            "point --models-dir (TANDEM_MODELS_DIR) at a registry that has it.",
+        )
     domain = _loaded("shared.errors", "TandemError")
     if domain and isinstance(exc, domain):
         return Problem(str(getattr(exc, "detail", exc)))

@@ -51,21 +51,31 @@ def percent(value: float | None, digits: int = 1) -> str:
     return "-" if value is None else f"{value:.{digits}%}"
 
 
-def pairs(data: Mapping[str, Any], title: str = "") -> str:
-    """A mapping as `key  value` lines (nested mappings flattened to `outer.inner`)."""
-    flat: list[tuple[str, Any]] = []
-
-    def walk(prefix: str, value: Any) -> None:
+def flatten(data: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    """Nested mappings as one level: `{"model": {"mdape": 1}}` -> `{"model mdape": 1}`."""
+    flat: dict[str, Any] = {}
+    for key, value in data.items():
+        name = f"{prefix} {key}" if prefix else str(key)
         if isinstance(value, Mapping) and value:
-            for k, v in value.items():
-                walk(f"{prefix}.{k}" if prefix else str(k), v)
+            flat.update(flatten(value, name))
         else:
-            flat.append((prefix, value))
+            flat[name] = value
+    return flat
 
-    walk("", data)
-    width = max((len(k) for k, _ in flat), default=0)
-    body = "\n".join(f"{k.ljust(width)}  {fmt(v)}" for k, v in flat)
+
+def pairs(data: Mapping[str, Any], title: str = "") -> str:
+    """A mapping as aligned `key  value` lines (nested mappings flattened)."""
+    flat = flatten(data)
+    width = max((len(k) for k in flat), default=0)
+    body = "\n".join(f"{k.ljust(width)}  {fmt(v)}" for k, v in flat.items())
     return f"{title}\n{body}" if title else body
+
+
+def records(rows: Sequence[Mapping[str, Any]]) -> str:
+    """A list of like mappings as a table, one column per (flattened) key of the first."""
+    flat = [flatten(r) for r in rows]
+    headers = list(flat[0]) if flat else []
+    return table([[r.get(h) for h in headers] for r in flat], headers)
 
 
 def emit(data: Any, as_json: bool, render: Callable[[Any], str]) -> None:
