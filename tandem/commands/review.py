@@ -8,6 +8,7 @@ import httpx
 import typer
 
 from services.review.simulator import SimulationIn, TeamMember, mix_table, simulate
+from tandem.output import JsonFlag, emit, pairs
 
 NAME = "review"
 app = typer.Typer(help="Review: reviewers, the policy simulator, the overdue sweep.", no_args_is_help=True)
@@ -78,8 +79,8 @@ def simulate_policy(
 
 
 @app.command()
-def sweep(url: UrlOpt = "http://127.0.0.1:8004") -> None:
+def sweep(url: UrlOpt = "http://127.0.0.1:8004", as_json: JsonFlag = False) -> None:
     """Escalate overdue tasks and assign waiting ones now (the service also does this periodically)."""
     r = httpx.post(f"{url}/v1/sweep", timeout=30)
     r.raise_for_status()
-    typer.echo(r.json())
+    emit(r.json(), as_json, lambda done: pairs(done, "sweep done:"))
