@@ -15,7 +15,7 @@ import typer
 from shared.settings import REPO_ROOT
 from tandem.commands import feedback
 from tandem.lazy import TandemGroup
-from tandem.output import JsonFlag, emit, fmt, step, table
+from tandem.output import JsonFlag, emit, flatten, fmt, step, table
 
 if TYPE_CHECKING:
     from tandem.services import ServiceEntry
@@ -160,9 +160,9 @@ def train(
 
 
 def _trained_table(report: list[dict[str, Any]]) -> str:
-    """One line per model: version and its headline held-out figures."""
-    rows = [[r["model"], r["version"], ", ".join(f"{k} {fmt(v)}" for k, v in r["metrics"].items()
-             if isinstance(v, int | float))] for r in report]  # fmt: skip
+    """One line per model: version and its held-out figures (nested ones as `holdout reach mape`)."""
+    rows = [[r["model"], r["version"], ", ".join(f"{k} {fmt(v)}" for k, v in flatten(r["metrics"]).items()
+             if isinstance(v, float))] for r in report]  # fmt: skip
     return table(rows, ["model", "version (promoted)", "held-out metrics"])
 
 
