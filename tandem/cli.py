@@ -178,7 +178,7 @@ def demo(
 
 
 def main() -> None:
-    app()
+    app(prog_name="tandem")  # also under `python -m tandem.cli`, so hints name the command people type
 
 
 if __name__ == "__main__":

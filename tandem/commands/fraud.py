@@ -99,7 +99,7 @@ def evaluate(
     try:
         result = evaluate_file(_model(models_dir, version), path, split)
     except (UnknownFormat, ValueError) as exc:
-        raise typer.BadParameter(str(exc)) from exc
+        raise typer.BadParameter(f"{path.name}: {exc}") from exc
     emit(
         result, as_json, lambda r: pairs(r, f"{path.name}: {r['rows']} rows ({r['split']}), fake = positive")
     )
@@ -129,7 +129,9 @@ def score(
     try:
         summary = score_file(_model(models_dir, version), path, target)
     except UnknownFormat as exc:
-        raise typer.BadParameter(str(exc)) from exc
+        raise typer.BadParameter(f"{path.name}: {exc}") from exc
+    if not summary["rows"]:
+        target.unlink(missing_ok=True)  # an output with a header only would look like a result
     _require_rows(path, summary["rows"])
     emit(summary, as_json, _scored_text)
 
