@@ -41,28 +41,23 @@ def install_docs(app: FastAPI) -> None:
     assets = str(files("fastapi_offline") / "static")
     app.mount(DOCS_ASSETS, StaticFiles(directory=assets), name="docs-assets")
 
-    def base(request: Request) -> str:
-        return str(request.scope.get("root_path", ""))
+    def urls(request: Request) -> tuple[str, str]:
+        """The OpenAPI document and the assets folder, behind any proxy prefix (root_path)."""
+        root = str(request.scope.get("root_path", ""))
+        return f"{root}{app.openapi_url}", f"{root}{DOCS_ASSETS}"
 
     @app.get("/docs", include_in_schema=False)
     async def swagger_ui(request: Request) -> HTMLResponse:
-        root = base(request)
-        return get_swagger_ui_html(
-            openapi_url=f"{root}{app.openapi_url}",
-            title=f"{app.title}: Swagger UI",
-            swagger_js_url=f"{root}{DOCS_ASSETS}/swagger-ui-bundle.js",
-            swagger_css_url=f"{root}{DOCS_ASSETS}/swagger-ui.css",
-            swagger_favicon_url=f"{root}{DOCS_ASSETS}/favicon.png",
-            swagger_ui_parameters=SWAGGER_PARAMETERS,
-        )
+        openapi, assets = urls(request)
+        return get_swagger_ui_html(openapi_url=openapi, title=f"{app.title}: Swagger UI",
+                                   swagger_js_url=f"{assets}/swagger-ui-bundle.js",
+                                   swagger_css_url=f"{assets}/swagger-ui.css",
+                                   swagger_favicon_url=f"{assets}/favicon.png",
+                                   swagger_ui_parameters=SWAGGER_PARAMETERS)  # fmt: skip
 
     @app.get("/redoc", include_in_schema=False)
     async def redoc(request: Request) -> HTMLResponse:
-        root = base(request)
-        return get_redoc_html(
-            openapi_url=f"{root}{app.openapi_url}",
-            title=f"{app.title}: ReDoc",
-            redoc_js_url=f"{root}{DOCS_ASSETS}/redoc.standalone.js",
-            redoc_favicon_url=f"{root}{DOCS_ASSETS}/favicon.png",
-            with_google_fonts=False,
-        )
+        openapi, assets = urls(request)
+        return get_redoc_html(openapi_url=openapi, title=f"{app.title}: ReDoc",
+                              redoc_js_url=f"{assets}/redoc.standalone.js", redoc_favicon_url=f"{assets}/favicon.png",
+                              with_google_fonts=False)  # fmt: skip

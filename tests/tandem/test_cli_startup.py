@@ -24,7 +24,7 @@ def test_every_command_module_is_listed_with_its_own_help() -> None:
     assert sorted(GROUPS) == modules
     for name in modules:
         module = importlib.import_module(f"tandem.commands.{name}")
-        assert module.NAME == name and module.app.info.help == GROUPS[name]
+        assert name == module.NAME and module.app.info.help == GROUPS[name]
 
 
 def test_help_imports_no_command_module_and_no_heavy_library() -> None:
