@@ -88,10 +88,21 @@ def _database(exc: BaseException) -> Problem | None:
     if sa_error and isinstance(exc, sa_error):
         reason = str(getattr(exc, "orig", exc)).strip().splitlines()[0]
         return Problem(
-            f"cannot use the database: {reason}", "Check --database-url (or the service's setting)."
+            f"cannot use the database: {reason}",
+            "Check the URL (--database-url, or the service's TANDEM_<SERVICE>_DATABASE_URL) and that its server runs.",
         )
     if sa_argument and isinstance(exc, sa_argument):
         return Problem(f"not a database URL: {exc}", "Use e.g. sqlite:///var/x.db or postgresql://...")
+    return None
+
+
+def _kafka(exc: BaseException) -> Problem | None:
+    kafka_error = _loaded("kafka.errors", "KafkaError")
+    if kafka_error and isinstance(exc, kafka_error):
+        return Problem(
+            f"Kafka: {exc}",
+            "Start a broker (`tandem broker`, or `make run`) and set TANDEM_KAFKA_BOOTSTRAP to its address.",
+        )
     return None
 
 
@@ -107,7 +118,7 @@ def explain(exc: BaseException) -> Problem:
         )
     if isinstance(exc, OSError):
         return _os_error(exc)
-    found = _http(exc) or _database(exc)
+    found = _http(exc) or _database(exc) or _kafka(exc)
     if found:
         return found
     missing_model = _loaded("shared.model_registry", "ModelNotFound")

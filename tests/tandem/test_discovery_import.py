@@ -47,7 +47,9 @@ def discovery_url(tmp_path: Path) -> Iterator[str]:
     install_error_handlers(service)
     service.include_router(api.router)
     service.get("/health/live")(lambda: {"status": "live"})
-    service.state.runtime = Runtime(settings=DiscoverySettings(), db=Database(url), outbox=Outbox("discovery"))
+    service.state.runtime = Runtime(
+        settings=DiscoverySettings(), db=Database(url), outbox=Outbox("discovery")
+    )
     port = free_port()
     server = uvicorn.Server(uvicorn.Config(service, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)

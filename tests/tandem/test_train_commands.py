@@ -40,4 +40,7 @@ def test_training_without_any_instagram_set_is_refused_before_any_work(tmp_path:
 def test_a_dropped_data_set_folder_is_left_out_as_the_readme_says(shared_data: Path, tmp_path: Path) -> None:
     for name in ("instagram_fake_spammer_kaggle", "cresci2015_fake_followers_e13_int"):
         (tmp_path / name).symlink_to(shared_data / name)
-    assert [p.ds.name for p in load_parts(tmp_path)] == ["instagram_fake_spammer_kaggle", "cresci2015_e13_int"]
+    assert [p.ds.name for p in load_parts(tmp_path)] == [
+        "instagram_fake_spammer_kaggle",
+        "cresci2015_e13_int",
+    ]
