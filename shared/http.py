@@ -88,10 +88,12 @@ def health_router(readiness: ReadinessCheck) -> APIRouter:
 
     @router.get("/health/live")
     async def live() -> dict[str, str]:
+        """200 while the process answers at all (for a liveness probe: restart when it stops answering)."""
         return {"status": "live"}
 
     @router.get("/health/ready", response_model=None)
     async def ready() -> JSONResponse:
+        """200 when database, broker, consumer and models are ready; else 503 with the failing `checks`."""
         checks = readiness()
         ok = all(checks.values())
         return JSONResponse(

@@ -14,6 +14,7 @@ from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Request
 
+from shared.api_docs import describe, install_docs
 from shared.bus.consumer import BatchHandler, ConsumerLoop, EventDispatcher, Handler
 from shared.bus.health import BrokerWatch, LagReader
 from shared.bus.outbox import Outbox, OutboxRelay
@@ -56,6 +57,8 @@ class ServiceSpec:
     batch_handlers: Callable[[Runtime], dict[str, BatchHandler]] | None = None
     # Optional: POST paths whose plain success case skips the framework stack (see shared.fastlane).
     fast_routes: dict[str, FastHandler] = field(default_factory=dict)
+    # What the service does for a partner developer: the first thing /docs and /redoc show (markdown).
+    description: str = ""
 
 
 @dataclass
@@ -255,7 +258,9 @@ def create_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
         finally:
             runtime.close()
 
-    app = ServiceApp(title=spec.title, version="0.1.0", lifespan=lifespan)
+    app = ServiceApp(title=spec.title, version="0.1.0", description=describe(spec.description), lifespan=lifespan,
+                     docs_url=None, redoc_url=None)  # fmt: skip
+    install_docs(app)  # Swagger UI and ReDoc from the installed package, not a CDN
     for path, handler in spec.fast_routes.items():
         app.add_fast_route(settings.service_name, path, handler)
     install_error_handlers(app)

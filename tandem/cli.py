@@ -8,19 +8,42 @@ import signal
 import sys
 import threading
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from shared.settings import REPO_ROOT
 from tandem.commands import feedback
+from tandem.lazy import TandemGroup
+from tandem.output import JsonFlag, emit, flatten, fmt, step, table
 
 if TYPE_CHECKING:
     from tandem.services import ServiceEntry
 
-app = typer.Typer(help="Tandem: AI and people run influencer marketing together.", no_args_is_help=True)
+# TandemGroup adds the command groups of tandem/commands/ (imported only when used) and turns errors
+# into a line or two; locals stay out of --verbose tracebacks because they can hold keys and passwords.
+app = typer.Typer(
+    cls=TandemGroup,
+    help="Tandem: AI and people run influencer marketing together.",
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,
+)
 topics_app = typer.Typer(help="Kafka topics.", no_args_is_help=True)
 app.add_typer(topics_app, name="topics")
+
+
+@app.callback()
+def _options(
+    verbose: bool = typer.Option(
+        False,
+        "--verbose",
+        "-v",
+        envvar="TANDEM_VERBOSE",
+        help="Show the full traceback when a command fails.",
+    ),
+) -> None:
+    """Tandem: AI and people run influencer marketing together."""
+
 
 ServiceName = Annotated[str, typer.Argument(help="discovery | fraud | review | forecast")]
 
@@ -222,22 +245,33 @@ def train(
     margin: feedback.Margin = None,
     holdout_share: feedback.HoldoutShare = None,
     min_rows: feedback.MinRows = None,
+    as_json: JsonFlag = False,
 ) -> None:
     """Train models, export them to ONNX with their cards, and promote them in the registry.
 
     With --from-results: one champion/challenger round on stored outcomes; promoted only if better.
     """
     from shared.model_registry import ModelRegistry
-    from tandem.training import MODELS
+    from tandem.training import MODELS, planned_steps
     from tandem.training import train as run_training
 
     if from_results:
-        feedback.print_retrain(model, database_url, models_dir, margin, holdout_share, min_rows)
+        feedback.print_retrain(model, database_url, models_dir, margin, holdout_share, min_rows, as_json)
         return
     if model not in (*MODELS, "all"):
         raise typer.BadParameter(f"unknown model {model!r}; choose one of {', '.join(MODELS)}, all")
-    for m in run_training(ModelRegistry(models_dir), model, creators):
-        typer.echo(json.dumps({"model": m.name, "version": m.version, "metrics": m.card.metrics}))
+    registry = ModelRegistry(models_dir)
+    total, done = planned_steps(registry, model), iter(range(1, 100))
+    trained = run_training(registry, model, creators, on_step=lambda text: step(next(done), total, text))
+    report = [{"model": m.name, "version": m.version, "metrics": m.card.metrics} for m in trained]
+    emit(report, as_json, _trained_table)
+
+
+def _trained_table(report: list[dict[str, Any]]) -> str:
+    """One line per model: version and its held-out figures (nested ones as `holdout reach mape`)."""
+    rows = [[r["model"], r["version"], ", ".join(f"{k} {fmt(v)}" for k, v in flatten(r["metrics"]).items()
+             if isinstance(v, float))] for r in report]  # fmt: skip
+    return table(rows, ["model", "version (promoted)", "held-out metrics"])
 
 
 @app.command()
@@ -258,23 +292,8 @@ def demo(
     sys.exit(run_demo(once=once, creators=creators, broker_kind=broker))
 
 
-def _register_command_groups() -> None:
-    """Each module in tandem/commands/ contributes one command group (`tandem fraud ...`, ...)."""
-    import importlib
-    import pkgutil
-
-    from tandem import commands
-
-    for info in sorted(pkgutil.iter_modules(commands.__path__), key=lambda m: m.name):
-        module = importlib.import_module(f"tandem.commands.{info.name}")
-        app.add_typer(module.app, name=module.NAME)
-
-
-_register_command_groups()
-
-
 def main() -> None:
-    app()
+    app(prog_name="tandem")  # also under `python -m tandem.cli`, so hints name the command people type
 
 
 if __name__ == "__main__":

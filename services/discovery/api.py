@@ -96,6 +96,7 @@ def _receive_creators(runtime: Runtime, source_id: str, headers: dict[str, str],
 
 @router.get("/catalog/stats")
 def catalog_stats(runtime: RuntimeDep, org_id: OrgDep) -> CatalogStats:
+    """How many creators the catalogue holds, how many have a fraud score yet, and how many campaigns."""
     with runtime.db.transaction() as session:
         return catalog.stats(session, org_id)
 
@@ -128,6 +129,7 @@ def seed_lookalikes(body: LookalikesIn, runtime: RuntimeDep, org_id: OrgDep) -> 
 
 @router.get("/creators/{creator_id}")
 def get_creator(creator_id: str, runtime: RuntimeDep, org_id: OrgDep) -> CreatorOut:
+    """One creator as stored, with the latest fraud risk, its level and the reasons for it."""
     with runtime.db.transaction() as session:
         loaded = catalog.load_creators(session, org_id, [creator_id])
     if not loaded:

@@ -28,9 +28,19 @@ def start(runtime: Runtime) -> None:
     gc.freeze()
 
 
+# What /docs and /redoc show first: who calls this service and for what.
+DESCRIPTION = (
+    "Find creators for a brief. Load a catalogue of creators (`POST /v1/creators/bulk`, "
+    "idempotent), search it across markets and platforms, and turn a campaign brief into a ranked "
+    "shortlist in which every entry carries its reasons in words and numbers (match, audience in "
+    "the target markets, engagement against the norm for its size, fraud risk). Shortlists go to "
+    "the review service over Kafka; lookalikes find creators similar to ones that worked."
+)
+
 SPEC = ServiceSpec(
     name="discovery",
     title="Tandem discovery service",
+    description=DESCRIPTION,
     migrations=Path(__file__).parent / "migrations",
     consumes=[
         topics.FRAUD_SCORES,

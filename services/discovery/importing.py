@@ -121,6 +121,27 @@ def column_roles(headers: list[str], body: list[list[str]]) -> list[str]:
     return roles
 
 
+# What a row cannot do without, and the headers that provide it (`role` reads them).
+NEEDED: dict[str, tuple[set[str], str]] = {
+    "followers": ({"followers"}, "followers or subscribers column"),
+    "engagement": (
+        {"engagement_avg", "engagement_auth", "views", "likes", "comments", "shares"},
+        "engagement, views, likes or comments column",
+    ),
+}
+
+
+class WrongColumns(ValueError):
+    """The file lacks columns every row needs: nothing in it could be imported."""
+
+    hint = "A ranking file has one creator per row: a handle, a follower count and engagement figures."
+
+
+def missing_columns(roles: list[str]) -> list[str]:
+    """What the file lacks, in words: empty when every needed figure has a column."""
+    return [words for found, words in NEEDED.values() if not found & set(roles)]
+
+
 def platform_of(path: Path) -> str:
     for p in PLATFORMS:
         if path.name.lower().startswith(p):
@@ -228,9 +249,12 @@ def parse_row(platform: str, roles: list[str], row: list[str], notes: Counter[st
         return "invalid: " + "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
 
 
-def read_ranking_file(path: Path) -> FileImport:
-    """Every row of one ranking file, as a creator or a rejection with its reason."""
-    platform = platform_of(path)
+def read_ranking_file(path: Path, platform: str | None = None) -> FileImport:
+    """Every row of one ranking file, as a creator or a rejection with its reason.
+
+    The platform comes from the file name unless given; WrongColumns when no row could ever be read.
+    """
+    platform = platform or platform_of(path)
     with path.open(encoding="utf-8", errors="replace", newline="") as fh:
         rows = list(csv.reader(fh))
     out = FileImport(path=path, platform=platform)
@@ -238,6 +262,10 @@ def read_ranking_file(path: Path) -> FileImport:
         return out
     headers, body = rows[0], rows[1:]
     roles = column_roles(headers, body)
+    if missing := missing_columns(roles):
+        raise WrongColumns(
+            f"{path.name} has no {' and no '.join(missing)} (its columns: {', '.join(headers)[:300]})"
+        )
     seen: set[str] = set()
     for line, row in enumerate(body, start=2):
         out.rows += 1

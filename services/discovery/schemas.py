@@ -111,16 +111,20 @@ class CreatorIn(BaseModel):
 
 
 class BulkCreatorsIn(BaseModel):
+    """Creators to create or update, keyed by `creator_id`; sending the same payload again changes nothing."""
+
     model_config = ConfigDict(extra="forbid")
 
-    creators: list[CreatorIn] = Field(min_length=1, max_length=5000)
+    creators: list[CreatorIn] = Field(min_length=1, max_length=5000, description="1 to 5,000 creators.")
 
 
 class BulkResult(BaseModel):
-    received: int
-    created: int
-    updated: int
-    unchanged: int
+    """What a bulk upsert did with each creator it received."""
+
+    received: int = Field(description="Creators in the request.")
+    created: int = Field(description="New to the catalogue (announced for fraud scoring).")
+    updated: int = Field(description="Known, with a changed payload (announced again).")
+    unchanged: int = Field(description="Known with the same payload: nothing stored or published.")
 
 
 class BriefIn(BaseModel):
@@ -248,9 +252,11 @@ class CreatorOut(CreatorIn):
 
 
 class CatalogStats(BaseModel):
-    creators: int
-    fraud_scored: int
-    campaigns: int
+    """The size of your organisation's catalogue."""
+
+    creators: int = Field(description="Creators in the catalogue.")
+    fraud_scored: int = Field(description="Of those, creators the fraud service has scored.")
+    campaigns: int = Field(description="Campaigns created from briefs.")
 
 
 SortKey = Literal["followers", "engagement_rate", "growth", "fraud_risk", "price_usd"]

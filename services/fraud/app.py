@@ -25,9 +25,19 @@ def start_retraining(runtime: Runtime) -> None:
     trigger.start()
 
 
+# What /docs and /redoc show first: who calls this service and for what.
+DESCRIPTION = (
+    "How far to trust a creator. A risk score 0-1 with a level and reasons for every creator in "
+    "the catalogue (scored as creators arrive), an audience-quality report from a sample of "
+    "followers (fake share with a 95% interval, corrected for the classifier's own error rates), "
+    "and anomalies (growth spikes, engagement pods, click fraud) that a person confirms or "
+    "dismisses. Every number names the model and version that produced it."
+)
+
 SPEC = ServiceSpec(
     name="fraud",
     title="Tandem fraud service",
+    description=DESCRIPTION,
     migrations=Path(__file__).parent / "migrations",
     consumes=[topics.CATALOG_CREATORS, topics.CAMPAIGN_RESULTS],
     model_names=["fraud_risk", "fake_account"],

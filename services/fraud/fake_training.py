@@ -9,6 +9,7 @@ equally, so the 2,255 Twitter rows do not drown the 576 Kaggle rows. Hyper-param
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -33,6 +34,7 @@ CANDIDATES: tuple[dict[str, Any], ...] = (
 # Audience samples are Instagram profiles, so the error rates used to correct them come from the
 # Instagram sets' held-out rows.
 INSTAGRAM_SETS = ("instafake", "instagram_fake_spammer_kaggle")
+INSTAGRAM_FOLDERS = tuple(ds.folder for ds in ds_.DATASETS if ds.name in INSTAGRAM_SETS)
 
 
 @dataclass(frozen=True)
@@ -55,8 +57,17 @@ def load_part(path: Path) -> Part:
     return Part(ds, path, ds_.features(df, ds), y, ds_.holdout_mask(df, ds))
 
 
-def load_parts(root: Path) -> list[Part]:
-    return [load_part(ds_.data_file(root, ds)) for ds in ds_.DATASETS]
+def load_parts(root: Path, exclude: Collection[str] = ()) -> list[Part]:
+    """The data sets under `root` that are present and not excluded (commercial use leaves out InstaFake).
+
+    At least one Instagram set must remain: the audience correction uses its validation error rates.
+    """
+    chosen = [ds for ds in ds_.DATASETS if ds.name not in exclude and (root / ds.folder).is_dir()]
+    if not {ds.name for ds in chosen} & set(INSTAGRAM_SETS):
+        raise FileNotFoundError(
+            f"no Instagram data set to train on in {root} (need {' or '.join(f'{n}/' for n in INSTAGRAM_FOLDERS)})"
+        )
+    return [load_part(ds_.data_file(root, ds)) for ds in chosen]
 
 
 def _training_rows(parts: list[Part]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -122,11 +133,11 @@ def _file_sha(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def train(root: Path, registry: ModelRegistry, seed: int = 0) -> OnnxModel:
+def train(root: Path, registry: ModelRegistry, seed: int = 0, exclude: Collection[str] = ()) -> OnnxModel:
     """Fit on every data set's training rows, register, and promote; the card holds per-set metrics."""
     from sklearn.ensemble import HistGradientBoostingClassifier
 
-    parts = load_parts(root)
+    parts = load_parts(root, exclude)
     x, y, w = _training_rows(parts)
     params = _choose_params(x, y, w, seed)
     clf = HistGradientBoostingClassifier(random_state=seed, **params).fit(x, y, sample_weight=w)

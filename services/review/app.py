@@ -23,9 +23,19 @@ def on_start(runtime: Runtime) -> None:
     )
 
 
+# What /docs and /redoc show first: who calls this service and for what.
+DESCRIPTION = (
+    "People in the loop. Every shortlist becomes review tasks; the routing policy decides which "
+    "finalists people must see (and samples the rest for audit), the team's markets and capacity "
+    "decide who sees them, and each decision is recorded as the signed-in person who made it. "
+    "Decisions flow back to discovery and trigger forecasts. Reviewers work in the web app under "
+    "`/app`."
+)
+
 SPEC = ServiceSpec(
     name="review",
     title="Tandem review service",
+    description=DESCRIPTION,
     migrations=Path(__file__).parent / "migrations",
     consumes=[
         topics.DISCOVERY_SHORTLISTS,

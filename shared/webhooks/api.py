@@ -98,6 +98,7 @@ def _endpoint(runtime: Runtime, org_id: str, endpoint_id: str) -> WebhookEndpoin
 
 @router.post("/endpoints", status_code=status.HTTP_201_CREATED)
 def create_endpoint(body: EndpointIn, runtime: RuntimeDep, who: Manager) -> EndpointCreated:
+    """Subscribe a URL to event types (or `*`); the answer holds the signing secret, shown only this once."""
     unknown = sorted(set(body.event_types) - set(EVENT_TYPES) - {hub.WILDCARD})
     if unknown:
         raise Invalid(f"unknown event types: {', '.join(unknown)}", field="event_types")
@@ -116,6 +117,7 @@ def create_endpoint(body: EndpointIn, runtime: RuntimeDep, who: Manager) -> Endp
 
 @router.get("/endpoints")
 def list_endpoints(runtime: RuntimeDep, who: Manager) -> list[EndpointOut]:
+    """Your organisation's endpoints, with whether each is enabled and why one was disabled."""
     with _edge(runtime).transaction() as s:
         rows = s.exec(select(WebhookEndpoint).where(WebhookEndpoint.org_id == who.org_id))
         return [EndpointOut.model_validate(r, from_attributes=True) for r in rows]
@@ -123,6 +125,7 @@ def list_endpoints(runtime: RuntimeDep, who: Manager) -> list[EndpointOut]:
 
 @router.post("/endpoints/{endpoint_id}/enable")
 def enable_endpoint(endpoint_id: str, runtime: RuntimeDep, who: Manager) -> EndpointOut:
+    """Re-enable an endpoint that was disabled after failing for three days; its failure count restarts."""
     ep = _endpoint(runtime, who.org_id, endpoint_id)
     ep.enabled, ep.disabled_reason, ep.consecutive_failures, ep.failing_since = True, "", 0, None
     with _edge(runtime).transaction() as s:
@@ -134,6 +137,7 @@ def enable_endpoint(endpoint_id: str, runtime: RuntimeDep, who: Manager) -> Endp
 def rotate(
     endpoint_id: str, runtime: RuntimeDep, who: Manager, grace_hours: int = Query(24, ge=0, le=720)
 ) -> dict[str, str]:
+    """A new signing secret; the old one stays valid for `grace_hours` so receivers can switch over."""
     _endpoint(runtime, who.org_id, endpoint_id)
     secret = hub.rotate_secret(_edge(runtime), who.org_id, endpoint_id, timedelta(hours=grace_hours))
     return {"endpoint_id": endpoint_id, "secret": secret}
@@ -143,6 +147,7 @@ def rotate(
 def deliveries(
     endpoint_id: str, runtime: RuntimeDep, who: Manager, limit: int = Query(100, ge=1, le=1000)
 ) -> list[DeliveryOut]:
+    """The newest deliveries to this endpoint (`limit`), each with its status and attempts so far."""
     _endpoint(runtime, who.org_id, endpoint_id)
     with _edge(runtime).transaction() as s:
         stmt = (select(WebhookDelivery).where(WebhookDelivery.endpoint_id == endpoint_id)
@@ -152,6 +157,7 @@ def deliveries(
 
 @router.get("/deliveries/{delivery_id}/attempts")
 def attempts(delivery_id: str, runtime: RuntimeDep, who: Manager) -> list[AttemptOut]:
+    """Every attempt to deliver one event: when, status code, latency and the start of the response."""
     with _edge(runtime).transaction() as s:
         d = s.get(WebhookDelivery, delivery_id)
         if d is None or d.org_id != who.org_id:
@@ -166,6 +172,7 @@ def attempts(delivery_id: str, runtime: RuntimeDep, who: Manager) -> list[Attemp
 
 @router.post("/deliveries/{delivery_id}/replay")
 def replay_one(delivery_id: str, runtime: RuntimeDep, who: Manager) -> dict[str, int]:
+    """Send one delivery again (with a fresh signature); 404 if it is not your organisation's."""
     n = hub.replay(_edge(runtime), who.org_id, delivery_id=delivery_id)
     if n == 0:
         raise NotFound(f"no delivery {delivery_id!r}", field="delivery_id")
@@ -174,6 +181,7 @@ def replay_one(delivery_id: str, runtime: RuntimeDep, who: Manager) -> dict[str,
 
 @router.post("/endpoints/{endpoint_id}/replay")
 def replay_range(endpoint_id: str, body: ReplayRange, runtime: RuntimeDep, who: Manager) -> dict[str, int]:
+    """Send again every delivery to this endpoint created between `since` and `until`."""
     if body.since > body.until:
         raise Invalid("since is after until", field="since")
     _endpoint(runtime, who.org_id, endpoint_id)

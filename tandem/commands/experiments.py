@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
+
+from tandem.inputs import text_file
+from tandem.output import JsonFlag, emit, percent, table
 
 NAME = "experiments"
 app = typer.Typer(
@@ -16,7 +18,9 @@ app = typer.Typer(
 
 @app.command()
 def analyze(
-    path: Annotated[Path, typer.Argument(help="CSV (or .csv.gz), one row per unit.", exists=True)],
+    path: Annotated[
+        Path, typer.Argument(help="CSV (or .csv.gz), one row per unit.", exists=True, callback=text_file)
+    ],
     variant: Annotated[str, typer.Option(help="Column naming the arm.")],
     metric: Annotated[str, typer.Option(help="Column with the outcome (0/1, True/False or a number).")],
     control: Annotated[
@@ -30,8 +34,9 @@ def analyze(
         str | None, typer.Option(help="Time column giving arrival order (default: row order).")
     ] = None,
     plot: Annotated[Path | None, typer.Option(help="Write a PNG of the metric over time here.")] = None,
+    as_json: JsonFlag = False,
 ) -> None:
-    """Print one JSON object: arms (n, mean, ci_low, ci_high, prob_best) and verdict."""
+    """Per arm: n, mean with its interval, P(best); each arm against control; the verdict."""
     from services.forecast.experiments.data import read_groups
     from services.forecast.experiments.plot import plot_over_time
     from services.forecast.experiments.report import analyze as run_analysis
@@ -43,7 +48,39 @@ def analyze(
         raise typer.BadParameter(str(exc)) from exc
     if plot is not None:
         report["plot"] = str(plot_over_time(groups, report["metric_type"] == "binary", metric, plot))
-    typer.echo(json.dumps(report))
+    emit(report, as_json, _report_text)
+
+
+def _report_text(r: dict[str, Any]) -> str:
+    v = r["verdict"]
+    arms = [[name + (" (control)" if name == r["control"] else ""), a["n"], a["mean"], a["ci_low"], a["ci_high"],
+             percent(a["prob_best"])] for name, a in r["arms"].items()]  # fmt: skip
+    vs = [[name, c["diff"], c["diff_ci_low"], c["diff_ci_high"], c["p_value"], c["significant"],
+           c["sequential_p"], c["sequential_significant"]] for name, c in v["comparisons"].items()]  # fmt: skip
+    lines = [
+        f"{r['metric_type']} metric; {int(v['alpha'] * 100)}% family-wise error",
+        table(arms, ["arm", "n", "mean", "95% low", "95% high", "P(best)"]),
+        "",
+        table(
+            vs,
+            [
+                "vs control",
+                "diff",
+                "low",
+                "high",
+                "p",
+                "significant",
+                "always-valid p",
+                "significant at any look",
+            ],
+        ),
+        "",
+        f"verdict: {v['decision']}: {v['summary']}",
+        f"peeking-safe: {v['sequential_decision']} ({v['sequential_note']})",
+    ]
+    if "plot" in r:
+        lines.append(f"plot: {r['plot']}")
+    return "\n".join(lines)
 
 
 @app.command("sample-size")
@@ -53,8 +90,10 @@ def sample_size(
     alpha: float = 0.05,
     power: float = 0.8,
     sd: Annotated[float | None, typer.Option(help="Standard deviation for a continuous metric.")] = None,
+    as_json: JsonFlag = False,
 ) -> None:
     """Per-arm sample size for a two-sided test."""
     from services.forecast.experiments.stats import sample_size_per_arm
 
-    typer.echo(json.dumps({"per_arm": sample_size_per_arm(baseline, mde, alpha, power, sd)}))
+    out = {"per_arm": sample_size_per_arm(baseline, mde, alpha, power, sd)}
+    emit(out, as_json, lambda o: f"{o['per_arm']:,} units per arm (alpha {alpha}, power {power:.0%})")

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
 from shared.settings import REPO_ROOT
+from tandem.output import JsonFlag, emit, pairs, records, step, table
 
 NAME = "feedback"
 app = typer.Typer(
@@ -24,13 +24,25 @@ MinRows = Annotated[int | None, typer.Option(help="Fewest joined outcomes worth 
 
 
 def print_retrain(model: str, database_url: str, models_dir: Path, margin: float | None,
-                  holdout_share: float | None, min_rows: int | None) -> None:  # fmt: skip
-    """Run one champion/challenger round and print its verdict as one JSON object."""
+                  holdout_share: float | None, min_rows: int | None, as_json: bool = False) -> None:  # fmt: skip
+    """Run one champion/challenger round and print its verdict (one JSON object with --json)."""
     from tandem.feedback.retrain import RETRAINABLE, run
 
     if model not in RETRAINABLE:
         raise typer.BadParameter(f"unknown model {model!r}; choose one of {', '.join(RETRAINABLE)}")
-    typer.echo(json.dumps(run(model, database_url, models_dir, margin, holdout_share, min_rows)))
+    step(1, 1, f"champion/challenger round for {model} on its stored outcomes")
+    emit(run(model, database_url, models_dir, margin, holdout_share, min_rows), as_json, _verdict_text)
+
+
+def _verdict_text(v: dict[str, Any]) -> str:
+    if v["challenger"] is None:
+        head = f"{v['model']}: no challenger trained; champion v{v['champion_before']} stays"
+    elif v["promoted"]:
+        head = f"{v['model']}: challenger v{v['challenger']} beat champion v{v['champion_before']} and is promoted"
+    else:
+        head = f"{v['model']}: challenger v{v['challenger']} did not beat champion v{v['champion_before']}; not promoted"
+    rows = f"{v['train_rows']:,} outcomes to train on, {v['holdout_rows']:,} newest held out"
+    return f"{head}\n{rows}\n{pairs(v['report'])}"
 
 
 @app.command()
@@ -41,9 +53,10 @@ def retrain(
     margin: Margin = None,
     holdout_share: HoldoutShare = None,
     min_rows: MinRows = None,
+    as_json: JsonFlag = False,
 ) -> None:
     """Train a challenger on the stored outcomes; promote it only if it beats the champion on the newest."""
-    print_retrain(model, database_url, models_dir, margin, holdout_share, min_rows)
+    print_retrain(model, database_url, models_dir, margin, holdout_share, min_rows, as_json)
 
 
 @app.command()
@@ -51,6 +64,7 @@ def simulate(
     months: Annotated[int, typer.Option(help="Months of campaigns.")] = 4,
     per_month: Annotated[int, typer.Option(help="Approved posts a month.")] = 1000,
     margin: Annotated[float, typer.Option(help="Promotion margin.")] = 0.01,
+    as_json: JsonFlag = False,
 ) -> None:
     """Months of simulated campaigns (scratch database and registry): errors per month and the people report."""
     import tempfile
@@ -65,6 +79,20 @@ def simulate(
         migrate(url, REPO_ROOT / "services" / "forecast" / "migrations")
         db = Database(url)
         report = run(db, ModelRegistry(Path(tmp) / "models"), months=months, per_month=per_month,
-                     policy=retraining.Policy(margin=margin))  # fmt: skip
+                     policy=retraining.Policy(margin=margin),
+                     on_month=lambda m: step(m + 1, months, f"simulating month {m + 1}"))  # fmt: skip
         db.close()
-    typer.echo(json.dumps(report, indent=2, default=str))
+    emit(report, as_json, _simulation_text)
+
+
+def _simulation_text(report: dict[str, Any]) -> str:
+    months = [[m["month"] + 1, m["champion"], m["posts"], m["live_log_mae"], m["eval_log_mae"],
+               m["ru_reel_log_mae"], m["retrain"].get("challenger"), m["retrain"].get("promoted")]
+              for m in report["months"]]  # fmt: skip
+    ru_reels = f"RU reels ({report['ru_reels_in_eval']})"
+    headers = ["month", "champion", "posts", "live", "fixed eval set", ru_reels, "challenger", "promoted"]
+    out = ["Forecast error by month (log MAE; lower is better):", table(months, headers)]
+    if report["adjustments"]:
+        note = "People's adjustments against results (positive gain: people helped):"
+        out += ["", note, records(report["adjustments"])]
+    return "\n".join(out)

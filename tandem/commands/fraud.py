@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from shared.settings import REPO_ROOT
+from tandem.errors import CliError
+from tandem.inputs import text_file
+from tandem.output import JsonFlag, emit, pairs, step, table
 
 if TYPE_CHECKING:  # the CLI imports model code only when a command runs
     from shared.onnx_model import OnnxModel
@@ -19,6 +21,7 @@ app = typer.Typer(help="Fake-account classifier: train on the real data sets, ev
 DEFAULT_DATA = REPO_ROOT.parent / "shared" / "data"
 ModelsDir = Annotated[Path, typer.Option(help="Model registry root.")]
 Version = Annotated[str | None, typer.Option(help="Model version (default: the champion).")]
+DATASET_NAMES = ("instafake", "instagram_fake_spammer_kaggle", "cresci2015_e13_int")
 
 
 def _model(models_dir: Path, version: str | None) -> OnnxModel:
@@ -34,23 +37,48 @@ def _model(models_dir: Path, version: str | None) -> OnnxModel:
 def train(
     data: Annotated[Path, typer.Option(help="Folder holding the three data sets.")] = DEFAULT_DATA,
     models_dir: ModelsDir = REPO_ROOT / "models",
+    exclude: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="Leave a data set out (repeat). For commercial use: --exclude instafake (CC BY-NC 4.0)."
+        ),
+    ] = None,
+    as_json: JsonFlag = False,
 ) -> None:
-    """Train on instafake + Kaggle + Cresci 2015, export to ONNX, write the card, promote."""
+    """Train on instafake + Kaggle + Cresci 2015, export to ONNX, write the card, promote (~1.5 min)."""
     from services.fraud.fake_training import train as run
     from shared.model_registry import ModelRegistry
 
-    if not data.exists():
+    if not data.is_dir():
         raise typer.BadParameter(
             f"data folder {data} not found (it lives outside the repo, in ../shared/data)"
         )
-    model = run(data, ModelRegistry(models_dir))
-    typer.echo(json.dumps({"model": model.name, "version": model.version, "metrics": model.card.metrics}))
+    unknown = sorted(set(exclude or ()) - set(DATASET_NAMES))
+    if unknown:
+        raise typer.BadParameter(f"--exclude {', '.join(unknown)}: choose from {', '.join(DATASET_NAMES)}")
+    step(1, 1, f"training fake_account on {data} (without {', '.join(exclude or ()) or 'nothing'}); ~1.5 min")
+    model = run(data, ModelRegistry(models_dir), exclude=exclude or ())
+    emit(_trained(model.name, model.version, model.card.metrics), as_json, _trained_text)
+
+
+def _trained(name: str, version: str, metrics: dict[str, Any]) -> dict[str, Any]:
+    return {"model": name, "version": version, "metrics": metrics}
+
+
+def _trained_text(out: dict[str, Any]) -> str:
+    rows = [[name, m["rows"], m["accuracy"], m["precision"], m["recall"], m["f1"], m["roc_auc"]]
+            for name, m in out["metrics"].get("holdout", {}).items()]  # fmt: skip
+    head = f"{out['model']} v{out['version']} trained and promoted; held-out rows:"
+    return head + "\n" + table(rows, ["data set", "rows", "accuracy", "precision", "recall", "F1", "ROC AUC"])
 
 
 @app.command()
 def evaluate(
     path: Annotated[
-        Path, typer.Argument(help="CSV (or .csv.gz) in the format of one of the three data sets.")
+        Path,
+        typer.Argument(
+            help="CSV (or .csv.gz) in the format of one of the three data sets.", callback=text_file
+        ),
     ],
     split: Annotated[
         str,
@@ -60,8 +88,9 @@ def evaluate(
     ] = "auto",
     models_dir: ModelsDir = REPO_ROOT / "models",
     version: Version = None,
+    as_json: JsonFlag = False,
 ) -> None:
-    """Detect the data set by its columns, score every row, print one JSON object of metrics (fake = 1)."""
+    """Detect the data set by its columns, score every row, print its metrics (fake = 1)."""
     from services.fraud.datasets import UnknownFormat
     from services.fraud.fake_training import evaluate_file
 
@@ -70,20 +99,26 @@ def evaluate(
     try:
         result = evaluate_file(_model(models_dir, version), path, split)
     except (UnknownFormat, ValueError) as exc:
-        raise typer.BadParameter(str(exc)) from exc
-    typer.echo(json.dumps(result))
+        raise typer.BadParameter(f"{path.name}: {exc}") from exc
+    emit(
+        result, as_json, lambda r: pairs(r, f"{path.name}: {r['rows']} rows ({r['split']}), fake = positive")
+    )
 
 
 @app.command()
 def score(
     path: Annotated[
-        Path, typer.Argument(help="CSV in the format of one of the three data sets (label optional).")
+        Path,
+        typer.Argument(
+            help="CSV in the format of one of the three data sets (label optional).", callback=text_file
+        ),
     ],
     out: Annotated[
         Path | None, typer.Option(help="Output CSV (default: <input name>.scores.csv in the current folder).")
     ] = None,
     models_dir: ModelsDir = REPO_ROOT / "models",
     version: Version = None,
+    as_json: JsonFlag = False,
 ) -> None:
     """Write a fake probability and label for every row of the file."""
     from services.fraud.datasets import UnknownFormat
@@ -94,5 +129,22 @@ def score(
     try:
         summary = score_file(_model(models_dir, version), path, target)
     except UnknownFormat as exc:
-        raise typer.BadParameter(str(exc)) from exc
-    typer.echo(json.dumps(summary))
+        raise typer.BadParameter(f"{path.name}: {exc}") from exc
+    if not summary["rows"]:
+        target.unlink(missing_ok=True)  # an output with a header only would look like a result
+    _require_rows(path, summary["rows"])
+    emit(summary, as_json, _scored_text)
+
+
+def _require_rows(path: Path, rows: int) -> None:
+    if not rows:
+        raise CliError(
+            f"{path} has a header but no data rows", "Give a file with at least one account per row."
+        )
+
+
+def _scored_text(s: dict[str, Any]) -> str:
+    return (
+        f"{s['rows']:,} rows of {s['dataset']} scored by {s['model_name']} v{s['model_version']}; "
+        f"fake probability and label per row in {s['out']}"
+    )

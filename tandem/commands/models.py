@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import typer
 
 from shared.model_registry import ModelRegistry
 from shared.settings import REPO_ROOT
+from tandem.output import JsonFlag, emit, flatten, fmt, table
 
 NAME = "models"
 app = typer.Typer(help="Model registry: versions, promotion, rollback.", no_args_is_help=True)
@@ -16,13 +18,22 @@ ModelsDir = typer.Option(REPO_ROOT / "models", envvar="TANDEM_MODELS_DIR", help=
 
 
 @app.command("list")
-def list_versions(name: str, models_dir: Path = ModelsDir) -> None:
+def list_versions(name: str, models_dir: Path = ModelsDir, as_json: JsonFlag = False) -> None:
     """Every version of a model with its metrics; the champion is marked."""
     registry = ModelRegistry(models_dir)
     champion = registry.champion_version(name)
-    for card in registry.versions(name):
-        mark = "*" if card.version == champion else " "
-        typer.echo(f"{mark} {name} v{card.version}  trained {card.trained_at}  {json.dumps(card.metrics)}")
+    versions = [{"version": c.version, "champion": c.version == champion, "trained_at": str(c.trained_at),
+                 "metrics": c.metrics} for c in registry.versions(name)]  # fmt: skip
+    emit(
+        versions,
+        as_json,
+        lambda vs: table([_row(v) for v in vs], ["", "version", "trained", "held-out metrics"]),
+    )
+
+
+def _row(v: dict[str, Any]) -> list[str]:
+    figures = ", ".join(f"{k} {fmt(x)}" for k, x in flatten(v["metrics"]).items() if isinstance(x, float))
+    return ["*" if v["champion"] else "", v["version"], v["trained_at"][:16], figures]
 
 
 @app.command()

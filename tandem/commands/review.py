@@ -8,6 +8,7 @@ import httpx
 import typer
 
 from services.review.simulator import SimulationIn, TeamMember, mix_table, simulate
+from tandem.output import JsonFlag, emit, pairs
 
 NAME = "review"
 app = typer.Typer(help="Review: reviewers, the policy simulator, the overdue sweep.", no_args_is_help=True)
@@ -85,9 +86,9 @@ def simulate_policy(
 
 
 @app.command()
-def sweep(url: UrlOpt = "http://127.0.0.1:8004", org: OrgOpt = "demo") -> None:
+def sweep(url: UrlOpt = "http://127.0.0.1:8004", org: OrgOpt = "demo", as_json: JsonFlag = False) -> None:
     """Escalate the organisation's overdue tasks and assign waiting ones now (the service also does this
     periodically for every organisation)."""
     r = httpx.post(f"{url}/v1/sweep", headers={"X-Org-Id": org}, timeout=30)
     r.raise_for_status()
-    typer.echo(r.json())
+    emit(r.json(), as_json, lambda done: pairs(done, "sweep done:"))

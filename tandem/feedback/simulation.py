@@ -9,6 +9,7 @@ is promoted only if it beats the champion on the most recent held-out results.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -162,8 +163,11 @@ def record_month(db: Database, outbox: Outbox, model: OnnxModel, posts: list[Pos
 
 def simulate(db: Database, registry: ModelRegistry, months: int = 4, per_month: int = 1000, prior: int = 800,
              eval_posts: int = 2000, creators: int = 2000, seed: int = 5,
-             policy: retraining.Policy | None = None) -> dict[str, Any]:  # fmt: skip
-    """Run the months; returns per-month errors (live, on a fixed evaluation set, on RU reels) and the report."""
+             policy: retraining.Policy | None = None,
+             on_month: Callable[[int], None] = lambda _: None) -> dict[str, Any]:  # fmt: skip
+    """Run the months; returns per-month errors (live, on a fixed evaluation set, on RU reels) and the report.
+
+    `on_month(m)` is called as month m starts (the CLI counts them)."""
     world = synthetic.generate_world(creators, seed=seed)
     rng = np.random.default_rng(seed)
     outbox = Outbox("forecast")
@@ -173,6 +177,7 @@ def simulate(db: Database, registry: ModelRegistry, months: int = 4, per_month: 
     ru_reels = [i for i, p in enumerate(evaluation) if (p.content.market, p.content.format) == ("RU", "reel")]
     report: list[Month] = []
     for month in range(months):
+        on_month(month)
         model = registry.load_champion(training.MODEL_NAME)
         posts = sample_posts(world, rng, per_month, month)
         actual = [truth(rng, p) for p in posts]

@@ -275,10 +275,10 @@ def test_trigger_retrains_after_every_n_new_outcomes(runtime: Runtime, registry:
 def test_cli_train_ranking_from_results(runtime: Runtime, registry: ModelRegistry) -> None:
     n = _seed_outcomes(runtime, ["US", "GB", "RU"])
     args = ["train", "ranking", "--from-results", "--database-url", runtime.db.url, "--models-dir",
-            str(registry.root), "--min-rows", "10"]  # fmt: skip
+            str(registry.root), "--min-rows", "10", "--json"]  # fmt: skip
     result = CliRunner().invoke(cli_app, args)
     assert result.exit_code == 0, result.output
-    out = json.loads(result.output)
+    out = json.loads(result.stdout)
     assert (out["model"], out["champion_before"]) == (MODEL_NAME, "1")
     assert out["train_rows"] + out["holdout_rows"] == n and out["challenger"] == "2"
     assert "champion_log_loss" in out["report"] and isinstance(out["promoted"], bool)

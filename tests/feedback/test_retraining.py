@@ -136,8 +136,8 @@ def test_cli_retrain_reports_the_challenge(
 ) -> None:
     _seed_results(db, registry, world, 1500)
     result = CliRunner().invoke(feedback_app, ["retrain", "--database-url", db.url,
-                                               "--models-dir", str(registry.root)])  # fmt: skip
+                                               "--models-dir", str(registry.root), "--json"])  # fmt: skip
     assert result.exit_code == 0, result.output
-    out = json.loads(result.output)
+    out = json.loads(result.stdout)
     assert (out["champion_before"], out["promoted"]) == (weak_champion.version, True)
     assert out["train_rows"] + out["holdout_rows"] == 1500

@@ -32,10 +32,10 @@ def test_train_forecast_from_results_prints_the_verdict(
 ) -> None:
     _seed(db, registry, world, 300)
     args = ["train", "forecast", "--from-results", "--database-url", db.url, "--models-dir", str(registry.root),
-            "--min-rows", "100", "--holdout-share", "0.25"]  # fmt: skip
+            "--min-rows", "100", "--holdout-share", "0.25", "--json"]  # fmt: skip
     result = CliRunner().invoke(cli_app, args)
     assert result.exit_code == 0, result.output
-    out = json.loads(result.output)
+    out = json.loads(result.stdout)
     assert (out["model"], out["champion_before"]) == (MODEL_NAME, weak_champion.version)
     assert (out["train_rows"], out["holdout_rows"]) == (225, 75)
     assert (

@@ -50,9 +50,9 @@ def test_intervals_are_ordered_and_missing_inputs_still_score(model: OnnxModel) 
 
 def test_evaluate_cli_prints_errors_per_target(shared_data: Path) -> None:
     path = shared_data / "facebook_metrics_uci" / "dataset_Facebook_train.csv"
-    result = CliRunner().invoke(app, ["evaluate", str(path)])
+    result = CliRunner().invoke(app, ["evaluate", str(path), "--json"])
     assert result.exit_code == 0, result.output
-    out = json.loads(result.output)
+    out = json.loads(result.stdout)
     assert set(out) == set(TARGETS)
     for figures in out.values():
         assert {"mae", "mape", "coverage80"} <= set(figures)

@@ -71,9 +71,9 @@ def test_detect_rejects_unknown_columns() -> None:
 
 def test_cli_evaluate_prints_one_json_object(shared_data: Path) -> None:
     path = datasets.data_file(shared_data, datasets.KAGGLE)
-    result = CliRunner().invoke(app, ["fraud", "evaluate", str(path)])
+    result = CliRunner().invoke(app, ["fraud", "evaluate", str(path), "--json"])
     assert result.exit_code == 0, result.output
-    printed = json.loads(result.output)
+    printed = json.loads(result.stdout)
     assert {"dataset", "rows", "accuracy", "precision", "recall", "f1", "roc_auc"} <= set(printed)
     assert printed["dataset"] == datasets.KAGGLE.name
 

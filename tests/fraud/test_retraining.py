@@ -233,10 +233,11 @@ def test_cli_retrains_fraud_from_stored_labels(tmp_path: Path, db: Database) -> 
         str(registry.root),
         "--min-rows",
         "20",
+        "--json",
     ]
     result = CliRunner().invoke(feedback_app, args)
     assert result.exit_code == 0, result.output
-    out = json.loads(result.output)
+    out = json.loads(result.stdout)
     assert (out["model"], out["champion_before"], out["train_rows"] + out["holdout_rows"]) == (
         MODEL_NAME,
         champion,

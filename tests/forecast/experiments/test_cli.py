@@ -13,9 +13,9 @@ runner = CliRunner()
 
 
 def _analyze(*args: str) -> dict:  # type: ignore[type-arg]
-    result = runner.invoke(app, ["analyze", *args])
+    result = runner.invoke(app, ["analyze", *args, "--json"])
     assert result.exit_code == 0, result.output
-    return json.loads(result.output)
+    return json.loads(result.stdout)
 
 
 def test_cookie_cats_rates_reproduce_published_figures(shared_data: Path) -> None:
