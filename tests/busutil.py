@@ -9,14 +9,14 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-import pytest
 import orjson
+import pytest
 from kafka import KafkaConsumer, KafkaProducer
 from kafka.consumer.fetcher import ConsumerRecord
 from sqlalchemy import create_engine, text
 
-from shared.broker import Broker, BrokerKind, make_broker
 from shared import topics
+from shared.broker import Broker, BrokerKind, make_broker
 from shared.bus.producer import Sendable
 from shared.bus.provenance import PRODUCER_HEADER
 from shared.events import AccountStats, CreatorUpserted, MarketStats, wrap

@@ -225,6 +225,7 @@ class OutcomeSeen(SQLModel, table=True):
     line_id: str | None = Field(default=None, index=True, max_length=64)
     variant: str | None = Field(default=None, max_length=64)
 
+
 class AnomalySeen(SQLModel, table=True):
     """A fraud anomaly seen on the bus and its verdict: a creator with an open one always goes to people."""
 
