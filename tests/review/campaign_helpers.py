@@ -15,6 +15,7 @@ from services.review import consumers
 from services.review.app import build
 from services.review.config import ReviewSettings
 from shared.bus.consumer import EventDispatcher
+from shared.bus.provenance import PRODUCER_HEADER
 from shared.events import (
     EVENT_TYPES,
     CampaignOpened,
@@ -29,7 +30,7 @@ from shared.events import (
 from shared.identity.keys import Principal
 from shared.orgs import current_principal
 from shared.runtime import Runtime
-from tests.busutil import SendsOneByOne
+from tests.busutil import SendsOneByOne, owner
 from tests.review import helpers
 
 ORG = helpers.ORG
@@ -79,7 +80,8 @@ class Bus:
         self.offset = 0
 
     def envelope(self, event: Event) -> Envelope:
-        return wrap(event, producer="test", correlation_id="corr", org_id=ORG)
+        # Produced as the topic's owner, as the real services do: consumers refuse other producers.
+        return wrap(event, producer=owner(event.topic), correlation_id="corr", org_id=ORG)
 
     def deliver(self, envelope: Envelope) -> str:
         self.offset += 1
@@ -93,7 +95,7 @@ class Bus:
             0,
             b"k",
             value,
-            [],
+            [(PRODUCER_HEADER, envelope.producer.encode())],
             None,
             1,
             len(value),

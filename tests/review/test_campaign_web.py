@@ -80,10 +80,9 @@ def _world(url: str, runtime: Runtime) -> None:
     entries = [helpers.entry(i + 1, c, 0.5, 0.1) for i, c in enumerate(CREATORS[:3])]
     bus.send(helpers.shortlist(entries, campaign_id="cmp-web").model_copy(update={"brand": "SolBright"}))
     for task in httpx.get(f"{url}/v1/tasks", params={"campaign_id": "cmp-web"}, headers=headers).json():
-        body = {"reviewer": "max@tandem", "decision": "approve", "notes": "fits"}
-        httpx.post(
-            f"{url}/v1/tasks/{task['task_id']}/decision", json=body, headers=headers
-        ).raise_for_status()
+        body = {"decision": "approve", "notes": "fits"}
+        as_max = {**headers, "X-Person": "max@tandem"}  # open mode: the person a judgement is recorded as
+        httpx.post(f"{url}/v1/tasks/{task['task_id']}/decision", json=body, headers=as_max).raise_for_status()
     plan = ch.plan("cmp-web", CREATORS, approved=True, who="max@tandem")
     variants = [
         MessageVariant(variant_id="A", text="Sun safety first"),

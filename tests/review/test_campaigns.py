@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -25,6 +26,7 @@ from shared.events import (
     TrendCalled,
 )
 from shared.identity.keys import Principal
+from shared.orgs import current_principal
 from tests.review import campaign_helpers as ch
 from tests.review import helpers
 
@@ -56,10 +58,21 @@ def _to_review(client: TestClient, bus: ch.Bus, campaign_id: str = "cmp-1", bran
     return str(task["task_id"])
 
 
+def _approve_as_ann(client: TestClient, task_id: str) -> Any:
+    """Ann decides with her own credentials: a decision is recorded as the caller, never a body name."""
+    overrides = client.app.dependency_overrides  # type: ignore[attr-defined]
+    saved = overrides[current_principal]
+    overrides[current_principal] = lambda: Principal(helpers.ORG, "reviewer", "k-ann", "ann")
+    try:
+        return client.post(f"/v1/tasks/{task_id}/decision", json={"decision": "approve"})
+    finally:
+        overrides[current_principal] = saved
+
+
 def test_stage_moves_forward_only_and_redelivery_changes_nothing(client: TestClient, bus: ch.Bus) -> None:
     task_id = _to_review(client, bus)
     assert _stages(client) == ["brief", "shortlist", "review"]
-    r = client.post(f"/v1/tasks/{task_id}/decision", json={"reviewer": "ann", "decision": "approve"})
+    r = _approve_as_ann(client, task_id)
     assert r.status_code == 201
     assert _stages(client)[-1] == "planning"
     proposal = bus.envelope(ch.plan("cmp-1", ["cr-1"]))
@@ -189,7 +202,7 @@ def test_brand_settings_route_the_brands_shortlists(client: TestClient, bus: ch.
 
 def test_alerts_retrospective_and_the_decisions_behind_each_line(client: TestClient, bus: ch.Bus) -> None:
     task_id = _to_review(client, bus)
-    client.post(f"/v1/tasks/{task_id}/decision", json={"reviewer": "ann", "decision": "approve"})
+    _approve_as_ann(client, task_id)
     bus.send(ch.plan("cmp-1", ["cr-1", "cr-2"], approved=True))
     bus.send(ch.result("cmp-1", "cr-1", 0, 3_000))
     now = datetime.now(UTC)
