@@ -81,6 +81,11 @@ class ServiceSettings(BaseSettings):
     kafka_heartbeat_interval_ms: int = Field(1000, description="Consumer heartbeat interval.")
     kafka_fetch_max_wait_ms: int = Field(100, description="Fetch wait; 100 ms keeps p99 latency ~6 ms.")
     kafka_max_poll_records: int = Field(200, description="Records per poll, handled as one batch.")
+    kafka_metadata_max_age_ms: int = Field(
+        30_000,
+        description="How often a consumer re-reads topic metadata. A consumer that joined before its topics'"
+        " partitions were visible gets them assigned at the next refresh (kafka-python's default: 5 minutes).",
+    )
     broker_check_interval_s: float = Field(
         2.0, description="How often readiness checks that a bootstrap server accepts connections."
     )

@@ -17,6 +17,7 @@ import typer
 
 from shared.broker import Broker, free_port, make_broker, preferred_kind
 from shared.settings import REPO_ROOT
+from tandem import campaign_tour as tour
 from tandem import synthetic
 from tandem.supervisor import Suite
 
@@ -25,6 +26,8 @@ DEFAULT_PORTS = {"discovery": 8001, "fraud": 8002, "forecast": 8003, "review": 8
 DEMO_BRIEFS: list[dict[str, Any]] = [
     {
         "name": "Spring skincare launch (volume)",
+        "brand": "SolBright",
+        "objective": "awareness",
         "product": "SPF 50 daily moisturiser",
         "category": "beauty",
         "target_markets": ["US", "GB", "CA"],
@@ -32,10 +35,13 @@ DEMO_BRIEFS: list[dict[str, Any]] = [
         "budget_usd": 60_000,
         "tier": "volume",
         "brand_values": ["clean ingredients"],
+        "keywords": ["sunscreen", "skincare"],
         "shortlist_size": 20,
     },
     {
         "name": "Winter fitness app (strategic)",
+        "brand": "FitNow",
+        "objective": "engagement",
         "product": "home workout app",
         "category": "fitness",
         "target_markets": ["RU", "KZ"],
@@ -49,6 +55,12 @@ DEMO_BRIEFS: list[dict[str, Any]] = [
 
 
 DEMO_REVIEWERS = ["demo.reviewer@tandem", "demo.second@tandem"]
+# The brief after the first campaign's retrospective: same brand and market, so its lesson shows.
+NEXT_BRIEF: dict[str, Any] = {
+    **DEMO_BRIEFS[0],
+    "name": "Summer sun care follow-up (volume)",
+    "shortlist_size": 10,
+}
 
 
 def _port(preferred: int) -> int:
@@ -140,6 +152,19 @@ class DemoClient:
         tasks = self.get("review", f"/v1/tasks?campaign_id={cid}&limit=1000") or []
         return {"shortlist": shortlist, "summary": final, "tasks": tasks, "forecasts": fc}
 
+    def run_cycle(self, cid: str) -> dict[str, Any]:
+        """The rest of the campaign's life: plan with people, results, close, retrospective, a lesson, and
+        the lesson on the next matching brief (tandem/campaign_tour.py)."""
+        typer.echo(f"\n== {DEMO_BRIEFS[0]['name']}: the whole cycle (results are simulated) ...")
+        plan = tour.propose_plan(self, cid, wait_for)
+        edits = tour.edit_plan(self, cid, plan)
+        tour.print_plan(plan, edits)
+        campaign = tour.run_and_close(self, cid, plan, wait_for)
+        lesson = tour.record_lesson(self, cid, campaign)
+        next_sl = tour.next_brief_shows(self, NEXT_BRIEF, lesson["lesson_id"], wait_for)
+        tour.print_outcome(campaign, lesson, next_sl)
+        return {"plan": plan, "edits": edits, "campaign": campaign, "lesson": lesson, "next": next_sl}
+
 
 def _print_campaign(brief: dict[str, Any], result: dict[str, Any]) -> None:
     sl, summary = result["shortlist"], result["summary"]
@@ -188,6 +213,9 @@ def check(results: list[dict[str, Any]]) -> list[str]:
         failures.append("no candidate went to people")
     if sum(len(r["forecasts"]) for r in results) < 1:
         failures.append("no forecast was made")
+    cycles = [r["cycle"] for r in results if "cycle" in r]
+    if not cycles or not cycles[0]["campaign"]["retrospective"]["contributions"]:
+        failures.append("no campaign went through results to a retrospective")
     return failures
 
 
@@ -231,12 +259,18 @@ def run_demo(once: bool, creators: int, broker_kind: str = "auto") -> int:
         for brief in DEMO_BRIEFS:
             results.append(client.run_campaign(brief))
             _print_campaign(brief, results[-1])
+        cycle = client.run_cycle(results[0]["shortlist"]["campaign_id"])
+        results[0]["cycle"] = cycle
         typer.echo("")
         for name, proc in suite.processes.items():
             typer.echo(
                 f"   {name:<10} {proc.url}/docs   (ready: {proc.url}/health/ready, metrics: {proc.url}/metrics)"
             )
         typer.echo(f"   broker     {broker.bootstrap} ({broker.kind})   logs: {workdir}")
+        review = suite.processes["review"].url
+        typer.echo(
+            f"   portfolio  {review}/app/portfolio   campaign: {review}/app/campaigns/{results[0]['shortlist']['campaign_id']}"
+        )
         failures = check(results)
         for f in failures:
             typer.echo(f"DEMO CHECK FAILED: {f}", err=True)

@@ -48,6 +48,26 @@ def ensure_topics(
                 created.append(spec.name)
             except TopicAlreadyExistsError:
                 pass
+        _wait_for_leaders(admin, wanted, deadline)
         return created
     finally:
         admin.close()
+
+
+def _wait_for_leaders(admin: KafkaAdminClient, wanted: list[TopicSpec], deadline: float) -> None:
+    """Until every topic shows all its partitions with a leader. Kafka answers CreateTopics before the
+    broker serves the new partitions; a consumer that joins in between is assigned nothing until its next
+    metadata refresh, so start-up waits here instead."""
+    pending = {s.name: s.partitions for s in wanted}
+    while pending:
+        try:
+            for t in admin.describe_topics(list(pending)):
+                led = [p for p in t.get("partitions", []) if p.get("leader_id", -1) >= 0]
+                if t.get("error_code", 0) == 0 and len(led) >= pending.get(t["name"], 1 << 30):
+                    pending.pop(t["name"], None)
+        except KafkaError:
+            pass  # not ready yet: ask again
+        if pending and time.monotonic() > deadline:
+            raise TimeoutError(f"topics without leaders after start-up: {sorted(pending)[:5]}")
+        if pending:
+            time.sleep(0.2)

@@ -300,6 +300,7 @@ class ConsumerLoop(threading.Thread):
             heartbeat_interval_ms=s.kafka_heartbeat_interval_ms,
             fetch_max_wait_ms=s.kafka_fetch_max_wait_ms,
             max_poll_records=s.kafka_max_poll_records,
+            metadata_max_age_ms=s.kafka_metadata_max_age_ms,
         )
 
     def run(self) -> None:
