@@ -68,6 +68,8 @@ def _stored(db: Database) -> Stored:
             event = unwrap(parse_envelope(row.value))
             assert isinstance(event, CreatorUpserted) and row.key == event.creator_id
             assert row.headers["event_id"] == row.event_id == str(parse_envelope(row.value).event_id)
+            # Both paths stamp the producer: consumers dead-letter events without it.
+            assert row.headers["producer"] == parse_envelope(row.value).producer == "discovery"
             events.append(event.model_dump(exclude={"updated_at"}))
     return creators, markets, events
 
