@@ -47,9 +47,31 @@ def _ok(r: httpx.Response) -> Any:
     return r.json()
 
 
+def approve_finalists(client: Client, cid: str, reviewer: str, limit: int = 8) -> int:
+    """The team works through the campaign's open finalists (up to `limit`), approving them as `reviewer`;
+    returns how many it decided. Decisions a reviewer may not make (e.g. escalations) are left open."""
+    r = client.http.get(client.urls["review"] + f"/v1/tasks?campaign_id={cid}&status=open&limit=1000")
+    decided = 0
+    for task in [t for t in r.json() if t["route"] == "human"][:limit]:
+        body = {"decision": "approve", "notes": "fits the brief; rates agreed"}
+        d = client.http.post(client.urls["review"] + f"/v1/tasks/{task['task_id']}/decision", json=body,
+                             headers={"X-Person": reviewer})  # fmt: skip
+        decided += d.status_code == 201
+    return decided
+
+
 def propose_plan(client: Client, cid: str, wait: Any) -> dict[str, Any]:
     """The AI's plan from the approved creators (forecast needs the brief and the approvals first)."""
     body = {"variants": VARIANTS, "why": "test which message sells sun care better"}
+    summary = client.http.get(client.urls["review"] + f"/v1/campaigns/{cid}/summary").json()
+    approvals = summary["decisions"].get("approve", 0)
+
+    def all_approvals_known() -> bool:
+        # Forecast learns approvals from review's events; plan once it has seen every one of them.
+        r = client.http.get(client.urls["forecast"] + f"/v1/campaigns/{cid}/forecasts")
+        return r.status_code == 200 and len(r.json()) >= approvals
+
+    wait("forecast to see every approval", all_approvals_known)
 
     def proposed() -> dict[str, Any] | None:
         r = _as_manager(client, "POST", "forecast", f"/v1/campaigns/{cid}/plan", body)

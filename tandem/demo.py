@@ -156,6 +156,8 @@ class DemoClient:
         """The rest of the campaign's life: plan with people, results, close, retrospective, a lesson, and
         the lesson on the next matching brief (tandem/campaign_tour.py)."""
         typer.echo(f"\n== {DEMO_BRIEFS[0]['name']}: the whole cycle (results are simulated) ...")
+        approved = tour.approve_finalists(self, cid, DEMO_REVIEWERS[0])
+        typer.echo(f"   {DEMO_REVIEWERS[0]} approved {approved} more finalists")
         plan = tour.propose_plan(self, cid, wait_for)
         edits = tour.edit_plan(self, cid, plan)
         tour.print_plan(plan, edits)

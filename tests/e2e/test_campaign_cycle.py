@@ -12,7 +12,7 @@ import pytest
 from shared.broker import Broker
 from tandem import campaign_tour as tour
 from tandem import synthetic
-from tandem.demo import DEMO_BRIEFS, NEXT_BRIEF, DemoClient, wait_for
+from tandem.demo import DEMO_BRIEFS, DEMO_REVIEWERS, NEXT_BRIEF, DemoClient, wait_for
 from tandem.services import SERVICES
 from tandem.supervisor import Suite
 
@@ -39,6 +39,7 @@ def test_a_campaign_goes_from_brief_to_a_lesson_on_the_next_brief(suite: Suite) 
     assert first["shortlist"]["brand"] == "SolBright"
     assert first["summary"]["decisions"].get("approve", 0) >= 1
 
+    assert tour.approve_finalists(client, cid, DEMO_REVIEWERS[0]) >= 2
     plan = tour.propose_plan(client, cid, wait_for)
     assert plan["version"] == 1 and plan["changed_by"] == "system" and plan["lines"]
     assert all(line["reason"] and line["forecast"] for line in plan["lines"])
@@ -80,8 +81,12 @@ def test_a_campaign_goes_from_brief_to_a_lesson_on_the_next_brief(suite: Suite) 
     shown = [x for x in nxt["lessons"] if x["insight_id"] == lesson["lesson_id"]]
     assert shown and shown[0]["text"] == lesson["text"]
 
-    portfolio = httpx.get(
-        suite.processes["review"].url + "/v1/campaigns", params={"brand": "SolBright"}
-    ).json()
-    rows = {r["campaign_id"]: r for r in portfolio["campaigns"]}
+    def both_listed() -> dict[str, dict[str, object]] | None:
+        page = httpx.get(
+            suite.processes["review"].url + "/v1/campaigns", params={"brand": "SolBright"}
+        ).json()
+        rows = {r["campaign_id"]: r for r in page["campaigns"]}
+        return rows if {cid, nxt["campaign_id"]} <= set(rows) else None
+
+    rows = wait_for("both campaigns on the portfolio", both_listed)
     assert rows[cid]["stage"] == "closed" and rows[nxt["campaign_id"]]["stage"] != "closed"
