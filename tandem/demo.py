@@ -109,6 +109,24 @@ class DemoClient:
             return stats if stats and stats["fraud_scored"] >= n else None
 
         wait_for("fraud scores for the whole catalogue", scored)
+        self.record_history(world)
+
+    def record_history(self, world: synthetic.World, per_campaign: int = 20) -> int:
+        """The brand's past collaborations with about half the creators (synthetic past campaigns). The
+        policy never auto-approves a creator we have not worked with, so this is what lets the volume tier
+        decide anything at all; returns how many creators now have a history."""
+        n_campaigns = max(1, len(world.creators) // (2 * per_campaign))
+        rows = synthetic.past_campaigns(world, n_campaigns, min(per_campaign, len(world.creators)))
+        for i, row in enumerate(rows):
+            went = "beat its goal" if row["success"] else "missed its goal"
+            entry = {"campaign_id": f"past-{i // per_campaign + 1}", "status": "completed",
+                     "notes": f"past campaign ({row['brief']['category']}): {went}"}  # fmt: skip
+            self.http.post(
+                self.urls["review"] + f"/v1/creators/{row['creator'].creator_id}/relationship",
+                json=entry,
+                headers={"X-Person": DEMO_REVIEWERS[0]},  # open mode; a key's own person otherwise
+            ).raise_for_status()
+        return len({row["creator"].creator_id for row in rows})
 
     def run_campaign(self, brief: dict[str, Any]) -> dict[str, Any]:
         shortlist = self.post("discovery", "/v1/briefs", brief)
@@ -189,6 +207,8 @@ def _print_campaign(brief: dict[str, Any], result: dict[str, Any]) -> None:
         for r in e["reasons"]:
             sign = {1: "+", -1: "-"}.get(r["direction"], "·")
             echo(f"        {sign} {r['text']}")
+        if route == "people" and task.get("route_reason"):
+            echo(f"        -> to people because: {task['route_reason']}")
     echo(
         f"   routing: {summary['auto_decided']} auto-decided, {summary['sent_to_people']} sent to people, "
         f"{summary['audits']} audit samples; decisions so far {summary['decisions']}"

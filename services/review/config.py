@@ -31,10 +31,11 @@ class ReviewSettings(ServiceSettings):
         description="Share of a campaign's auto-decisions also sent to people as an audit (deterministic; "
         "rounded half up, at least one when anything was auto-decided).",
     )
-    # Off by default: until relationship history fills up every creator is first-time, and sending them
-    # all to people would turn the volume tier into the strategic one. Brands switch it on per campaign.
+    # On by default (issue 14: a creator we never worked with is a judgement for people). Until a brand's
+    # history fills up most creators are first-time, so the volume tier decides little at first; a brand
+    # that accepts that risk switches it off per brand or campaign (PUT /v1/settings).
     first_time_to_people: bool = Field(
-        False,
+        True,
         description="Volume tier: send creators we never worked with to people instead of auto-approving.",
     )
     fraud_max_age_days: int = Field(

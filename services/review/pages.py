@@ -19,7 +19,7 @@ from services.review import (
 )
 from services.review.models import ReviewAssignment, Reviewer, ReviewTask
 from services.review.routing import DOUBT
-from services.review.schemas import ReviewerOut
+from services.review.schemas import CHECKLIST_ITEMS, ReviewerOut, ReviewOut
 from services.review.simulator import SimulationIn, TeamMember, mix_table, simulate
 from shared.vocabulary import CAMPAIGN_STAGES
 
@@ -44,8 +44,15 @@ def task_page(session: Session, task: ReviewTask, person: Reviewer) -> dict[str,
         "mine": mine,
         # Reviews stay blind until you have decided (or you manage), so the second opinion is independent.
         "show_reviews": decided_by_me or person.is_manager,
-        "can_decide": task.status == "open" and not decided_by_me and task.market in person.markets,
+        "can_decide": task.status == "open" and not decided_by_me and _may_decide(task, person, mine),
     }
+
+
+def _may_decide(task: ReviewTask, person: Reviewer, mine: ReviewOut | None) -> bool:
+    """An escalated task is its manager's; otherwise anyone covering the market may take a place."""
+    if task.escalated:
+        return person.is_manager and (mine is None or mine.role == "escalation")
+    return task.market in person.markets
 
 
 def queue_page(session: Session, person: Reviewer, campaign_id: str, market: str, due: str) -> dict[str, Any]:

@@ -6,10 +6,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from fastapi.testclient import TestClient
+from sqlmodel import select
 
 from services.review import decisions, feedback, feedback_plots, forecasts
 from services.review.app import build
 from services.review.config import ReviewSettings
+from services.review.models import OutcomeSeen
 from services.review.routing import Policy
 from services.review.schemas import AdjustmentIn, DecisionIn
 from shared.bus.outbox import Outbox
@@ -129,3 +131,16 @@ def test_rest_and_web_app_serve_the_reports_and_plots(tmp_path: Path) -> None:
         assert page.status_code == 200
         assert "/app/feedback/plots/calibration.png" in page.text and "people add value" in page.text
         assert client.get("/app/feedback/plots/reviewers.png").content.startswith(b"\x89PNG")
+
+
+def test_the_same_result_id_in_two_organisations_is_kept_for_both(db: Database) -> None:
+    for org, reach in (("acme", 100.0), ("globex", 900.0)):
+        event = CampaignResultReported(result_id="r-shared", campaign_id="cmp-1", creator_id="cr-1", platform="instagram",
+                                       format="reel", market="US", reach=reach, engagements=10,
+                                       posted_at=datetime.now(UTC))  # fmt: skip
+        with db.transaction() as session:
+            feedback.remember(session, org, event)
+            feedback.remember(session, org, event)  # a re-delivery changes nothing
+    with db.transaction() as session:
+        rows = session.exec(select(OutcomeSeen)).all()
+    assert sorted((r.org_id, r.reach) for r in rows) == [("acme", 100.0), ("globex", 900.0)]

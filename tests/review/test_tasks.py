@@ -5,12 +5,15 @@ from __future__ import annotations
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from types import SimpleNamespace
+from typing import cast
 
 import pytest
 from pydantic import ValidationError
 from sqlmodel import select
 
-from services.review import anomalies, decisions, relationships, tasks
+from services.review import anomalies, consumers, decisions, relationships, tasks
+from services.review.config import ReviewSettings
 from services.review.models import ReviewDecision, ReviewTask
 from services.review.routing import Policy
 from services.review.schemas import DecisionIn, RelationshipIn
@@ -20,12 +23,14 @@ from shared.errors import Conflict, NotFound
 from shared.events import (
     AnomalyDetected,
     AnomalyReviewed,
+    EnvelopeMeta,
     Event,
     ReviewDecided,
     ReviewRequested,
     ShortlistEntry,
     ShortlistPublished,
 )
+from shared.runtime import Runtime
 from tests.review import helpers
 
 REPO = Path(__file__).resolve().parents[2]
@@ -317,3 +322,24 @@ def test_low_confidence_creators_are_never_decided_by_the_policy(db: Database, o
                               kind="growth_spike", verdict="dismissed", reviewer="ann", reviewed_at=now))  # fmt: skip
     again = helpers.create(db, outbox, helpers.shortlist([flagged], campaign_id="cmp-2"), NO_AUDIT)
     assert again[0].route == "auto"
+
+
+def test_review_follows_anomalies_and_verdicts_from_the_bus(
+    db: Database, outbox: Outbox, tmp_path: Path
+) -> None:
+    settings = ReviewSettings(data_dir=tmp_path, consumer_enabled=False)
+    handle = consumers.handlers(cast(Runtime, SimpleNamespace(settings=settings, outbox=outbox)))
+    now = datetime.now(UTC)
+    detected = AnomalyDetected(anomaly_id="an-9", creator_id="cr-9", kind="engagement_drop", severity=0.5,
+                               reasons=[], detected_at=now)  # fmt: skip
+    verdict = AnomalyReviewed(anomaly_id="an-9", creator_id="cr-9", kind="engagement_drop", verdict="confirmed",
+                              reviewer="ana", reviewed_at=now)  # fmt: skip
+    for event in (detected, detected, verdict):  # a re-delivery is a no-op
+        meta = EnvelopeMeta(type=event.event_type, schema_version=1, producer="fraud", correlation_id="c",
+                            org_id=ORG, key="cr-9")  # fmt: skip
+        with db.transaction() as session:
+            handle[event.event_type](session, event, meta)
+            if event is detected:
+                assert anomalies.open_counts(session, ORG, ["cr-9"]) == {"cr-9": 1}
+    with db.transaction() as session:
+        assert anomalies.open_counts(session, ORG, ["cr-9"]) == {}
