@@ -92,7 +92,9 @@ def propose(session: Session, outbox: Outbox, model: OnnxModel, org_id: str, cam
     state = PlanState(settings=settings, variants=[v.model_dump() for v in body.variants])
     version = ctx.row.version + 1 if ctx.row else 1
     state = _reoptimise(ctx, model, state, version)
-    change = "proposed" if ctx.row is None else f"proposed afresh, replacing version {ctx.row.version}"
+    # The proposal is the AI's (changed_by 'system'); who asked for it stays in the record of the change.
+    change = f"proposed at the request of {actor}" if ctx.row is None else (
+        f"proposed afresh at the request of {actor}, replacing version {ctx.row.version}")  # fmt: skip
     return store.save(session, outbox, org_id, campaign_id, state, changed_by=actor if ctx.row else "system",
                       change=f"{change}: {len(state.lines)} posts by {len({x['creator_id'] for x in state.lines})} creators",
                       why=body.why)  # fmt: skip

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from services.forecast.campaigns.planner import METRICS, Line, PlanState
@@ -113,7 +114,11 @@ def save(session: Session, outbox: Outbox, org_id: str, campaign_id: str, state:
         approved_at=now if approved_by else None, created_at=now,
     )  # fmt: skip
     session.add(row)
-    session.flush()  # a concurrent writer of the same version number fails here, before anything is staged
+    try:
+        session.flush()  # a concurrent writer of the same version number fails here, before anything is staged
+    except IntegrityError as exc:
+        raise Conflict(f"campaign {campaign_id}'s plan changed meanwhile (version {row.version} exists); "
+                       "reload it and edit again", field="version") from exc  # fmt: skip
     outbox.stage(session, event(row), org_id=org_id)
     return row
 
