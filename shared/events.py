@@ -564,7 +564,9 @@ class PushBack(Contract):
     multiplier: float = Field(description="Adjusted p50 / the model's p50.")
     reason: str = ""
     insight_id: str | None = Field(None, description="The lesson or trend call it applied, if any.")
-    right: bool | None = Field(None, description="The adjusted figure was closer to the actual; None: no actual.")
+    right: bool | None = Field(
+        None, description="The adjusted figure was closer to the actual; None: no actual."
+    )
 
 
 class RetrospectiveLine(Contract):
@@ -581,7 +583,9 @@ class RetrospectiveLine(Contract):
     forecast_p90: float
     actual: float | None
     spend_usd: float = 0
-    decided_by: str | None = Field(None, description="Who approved the creator ('policy:...' when automated).")
+    decided_by: str | None = Field(
+        None, description="Who approved the creator ('policy:...' when automated)."
+    )
     automated: bool | None = Field(None, description="Whether the approval was decided without a person.")
     push_backs: list[PushBack] = Field(default_factory=list)
 
