@@ -88,6 +88,11 @@ def propose(session: Session, outbox: Outbox, model: OnnxModel, org_id: str, cam
         formats=list(body.formats or DEFAULT_FORMATS[c.objective]), post_hour=body.post_hour,
     )  # fmt: skip
     state = PlanState(settings=settings, variants=[v.model_dump() for v in body.variants])
+    if ctx.state is not None:  # a fresh proposal keeps what already went out, and the line ids stay unique
+        state.lines = [x for x in ctx.state.lines if x["line_id"] in ctx.actuals]
+        state.next_line = ctx.state.next_line
+        state.variants += [v for v in ctx.state.variants if v["variant_id"] in {x["variant_id"] for x in state.lines}
+                           and v["variant_id"] not in {w["variant_id"] for w in state.variants}]  # fmt: skip
     version = ctx.row.version + 1 if ctx.row else 1
     state = _reoptimise(ctx, model, state, version)
     # The proposal is the AI's (changed_by 'system'); who asked for it stays in the record of the change.
@@ -151,8 +156,10 @@ def edit_line(session: Session, outbox: Outbox, model: OnnxModel, org_id: str, c
             f"fee of {line['creator_id']} on {line['platform']}: {line['cost_usd']} -> {patch.cost_usd}"
         )
         state.fees[f"{line['creator_id']}|{line['platform']}"] = patch.cost_usd
-        for x in state.lines:
-            if (x["creator_id"], x["platform"]) == (line["creator_id"], line["platform"]):
+        for x in state.lines:  # what was posted keeps the fee it went out with
+            if (x["creator_id"], x["platform"]) == (line["creator_id"], line["platform"]) and x[
+                "line_id"
+            ] not in ctx.actuals:
                 x["cost_usd"] = patch.cost_usd
     lock = patch.locked if patch.locked is not None else (True if changes else line["locked"])
     if lock != line["locked"]:
