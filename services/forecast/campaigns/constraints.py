@@ -13,7 +13,7 @@ from shared.errors import Invalid
 
 def check_fixed(state: PlanState, fixed: list[Line], accounts: list[Account], posted: set[str]) -> None:
     """Refuse fixed lines that break a constraint: approved creator and window (unposted lines only: what
-    went out is history, even if its creator was rejected later), spacing and weekly cap (all of them)."""
+    went out is history, even if its creator was rejected later), spacing, weekly cap and budget (all)."""
     approved = {(a.creator_id, a.platform) for a in accounts}
     s = state.settings
     by_creator: dict[str, list[Line]] = defaultdict(list)
@@ -30,6 +30,10 @@ def check_fixed(state: PlanState, fixed: list[Line], accounts: list[Account], po
                           f"{s.window_end}", field="scheduled_on")  # fmt: skip
     for creator, lines in by_creator.items():
         _check_spacing(s, creator, sorted(lines, key=lambda x: x["scheduled_on"]))
+    cost = sum(x["cost_usd"] for x in fixed)
+    if s.budget_usd is not None and cost > s.budget_usd + 1e-6:
+        raise Invalid(f"locked and posted lines cost {cost:,.2f} USD, over the budget of {s.budget_usd:,.2f}",
+                      field="cost_usd")  # fmt: skip
 
 
 def _check_spacing(s: PlanSettings, creator: str, lines: list[Line]) -> None:

@@ -57,11 +57,6 @@ def _reoptimise(ctx: Context, model: OnnxModel, state: PlanState, version: int) 
                        field="campaign_id")  # fmt: skip
     fixed = ctx.fixed(state)
     constraints.check_fixed(state, fixed, ctx.accounts, set(ctx.actuals))
-    if (s := state.settings).budget_usd is not None and (
-        cost := sum(x["cost_usd"] for x in fixed)
-    ) > s.budget_usd + 1e-6:
-        raise Invalid(f"locked and posted lines cost {cost:,.2f} USD, over the budget of {s.budget_usd:,.2f}",
-                      field="cost_usd")  # fmt: skip
     obs = messaging.observations(state.lines, ctx.actuals, state.settings.metric)
     allocate = allocator(ctx.campaign.campaign_id, str(version), state, obs, ctx.accounts)
     return replan(model, state, fixed, ctx.accounts, allocate, set(ctx.actuals))
