@@ -156,7 +156,8 @@ def run(results_dir: Path) -> dict[str, Any]:
         runtime.db.close()
     all_times = [t for ts in times.values() for t in ts]
     result = {
-        "machine": {"cpus": os.cpu_count(), "note": "shared with other engineers' tests during the run"},
+        "machine": {"cpus": os.cpu_count(), "load_average_1m_at_end": round(os.getloadavg()[0], 1),
+                    "note": "shared with other engineers' tests during the run"},
         "size": f"{CREATORS} creators x {len(PLATFORMS)} platforms x 4 weeks; {len(plan['lines'])} posts planned",
         "propose_s": round(propose_s, 3),
         "edits": len(all_times), "refused": refused,
@@ -175,7 +176,8 @@ def run(results_dir: Path) -> dict[str, Any]:
 def _markdown(r: dict[str, Any]) -> str:
     return "\n".join([
         "# Campaign plan benchmark (`python -m benchmarks campaign_plan`)", "",
-        f"{r['machine']['cpus']} CPUs, {r['machine']['note']}. In-process routes on SQLite; {r['size']}.", "",
+        f"{r['machine']['cpus']} CPUs, {r['machine']['note']} (1-minute load average "
+        f"{r['machine']['load_average_1m_at_end']} at the end). In-process routes on SQLite; {r['size']}.", "",
         "| what | figure | baseline in the same run | ratio |", "| --- | --- | --- | --- |",
         f"| re-optimise after one edit (store + publish a version), {r['edits']} edits | p50 {r['edit_p50_s']} s, "
         f"p95 {r['edit_p95_s']} s, max {r['edit_max_s']} s | bare greedy planner {r['bare_greedy_planner_s']} s "

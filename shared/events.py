@@ -564,6 +564,19 @@ class Contribution(Contract):
     )
 
 
+class PushBack(Contract):
+    """A person's adjustment of the forecast behind a line, and whether the result proved it right."""
+
+    author: str
+    metric: str
+    multiplier: float = Field(description="Adjusted p50 / the model's p50.")
+    reason: str = ""
+    insight_id: str | None = Field(None, description="The lesson or trend call it applied, if any.")
+    right: bool | None = Field(
+        None, description="The adjusted figure was closer to the actual; None: no actual."
+    )
+
+
 class RetrospectiveLine(Contract):
     """A plan line as it turned out, with the decisions behind it."""
 
@@ -578,6 +591,11 @@ class RetrospectiveLine(Contract):
     forecast_p90: float
     actual: float | None
     spend_usd: float = 0
+    decided_by: str | None = Field(
+        None, description="Who approved the creator ('policy:...' when automated)."
+    )
+    automated: bool | None = Field(None, description="Whether the approval was decided without a person.")
+    push_backs: list[PushBack] = Field(default_factory=list)
 
 
 class CampaignRetrospectiveReady(Event):

@@ -138,3 +138,10 @@ def adjustment_report(runtime: RuntimeDep, org_id: OrgDep) -> list[dict[str, Any
     """Per author, market and metric: the adjusted figures' error against results next to the raw model's."""
     with runtime.db.transaction() as session:
         return feedback.adjustment_report(session, org_id)
+
+
+@router.get("/feedback/insights")
+def insight_report(runtime: RuntimeDep, org_id: OrgDep) -> list[dict[str, Any]]:
+    """Per lesson or trend call applied: whether following it paid off against the results."""
+    with runtime.db.transaction() as session:
+        return feedback.insight_report(session, org_id)

@@ -1,4 +1,5 @@
-"""What the results say about people's adjustments: per author and market, adjusted vs raw model error.
+"""What the results say about people's adjustments: per author and market, and per lesson or trend call
+applied, adjusted vs raw model error.
 
 Errors are those stored when each result arrived (`outcomes.score`), so a later model cannot rewrite them.
 """
@@ -46,3 +47,15 @@ def adjustment_report(session: Session, org_id: str) -> list[dict[str, Any]]:
                 groups[(entry["adjusted"]["author"], market, metric)].append(entry)
     return [{"author": a, "market": m, "metric": metric, **_group(entries)}
             for (a, m, metric), entries in sorted(groups.items())]  # fmt: skip
+
+
+def insight_report(session: Session, org_id: str) -> list[dict[str, Any]]:
+    """One row per (lesson or trend call, metric) people applied, on the forecasts that then got results:
+    did following it pay off (adjusted closer to the actuals than the model)?"""
+    groups: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
+    for outcome in session.exec(select(ForecastOutcome).where(ForecastOutcome.org_id == org_id)):
+        for metric, entry in outcome.errors.items():
+            if (insight := entry.get("adjusted", {}).get("insight_id")) is not None:
+                groups[(insight, metric)].append(entry)
+    return [{"insight_id": i, "metric": metric, "applied_by": sorted({e["adjusted"]["author"] for e in entries}),
+             **_group(entries)} for (i, metric), entries in sorted(groups.items())]  # fmt: skip

@@ -32,7 +32,8 @@ def score(forecast: ForecastRecord, actuals: dict[str, float], adjustments: list
         entry = {"actual": actual, "model": _score(actual, m["p10"], m["p50"], m["p90"])}
         if adj := latest.get(m["metric"]):
             entry["adjusted"] = {**_score(actual, adj.adjusted_p10, adj.adjusted_p50, adj.adjusted_p90),
-                                 "adjustment_id": adj.adjustment_id, "author": adj.author}  # fmt: skip
+                                 "adjustment_id": adj.adjustment_id, "author": adj.author,
+                                 "insight_id": adj.insight_id}  # fmt: skip
         out[m["metric"]] = entry
     return out
 

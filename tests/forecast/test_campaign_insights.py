@@ -109,3 +109,20 @@ def test_lesson_without_a_rule_needs_a_multiplier(
 def test_unknown_insight_is_404(client: TestClient, plan: dict[str, Any]) -> None:
     r = client.post(f"{URL}/insights/nope/apply", json={}, headers=H)
     assert r.status_code == 404
+
+
+def test_feedback_report_says_whether_following_the_lesson_paid_off(
+    runtime: Runtime, client: TestClient, plan: dict[str, Any]
+) -> None:
+    from shared.events import CampaignResultReported
+
+    apply(runtime, _lesson())
+    assert client.post(f"{URL}/insights/les-1/apply", json={"why": "proved"}, headers=H).status_code == 200
+    line = client.get(URL, headers=H).json()["lines"][0]
+    apply(runtime, CampaignResultReported(
+        result_id="r-1", campaign_id=CAMPAIGN, creator_id=line["creator_id"], platform=line["platform"],
+        format=line["format"], market=line["market"], reach=_reach(line) * 0.1, engagements=10, clicks=1,
+        conversions=0, posted_at=AT, line_id=line["line_id"], variant=line["variant_id"]))  # fmt: skip
+    [row] = [r for r in client.get("/v1/feedback/insights", headers=H).json() if r["metric"] == "reach"]
+    assert (row["insight_id"], row["n"], row["applied_by"]) == ("les-1", 1, ["admin:open"])
+    assert row["adjusted_closer_share"] == 1.0  # halving was right: the post reached far less than forecast

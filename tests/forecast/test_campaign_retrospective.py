@@ -10,9 +10,11 @@ from typing import Any
 import numpy as np
 import pytest
 from fastapi.testclient import TestClient
+from sqlmodel import select
 
 from services.forecast.campaigns.retrospective import DIMENSIONS, Posted, decompose
-from shared.events import CampaignCloseRequested, CampaignResultReported
+from services.forecast.models import ForecastRecord
+from shared.events import CampaignCloseRequested, CampaignResultReported, ForecastAdjustmentProposed
 from shared.runtime import Runtime
 from tests.forecast.campaignutil import CAMPAIGN, ORG, VARIANTS, apply, campaign_with_creators, staged
 
@@ -103,6 +105,13 @@ def test_close_computes_publishes_once_and_freezes_the_plan(runtime: Runtime, cl
             format=line["format"], market=line["market"], reach=p50 * factor, engagements=10, clicks=2,
             conversions=0, spend_usd=line["cost_usd"], posted_at=datetime(2026, 12, 9, tzinfo=UTC),
             line_id=line["line_id"], variant=line["variant_id"]))  # fmt: skip
+    with runtime.db.transaction() as session:
+        record = session.exec(
+            select(ForecastRecord).where(ForecastRecord.creator_id == posted[0]["creator_id"])
+        ).one()
+    apply(runtime, ForecastAdjustmentProposed(adjustment_id="adj-1", forecast_id=record.forecast_id, metric="reach",
+                                              multiplier=0.5, reason="winter lull", market="RU", author="marat",
+                                              proposed_at=datetime(2026, 12, 8, tzinfo=UTC)))  # fmt: skip
     _close(runtime)
     _close(runtime)  # closing twice changes nothing
     [retro] = staged(runtime, "campaign.retrospective_ready")
@@ -110,6 +119,14 @@ def test_close_computes_publishes_once_and_freezes_the_plan(runtime: Runtime, cl
     assert retro["actual_total"] < retro["forecast_total"]
     assert sum(1 for x in retro["lines"] if x["actual"] is not None) == len(posted)
     assert retro["contributions"][0]["value"] == posted[0]["creator_id"]
+    first = next(x for x in retro["lines"] if x["line_id"] == posted[0]["line_id"])
+    assert (first["decided_by"], first["automated"]) == ("ivan", False)
+    [push] = first["push_backs"]
+    assert (push["author"], push["multiplier"], push["right"]) == (
+        "marat",
+        0.5,
+        True,
+    )  # 30% of forecast: halving was right
     got = client.get(f"/v1/campaigns/{CAMPAIGN}/retrospective", headers={"X-Org-Id": ORG}).json()
     assert got["closed_by"] == "olga" and got["forecast_total"] == retro["forecast_total"]
     edit = client.patch(f"/v1/campaigns/{CAMPAIGN}/plan/lines/{plan['lines'][-1]['line_id']}", json={"locked": True},

@@ -156,3 +156,19 @@ def test_posted_lines_keep_their_forecast_and_survive_their_creator_being_reject
     assert kept["posted"] and kept["forecast"] == line["forecast"]  # judged by what it went out with
     others = [x for x in new["lines"] if x["creator_id"] == line["creator_id"] and not x["posted"]]
     assert others == []  # the rejected creator's unposted lines are gone from the re-optimised plan
+
+
+def test_a_fresh_proposal_keeps_what_already_went_out(
+    runtime: Runtime, client: TestClient, plan: dict[str, Any]
+) -> None:
+    line = plan["lines"][0]
+    apply(runtime, _event(line))
+    r = client.post(
+        f"{URL}/plan", json={"variants": VARIANTS, "replace": True, "why": "new brief"}, headers=H
+    )
+    assert r.status_code == 201, r.text
+    new = r.json()
+    kept = next(x for x in new["lines"] if x["line_id"] == line["line_id"])
+    assert kept["posted"] and kept["forecast"] == line["forecast"]
+    assert len({x["line_id"] for x in new["lines"]}) == len(new["lines"])
+    assert new["changed_by"] == "admin:open" and "replacing version" in new["change"]

@@ -3,15 +3,13 @@ unlocked rest around the fixed lines, or is refused with the reason and leaves t
 
 from __future__ import annotations
 
-from collections import defaultdict
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
-from itertools import pairwise
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlmodel import Session
 
-from services.forecast.campaigns import messaging, store
+from services.forecast.campaigns import constraints, messaging, store
 from services.forecast.campaigns.planner import (
     DEFAULT_FORMATS,
     OBJECTIVE_METRIC,
@@ -58,12 +56,7 @@ def _reoptimise(ctx: Context, model: OnnxModel, state: PlanState, version: int) 
         raise Conflict(f"campaign {ctx.campaign.campaign_id} has no approved creators on its platforms",
                        field="campaign_id")  # fmt: skip
     fixed = ctx.fixed(state)
-    check_fixed(state, fixed, ctx.accounts, set(ctx.actuals))
-    if (s := state.settings).budget_usd is not None and (
-        cost := sum(x["cost_usd"] for x in fixed)
-    ) > s.budget_usd + 1e-6:
-        raise Invalid(f"locked and posted lines cost {cost:,.2f} USD, over the budget of {s.budget_usd:,.2f}",
-                      field="cost_usd")  # fmt: skip
+    constraints.check_fixed(state, fixed, ctx.accounts, set(ctx.actuals))
     obs = messaging.observations(state.lines, ctx.actuals, state.settings.metric)
     allocate = allocator(ctx.campaign.campaign_id, str(version), state, obs, ctx.accounts)
     return replan(model, state, fixed, ctx.accounts, allocate, set(ctx.actuals))
@@ -90,9 +83,16 @@ def propose(session: Session, outbox: Outbox, model: OnnxModel, org_id: str, cam
         formats=list(body.formats or DEFAULT_FORMATS[c.objective]), post_hour=body.post_hour,
     )  # fmt: skip
     state = PlanState(settings=settings, variants=[v.model_dump() for v in body.variants])
+    if ctx.state is not None:  # a fresh proposal keeps what already went out, and the line ids stay unique
+        state.lines = [x for x in ctx.state.lines if x["line_id"] in ctx.actuals]
+        state.next_line = ctx.state.next_line
+        state.variants += [v for v in ctx.state.variants if v["variant_id"] in {x["variant_id"] for x in state.lines}
+                           and v["variant_id"] not in {w["variant_id"] for w in state.variants}]  # fmt: skip
     version = ctx.row.version + 1 if ctx.row else 1
     state = _reoptimise(ctx, model, state, version)
-    change = "proposed" if ctx.row is None else f"proposed afresh, replacing version {ctx.row.version}"
+    # The proposal is the AI's (changed_by 'system'); who asked for it stays in the record of the change.
+    change = f"proposed at the request of {actor}" if ctx.row is None else (
+        f"proposed afresh at the request of {actor}, replacing version {ctx.row.version}")  # fmt: skip
     return store.save(session, outbox, org_id, campaign_id, state, changed_by=actor if ctx.row else "system",
                       change=f"{change}: {len(state.lines)} posts by {len({x['creator_id'] for x in state.lines})} creators",
                       why=body.why)  # fmt: skip
@@ -151,8 +151,10 @@ def edit_line(session: Session, outbox: Outbox, model: OnnxModel, org_id: str, c
             f"fee of {line['creator_id']} on {line['platform']}: {line['cost_usd']} -> {patch.cost_usd}"
         )
         state.fees[f"{line['creator_id']}|{line['platform']}"] = patch.cost_usd
-        for x in state.lines:
-            if (x["creator_id"], x["platform"]) == (line["creator_id"], line["platform"]):
+        for x in state.lines:  # what was posted keeps the fee it went out with
+            if (x["creator_id"], x["platform"]) == (line["creator_id"], line["platform"]) and x[
+                "line_id"
+            ] not in ctx.actuals:
                 x["cost_usd"] = patch.cost_usd
     lock = patch.locked if patch.locked is not None else (True if changes else line["locked"])
     if lock != line["locked"]:
@@ -232,41 +234,6 @@ def _editable(session: Session, org_id: str, campaign_id: str) -> Context:
         raise NotFound(f"campaign {campaign_id} has no plan yet: POST /v1/campaigns/{campaign_id}/plan",
                        field="campaign_id")  # fmt: skip
     return ctx
-
-
-def check_fixed(state: PlanState, fixed: list[Line], accounts: list[Account], posted: set[str]) -> None:
-    """Refuse fixed lines that break a constraint: approved creator and window (unposted lines only: what
-    went out is history, even if its creator was rejected later), spacing and weekly cap (all of them)."""
-    approved = {(a.creator_id, a.platform) for a in accounts}
-    s = state.settings
-    by_creator: dict[str, list[Line]] = defaultdict(list)
-    for x in fixed:
-        by_creator[x["creator_id"]].append(x)
-        if x["line_id"] in posted:
-            continue
-        if (x["creator_id"], x["platform"]) not in approved:
-            raise Invalid(f"line {x['line_id']}: creator {x['creator_id']} is not approved on {x['platform']} "
-                          "for this campaign", field="creator_id")  # fmt: skip
-        day = date.fromisoformat(x["scheduled_on"])
-        if not s.window_start <= day <= s.window_end:
-            raise Invalid(f"line {x['line_id']}: {day} is outside the campaign window {s.window_start} to "
-                          f"{s.window_end}", field="scheduled_on")  # fmt: skip
-    for creator, lines in by_creator.items():
-        _check_spacing(s, creator, sorted(lines, key=lambda x: x["scheduled_on"]))
-
-
-def _check_spacing(s: PlanSettings, creator: str, lines: list[Line]) -> None:
-    days = [date.fromisoformat(x["scheduled_on"]) for x in lines]
-    for (a, da), (b, db) in pairwise(zip(lines, days, strict=True)):
-        if (db - da).days < s.min_spacing_days:
-            raise Invalid(f"{creator}'s lines {a['line_id']} ({da}) and {b['line_id']} ({db}) are "
-                          f"{(db - da).days} day(s) apart; the plan needs {s.min_spacing_days}", field="scheduled_on")  # fmt: skip
-    weeks: dict[int, int] = defaultdict(int)
-    for d in days:
-        weeks[(d - s.window_start).days // 7] += 1
-    if (week := max(weeks, key=lambda w: weeks[w])) is not None and weeks[week] > s.max_posts_per_week:
-        raise Invalid(f"{creator} would post {weeks[week]} times in week {week + 1}; the plan allows "
-                      f"{s.max_posts_per_week}", field="scheduled_on")  # fmt: skip
 
 
 def reallocate(session: Session, outbox: Outbox, org_id: str, campaign_id: str) -> PlanVersion | None:

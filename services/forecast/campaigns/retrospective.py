@@ -20,6 +20,7 @@ import numpy as np
 from sqlmodel import Session
 
 from services.forecast.campaigns import messaging, store
+from services.forecast.campaigns.decisions import Behind
 from services.forecast.campaigns.planner import OBJECTIVE_METRIC, PlanSettings, PlanState
 from services.forecast.models import Campaign, LineResult, Retrospective
 from services.forecast.sequencing import WEEKDAYS
@@ -89,8 +90,10 @@ def decompose(posted: list[Posted], window_start: date) -> list[dict[str, Any]]:
     return sorted(out, key=lambda c: (-abs(c["explained_miss"]), -abs(c["miss"]), c["dimension"], c["value"]))
 
 
-def build(campaign_id: str, state: PlanState, actuals: dict[str, LineResult]) -> CampaignRetrospectiveReady:
-    """The retrospective of a plan and its results (posted lines only: a post never made has no actual)."""
+def build(campaign_id: str, state: PlanState, actuals: dict[str, LineResult],
+          behind: Behind | None = None) -> CampaignRetrospectiveReady:  # fmt: skip
+    """The retrospective of a plan and its results (posted lines only: a post never made has no actual),
+    with the decisions behind each line when `behind` is given."""
     metric = state.settings.metric
     posted, out_lines, spend = [], [], 0.0
     for line in state.lines:
@@ -104,7 +107,8 @@ def build(campaign_id: str, state: PlanState, actuals: dict[str, LineResult]) ->
         out_lines.append(RetrospectiveLine(
             line_id=line["line_id"], creator_id=line["creator_id"], platform=line["platform"], format=line["format"],
             market=line["market"], variant_id=line["variant_id"], forecast_p10=f["p10"], forecast_p50=f["p50"],
-            forecast_p90=f["p90"], actual=actual, spend_usd=round(line_spend, 2)))  # fmt: skip
+            forecast_p90=f["p90"], actual=actual, spend_usd=round(line_spend, 2),
+            **(behind.of(line, r.metrics if r else None) if behind else {})))  # fmt: skip
     verdict = messaging.analyse(messaging.observations(state.lines, {k: v.metrics for k, v in actuals.items()}, metric),
                                 state.variant_ids())  # fmt: skip
     return CampaignRetrospectiveReady(
@@ -126,7 +130,12 @@ def close(session: Session, outbox: Outbox, org_id: str, event: CampaignCloseReq
         state = PlanState.from_json(row.state)
     else:  # closed before any plan: an empty retrospective still tells the read model it is done
         state = PlanState(settings=_empty_settings(session, org_id, event.campaign_id), variants=[])
-    retro = build(event.campaign_id, state, store.results_by_line(session, org_id, event.campaign_id))
+    retro = build(
+        event.campaign_id,
+        state,
+        store.results_by_line(session, org_id, event.campaign_id),
+        Behind(session, org_id, event.campaign_id),
+    )
     done = Retrospective(org_id=org_id, campaign_id=event.campaign_id, payload=retro.model_dump(mode="json"),
                          closed_by=event.closed_by, computed_at=retro.computed_at)  # fmt: skip
     session.add(done)

@@ -5,7 +5,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlmodel import Session, col, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import defer
+from sqlmodel import Session, col, func, select
 
 from services.forecast.campaigns.planner import METRICS, Line, PlanState
 from services.forecast.models import Campaign, CampaignCreator, LineResult, PlanVersion, Retrospective
@@ -34,12 +36,21 @@ def approved(session: Session, org_id: str, campaign_id: str) -> list[CampaignCr
 
 
 def latest(session: Session, org_id: str, campaign_id: str) -> PlanVersion | None:
+    """The newest version (LIMIT 1: a plan with hundreds of versions must not load every state)."""
     stmt = (
         select(PlanVersion)
         .where(PlanVersion.org_id == org_id, PlanVersion.campaign_id == campaign_id)
         .order_by(col(PlanVersion.version).desc())
+        .limit(1)
     )
     return session.exec(stmt).first()
+
+
+def latest_number(session: Session, org_id: str, campaign_id: str) -> int:
+    stmt = select(func.max(PlanVersion.version)).where(
+        PlanVersion.org_id == org_id, PlanVersion.campaign_id == campaign_id
+    )
+    return int(session.exec(stmt).one() or 0)
 
 
 def current(session: Session, org_id: str, campaign_id: str) -> PlanVersion:
@@ -51,8 +62,10 @@ def current(session: Session, org_id: str, campaign_id: str) -> PlanVersion:
 
 
 def versions(session: Session, org_id: str, campaign_id: str) -> list[PlanVersion]:
+    """Every version's record of who changed what, without loading each whole plan."""
     stmt = (
         select(PlanVersion)
+        .options(defer(PlanVersion.state))  # type: ignore[arg-type]
         .where(PlanVersion.org_id == org_id, PlanVersion.campaign_id == campaign_id)
         .order_by(col(PlanVersion.version))
     )
@@ -104,16 +117,19 @@ def event(row: PlanVersion) -> CampaignPlanUpdated:
 def save(session: Session, outbox: Outbox, org_id: str, campaign_id: str, state: PlanState, *,
          changed_by: str, change: str, why: str = "", approved_by: str | None = None) -> PlanVersion:  # fmt: skip
     """Store the next version and stage its CampaignPlanUpdated in the same transaction."""
-    previous = latest(session, org_id, campaign_id)
     now = datetime.now(UTC)
     row = PlanVersion(
-        org_id=org_id, campaign_id=campaign_id, version=(previous.version + 1) if previous else 1,
+        org_id=org_id, campaign_id=campaign_id, version=latest_number(session, org_id, campaign_id) + 1,
         state=state.to_json(), total_cost_usd=round(sum(x["cost_usd"] for x in state.lines), 2),
         changed_by=changed_by, change=change[:2000], why=why[:2000], approved_by=approved_by,
         approved_at=now if approved_by else None, created_at=now,
     )  # fmt: skip
     session.add(row)
-    session.flush()  # a concurrent writer of the same version number fails here, before anything is staged
+    try:
+        session.flush()  # a concurrent writer of the same version number fails here, before anything is staged
+    except IntegrityError as exc:
+        raise Conflict(f"campaign {campaign_id}'s plan changed meanwhile (version {row.version} exists); "
+                       "reload it and edit again", field="version") from exc  # fmt: skip
     outbox.stage(session, event(row), org_id=org_id)
     return row
 
