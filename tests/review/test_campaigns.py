@@ -7,11 +7,14 @@ from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
+import orjson
 import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import select
 
 from services.review.models import ReviewTask, TrendCall
+from shared.bus.outbox import PendingMessage
+from shared.bus.tables import OutboxMessage
 from shared.events import (
     AnomalyDetected,
     CampaignCloseRequested,
@@ -25,6 +28,8 @@ from shared.events import (
     TrendCalled,
 )
 from shared.identity.keys import Principal
+from shared.webhooks import hub
+from shared.webhooks.models import WebhookDelivery
 from tests.review import campaign_helpers as ch
 from tests.review import helpers
 
@@ -306,3 +311,21 @@ def test_lesson_rules_are_scored_on_later_results(client: TestClient, bus: ch.Bu
     assert report["reach x 2"]["paid_off"] is False and report["reach x 2"]["results"] == 4
     people = client.get("/v1/feedback/people").json()
     assert sorted(r["paid_off"] for r in people["lessons"]) == [False, True]
+
+
+def test_each_stage_move_becomes_a_partner_webhook(client: TestClient, bus: ch.Bus) -> None:
+    """The relay fans published events out to subscribed endpoints: one delivery per stage change."""
+    runtime = ch.runtime_of(client)
+    assert runtime.idempotency is not None
+    edge = runtime.idempotency.db
+    hub.new_endpoint(edge, helpers.ORG, "http://127.0.0.1:9/hooks", [CampaignStageChanged.event_type])
+    _to_review(client, bus)
+    with runtime.db.transaction() as s:
+        rows = [
+            PendingMessage(m.id or 0, m.topic, m.key, m.value, m.headers)
+            for m in s.exec(select(OutboxMessage))
+        ]
+    assert hub.fan_out(edge, rows) == 3  # brief, shortlist, review; tasks and other events are not subscribed
+    with edge.transaction() as s:
+        stages = [orjson.loads(d.body)["data"]["stage"] for d in s.exec(select(WebhookDelivery))]
+    assert sorted(stages) == ["brief", "review", "shortlist"]
