@@ -218,6 +218,8 @@ def test_alerts_retrospective_and_the_decisions_behind_each_line(client: TestCli
     assert sorted(a["kind"] for a in got["alerts"]) == ["anomaly", "below_forecast"]
     assert (got["campaign"]["open_anomalies"], got["campaign"]["open_alerts"]) == (1, 2)
     assert got["retrospective"]["contributions"][0]["value"] == "cr-1"
+    (line,) = got["retrospective"]["lines"]
+    assert (line["line_id"], line["decided_by"], line["automated"]) == ("l-0", "ann", False)
     (decision,) = got["decisions"]
     assert (decision["decision"], decision["decided_by"], decision["automated"]) == ("approve", "ann", False)
     assert decision["actual_vs_forecast"] == 0.3
