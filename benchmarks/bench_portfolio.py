@@ -2,7 +2,7 @@
 
 Builds a review database (SQLite, like bench_review) holding a busy quarter: 200 campaigns across 8
 brands and 6 markets, each with a shortlist of 10 routed and assigned tasks, three in four with a 20-line
-plan, live ones with results for half their lines, some alerts and a few closed. Then, through the real
+plan, live ones with results for half their lines, some alerts, a few closed with a retrospective. Then, through the real
 app in-process (the page's route, queries and template; no network), times:
 
 - the web page `/app/portfolio` listing all 200 campaigns on one page (signed in as a manager),
@@ -38,10 +38,13 @@ from shared.events import (
     CampaignOpened,
     CampaignPlanUpdated,
     CampaignResultReported,
+    CampaignRetrospectiveReady,
+    Contribution,
     CreatorSnapshot,
     MarketStats,
     MetricForecast,
     PlanLine,
+    RetrospectiveLine,
     ShortlistEntry,
     ShortlistPublished,
 )
@@ -78,6 +81,16 @@ def _plan(cid: str, creators: list[str], market: str) -> CampaignPlanUpdated:
                                change="proposed", approved=True, updated_at=datetime.now(UTC))  # fmt: skip
 
 
+def _retrospective(cid: str, creators: list[str], market: str) -> CampaignRetrospectiveReady:
+    lines = [RetrospectiveLine(line_id=f"l-{i}", creator_id=creators[i % len(creators)], platform="instagram",
+                               format="reel", market=market, variant_id="AB"[i % 2], forecast_p10=6_000,
+                               forecast_p50=10_000, forecast_p90=16_000, actual=9_000.0) for i in range(20)]  # fmt: skip
+    parts = [Contribution(dimension="creator", value=c, forecast=20_000, actual=18_000, miss=-2_000, share_of_miss=0.1)
+             for c in creators]  # fmt: skip
+    return CampaignRetrospectiveReady(campaign_id=cid, metric="reach", forecast_total=200_000, actual_total=180_000,
+                                      spend_usd=16_000, contributions=parts, lines=lines, computed_at=datetime.now(UTC))  # fmt: skip
+
+
 def _campaign(runtime: Runtime, n: int) -> None:
     cid, market = f"cmp-{n:03d}", MARKETS[n % len(MARKETS)]
     now = datetime.now(UTC)
@@ -111,6 +124,7 @@ def _campaign(runtime: Runtime, n: int) -> None:
             campaigns.on_close_requested(
                 s, ORG, CampaignCloseRequested(campaign_id=cid, closed_by="max", closed_at=now), out
             )
+            campaigns.on_retrospective(s, ORG, _retrospective(cid, creators, market))
 
 
 def _seed(runtime: Runtime) -> None:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
-from services.review import api, consumers, web
+from services.review import api, campaign_web, consumers, web
 from services.review.accounts import SessionSigner
 from services.review.config import ReviewSettings
 from services.review.escalation import start_sweeper
@@ -49,7 +49,7 @@ SPEC = ServiceSpec(
     model_names=[],
     handlers=consumers.handlers,
     batch_handlers=consumers.batch_handlers,
-    routers=[api.router, web.router],
+    routers=[api.router, web.router, campaign_web.router],
     on_start=on_start,
 )
 

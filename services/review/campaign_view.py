@@ -137,6 +137,15 @@ def _pushback(a: AdjustmentSent, ratio: float | None) -> dict[str, Any]:
     }
 
 
+def _with_decisions(retro: dict[str, Any], behind: list[dict[str, Any]]) -> dict[str, Any]:
+    """The retrospective's lines, each with the decision behind its creator (who, or auto, push-backs)."""
+    by_creator = {d["creator_id"]: d for d in behind}
+    keep = ("decision", "decided_by", "automated", "pushbacks")
+    lines = [{**ln, **{k: by_creator[ln["creator_id"]][k] for k in keep if ln["creator_id"] in by_creator}}
+             for ln in retro.get("lines", [])]  # fmt: skip
+    return {**retro, "lines": lines}
+
+
 def detail(session: Session, org_id: str, campaign_id: str) -> dict[str, Any]:
     c = campaigns.get(session, org_id, campaign_id)
     lines, results = _lines(session, c), _results(session, c)
@@ -146,6 +155,7 @@ def detail(session: Session, org_id: str, campaign_id: str) -> dict[str, Any]:
     alerts = session.exec(select(CampaignAlert).where(CampaignAlert.org_id == org_id, CampaignAlert.campaign_id
                                                       == campaign_id).order_by(col(CampaignAlert.detected_at)))  # fmt: skip
     creators = {ln.creator_id for ln in lines} | {r.creator_id for r in results}
+    behind = decisions_behind(session, c, lines, results)
     return {
         "campaign": summary.model_dump(mode="json"),
         "brief": {"category": c.category, "platforms": c.platforms, "keywords": c.keywords,
@@ -155,8 +165,8 @@ def detail(session: Session, org_id: str, campaign_id: str) -> dict[str, Any]:
         "plan": {**c.plan, "version": c.plan_version, "approved": c.plan_approved, "lines": len(lines)},
         "tracking": tracking(c, lines, results),
         "alerts": [a.model_dump(exclude={"org_id"}) for a in alerts],
-        "retrospective": c.retrospective or None,
-        "decisions": decisions_behind(session, c, lines, results),
+        "retrospective": _with_decisions(c.retrospective, behind) if c.retrospective else None,
+        "decisions": behind,
         "lessons": [x.model_dump() for x in insights.for_campaign(session, c, creators)],
         "trends": [x.model_dump() for x in insights.live_trends(session, org_id, c.markets, set(c.platforms) or None)],
     }  # fmt: skip

@@ -72,6 +72,9 @@ def simulation_from(query: Mapping[str, Any]) -> SimulationIn | None:
     return SimulationIn.model_validate({**fields, "team": team})
 
 
+LESSON_FIELDS = ("scope", "scope_value", "market", "text", "rule", "metric", "multiplier")
+
+
 def lesson_from(form: Mapping[str, Any], campaign_id: str) -> LessonIn:
     """The lesson form; blank optional fields are left out, so the API's rules decide what is missing."""
     fields = {

@@ -207,6 +207,8 @@ class OutcomeSeen(SQLModel, table=True):
     """A campaign result seen on the bus, kept to score people's decisions and adjustments against it."""
 
     __tablename__ = "outcome_seen"
+    # Line ids repeat across campaigns ("l-0"...): the portfolio finds a line's results by all three.
+    __table_args__ = (Index("ix_outcome_seen_line", "org_id", "campaign_id", "line_id"),)
 
     # result_id is the client's: unique within an organisation only (migration 0004).
     org_id: str = Field(primary_key=True, index=True, max_length=64)
@@ -222,7 +224,7 @@ class OutcomeSeen(SQLModel, table=True):
     conversions: float = 0
     spend_usd: float = 0
     posted_at: datetime
-    line_id: str | None = Field(default=None, index=True, max_length=64)
+    line_id: str | None = Field(default=None, max_length=64)
     variant: str | None = Field(default=None, max_length=64)
 
 

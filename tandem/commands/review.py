@@ -1,8 +1,10 @@
-"""`tandem review ...`: the review team, the policy simulator and the overdue sweep."""
+"""`tandem review ...`: the review team, the policy simulator, the overdue sweep, the portfolio and closing
+a campaign."""
 
 from __future__ import annotations
 
-from typing import Annotated
+import json
+from typing import Annotated, Any
 
 import httpx
 import typer
@@ -92,3 +94,90 @@ def sweep(url: UrlOpt = "http://127.0.0.1:8004", org: OrgOpt = "demo", as_json: 
     r = httpx.post(f"{url}/v1/sweep", headers={"X-Org-Id": org}, timeout=30)
     r.raise_for_status()
     emit(r.json(), as_json, lambda done: pairs(done, "sweep done:"))
+
+
+KeyOpt = Annotated[
+    str | None, typer.Option(envvar="TANDEM_API_KEY", help="API key (the close is recorded as its person).")
+]
+
+
+def _headers(org: str, api_key: str | None) -> dict[str, str]:
+    return {"X-Org-Id": org, **({"X-API-Key": api_key} if api_key else {})}
+
+
+def _answer(r: httpx.Response) -> dict[str, Any]:
+    """The JSON answer, or a one-line reason and exit 1 (never a traceback)."""
+    if r.status_code >= 400:
+        try:
+            body = r.json()
+        except ValueError:
+            body = {"detail": r.text[:200]}
+        errors = "; ".join(f"{e.get('field')}: {e.get('reason')}" for e in body.get("errors", []))
+        typer.echo(f"refused ({r.status_code}): {errors or body.get('detail', '')}", err=True)
+        raise typer.Exit(1)
+    data: dict[str, Any] = r.json()
+    return data
+
+
+def _money(value: float | None) -> str:
+    return "-" if value is None else f"${value:,.0f}"
+
+
+@app.command("portfolio")
+def portfolio(
+    brand: Annotated[str, typer.Option(help="Only this brand.")] = "",
+    market: Annotated[str, typer.Option(help="Only campaigns targeting this market.")] = "",
+    tier: Annotated[str, typer.Option(help="strategic or volume.")] = "",
+    stage: Annotated[str, typer.Option(help="brief, shortlist, review, planning, live or closed.")] = "",
+    as_json: Annotated[bool, typer.Option("--json", help="The API's JSON, for programs.")] = False,
+    url: UrlOpt = "http://127.0.0.1:8004",
+    org: OrgOpt = "demo",
+    api_key: KeyOpt = None,
+) -> None:
+    """Every campaign: stage, spend vs budget, results vs forecast, review backlog, alerts."""
+    params: dict[str, str | int] = {
+        "brand": brand,
+        "market": market,
+        "tier": tier,
+        "stage": stage,
+        "page_size": 200,
+    }
+    try:
+        r = httpx.get(f"{url}/v1/campaigns", params=params, headers=_headers(org, api_key), timeout=30)
+    except httpx.HTTPError as exc:
+        typer.echo(f"cannot reach the review service at {url}: {exc}", err=True)
+        raise typer.Exit(1) from exc
+    out = _answer(r)
+    if as_json:
+        typer.echo(json.dumps(out, indent=2))
+        return
+    typer.echo(f"{out['total']} campaign(s)")
+    typer.echo(f"{'campaign':<28} {'brand':<14} {'stage':<9} {'spend / budget':>20} {'vs forecast':>11} "
+               f"{'backlog':>8} {'overdue':>8} {'alerts':>6}")  # fmt: skip
+    for c in out["campaigns"]:
+        ratio = "-" if c["results_vs_forecast"] is None else f"{c['results_vs_forecast']:.2f}x"
+        money = f"{_money(c['spend_usd'])} / {_money(c['budget_usd'])}"
+        typer.echo(f"{c['name'][:28]:<28} {c['brand'][:14]:<14} {c['stage']:<9} {money:>20} {ratio:>11} "
+                   f"{c['backlog']:>8} {c['overdue_tasks']:>8} {c['open_alerts']:>6}")  # fmt: skip
+
+
+@app.command("close")
+def close(
+    campaign_id: Annotated[str, typer.Argument(help="The campaign to close.")],
+    reason: Annotated[str, typer.Option(help="Why it closes now.")] = "",
+    url: UrlOpt = "http://127.0.0.1:8004",
+    org: OrgOpt = "demo",
+    api_key: KeyOpt = None,
+) -> None:
+    """Close a campaign (the forecast service then computes its retrospective); closing twice is a no-op."""
+    try:
+        r = httpx.post(f"{url}/v1/campaigns/{campaign_id}/close", json={"reason": reason},
+                       headers=_headers(org, api_key), timeout=30)  # fmt: skip
+    except httpx.HTTPError as exc:
+        typer.echo(f"cannot reach the review service at {url}: {exc}", err=True)
+        raise typer.Exit(1) from exc
+    out = _answer(r)
+    if out["closed"]:
+        typer.echo(f"{campaign_id} closed by {out['closed_by']}; the retrospective follows")
+    else:
+        typer.echo(f"{campaign_id} was already closed (by {out['closed_by']}); nothing changed")

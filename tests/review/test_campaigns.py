@@ -8,11 +8,14 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import orjson
 import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import select
 
 from services.review.models import ReviewTask, TrendCall
+from shared.bus.outbox import PendingMessage
+from shared.bus.tables import OutboxMessage
 from shared.events import (
     AnomalyDetected,
     CampaignCloseRequested,
@@ -27,6 +30,8 @@ from shared.events import (
 )
 from shared.identity.keys import Principal
 from shared.orgs import current_principal
+from shared.webhooks import hub
+from shared.webhooks.models import WebhookDelivery
 from tests.review import campaign_helpers as ch
 from tests.review import helpers
 
@@ -226,6 +231,8 @@ def test_alerts_retrospective_and_the_decisions_behind_each_line(client: TestCli
     assert sorted(a["kind"] for a in got["alerts"]) == ["anomaly", "below_forecast"]
     assert (got["campaign"]["open_anomalies"], got["campaign"]["open_alerts"]) == (1, 2)
     assert got["retrospective"]["contributions"][0]["value"] == "cr-1"
+    (line,) = got["retrospective"]["lines"]
+    assert (line["line_id"], line["decided_by"], line["automated"]) == ("l-0", "ann", False)
     (decision,) = got["decisions"]
     assert (decision["decision"], decision["decided_by"], decision["automated"]) == ("approve", "ann", False)
     assert decision["actual_vs_forecast"] == 0.3
@@ -319,3 +326,21 @@ def test_lesson_rules_are_scored_on_later_results(client: TestClient, bus: ch.Bu
     assert report["reach x 2"]["paid_off"] is False and report["reach x 2"]["results"] == 4
     people = client.get("/v1/feedback/people").json()
     assert sorted(r["paid_off"] for r in people["lessons"]) == [False, True]
+
+
+def test_each_stage_move_becomes_a_partner_webhook(client: TestClient, bus: ch.Bus) -> None:
+    """The relay fans published events out to subscribed endpoints: one delivery per stage change."""
+    runtime = ch.runtime_of(client)
+    assert runtime.idempotency is not None
+    edge = runtime.idempotency.db
+    hub.new_endpoint(edge, helpers.ORG, "http://127.0.0.1:9/hooks", [CampaignStageChanged.event_type])
+    _to_review(client, bus)
+    with runtime.db.transaction() as s:
+        rows = [
+            PendingMessage(m.id or 0, m.topic, m.key, m.value, m.headers)
+            for m in s.exec(select(OutboxMessage))
+        ]
+    assert hub.fan_out(edge, rows) == 3  # brief, shortlist, review; tasks and other events are not subscribed
+    with edge.transaction() as s:
+        stages = [orjson.loads(d.body)["data"]["stage"] for d in s.exec(select(WebhookDelivery))]
+    assert sorted(stages) == ["brief", "review", "shortlist"]
