@@ -15,7 +15,7 @@ import typer
 from shared.settings import REPO_ROOT
 from tandem.commands import feedback
 from tandem.lazy import TandemGroup
-from tandem.output import JsonFlag, emit, flatten, fmt, step, table
+from tandem.output import JsonFlag, counter, emit, flatten, fmt, table
 
 if TYPE_CHECKING:
     from tandem.services import ServiceEntry
@@ -153,8 +153,7 @@ def train(
     if model not in (*MODELS, "all"):
         raise typer.BadParameter(f"unknown model {model!r}; choose one of {', '.join(MODELS)}, all")
     registry = ModelRegistry(models_dir)
-    total, done = planned_steps(registry, model), iter(range(1, 100))
-    trained = run_training(registry, model, creators, on_step=lambda text: step(next(done), total, text))
+    trained = run_training(registry, model, creators, on_step=counter(planned_steps(registry, model)))
     report = [{"model": m.name, "version": m.version, "metrics": m.card.metrics} for m in trained]
     emit(report, as_json, _trained_table)
 

@@ -88,6 +88,12 @@ def step(n: int, total: int, text: str) -> None:
     typer.echo(f"[{n}/{total}] {text}", err=True)
 
 
+def counter(total: int) -> Callable[[str], None]:
+    """A `log` callback that numbers each call as the next of `total` steps."""
+    done = iter(range(1, total + 1_000))
+    return lambda text: step(next(done), total, text)
+
+
 def note(text: str) -> None:
     """A remark for the person (where data went, what was assumed), on stderr."""
     typer.echo(text, err=True)
