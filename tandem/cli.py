@@ -15,7 +15,7 @@ import typer
 from shared.settings import REPO_ROOT
 from tandem.commands import feedback
 from tandem.lazy import TandemGroup
-from tandem.output import JsonFlag, counter, emit, flatten, fmt, table
+from tandem.output import JsonFlag, counter, emit, figures, table
 
 if TYPE_CHECKING:
     from tandem.services import ServiceEntry
@@ -160,8 +160,7 @@ def train(
 
 def _trained_table(report: list[dict[str, Any]]) -> str:
     """One line per model: version and its held-out figures (nested ones as `holdout reach mape`)."""
-    rows = [[r["model"], r["version"], ", ".join(f"{k} {fmt(v)}" for k, v in flatten(r["metrics"]).items()
-             if isinstance(v, float))] for r in report]  # fmt: skip
+    rows = [[r["model"], r["version"], figures(r["metrics"])] for r in report]
     return table(rows, ["model", "version (promoted)", "held-out metrics"])
 
 

@@ -63,6 +63,11 @@ def flatten(data: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
     return flat
 
 
+def figures(metrics: Mapping[str, Any]) -> str:
+    """A model card's metrics on one line: `holdout roc_auc 0.97, precision_at_5 0.44` (counts left out)."""
+    return ", ".join(f"{k} {fmt(v)}" for k, v in flatten(metrics).items() if isinstance(v, float))
+
+
 def pairs(data: Mapping[str, Any], title: str = "") -> str:
     """A mapping as aligned `key  value` lines (nested mappings flattened)."""
     flat = flatten(data)
