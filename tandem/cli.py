@@ -15,7 +15,7 @@ import typer
 from shared.settings import REPO_ROOT
 from tandem.commands import feedback
 from tandem.lazy import TandemGroup
-from tandem.output import JsonFlag, emit, flatten, fmt, step, table
+from tandem.output import JsonFlag, counter, emit, figures, table
 
 if TYPE_CHECKING:
     from tandem.services import ServiceEntry
@@ -261,16 +261,14 @@ def train(
     if model not in (*MODELS, "all"):
         raise typer.BadParameter(f"unknown model {model!r}; choose one of {', '.join(MODELS)}, all")
     registry = ModelRegistry(models_dir)
-    total, done = planned_steps(registry, model), iter(range(1, 100))
-    trained = run_training(registry, model, creators, on_step=lambda text: step(next(done), total, text))
+    trained = run_training(registry, model, creators, on_step=counter(planned_steps(registry, model)))
     report = [{"model": m.name, "version": m.version, "metrics": m.card.metrics} for m in trained]
     emit(report, as_json, _trained_table)
 
 
 def _trained_table(report: list[dict[str, Any]]) -> str:
     """One line per model: version and its held-out figures (nested ones as `holdout reach mape`)."""
-    rows = [[r["model"], r["version"], ", ".join(f"{k} {fmt(v)}" for k, v in flatten(r["metrics"]).items()
-             if isinstance(v, float))] for r in report]  # fmt: skip
+    rows = [[r["model"], r["version"], figures(r["metrics"])] for r in report]
     return table(rows, ["model", "version (promoted)", "held-out metrics"])
 
 

@@ -63,6 +63,11 @@ def flatten(data: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
     return flat
 
 
+def figures(metrics: Mapping[str, Any]) -> str:
+    """A model card's metrics on one line: `holdout roc_auc 0.97, precision_at_5 0.44` (counts left out)."""
+    return ", ".join(f"{k} {fmt(v)}" for k, v in flatten(metrics).items() if isinstance(v, float))
+
+
 def pairs(data: Mapping[str, Any], title: str = "") -> str:
     """A mapping as aligned `key  value` lines (nested mappings flattened)."""
     flat = flatten(data)
@@ -86,6 +91,12 @@ def emit(data: Any, as_json: bool, render: Callable[[Any], str]) -> None:
 def step(n: int, total: int, text: str) -> None:
     """A counted step of long work, on stderr: `[2/4] training ranking ...`."""
     typer.echo(f"[{n}/{total}] {text}", err=True)
+
+
+def counter(total: int) -> Callable[[str], None]:
+    """A `log` callback that numbers each call as the next of `total` steps."""
+    done = iter(range(1, total + 1_000))
+    return lambda text: step(next(done), total, text)
 
 
 def note(text: str) -> None:

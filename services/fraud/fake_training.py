@@ -9,7 +9,7 @@ equally, so the 2,255 Twitter rows do not drown the 576 Kaggle rows. Hyper-param
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,6 +25,7 @@ from shared.onnx_model import DataRef, OnnxModel, write_card
 from shared.training import data_sha256, register_version, to_onnx_bytes
 
 MODEL_NAME = "fake_account"
+TRAIN_STEPS = 4
 THRESHOLD = 0.5
 CANDIDATES: tuple[dict[str, Any], ...] = (
     {"max_iter": 150, "max_depth": 3, "learning_rate": 0.1},
@@ -133,14 +134,21 @@ def _file_sha(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def train(root: Path, registry: ModelRegistry, seed: int = 0, exclude: Collection[str] = ()) -> OnnxModel:
-    """Fit on every data set's training rows, register, and promote; the card holds per-set metrics."""
+def train(root: Path, registry: ModelRegistry, seed: int = 0, exclude: Collection[str] = (),
+          log: Callable[[str], None] = lambda _: None) -> OnnxModel:  # fmt: skip
+    """Fit on every data set's training rows, register, and promote; the card holds per-set metrics.
+
+    `log` hears each of the TRAIN_STEPS steps as it starts (the CLI shows them as progress)."""
     from sklearn.ensemble import HistGradientBoostingClassifier
 
+    log(f"reading the data sets in {root}" + (f" (leaving out {', '.join(exclude)})" if exclude else ""))
     parts = load_parts(root, exclude)
     x, y, w = _training_rows(parts)
+    log(f"choosing hyper-parameters: {len(CANDIDATES)} candidates x 5 folds on {len(y):,} rows")
     params = _choose_params(x, y, w, seed)
+    log(f"fitting {params} on {', '.join(p.ds.name for p in parts)}")
     clf = HistGradientBoostingClassifier(random_state=seed, **params).fit(x, y, sample_weight=w)
+    log("exporting to ONNX, scoring the held-out rows, promoting")
     sets = [
         {
             "name": p.ds.name,

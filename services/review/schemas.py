@@ -151,13 +151,30 @@ class RoutingValues(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    auto_approve_min_match: float | None = Field(None, ge=0, le=1)
-    auto_approve_max_fraud: float | None = Field(None, ge=0, le=1)
-    auto_reject_min_fraud: float | None = Field(None, ge=0, le=1)
-    audit_sample_rate: float | None = Field(None, ge=0, le=1)
-    first_time_to_people: bool | None = None
-    strategic_due_hours: int | None = Field(None, ge=1)
-    volume_due_hours: int | None = Field(None, ge=1)
+    auto_approve_min_match: float | None = Field(
+        None,
+        ge=0,
+        le=1,
+        description="Match score from which a volume candidate may be approved without a person.",
+    )
+    auto_approve_max_fraud: float | None = Field(
+        None, ge=0, le=1, description="Highest fraud risk an automatic approval accepts."
+    )
+    auto_reject_min_fraud: float | None = Field(
+        None, ge=0, le=1, description="Fraud risk from which a candidate is rejected without a person."
+    )
+    audit_sample_rate: float | None = Field(
+        None, ge=0, le=1, description="Share of automatic decisions sent to a person as an audit sample."
+    )
+    first_time_to_people: bool | None = Field(
+        None,
+        description="Send a creator the brand has never worked with to a person even when it qualifies for auto-approval.",
+    )
+    # At most a year: a due time is a working promise, and larger numbers overflow the database's integer.
+    strategic_due_hours: int | None = Field(
+        None, ge=1, le=8760, description="Hours a person has to decide a strategic-tier task."
+    )
+    volume_due_hours: int | None = Field(None, ge=1, le=8760, description="Hours for a volume-tier task.")
 
 
 class SettingOut(BaseModel):

@@ -16,7 +16,7 @@ import typer
 
 from tandem.errors import CliError
 from tandem.inputs import check_text_file, text_file_or_folder
-from tandem.output import JsonFlag, emit, note, progress
+from tandem.output import emit, note, progress
 
 if TYPE_CHECKING:
     from services.discovery.importing import FileImport
@@ -123,7 +123,7 @@ def import_files(
         typer.Option(help="instagram | tiktok | youtube | vk | telegram (default: from the file name)."),
     ] = None,
     dry_run: Annotated[bool, typer.Option(help="Parse and report; write nothing.")] = False,
-    as_json: JsonFlag = False,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON report per file, a line each.")] = False,
 ) -> None:
     """Import creators; report rows read, imported and rejected (each rejected row with its reason).
 

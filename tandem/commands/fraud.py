@@ -10,7 +10,7 @@ import typer
 from shared.settings import REPO_ROOT
 from tandem.errors import CliError
 from tandem.inputs import text_file
-from tandem.output import JsonFlag, emit, pairs, step, table
+from tandem.output import JsonFlag, counter, emit, pairs, table
 
 if TYPE_CHECKING:  # the CLI imports model code only when a command runs
     from shared.onnx_model import OnnxModel
@@ -46,6 +46,7 @@ def train(
     as_json: JsonFlag = False,
 ) -> None:
     """Train on instafake + Kaggle + Cresci 2015, export to ONNX, write the card, promote (~1.5 min)."""
+    from services.fraud.fake_training import TRAIN_STEPS
     from services.fraud.fake_training import train as run
     from shared.model_registry import ModelRegistry
 
@@ -56,8 +57,7 @@ def train(
     unknown = sorted(set(exclude or ()) - set(DATASET_NAMES))
     if unknown:
         raise typer.BadParameter(f"--exclude {', '.join(unknown)}: choose from {', '.join(DATASET_NAMES)}")
-    step(1, 1, f"training fake_account on {data} (without {', '.join(exclude or ()) or 'nothing'}); ~1.5 min")
-    model = run(data, ModelRegistry(models_dir), exclude=exclude or ())
+    model = run(data, ModelRegistry(models_dir), exclude=exclude or (), log=counter(TRAIN_STEPS))
     emit(_trained(model.name, model.version, model.card.metrics), as_json, _trained_text)
 
 

@@ -10,7 +10,7 @@ import typer
 
 from shared.model_registry import ModelRegistry
 from shared.settings import REPO_ROOT
-from tandem.output import JsonFlag, emit, flatten, fmt, table
+from tandem.output import JsonFlag, emit, figures, table
 
 NAME = "models"
 app = typer.Typer(help="Model registry: versions, promotion, rollback.", no_args_is_help=True)
@@ -32,8 +32,7 @@ def list_versions(name: str, models_dir: Path = ModelsDir, as_json: JsonFlag = F
 
 
 def _row(v: dict[str, Any]) -> list[str]:
-    figures = ", ".join(f"{k} {fmt(x)}" for k, x in flatten(v["metrics"]).items() if isinstance(x, float))
-    return ["*" if v["champion"] else "", v["version"], v["trained_at"][:16], figures]
+    return ["*" if v["champion"] else "", v["version"], v["trained_at"][:16], figures(v["metrics"])]
 
 
 @app.command()
