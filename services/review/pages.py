@@ -19,7 +19,7 @@ from services.review import (
 )
 from services.review.models import ReviewAssignment, Reviewer, ReviewTask
 from services.review.routing import DOUBT
-from services.review.schemas import CHECKLIST_ITEMS, ReviewerOut, ReviewOut
+from services.review.schemas import ReviewerOut, ReviewOut
 from services.review.simulator import SimulationIn, TeamMember, mix_table, simulate
 from shared.vocabulary import CAMPAIGN_STAGES
 
