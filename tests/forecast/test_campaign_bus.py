@@ -16,14 +16,14 @@ from services.forecast.app import build
 from services.forecast.config import ForecastSettings
 from shared.broker import LocalBroker
 from shared.events import CampaignCloseRequested, Event, wrap
-from tests.busutil import produce
+from tests.busutil import owner, produce
 from tests.forecast.campaignutil import CAMPAIGN, VARIANTS, decided, opened
 
 ORG = "bus-campaign"
 
 
 def _send(bootstrap: str, event: Event) -> None:
-    envelope = wrap(event, producer="test", correlation_id=uuid.uuid4().hex, org_id=ORG)
+    envelope = wrap(event, producer=owner(event.topic), correlation_id=uuid.uuid4().hex, org_id=ORG)
     produce(bootstrap, event.topic, [(event.key(), envelope.to_bytes())])
 
 
