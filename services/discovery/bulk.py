@@ -35,6 +35,7 @@ from services.discovery import catalog
 from services.discovery.catalog import DISCOVERY_ONLY_FIELDS, payload_json, search_columns
 from services.discovery.schemas import BulkCreatorsIn, BulkResult, CreatorIn
 from shared.bus.outbox import Outbox
+from shared.bus.provenance import PRODUCER_HEADER
 from shared.db import Database
 from shared.events import CreatorUpserted
 from shared.observability import current_correlation_id, new_correlation_id
@@ -178,7 +179,7 @@ class _Envelopes:
         )[1:-1]  # fmt: skip
         headers = orjson.dumps(
             {"event_type": event.event_type, "schema_version": str(event.schema_version),
-             "correlation_id": correlation_id, "org_id": org_id}
+             "correlation_id": correlation_id, "org_id": org_id, PRODUCER_HEADER: producer}
         )[1:]  # fmt: skip
         self.headers_tail = b"," + headers
         self.topic = text(event.topic)
