@@ -12,7 +12,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import delete
+from sqlalchemy import delete, text
 from sqlmodel import Session, col, select
 
 from services.review.models import LoginFailure, WebSession
@@ -78,6 +78,10 @@ def account_key(org_id: str, reviewer_id: str) -> str:
 def throttled(session: Session, account: str, address: str, policy: ThrottlePolicy) -> Throttled | None:
     """Refuse an attempt when the account or the address has `per_*` failures within the window: the
     wait ends when the oldest of them leaves it. Refused attempts do not count (so the wait is bounded)."""
+    if session.get_bind().dialect.name == "postgresql":
+        # One attempt per account at a time (held to the commit, past the password check): parallel
+        # guesses must not all read "9 failures" and each get a try.
+        session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:account))"), {"account": account})
     now = datetime.now(UTC)
     since = now - timedelta(seconds=policy.window_s)
     session.execute(delete(LoginFailure).where(col(LoginFailure.failed_at) < since))
