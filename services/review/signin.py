@@ -25,6 +25,7 @@ def _hash(token: str) -> str:
 def start(session: Session, org_id: str, reviewer_id: str, hours: int) -> str:
     """A new session for a person; returns the cookie value (shown to the browser only)."""
     token, now = secrets.token_urlsafe(32), datetime.now(UTC)
+    session.execute(delete(WebSession).where(col(WebSession.expires_at) <= now))  # sweep as we go
     session.add(WebSession(token_sha256=_hash(token), org_id=org_id, reviewer_id=reviewer_id,
                            created_at=now, expires_at=now + timedelta(hours=hours)))  # fmt: skip
     return token
