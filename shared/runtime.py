@@ -175,6 +175,8 @@ class Runtime:
             self.broker_watch.stop()
         if self.watcher:
             self.watcher.stop()
+        if self.keys:
+            self.keys.revocations.close()
         if self.webhooks:
             self.webhooks.stop()
         if self.consumer:
@@ -215,7 +217,7 @@ def start_runtime(spec: ServiceSpec, settings: ServiceSettings) -> Runtime:
         )
         runtime.webhooks.start()
     if settings.auth_mode == "keys":
-        revocations = RevocationVersion(identity, settings.key_revocation_max_staleness_s)
+        revocations = RevocationVersion(identity, settings.key_revocation_poll_s)
         runtime.keys = KeyStore(identity, revocations=revocations)
     runtime.models = {name: ModelSlot(registry.load_champion(name)) for name in spec.model_names}
     if runtime.models:

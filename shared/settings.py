@@ -145,12 +145,11 @@ class ServiceSettings(BaseSettings):
         description="`keys`: every API call needs an API key, whose organisation it acts for; "
         "`open`: the zero-setup mode, the caller names its organisation in X-Org-Id.",
     )
-    key_revocation_max_staleness_s: float = Field(
-        0.0,
-        ge=0,
-        description="How long a key revoked elsewhere may keep working here: 0 reads the cluster's "
-        "revocation version on every keyed request (one primary-key read); raise it to trade that read "
-        "for a window.",
+    key_revocation_poll_s: float = Field(
+        1.0,
+        gt=0,
+        description="Key revocations reach every process as a PostgreSQL notification (milliseconds); "
+        "the revocation version is also re-read this often in case one is missed.",
     )
     forwarded_allow_ips: str = Field(
         "127.0.0.1",

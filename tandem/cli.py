@@ -221,9 +221,14 @@ def migrate(name: ServiceName) -> None:
     settings = entry.settings()
     run_migrations(settings.effective_database_url, entry.spec.migrations)
     run_migrations(settings.effective_auth_database_url, IDENTITY_MIGRATIONS)
+    from shared.security import InsecureSettings
     from shared.webhooks import vault
 
-    vault.configure_from(settings)
+    try:
+        vault.configure_from(settings)
+    except InsecureSettings as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
     sealed = vault.seal_existing(Database(settings.effective_auth_database_url))
     typer.echo(
         f"{name}: schema at head" + (f"; {sealed} rows of webhook secrets encrypted" if sealed else "")

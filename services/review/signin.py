@@ -12,7 +12,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import delete
+from sqlalchemy import delete, text
 from sqlmodel import Session, col, select
 
 from services.review.models import LoginFailure, WebSession
@@ -25,6 +25,7 @@ def _hash(token: str) -> str:
 def start(session: Session, org_id: str, reviewer_id: str, hours: int) -> str:
     """A new session for a person; returns the cookie value (shown to the browser only)."""
     token, now = secrets.token_urlsafe(32), datetime.now(UTC)
+    session.execute(delete(WebSession).where(col(WebSession.expires_at) <= now))  # sweep as we go
     session.add(WebSession(token_sha256=_hash(token), org_id=org_id, reviewer_id=reviewer_id,
                            created_at=now, expires_at=now + timedelta(hours=hours)))  # fmt: skip
     return token
@@ -78,6 +79,10 @@ def account_key(org_id: str, reviewer_id: str) -> str:
 def throttled(session: Session, account: str, address: str, policy: ThrottlePolicy) -> Throttled | None:
     """Refuse an attempt when the account or the address has `per_*` failures within the window: the
     wait ends when the oldest of them leaves it. Refused attempts do not count (so the wait is bounded)."""
+    if session.get_bind().dialect.name == "postgresql":
+        # One attempt per account at a time (held to the commit, past the password check): parallel
+        # guesses must not all read "9 failures" and each get a try.
+        session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:account))"), {"account": account})
     now = datetime.now(UTC)
     since = now - timedelta(seconds=policy.window_s)
     session.execute(delete(LoginFailure).where(col(LoginFailure.failed_at) < since))

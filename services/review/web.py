@@ -120,34 +120,44 @@ def login(
     org_id: Annotated[str, Form(max_length=64)] = "",
 ) -> Response:
     org_id, reviewer_id = org_id.strip() or runtime.settings.default_org, reviewer_id.strip()
-    s = settings_of(runtime)
-    policy = signin.ThrottlePolicy(
-        s.login_max_failures_per_account, s.login_max_failures_per_address, s.login_window_s
-    )
-    account, address = signin.account_key(org_id, reviewer_id), request.client.host if request.client else "-"
-    with runtime.db.transaction() as session:
-        wait = signin.throttled(session, account, address, policy)
-        person = None if wait else reviewers.authenticate(session, org_id, reviewer_id, password)
-        if wait is None and person is None:
-            signin.record_failure(session, account, address)
-        token = signin.start(session, org_id, reviewer_id, s.session_hours) if person else ""
-        if person:
-            signin.clear_failures(session, account)
-    if wait is not None:
+    address = request.client.host if request.client else "-"
+    got = _attempt(runtime, org_id, reviewer_id, password, address)
+    if isinstance(got, signin.Throttled):
         page = _render(request, runtime, "login.html", None, next=next, status_code=429, default_org=org_id,
-                       reviewer_id=reviewer_id, login_error=wait.message)  # fmt: skip
-        page.headers["Retry-After"] = str(wait.retry_after_s)
+                       reviewer_id=reviewer_id, login_error=got.message)  # fmt: skip
+        page.headers["Retry-After"] = str(got.retry_after_s)
         return page
-    if person is None:
+    if got is None:
         return _render(request, runtime, "login.html", None, next=next, status_code=401, default_org=org_id,
                        reviewer_id=reviewer_id, login_error="Unknown reviewer or wrong password.")  # fmt: skip
+    s = settings_of(runtime)
     target = next if next.startswith("/app/") else "/app/queue"
     response = RedirectResponse(target, status_code=303)
     response.set_cookie(
-        COOKIE, token, max_age=s.session_hours * 3600, httponly=True, samesite="lax", path="/app",
+        COOKIE, got, max_age=s.session_hours * 3600, httponly=True, samesite="lax", path="/app",
         secure=request.url.scheme == "https" or s.session_cookie_secure,
     )  # fmt: skip
     return response
+
+
+def _attempt(
+    runtime: Runtime, org_id: str, reviewer_id: str, password: str, address: str
+) -> signin.Throttled | str | None:
+    """A new session's token for the right password; None for a wrong one (counted against the account
+    and the address); Throttled while either must wait (the password is then not even checked)."""
+    s = settings_of(runtime)
+    policy = signin.ThrottlePolicy(s.login_max_failures_per_account, s.login_max_failures_per_address,
+                                   s.login_window_s)  # fmt: skip
+    account = signin.account_key(org_id, reviewer_id)
+    with runtime.db.transaction() as session:
+        wait = signin.throttled(session, account, address, policy)
+        if wait is not None:
+            return wait
+        if reviewers.authenticate(session, org_id, reviewer_id, password) is None:
+            signin.record_failure(session, account, address)
+            return None
+        signin.clear_failures(session, account)
+        return signin.start(session, org_id, reviewer_id, s.session_hours)
 
 
 @router.post("/logout", response_model=None)

@@ -126,7 +126,10 @@ def publish(
     after_publish: AfterPublish | None = None,
 ) -> None:
     """Send, wait until the broker acknowledged every message (raises if it refused one), then run
-    `after_publish` (webhook fan-out)."""
+    `after_publish` (webhook fan-out). A message without a producer header (a row staged before headers
+    carried it, or assembled by hand) gets the publishing service's name: consumers require it."""
+    for m in messages:
+        m.headers.setdefault(PRODUCER_HEADER, service)
     futures = publisher.send_many(messages)
     publisher.flush(timeout=30)
     for future in futures:

@@ -4,15 +4,19 @@ short session secret."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
+from services.review import reviewers, signin
 from services.review.app import build
 from services.review.config import ReviewSettings
+from services.review.schemas import ReviewerIn
+from shared.db import Database, migrate
 from shared.security import InsecureSettings
 from tests.review import helpers
 
@@ -128,3 +132,27 @@ def test_keys_mode_starts_with_a_long_session_secret(tmp_path: Path) -> None:
     settings = _settings(tmp_path, auth_mode="keys", session_secret="x" * 40, secrets_key="k" * 40)
     with TestClient(build(settings)) as c:
         assert c.get("/health/live").status_code == 200
+
+
+def test_parallel_guesses_on_postgresql_get_no_more_than_the_limit(
+    postgres_database: Callable[[str], str],
+) -> None:
+    """Twenty wrong passwords at once: attempts on one account queue, so exactly ten are checked."""
+    url = postgres_database("signin")
+    migrate(url, Path("services/review/migrations"))
+    db = Database(url)
+    with db.transaction() as session:
+        reviewers.upsert(session, helpers.ORG, "ann", ReviewerIn.model_validate(ANN))
+    policy, account = signin.ThrottlePolicy(per_account=10), signin.account_key(helpers.ORG, "ann")
+
+    def guess(i: int) -> str:
+        with db.transaction() as session:
+            if signin.throttled(session, account, f"10.0.0.{i}", policy):
+                return "throttled"
+            assert reviewers.authenticate(session, helpers.ORG, "ann", f"guess-{i}") is None
+            signin.record_failure(session, account, f"10.0.0.{i}")
+            return "checked"
+
+    with ThreadPoolExecutor(max_workers=20) as pool:
+        outcomes = list(pool.map(guess, range(20)))
+    assert outcomes.count("checked") == 10 and outcomes.count("throttled") == 10

@@ -13,7 +13,15 @@ import pytest
 from sqlmodel import col, select
 
 from shared.bus import outbox as outbox_module
-from shared.bus.outbox import Outbox, OutboxRelay, envelope_headers, pending_count, publish_pending
+from shared.bus.outbox import (
+    Message,
+    Outbox,
+    OutboxRelay,
+    envelope_headers,
+    pending_count,
+    publish,
+    publish_pending,
+)
 from shared.bus.tables import OutboxMessage
 from shared.db import Database, migrate
 from shared.events import ModelPromoted, parse_envelope, unwrap
@@ -221,3 +229,14 @@ def test_idle_relay_backs_off_yet_publishes_in_process_rows_at_once(
         assert _wait_for(lambda: len(publisher.sent) == 2, 2.0) < 0.6
     finally:
         relay.stop()
+
+
+def test_every_published_message_names_its_producer(db: Database) -> None:
+    """Staged rows carry the producer header; a row without one (staged before it existed, or assembled
+    by hand) is stamped with the publishing service's name, so consumers never see a nameless event."""
+    with db.transaction() as session:
+        Outbox("fraud").stage(session, _event(1), org_id="acme")
+    publisher = FakePublisher()
+    publish(publisher, [Message(MODELS_PROMOTED, "k", b"{}", {"event_id": "e-2"})], "forecast")
+    publish_pending(db, publisher, "fraud")
+    assert [s.headers["producer"] for s in publisher.sent] == ["forecast", "fraud"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 
@@ -12,6 +13,7 @@ from sqlmodel import select
 from shared.db import Database, migrate
 from shared.identity.keys import KeyStore
 from shared.identity.models import ApiKey
+from shared.identity.revocation import RevocationVersion
 from shared.runtime import IDENTITY_MIGRATIONS
 
 
@@ -88,3 +90,37 @@ def test_a_rotation_elsewhere_also_refreshes_the_cache(tmp_path: Path) -> None:
     assert replica.verify(token) is not None
     cli.rotate(token[4:].split(".")[0], grace=timedelta(0))
     assert replica.verify(token) is None
+
+
+def test_on_postgresql_a_revocation_reaches_another_process_by_notification(
+    postgres_database: Callable[[str], str],
+) -> None:
+    """The replica reads no database per request (the version comes by LISTEN/NOTIFY), yet refuses a
+    key revoked elsewhere within milliseconds."""
+    url = postgres_database("revocation")
+    migrate(url, IDENTITY_MIGRATIONS)
+    replica_db = Database(url)
+    # A safety-net poll far longer than the test: only the notification can make it in time.
+    replica = KeyStore(replica_db, cache_ttl_s=3600, revocations=RevocationVersion(replica_db, poll_s=60))
+    cli = KeyStore(Database(url), cache_ttl_s=0)
+    token = cli.issue("acme", "partner", "p")
+    assert replica.verify(token) is not None
+    deadline = time.monotonic() + 5
+    while not replica.revocations._live and time.monotonic() < deadline:  # the listener has subscribed
+        time.sleep(0.01)
+    started = time.perf_counter()
+    for _ in range(1000):
+        assert replica.verify(token) is not None
+    per_verify_us = (time.perf_counter() - started) * 1000
+    cli.revoke(token[4:].split(".")[0])
+    revoked_at = time.perf_counter()
+    while replica.verify(token) is not None and time.perf_counter() - revoked_at < 2:
+        time.sleep(0.0005)
+    latency_ms = (time.perf_counter() - revoked_at) * 1000
+    print(
+        f"cached verify {per_verify_us:.1f} us; revocation seen by the other process after {latency_ms:.1f} ms"
+    )
+    assert replica.verify(token) is None
+    assert latency_ms < 500
+    assert per_verify_us < 50  # no database round trip per request
+    replica.revocations.close()
