@@ -286,9 +286,31 @@ class ConsumerLoop(threading.Thread):
         self.assigned = threading.Event()
 
     def _make_consumer(self) -> KafkaConsumer:
+        consumer = self._new_consumer()
+        try:
+            self._await_topic_metadata(consumer)
+        except Exception:
+            consumer.close()
+            raise
+        consumer.subscribe(self.topics)
+        return consumer
+
+    def _await_topic_metadata(self, consumer: KafkaConsumer, timeout_s: float = 30) -> None:
+        """Load every subscribed topic's partitions before joining the group. A member that joins first
+        can lead the group with no partitions known ("No partition metadata for topic ..."), and then the
+        whole group waits idle until a metadata refresh triggers a rebalance: seen on a loaded machine."""
+        deadline = time.monotonic() + timeout_s
+        missing = list(self.topics)
+        while missing:
+            missing = [t for t in missing if not consumer.partitions_for_topic(t)]
+            if missing and (time.monotonic() > deadline or self._stop_event.is_set()):
+                raise TimeoutError(f"no partitions known for {missing[:3]}")
+            if missing:
+                time.sleep(0.2)
+
+    def _new_consumer(self) -> KafkaConsumer:
         s = self.settings
         return KafkaConsumer(
-            *self.topics,
             **client_options(s),
             bootstrap_servers=s.kafka_bootstrap.split(","),
             group_id=s.effective_consumer_group,
