@@ -6,7 +6,7 @@ with the JVM straight from them: no tarball, no Docker.
 
 Measured on the 2-core project machines (Kafka 4.4.0, Java 17, kafka-python 3.0.12):
 - resolving the jars: ~10 s once (44 jars, 43 MB); formatting the store ~2-5 s (one JVM start);
-  the broker answers 7-12 s after exec (more while the cores are shared). One broker per test session.
+  the broker answers 4-17 s after exec (the top figure at load average ~10). One broker per test session.
 - memory: ~330 MB RSS idle with -Xmx512m.
 - kafka-python 3.0 talks to Kafka 4.x without pinning `api_version` (KIP-896 kept its versions).
 - pitfalls: `group.min.session.timeout.ms` defaults to 6000 (our 6 s session is the floor, so it is

@@ -36,6 +36,27 @@ def production_secrets() -> Iterator[None]:
     mp.undo()
 
 
+COUNTS: list[str] = []
+
+
+@pytest.fixture
+def report_counts() -> Callable[[str], None]:
+    """Counts a test wants people to see (fault tests): printed, and repeated at the end of the run."""
+
+    def report(line: str) -> None:
+        print(line)
+        COUNTS.append(line)
+
+    return report
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    if COUNTS:
+        terminalreporter.section("counted by the fault and lag tests")
+        for line in COUNTS:
+            terminalreporter.write_line(line)
+
+
 @pytest.fixture(scope="session")
 def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Broker]:
     """The session's broker: Apache Kafka (KRaft, one node), every topic created."""

@@ -3,7 +3,7 @@ a produce timeout during a broker outage.
 
 The fraud service runs as real processes (or, for the produce timeout, its real handlers in this
 process) against a broker of this module's own, which the tests stop and start again. Each test
-prints its counts (run with -s to see them).
+reports its counts (shown at the end of the pytest run).
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from shared import topics
 from shared.broker_kafka import KafkaBroker, kafka_available
 from shared.bus.consumer import EventDispatcher
 from shared.bus.health import BrokerWatch
-from shared.bus.outbox import pending_count, publish_pending
+from shared.bus.outbox import OutboxRelay, pending_count
 from shared.bus.producer import BusProducer
 from tandem.supervisor import ServiceProcess, Suite
 from tests.busutil import chosen_broker_kind, creator_messages, produce, read_topic, sql_count
@@ -114,7 +114,10 @@ def _fraud_suite(kafka: KafkaBroker, url: str, workdir: Path, group: str) -> Sui
 
 
 def test_broker_restart_mid_stream_loses_nothing_duplicates_nothing_and_readiness_follows(
-    kafka: KafkaBroker, postgres_database: Callable[[str], str], tmp_path: Path
+    kafka: KafkaBroker,
+    postgres_database: Callable[[str], str],
+    tmp_path: Path,
+    report_counts: Callable[[str], None],
 ) -> None:
     url = postgres_database("restart")
     suite = _fraud_suite(kafka, url, tmp_path, "tandem-fraud-restart")
@@ -141,7 +144,7 @@ def test_broker_restart_mid_stream_loses_nothing_duplicates_nothing_and_readines
         applied = sql_count(url, APPLIED) - applied_before
         copies, event_ids, creators = _published_scores(kafka.bootstrap, "restart-org")
         lag = _caught_up(fraud, topics.CATALOG_CREATORS)
-        print(f"\nbroker restart: {TOTAL} sent, {stored_at_stop} stored when the broker stopped, 503 after"
+        report_counts(f"broker restart: {TOTAL} sent, {stored_at_stop} stored when the broker stopped, 503 after"
               f" {to_503:.1f}s, 200 again {to_200:.1f}s after the restart; {stored} scores stored, {applied}"
               f" events applied, {copies} score messages on the topic = {len(event_ids)} distinct event ids"
               f" for {len(creators)} creators; lag per partition {lag}")  # fmt: skip
@@ -155,7 +158,10 @@ def test_broker_restart_mid_stream_loses_nothing_duplicates_nothing_and_readines
 
 
 def test_replica_killed_mid_stream_hands_its_partitions_to_the_other(
-    kafka: KafkaBroker, postgres_database: Callable[[str], str], tmp_path: Path
+    kafka: KafkaBroker,
+    postgres_database: Callable[[str], str],
+    tmp_path: Path,
+    report_counts: Callable[[str], None],
 ) -> None:
     url = postgres_database("replicas")
     suite = _fraud_suite(kafka, url, tmp_path, "tandem-fraud-replicas")
@@ -184,7 +190,7 @@ def test_replica_killed_mid_stream_hands_its_partitions_to_the_other(
         applied = sql_count(url, APPLIED) - applied_before
         lag = _caught_up(second, topics.CATALOG_CREATORS)
         second_applied = _applied_by(second, topics.CATALOG_CREATORS) - second_before
-        print(f"\nreplica killed: {TOTAL} sent, {stored_at_kill} stored when one of two replicas was killed"
+        report_counts(f"replica killed: {TOTAL} sent, {stored_at_kill} stored when one of two replicas was killed"
               f" (it had applied {first_applied}); the other applied {second_applied} and drained the rest"
               f" in {drained:.1f}s: {stored} scores stored, {applied} events applied once; lag per"
               f" partition {lag}")  # fmt: skip
@@ -214,7 +220,7 @@ def _read_new(
 
 
 def test_produce_timeout_during_an_outage_goes_through_the_outbox_and_arrives_once_back(
-    kafka: KafkaBroker, tmp_path: Path
+    kafka: KafkaBroker, tmp_path: Path, report_counts: Callable[[str], None]
 ) -> None:
     total = 300
     parts = [TopicPartition(topics.CATALOG_CREATORS, p) for p in range(6)]
@@ -229,6 +235,7 @@ def test_produce_timeout_during_an_outage_goes_through_the_outbox_and_arrives_on
     producer = BusProducer(kafka.bootstrap, "fraud-outage", max_block_ms=3000)
     dispatcher = EventDispatcher(runtime.db, handlers(runtime), producer, "fraud", retries=1, backoff_s=0,
                                  batch_handlers=batch_handlers(runtime))  # fmt: skip
+    relay = OutboxRelay(runtime.db, producer, runtime.outbox, "fraud", poll_interval=0.05)
     watch = BrokerWatch("fraud-outage", kafka.bootstrap, check_interval_s=0.2)
     watch.start()
     try:
@@ -238,21 +245,26 @@ def test_produce_timeout_during_an_outage_goes_through_the_outbox_and_arrives_on
         outcomes = dispatcher.apply_many(records)
         timed_out_after = time.monotonic() - began
         staged = pending_count(runtime.db)
+        relay.start()  # the service's relay: it fails and retries while the broker is away
+        time.sleep(2)
         kafka.start(create_topics=False)
         _wait(lambda: watch.reachable, 10, "the watch did not see the broker back")
-        relayed = 0
-        while pending_count(runtime.db):
-            relayed += publish_pending(runtime.db, producer, "fraud")
+        back = time.monotonic()
+        _wait(lambda: pending_count(runtime.db) == 0, 120, "the outbox did not drain")
+        relayed, relay_s = staged - pending_count(runtime.db), time.monotonic() - back
         copies, event_ids, creators = _published_scores(kafka.bootstrap, "outage-org")
-        print(f"\nproduce timeout: {total} events in hand when the broker stopped; publishing timed out after"
+        report_counts(f"produce timeout: {total} events in hand when the broker stopped; publishing timed out after"
               f" {timed_out_after:.0f}s, the poll was applied one by one ({Counter(o for _, o in outcomes)}),"
-              f" {staged} scores staged in the outbox, {relayed} relayed once the broker was back;"
+              f" {staged} scores staged in the outbox, {relayed} relayed by the outbox relay within {relay_s:.1f}s"
+              f" of the broker's return;"
               f" {copies} score messages on the topic = {len(event_ids)} distinct event ids for"
               f" {len(creators)} creators")  # fmt: skip
         assert {o for _, o in outcomes} == {"applied"}
         assert staged == relayed == total
         assert len(event_ids) == len(creators) == total
     finally:
+        if relay.is_alive():
+            relay.stop()
         watch.stop()
         producer.close()
         runtime.db.close()

@@ -6,6 +6,7 @@ from __future__ import annotations
 import socket
 import time
 import uuid
+from collections.abc import Callable
 
 import pytest
 from kafka import KafkaConsumer, TopicPartition
@@ -50,7 +51,9 @@ def test_reachable_follows_a_listener_coming_and_going() -> None:
 
 
 @pytest.mark.integration
-def test_lag_per_partition_is_end_offset_minus_committed_offset(broker: Broker) -> None:
+def test_lag_per_partition_is_end_offset_minus_committed_offset(
+    broker: Broker, report_counts: Callable[[str], None]
+) -> None:
     if broker.kind != "kafka":
         pytest.skip("tansu's end offsets are wrong (../shared/notes/broker.md): lag is read on Apache Kafka")
     produce(broker.bootstrap, topics.CATALOG_CREATORS, creator_messages(900_000, 60, org_id="lag-org"))
@@ -72,6 +75,8 @@ def test_lag_per_partition_is_end_offset_minus_committed_offset(broker: Broker) 
         reader.close()
     expected = {tp: 2 if tp.partition == 0 else 0 for tp in parts}
     expected[parts[1]] = ends[parts[1]] - starts[parts[1]]
-    print(f"\nlag read from Kafka: { {tp.partition: n for tp, n in sorted(lag.items())} }")
+    report_counts(
+        f"lag read from Kafka per partition: { {tp.partition: n for tp, n in sorted(lag.items())} }"
+    )
     assert lag == expected
     assert lag[parts[1]] > 0
