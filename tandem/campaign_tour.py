@@ -151,15 +151,10 @@ def run_and_close(client: Client, cid: str, plan: dict[str, Any], wait: Any) -> 
 
 
 def record_lesson(client: Client, cid: str, campaign: dict[str, Any]) -> dict[str, Any]:
-    """The manager writes the diagnosis down as a lesson scoped to the worst contributor's platform."""
-    worst = next(
-        (
-            c
-            for c in campaign["retrospective"]["contributions"]
-            if c["dimension"] == "platform" and c["miss"] < 0
-        ),
-        {"value": campaign["retrospective"]["contributions"][0]["value"]},
-    )
+    """The manager writes the diagnosis down as a lesson scoped to the platform that did worst against
+    its forecast."""
+    platforms = [c for c in campaign["retrospective"]["contributions"] if c["dimension"] == "platform"]
+    worst = min(platforms, key=lambda c: c["actual"] / max(c["forecast"], 1.0))
     body = {
         "campaign_id": cid, "scope": "platform", "scope_value": worst["value"],
         "text": f"{worst['value']} reach came in far under forecast for sun care: book one test post before a full run there",

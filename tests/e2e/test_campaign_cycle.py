@@ -61,15 +61,16 @@ def test_a_campaign_goes_from_brief_to_a_lesson_on_the_next_brief(suite: Suite) 
     for dim in {c["dimension"] for c in retro["contributions"]}:
         parts = sum(c["miss"] for c in retro["contributions"] if c["dimension"] == dim)
         assert parts == pytest.approx(total, rel=0.02, abs=1.0), dim
-    # The cause the simulation put in is the platform the retrospective blames most.
+    # The cause the simulation put in is the platform that did worst against its forecast (a ratio: the
+    # absolute miss also scales with the creators' size and the message effect).
     weak = tour.weak_platform(client.get("forecast", f"/v1/campaigns/{cid}/plan"))
-    by_platform = sorted(
-        (c for c in retro["contributions"] if c["dimension"] == "platform"), key=lambda c: c["miss"]
-    )
-    print(
-        f"weak platform {weak}; platform contributions {[(c['value'], round(c['miss'])) for c in by_platform]}"
-    )
-    assert by_platform[0]["value"] == weak and by_platform[0]["miss"] < 0
+    ratios = {
+        c["value"]: c["actual"] / c["forecast"]
+        for c in retro["contributions"]
+        if c["dimension"] == "platform"
+    }
+    print(f"weak platform {weak}; actual/forecast per platform {ratios}")
+    assert min(ratios, key=lambda p: ratios[p]) == weak and ratios[weak] < 0.8
 
     # Closing again changes nothing.
     again = tour._as_manager(client, "POST", "review", f"/v1/campaigns/{cid}/close", {"reason": "twice"})

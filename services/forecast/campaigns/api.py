@@ -20,9 +20,10 @@ from services.forecast.campaigns.schemas import (
 )
 from services.forecast.models import PlanVersion, Retrospective
 from shared.errors import NotFound
-from shared.orgs import ActorDep, OrgDep
+from shared.orgs import PLAN, ActorDep, OrgDep
 from shared.runtime import RuntimeDep
 
+# The plan is the brand's (shared.orgs.PLAN: strategists; admins): partners and reviewers read it.
 router = APIRouter(prefix="/v1/campaigns/{campaign_id}", tags=["campaign plans"])
 
 
@@ -47,7 +48,7 @@ def plan_out(session: Any, org_id: str, row: PlanVersion) -> PlanOut:
     )  # fmt: skip
 
 
-@router.post("/plan", status_code=status.HTTP_201_CREATED)
+@router.post("/plan", status_code=status.HTTP_201_CREATED, dependencies=PLAN)
 def propose(
     campaign_id: str, body: PlanProposeIn, runtime: RuntimeDep, org_id: OrgDep, actor: ActorDep
 ) -> PlanOut:
@@ -78,7 +79,7 @@ def plan_versions(campaign_id: str, runtime: RuntimeDep, org_id: OrgDep) -> list
         return [PlanVersionOut(**store.summary(r)) for r in store.versions(session, org_id, campaign_id)]
 
 
-@router.patch("/plan/lines/{line_id}")
+@router.patch("/plan/lines/{line_id}", dependencies=PLAN)
 def edit_line(campaign_id: str, line_id: str, body: LineEditIn, runtime: RuntimeDep, org_id: OrgDep,
               actor: ActorDep) -> PlanOut:  # fmt: skip
     """Swap creator or platform, move the date, change message or fee, lock/unlock; re-optimises the rest."""
@@ -88,7 +89,7 @@ def edit_line(campaign_id: str, line_id: str, body: LineEditIn, runtime: Runtime
         return plan_out(session, org_id, row)
 
 
-@router.post("/plan/lines/{line_id}/drop")
+@router.post("/plan/lines/{line_id}/drop", dependencies=PLAN)
 def drop_line(campaign_id: str, line_id: str, body: WhyIn, runtime: RuntimeDep, org_id: OrgDep,
               actor: ActorDep) -> PlanOut:  # fmt: skip
     with runtime.db.transaction() as session:
@@ -97,7 +98,7 @@ def drop_line(campaign_id: str, line_id: str, body: WhyIn, runtime: RuntimeDep, 
         return plan_out(session, org_id, row)
 
 
-@router.put("/plan/variants")
+@router.put("/plan/variants", dependencies=PLAN)
 def set_variants(
     campaign_id: str, body: VariantsIn, runtime: RuntimeDep, org_id: OrgDep, actor: ActorDep
 ) -> PlanOut:
@@ -108,7 +109,7 @@ def set_variants(
         return plan_out(session, org_id, row)
 
 
-@router.post("/plan/approve")
+@router.post("/plan/approve", dependencies=PLAN)
 def approve(campaign_id: str, body: WhyIn, runtime: RuntimeDep, org_id: OrgDep, actor: ActorDep) -> PlanOut:
     """Approve the current version to go live (approving it again changes nothing)."""
     with runtime.db.transaction() as session:
@@ -117,7 +118,7 @@ def approve(campaign_id: str, body: WhyIn, runtime: RuntimeDep, org_id: OrgDep, 
         )
 
 
-@router.post("/plan/insights/{insight_id}/apply")
+@router.post("/plan/insights/{insight_id}/apply", dependencies=PLAN)
 def apply_insight(campaign_id: str, insight_id: str, body: ApplyInsightIn, runtime: RuntimeDep, org_id: OrgDep,
                   actor: ActorDep) -> PlanOut:  # fmt: skip
     """Apply a lesson's rule or a trend call to the plan's forecasts, recorded as this person's adjustment."""
