@@ -4,30 +4,15 @@ retrospective -> a lesson -> the lesson on the next matching brief."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-
 import httpx
 import pytest
 
-from shared.broker import Broker
 from tandem import campaign_tour as tour
 from tandem import synthetic
 from tandem.demo import DEMO_BRIEFS, DEMO_REVIEWERS, NEXT_BRIEF, DemoClient, wait_for
-from tandem.services import SERVICES
 from tandem.supervisor import Suite
 
 pytestmark = [pytest.mark.integration, pytest.mark.e2e]
-
-
-@pytest.fixture(scope="module")
-def suite(
-    broker: Broker, postgres_database: Callable[[str], str], tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Suite]:
-    urls = {name: postgres_database(name) for name in SERVICES}
-    s = Suite(bootstrap=broker.bootstrap, workdir=tmp_path_factory.mktemp("cycle"), database_urls=urls)
-    s.start()
-    yield s
-    s.stop()
 
 
 def test_a_campaign_goes_from_brief_to_a_lesson_on_the_next_brief(suite: Suite) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import orjson
@@ -13,22 +13,10 @@ from shared import topics
 from shared.broker import Broker
 from tandem import synthetic
 from tandem.demo import DEMO_BRIEFS, DemoClient
-from tandem.services import SERVICES
 from tandem.supervisor import Suite
 from tests.busutil import creator_messages, produce, read_topic, sql_count
 
 pytestmark = [pytest.mark.integration, pytest.mark.e2e]
-
-
-@pytest.fixture(scope="module")
-def suite(
-    broker: Broker, postgres_database: Callable[[str], str], tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Suite]:
-    urls = {name: postgres_database(name) for name in SERVICES}
-    s = Suite(bootstrap=broker.bootstrap, workdir=tmp_path_factory.mktemp("suite"), database_urls=urls)
-    s.start()
-    yield s
-    s.stop()
 
 
 def _events(bootstrap: str, topic: str, campaign_id: str, expect: int) -> list[dict[str, object]]:
