@@ -75,6 +75,11 @@ def _port(preferred: int) -> int:
             return free_port()
 
 
+def person_name(reviewer_id: str) -> str:
+    """How the web app greets a demo person: demo.second@tandem -> Demo Second."""
+    return reviewer_id.split("@")[0].replace(".", " ").title()
+
+
 class Steps:
     """Counted steps, so a person sees the demo move during its slow parts."""
 
@@ -115,8 +120,7 @@ class DemoClient:
     def add_person(self, reviewer_id: str, password: str, *, manager: bool = False) -> None:
         """A demo person who can sign in to the web app, created through the API as `tandem review
         add-reviewer --password` does."""
-        name = reviewer_id.split("@")[0].replace(".", " ").title()
-        body = {"name": name, "markets": DEMO_MARKETS, "daily_capacity": 500, "is_manager": manager,
+        body = {"name": person_name(reviewer_id), "markets": DEMO_MARKETS, "daily_capacity": 500, "is_manager": manager,
                 "password": password}  # fmt: skip
         self.http.put(self.urls["review"] + f"/v1/reviewers/{reviewer_id}", json=body).raise_for_status()
 
@@ -172,7 +176,7 @@ class DemoClient:
             # Those the task is assigned to decide it (someone else would be refused), then others.
             team = [*human.get("assignees", []), *DEMO_REVIEWERS]
             for reviewer in list(dict.fromkeys(team))[: human.get("required_reviews", 1)]:
-                person = {"name": reviewer, "markets": markets, "daily_capacity": 500}
+                person = {"name": person_name(reviewer), "markets": markets, "daily_capacity": 500}
                 self.http.put(
                     self.urls["review"] + f"/v1/reviewers/{reviewer}", json=person
                 ).raise_for_status()

@@ -151,12 +151,12 @@ def campaign_page(session: Session, org_id: str, campaign_id: str) -> dict[str, 
 
 def metric_value(value: float, metric: str = "") -> str:
     """A forecast figure as a person reads it: rates as percentages (0.3%), small counts with the digits
-    that matter (0.05 conversions), large ones as whole numbers with thousands separators."""
+    that matter (0.05 conversions), from 10 up whole numbers with thousands separators."""
     if metric.endswith("_rate"):
         if 0 < abs(value) < 0.0001:
             return "<0.01%"
         return f"{value * 100:.{2 if abs(value) < 0.001 else 1}f}%"
-    if abs(value) >= 100:
+    if abs(value) >= 10:
         return f"{value:,.0f}"
     if abs(value) < 1:
         return f"{value:.3f}".rstrip("0").rstrip(".")

@@ -50,7 +50,7 @@ def demo(
         client.add_person(MANAGER, PASSWORD, manager=True)
         open_tasks, orphans = open_work(client, DEMO_REVIEWERS)
         assert open_tasks and not orphans, f"{len(orphans)} open tasks are held by nobody who can sign in"
-        yield {"url": suite.processes["review"].url, "result": result}
+        yield {"url": suite.processes["review"].url, "result": result, "client": client}
     finally:
         suite.stop()
 
@@ -138,3 +138,27 @@ def page_task_id(url: str) -> str:
     """The task the reviewer just decided: the one with their needs_info on it."""
     tasks = httpx.get(f"{url}/v1/tasks?limit=1000").json()
     return next(t["task_id"] for t in tasks if any(r["decision"] == "needs_info" for r in t["reviews"]))
+
+
+def test_the_managers_pages_fit_the_screen_once_a_campaign_has_results(demo: dict[str, Any]) -> None:
+    """After the demo's whole cycle (plan, results, close, retrospective) the pages with plots and tables
+    still fit a 1366 px screen."""
+    from playwright.sync_api import expect, sync_playwright
+
+    url, cid = demo["url"], demo["result"]["shortlist"]["campaign_id"]
+    demo["client"].run_cycle(cid)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM))
+        page = browser.new_page(viewport={"width": 1366, "height": 768})
+        page.goto(f"{url}/app/login")
+        page.fill("#reviewer_id", MANAGER)
+        page.fill("#password", PASSWORD)
+        page.keyboard.press("Enter")
+        expect(page.locator("h1")).to_have_text("My queue")
+        page.goto(f"{url}/app/feedback")
+        expect(page.locator("#feedback-empty")).to_have_count(0)
+        expect(page.locator("img.feedback-plot").first).to_be_visible()
+        _look(page, "12-feedback-with-results")
+        page.goto(f"{url}/app/campaigns/{cid}")
+        _look(page, "13-campaign-closed")
+        browser.close()
