@@ -286,9 +286,8 @@ def _print_sign_in(review_url: str, passwords: dict[str, str], open_tasks: int) 
              DEMO_MANAGER: "manager (portfolio, manager view, feedback)"}  # fmt: skip
     for person, password in passwords.items():
         echo(f"   sign in as {person:<22} password {password}   {roles.get(person, '')}")
-    echo(
-        "   (these passwords are new on every demo run; add your own: tandem review add-reviewer --password)"
-    )
+    echo("   (passwords are new on every run; to add yourself: tandem review add-reviewer YOU --name NAME "
+         f"--market US --password --url {review_url})")  # fmt: skip
 
 
 def check(results: list[dict[str, Any]], orphans: list[str] | None = None) -> list[str]:
