@@ -130,9 +130,15 @@ class DemoClient:
             self.post("discovery", "/v1/creators/bulk", {"creators": payloads[i : i + 500]})
         n = len(payloads)
 
+        shown = [time.monotonic()]
+
         def scored() -> dict[str, Any] | None:
             stats = self.get("discovery", "/v1/catalog/stats")
-            return stats if stats and stats["fraud_scored"] >= n else None
+            done = stats["fraud_scored"] if stats else 0
+            if time.monotonic() - shown[0] >= 5 and done < n:  # a line every 5 s, so a slow start shows
+                shown[0] = time.monotonic()
+                typer.echo(f"      {done} of {n} creators scored for fraud ...")
+            return stats if stats and done >= n else None
 
         wait_for("fraud scores for the whole catalogue", scored)
         self.record_history(world)
@@ -362,7 +368,7 @@ def run_demo(once: bool, creators: int, broker_kind: str = "auto") -> int:
             _print_campaign(brief, results[-1])
         step("The first campaign's whole cycle ...")
         results[0]["cycle"] = client.run_cycle(results[0]["shortlist"]["campaign_id"])
-        step("Signing in the demo manager ...")
+        step("Adding the demo manager (after the campaigns, so the reviewers hold the open tasks) ...")
         client.add_person(DEMO_MANAGER, passwords[DEMO_MANAGER], manager=True)
         open_tasks, orphans = open_work(client, DEMO_REVIEWERS)
         typer.echo("")
