@@ -48,14 +48,15 @@ def _ok(r: httpx.Response) -> Any:
 
 
 def approve_finalists(client: Client, cid: str, reviewer: str, limit: int = 8) -> int:
-    """The team works through the campaign's open finalists (up to `limit`), approving them as `reviewer`;
+    """The team works through the campaign's open finalists (up to `limit`), each approved by the person it is
+    assigned to (`reviewer` for unassigned ones);
     returns how many it decided. Decisions a reviewer may not make (e.g. escalations) are left open."""
     r = client.http.get(client.urls["review"] + f"/v1/tasks?campaign_id={cid}&status=open&limit=1000")
     decided = 0
     for task in [t for t in r.json() if t["route"] == "human"][:limit]:
         body = {"decision": "approve", "notes": "fits the brief; rates agreed"}
         d = client.http.post(client.urls["review"] + f"/v1/tasks/{task['task_id']}/decision", json=body,
-                             headers={"X-Person": reviewer})  # fmt: skip
+                             headers={"X-Person": (task.get("assignees") or [reviewer])[0]})  # fmt: skip
         decided += d.status_code == 201
     return decided
 

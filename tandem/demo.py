@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 import signal
 import socket
 import sys
@@ -55,6 +56,8 @@ DEMO_BRIEFS: list[dict[str, Any]] = [
 
 
 DEMO_REVIEWERS = ["demo.reviewer@tandem", "demo.second@tandem"]
+DEMO_MANAGER = tour.MANAGER
+DEMO_MARKETS = sorted({m for b in DEMO_BRIEFS for m in b["target_markets"]})
 # The brief after the first campaign's retrospective: same brand and market, so its lesson shows.
 NEXT_BRIEF: dict[str, Any] = {
     **DEMO_BRIEFS[0],
@@ -70,6 +73,22 @@ def _port(preferred: int) -> int:
             return preferred
         except OSError:
             return free_port()
+
+
+def person_name(reviewer_id: str) -> str:
+    """How the web app greets a demo person: demo.second@tandem -> Demo Second."""
+    return reviewer_id.split("@")[0].replace(".", " ").title()
+
+
+class Steps:
+    """Counted steps, so a person sees the demo move during its slow parts."""
+
+    def __init__(self, total: int) -> None:
+        self.total, self.done = total, 0
+
+    def __call__(self, text: str) -> None:
+        self.done += 1
+        typer.echo(f"[{self.done}/{self.total}] {text}")
 
 
 def wait_for(what: str, probe: Callable[[], T | None], timeout_s: float = 90) -> T:
@@ -98,15 +117,28 @@ class DemoClient:
         r.raise_for_status()
         return r.json()
 
+    def add_person(self, reviewer_id: str, password: str, *, manager: bool = False) -> None:
+        """A demo person who can sign in to the web app, created through the API as `tandem review
+        add-reviewer --password` does."""
+        body = {"name": person_name(reviewer_id), "markets": DEMO_MARKETS, "daily_capacity": 500, "is_manager": manager,
+                "password": password}  # fmt: skip
+        self.http.put(self.urls["review"] + f"/v1/reviewers/{reviewer_id}", json=body).raise_for_status()
+
     def load_catalogue(self, world: synthetic.World) -> None:
         payloads = world.payloads()
         for i in range(0, len(payloads), 500):
             self.post("discovery", "/v1/creators/bulk", {"creators": payloads[i : i + 500]})
         n = len(payloads)
 
+        shown = [time.monotonic()]
+
         def scored() -> dict[str, Any] | None:
             stats = self.get("discovery", "/v1/catalog/stats")
-            return stats if stats and stats["fraud_scored"] >= n else None
+            done = stats["fraud_scored"] if stats else 0
+            if time.monotonic() - shown[0] >= 5 and done < n:  # a line every 5 s, so a slow start shows
+                shown[0] = time.monotonic()
+                typer.echo(f"      {done} of {n} creators scored for fraud ...")
+            return stats if stats and done >= n else None
 
         wait_for("fraud scores for the whole catalogue", scored)
         self.record_history(world)
@@ -147,8 +179,10 @@ class DemoClient:
             markets = sorted(
                 {m for b in [*DEMO_BRIEFS, brief] for m in b["target_markets"]} | {human["market"]}
             )
-            for reviewer in DEMO_REVIEWERS[: human.get("required_reviews", 1)]:
-                person = {"name": reviewer, "markets": markets, "daily_capacity": 500}
+            # Those the task is assigned to decide it (someone else would be refused), then others.
+            team = [*human.get("assignees", []), *DEMO_REVIEWERS]
+            for reviewer in list(dict.fromkeys(team))[: human.get("required_reviews", 1)]:
+                person = {"name": person_name(reviewer), "markets": markets, "daily_capacity": 500}
                 self.http.put(
                     self.urls["review"] + f"/v1/reviewers/{reviewer}", json=person
                 ).raise_for_status()
@@ -175,7 +209,9 @@ class DemoClient:
         the lesson on the next matching brief (tandem/campaign_tour.py)."""
         typer.echo(f"\n== {DEMO_BRIEFS[0]['name']}: the whole cycle (results are simulated) ...")
         approved = tour.approve_finalists(self, cid, DEMO_REVIEWERS[0])
-        typer.echo(f"   {DEMO_REVIEWERS[0]} approved {approved} more finalists")
+        typer.echo(
+            f"   the demo reviewers approved {approved} more finalists (each the one it is assigned to)"
+        )
         plan = tour.propose_plan(self, cid, wait_for)
         edits = tour.edit_plan(self, cid, plan)
         tour.print_plan(plan, edits)
@@ -184,6 +220,20 @@ class DemoClient:
         next_sl = tour.next_brief_shows(self, NEXT_BRIEF, lesson["lesson_id"], wait_for)
         tour.print_outcome(campaign, lesson, next_sl)
         return {"plan": plan, "edits": edits, "campaign": campaign, "lesson": lesson, "next": next_sl}
+
+
+def _routing_words(task: dict[str, Any]) -> str:
+    """Where a finalist went and why, in words, and who decided it (or who it waits for)."""
+    if not task:
+        return "not routed yet"
+    decision = task.get("decision") or {}
+    if decision:
+        who = decision.get("decided_by") or ""
+        outcome = f"{decision['decision']} by {'the policy' if who.startswith('policy') or not who else who}"
+    else:
+        outcome = f"waiting for {', '.join(task.get('assignees') or []) or 'a reviewer to claim it'}"
+    where = "auto" if task["route"] == "auto" else "people"
+    return f"{where} ({task['route_reason']}) -> {outcome}"
 
 
 def _print_campaign(brief: dict[str, Any], result: dict[str, Any]) -> None:
@@ -196,35 +246,59 @@ def _print_campaign(brief: dict[str, Any], result: dict[str, Any]) -> None:
         f"{sl['candidates_considered']} candidates considered"
     )
     routes = {t["creator_id"]: t for t in result["tasks"] if t["route"] != "audit"}
+    names = {e["creator"]["creator_id"]: e["creator"]["name"] for e in sl["entries"]}
     for e in sl["entries"]:
-        c, task = e["creator"], routes.get(e["creator"]["creator_id"], {})
-        decision = (task.get("decision") or {}).get("decision", "waiting for a person")
-        route = "auto" if task.get("route") == "auto" else "people"
+        c = e["creator"]
         echo(
             f"  #{e['rank']:<2} {c['name']:<22} {c['platform']:<9} {c['followers']:>11,} followers  "
-            f"match {e['match_score']:.2f}  fraud {e['fraud_level']:<6} -> {route}: {decision}"
+            f"match {e['match_score']:.2f}  fraud {e['fraud_level']}"
         )
         for r in e["reasons"]:
             sign = {1: "+", -1: "-"}.get(r["direction"], "·")
             echo(f"        {sign} {r['text']}")
-        if route == "people" and task.get("route_reason"):
-            echo(f"        -> to people because: {task['route_reason']}")
+        echo(f"        -> {_routing_words(routes.get(c['creator_id'], {}))}")
     echo(
-        f"   routing: {summary['auto_decided']} auto-decided, {summary['sent_to_people']} sent to people, "
-        f"{summary['audits']} audit samples; decisions so far {summary['decisions']}"
+        f"   routing: {summary['auto_decided']} decided by the policy, {summary['sent_to_people']} sent to "
+        f"people, {summary['audits']} audit sample(s); decisions so far: "
+        + (", ".join(f"{n} {d}" for d, n in sorted(summary["decisions"].items())) or "none")
     )
+    for t in (t for t in result["tasks"] if t["route"] == "audit"):
+        echo(
+            f"   audit sample: {names.get(t['creator_id'], t['creator_id'])}, decided by the policy; a person "
+            f"checks it ({_routing_words(t).split(' -> ')[-1]})"
+        )
     for f in result["forecasts"]:
         reach = next(m for m in f["metrics"] if m["metric"] == "reach")
         eng = next(m for m in f["metrics"] if m["metric"] == "engagements")
         echo(
-            f"   forecast {f['creator_id']} {f['platform']}/{f['format']} in {f['market']}: reach "
-            f"{reach['p50']:,.0f} (80%: {reach['p10']:,.0f}-{reach['p90']:,.0f}), engagements {eng['p50']:,.0f} "
-            f"(80%: {eng['p10']:,.0f}-{eng['p90']:,.0f})  [{f['model_name']} v{f['model_version']}]"
+            f"   forecast for {names.get(f['creator_id'], f['creator_id'])} ({f['platform']}/{f['format']} in "
+            f"{f['market']}): reach {reach['p50']:,.0f} (80%: {reach['p10']:,.0f}-{reach['p90']:,.0f}), "
+            f"engagements {eng['p50']:,.0f} (80%: {eng['p10']:,.0f}-{eng['p90']:,.0f})"
         )
 
 
-def check(results: list[dict[str, Any]]) -> list[str]:
-    """What a successful demo must show; returned as a list of failures."""
+def open_work(client: DemoClient, people: list[str]) -> tuple[int, list[str]]:
+    """How many open tasks the demo leaves, and those no sign-in-able demo person holds a place on."""
+    tasks = client.get("review", "/v1/tasks?status=open&limit=1000") or []
+    orphans = [t["task_id"] for t in tasks if not set(t.get("assignees") or []) & set(people)]
+    return len(tasks), orphans
+
+
+def _print_sign_in(review_url: str, passwords: dict[str, str], open_tasks: int) -> None:
+    echo = typer.echo
+    echo(f"\nReviewer web app: {review_url}/app/login   ({open_tasks} tasks are open for the demo team)")
+    roles = {DEMO_REVIEWERS[0]: "reviewer (their queue has work)",
+             DEMO_REVIEWERS[1]: "second reviewer (strategic finalists need two to agree)",
+             DEMO_MANAGER: "manager (portfolio, manager view, feedback)"}  # fmt: skip
+    for person, password in passwords.items():
+        echo(f"   sign in as {person:<22} password {password}   {roles.get(person, '')}")
+    echo("   (passwords are new on every run; to add yourself: tandem review add-reviewer YOU --name NAME "
+         f"--market US --password --url {review_url})")  # fmt: skip
+
+
+def check(results: list[dict[str, Any]], orphans: list[str] | None = None) -> list[str]:
+    """What a successful demo must show; returned as a list of failures. `orphans`: open tasks no demo
+    person who can sign in holds (the web app would show that work to nobody)."""
     entries = [e for r in results for e in r["shortlist"]["entries"]]
     failures = []
     if not entries or any(not e["reasons"] for e in entries):
@@ -238,6 +312,8 @@ def check(results: list[dict[str, Any]]) -> list[str]:
     cycles = [r["cycle"] for r in results if "cycle" in r]
     if not cycles or not cycles[0]["campaign"]["retrospective"]["contributions"]:
         failures.append("no campaign went through results to a retrospective")
+    if orphans:
+        failures.append(f"{len(orphans)} open tasks are held by no one who can sign in, e.g. {orphans[0]}")
     return failures
 
 
@@ -266,34 +342,46 @@ def run_demo(once: bool, creators: int, broker_kind: str = "auto") -> int:
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     workdir = REPO_ROOT / "var" / f"demo-{datetime.now(UTC):%Y%m%d-%H%M%S}-{uuid.uuid4().hex[:4]}"
     workdir.mkdir(parents=True, exist_ok=True)
-    typer.echo(f"Starting the local broker, four services and SQLite databases in {workdir} ...")
+    step = Steps(7)
+    step(f"Starting the local broker (logs and SQLite databases in {workdir}) ...")
     broker = start_broker(broker_kind, workdir)
     suite = Suite(bootstrap=broker.bootstrap, workdir=workdir)
     try:
+        step("Starting the four services (discovery, fraud, forecast, review) ...")
         suite.start(ports={n: _port(p) for n, p in DEFAULT_PORTS.items()})
+        review = suite.processes["review"].url
+        typer.echo(f"      the reviewer web app will be at {review}/app/login")
         client = DemoClient(suite)
-        world = synthetic.generate_world(creators, seed=42)
-        typer.echo(
-            f"Loading {creators} demo creators; the fraud service scores each from the catalogue events ..."
-        )
-        client.load_catalogue(world)
+        # The reviewers sign up before the briefs come in, so the tasks are assigned to people who can
+        # sign in; the manager joins after the campaigns (a manager would otherwise take a share).
+        passwords = {p: secrets.token_urlsafe(9) for p in [*DEMO_REVIEWERS, DEMO_MANAGER]}
+        for person in DEMO_REVIEWERS:
+            client.add_person(person, passwords[person])
+        step(f"Loading {creators} demo creators; the fraud service scores each from the catalogue events ...")
+        client.load_catalogue(synthetic.generate_world(creators, seed=42))
         results = []
         for brief in DEMO_BRIEFS:
+            step(
+                f"Running the brief '{brief['name']}': shortlist, routing, people's decisions, forecasts ..."
+            )
             results.append(client.run_campaign(brief))
             _print_campaign(brief, results[-1])
-        cycle = client.run_cycle(results[0]["shortlist"]["campaign_id"])
-        results[0]["cycle"] = cycle
+        step("The first campaign's whole cycle ...")
+        results[0]["cycle"] = client.run_cycle(results[0]["shortlist"]["campaign_id"])
+        step("Adding the demo manager (after the campaigns, so the reviewers hold the open tasks) ...")
+        client.add_person(DEMO_MANAGER, passwords[DEMO_MANAGER], manager=True)
+        open_tasks, orphans = open_work(client, DEMO_REVIEWERS)
         typer.echo("")
         for name, proc in suite.processes.items():
             typer.echo(
                 f"   {name:<10} {proc.url}/docs   (ready: {proc.url}/health/ready, metrics: {proc.url}/metrics)"
             )
         typer.echo(f"   broker     {broker.bootstrap} ({broker.kind})   logs: {workdir}")
-        review = suite.processes["review"].url
         typer.echo(
             f"   portfolio  {review}/app/portfolio   campaign: {review}/app/campaigns/{results[0]['shortlist']['campaign_id']}"
         )
-        failures = check(results)
+        _print_sign_in(review, passwords, open_tasks)
+        failures = check(results, orphans)
         for f in failures:
             typer.echo(f"DEMO CHECK FAILED: {f}", err=True)
         if once or failures:
@@ -305,5 +393,16 @@ def run_demo(once: bool, creators: int, broker_kind: str = "auto") -> int:
         except KeyboardInterrupt:
             return 0
     finally:
+        shut_down(suite, broker)
+
+
+def shut_down(suite: Suite, broker: Broker) -> None:
+    """Stops every process of the demo. Another Ctrl-C while stopping only makes it faster (SIGKILL to
+    the services): raising KeyboardInterrupt here would skip the rest and leave them running."""
+    typer.echo("Stopping the services and the broker ...")
+    previous = signal.signal(signal.SIGINT, lambda *_: suite.hurry())
+    try:
         suite.stop()
         broker.close()
+    finally:
+        signal.signal(signal.SIGINT, previous)

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from pydantic import ValidationError
+
 from services.review.portfolio import Filters
 from services.review.schemas import CHECKLIST_ITEMS, AdjustmentIn, DecisionIn, LessonIn, RelationshipIn
 from services.review.simulator import SimulationIn
@@ -28,6 +30,37 @@ def decision_from(form: Mapping[str, Any], reviewer_id: str) -> DecisionIn:
         "question": _text(form, "question"),
         "checklist": checklist,
     })  # fmt: skip
+
+
+def decision_errors(form: Mapping[str, Any]) -> dict[str, str]:
+    """What is wrong with a posted decision form, in plain words, keyed by the field to show it next to.
+    Checked before the model so a person sees every problem at once, not the first the model stops on."""
+    errors = {
+        f"{key}_rating": f"Choose a rating for “{label}” (1 poor to 5 excellent)."
+        for key, label in CHECKLIST_ITEMS.items()
+        if _text(form, f"{key}_rating") not in {"1", "2", "3", "4", "5"}
+    }
+    decision = _text(form, "decision")
+    if decision not in {"approve", "reject", "needs_info"}:
+        errors["decision"] = "Choose approve, reject or needs more information."
+    if decision == "needs_info" and not _text(form, "question"):
+        errors["question"] = "Say what information you need: the question goes to whoever can answer it."
+    return errors
+
+
+def plain_errors(exc: ValidationError) -> dict[str, str]:
+    """A model's validation errors keyed by the form field they belong to, without developer paths."""
+    out: dict[str, str] = {}
+    for e in exc.errors():
+        loc = [str(p) for p in e["loc"]]
+        field = (
+            f"{loc[1]}_{loc[2]}"
+            if loc[:1] == ["checklist"] and len(loc) > 2
+            else (loc[-1] if loc else "form")
+        )
+        message = str(e["msg"]).removeprefix("Value error, ")
+        out.setdefault(field, message[:1].upper() + message[1:] + ("" if message.endswith(".") else "."))
+    return out
 
 
 def adjustment_from(form: Mapping[str, Any], reviewer_id: str) -> AdjustmentIn:

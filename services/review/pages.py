@@ -29,6 +29,7 @@ def task_page(session: Session, task: ReviewTask, person: Reviewer) -> dict[str,
     out = tasks.task_out(session, task)
     mine = next((r for r in out.reviews if r.reviewer_id == person.reviewer_id), None)
     decided_by_me = mine is not None and mine.status == "done"
+    blocked = why_not_decide(task, person, out.reviews)
     scope = insights.for_task_page(session, task)
     return {
         "task": out,
@@ -44,15 +45,29 @@ def task_page(session: Session, task: ReviewTask, person: Reviewer) -> dict[str,
         "mine": mine,
         # Reviews stay blind until you have decided (or you manage), so the second opinion is independent.
         "show_reviews": decided_by_me or person.is_manager,
-        "can_decide": task.status == "open" and not decided_by_me and _may_decide(task, person, mine),
+        "can_decide": task.status == "open" and not decided_by_me and not blocked,
+        "blocked": blocked,
     }
 
 
-def _may_decide(task: ReviewTask, person: Reviewer, mine: ReviewOut | None) -> bool:
-    """An escalated task is its manager's; otherwise anyone covering the market may take a place."""
-    if task.escalated:
-        return person.is_manager and (mine is None or mine.role == "escalation")
-    return task.market in person.markets
+def why_not_decide(task: ReviewTask, person: Reviewer, reviews: list[ReviewOut]) -> str:
+    """Why `person` may not decide this open task, in words ("" when they may); the same rules
+    `decisions` enforces, so the page never offers a form that the submit would refuse."""
+    mine = next((r for r in reviews if r.reviewer_id == person.reviewer_id and r.status != "released"), None)
+    role = "escalation" if task.escalated else "reviewer"
+    if task.escalated and not person.is_manager:
+        return "It was escalated because the reviewers disagree: a manager decides it now."
+    if mine is not None:
+        return (
+            ""
+            if mine.role == role
+            else "You reviewed it before it was escalated; another manager decides it."
+        )
+    if not task.escalated and task.market not in person.markets:
+        return f"You do not cover market {task.market} (you cover {', '.join(person.markets)})."
+    taken = [r.reviewer_id for r in reviews if r.role == role and r.status != "released"]
+    places = 1 if task.escalated else task.required_reviews
+    return f"It is assigned to {', '.join(taken)}." if len(taken) >= places else ""
 
 
 def queue_page(session: Session, person: Reviewer, campaign_id: str, market: str, due: str) -> dict[str, Any]:
@@ -132,3 +147,17 @@ def portfolio_page(session: Session, org_id: str, f: portfolio.Filters) -> dict[
 def campaign_page(session: Session, org_id: str, campaign_id: str) -> dict[str, Any]:
     view = campaign_view.detail(session, org_id, campaign_id)
     return {"v": view, "c": view["campaign"], "plots": campaign_plots.PLOTS}
+
+
+def metric_value(value: float, metric: str = "") -> str:
+    """A forecast figure as a person reads it: rates as percentages (0.3%), small counts with the digits
+    that matter (0.05 conversions), from 10 up whole numbers with thousands separators."""
+    if metric.endswith("_rate"):
+        if 0 < abs(value) < 0.0001:
+            return "<0.01%"
+        return f"{value * 100:.{2 if abs(value) < 0.001 else 1}f}%"
+    if abs(value) >= 10:
+        return f"{value:,.0f}"
+    if abs(value) < 1:
+        return f"{value:.3f}".rstrip("0").rstrip(".")
+    return f"{value:,.1f}".removesuffix(".0")

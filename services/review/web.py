@@ -32,8 +32,10 @@ from services.review.accounts import SessionSigner
 from services.review.api import settings_of
 from services.review.forms import (
     adjustment_from,
+    decision_errors,
     decision_from,
     history_from,
+    plain_errors,
     simulation_from,
 )
 from services.review.models import Reviewer
@@ -44,6 +46,7 @@ HERE = Path(__file__).parent
 STATIC = HERE / "static"
 COOKIE = "tandem_review_session"
 templates = Jinja2Templates(directory=HERE / "templates")
+templates.env.filters["metric"] = pages.metric_value
 router = APIRouter(prefix="/app", include_in_schema=False)
 
 
@@ -190,11 +193,27 @@ def queue(
 def task_page(request: Request, runtime: RuntimeDep, task_id: str) -> Response:
     with runtime.db.transaction() as session:
         person = _person(request, runtime, session)
-        if person is None:
-            return _to_login(request)
-        task = tasks.task_row(session, person.org_id, task_id)
+    if person is None:
+        return _to_login(request)
+    return _task_view(request, runtime, person, task_id)
+
+
+def _task_view(
+    request: Request, runtime: Runtime, person: Reviewer, task_id: str, status_code: int = 200, **kept: Any
+) -> Response:
+    """The task page; `kept` carries what a person typed into a form that failed, and its errors
+    (`typed`, `typed_form`, `errors`), so the page comes back as they left it."""
+    with runtime.db.transaction() as session:
+        try:
+            task = tasks.task_row(session, person.org_id, task_id)
+        except NotFound:
+            return _render(
+                request, runtime, "missing.html", person, status_code=404, what="task", missing=task_id
+            )
         ctx = pages.task_page(session, task, person)
-    return _render(request, runtime, "task.html", person, **ctx)
+    kept.setdefault("typed", {})
+    kept.setdefault("errors", {})
+    return _render(request, runtime, "task.html", person, status_code=status_code, **ctx, **kept)
 
 
 async def _task_form(request: Request, runtime: Runtime, page: str) -> Response | tuple[FormData, Reviewer]:
@@ -209,6 +228,13 @@ async def _task_form(request: Request, runtime: Runtime, page: str) -> Response 
     return form, person
 
 
+def _kept(request: Request, runtime: Runtime, person: Reviewer, task_id: str, form: FormData, which: str,
+          errors: dict[str, str]) -> Response:  # fmt: skip
+    """The task page again (422) with form `which` filled in as posted and each error next to its field."""
+    typed = {k: v for k, v in form.items() if isinstance(v, str) and k != "csrf"}
+    return _task_view(request, runtime, person, task_id, 422, typed=typed, typed_form=which, errors=errors)
+
+
 @router.post("/tasks/{task_id}/decision", response_model=None)
 async def decide(request: Request, runtime: RuntimeDep, task_id: str) -> Response:
     page = f"/app/tasks/{task_id}"
@@ -216,12 +242,17 @@ async def decide(request: Request, runtime: RuntimeDep, task_id: str) -> Respons
     if isinstance(signed, Response):
         return signed
     form, person = signed
+    errors = decision_errors(form)
     try:
+        if errors:
+            return _kept(request, runtime, person, task_id, form, "decision", errors)
         body = decision_from(form, person.reviewer_id)
         hours = settings_of(runtime).escalation_due_hours
         out, _ = decisions.decide_once(runtime.db, person.org_id, task_id, body, runtime.outbox, hours)
-    except (ValidationError, TandemError) as exc:
-        return _back(page, error=_reason(exc))
+    except ValidationError as exc:
+        return _kept(request, runtime, person, task_id, form, "decision", plain_errors(exc))
+    except TandemError as exc:
+        return _kept(request, runtime, person, task_id, form, "decision", {"form": str(exc)})
     if out.escalated and not out.final:
         return _back(page, msg="Recorded. The reviewers disagree, so the task went to a manager.")
     if not out.final:
@@ -242,8 +273,10 @@ async def adjust(request: Request, runtime: RuntimeDep, task_id: str) -> Respons
             task = tasks.task_row(session, person.org_id, task_id)
             decisions.reviewer_for(session, person.org_id, person.reviewer_id, task)
             forecasts.propose(session, task, body, runtime.outbox)
-    except (ValidationError, TandemError) as exc:
-        return _back(page, error=_reason(exc))
+    except ValidationError as exc:
+        return _kept(request, runtime, person, task_id, form, "adjustment", plain_errors(exc))
+    except TandemError as exc:
+        return _kept(request, runtime, person, task_id, form, "adjustment", {"form": str(exc)})
     return _back(page, msg="Forecast push-back sent to the forecast service.")
 
 
@@ -259,8 +292,10 @@ async def add_history(request: Request, runtime: RuntimeDep, task_id: str) -> Re
             task = tasks.task_row(session, person.org_id, task_id)
             body = history_from(form, person.reviewer_id, task.campaign_id)
             relationships.record(session, person.org_id, task.creator_id, body, runtime.outbox)
-    except (ValidationError, TandemError) as exc:
-        return _back(page, error=_reason(exc))
+    except ValidationError as exc:
+        return _kept(request, runtime, person, task_id, form, "history", plain_errors(exc))
+    except TandemError as exc:
+        return _kept(request, runtime, person, task_id, form, "history", {"form": str(exc)})
     return _back(page, msg="Added to the creator's history.")
 
 
