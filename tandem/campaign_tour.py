@@ -193,15 +193,18 @@ def print_plan(plan: dict[str, Any], edits: list[str]) -> None:
         echo(f"   Edit: {e}")
 
 
-def print_outcome(campaign: dict[str, Any], lesson: dict[str, Any], next_sl: dict[str, Any]) -> None:
+def print_outcome(
+    campaign: dict[str, Any], plan: dict[str, Any], lesson: dict[str, Any], next_sl: dict[str, Any]
+) -> None:
     echo = typer.echo
     c, retro = campaign["campaign"], campaign["retrospective"]
+    names = {line["creator_id"]: line["creator_name"] for line in plan["lines"] if line.get("creator_name")}
     echo(f"\n   Live and closed: spend {c['spend_usd']:,.0f} USD of {c.get('budget_usd') or 0:,.0f} USD; "
          f"{retro['metric']} {retro['actual_total']:,.0f} against a forecast of {retro['forecast_total']:,.0f} "
          f"({retro['actual_total'] / max(retro['forecast_total'], 1) - 1:+.0%}); {len(campaign['alerts'])} alerts")  # fmt: skip
     echo("   Retrospective, largest contributors to the miss:")
     for x in retro["contributions"][:4]:
-        echo(f"     {x['dimension']:<8} {x['value']:<22} forecast {x['forecast']:>10,.0f}  actual {x['actual']:>10,.0f}  "
+        echo(f"     {x['dimension']:<8} {names.get(x['value'], x['value']):<22} forecast {x['forecast']:>10,.0f}  actual {x['actual']:>10,.0f}  "
              f"miss {x['miss']:>+10,.0f} ({x['share_of_miss']:+.0%} of the total)")  # fmt: skip
     if retro.get("message_summary"):
         echo(f"   Messages: {retro['message_summary']}")

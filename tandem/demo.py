@@ -218,7 +218,7 @@ class DemoClient:
         campaign = tour.run_and_close(self, cid, plan, wait_for)
         lesson = tour.record_lesson(self, cid, campaign)
         next_sl = tour.next_brief_shows(self, NEXT_BRIEF, lesson["lesson_id"], wait_for)
-        tour.print_outcome(campaign, lesson, next_sl)
+        tour.print_outcome(campaign, plan, lesson, next_sl)
         return {"plan": plan, "edits": edits, "campaign": campaign, "lesson": lesson, "next": next_sl}
 
 

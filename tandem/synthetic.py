@@ -218,8 +218,30 @@ def make_creator(rng: np.random.Generator, n: int) -> Creator:
         "audience": markets,
         "price_usd": round(max(price, 20.0), 2),
     }
+    payload.update(_profile_text(n, [str(c) for c in categories]))
     quality = float(rng.normal(0, 1))
     return Creator(payload=payload, is_fraud=is_fraud, fraud_kind=fraud_kind, quality=quality)
+
+
+# What creators of a category write about, so brief keywords have something to find.
+TOPICS: dict[str, tuple[str, ...]] = {
+    "beauty": ("sunscreen", "skincare", "makeup", "SPF 50", "serum", "glow routine"),
+    "fitness": ("home workout", "running", "yoga", "strength training", "meal prep"),
+    "food": ("recipes", "street food", "baking", "vegan"),
+    "tech": ("smartphones", "laptops", "gadgets", "AI tools"),
+    "travel": ("beaches", "city breaks", "hiking", "budget travel"),
+    "fashion": ("streetwear", "outfits", "sneakers", "thrift finds"),
+}
+
+
+def _profile_text(n: int, categories: list[str]) -> dict[str, Any]:
+    """A bio and a few post captions from the creator's topics. A generator of its own per creator, so
+    the rest of the world (and the models trained on it) stays exactly as it was."""
+    rng = np.random.default_rng(n)
+    topics = [t for c in categories for t in TOPICS.get(c, (c,))]
+    picked = [str(t) for t in rng.choice(topics, size=min(2, len(topics)), replace=False)]
+    posts = [f"My honest take on {t} this week" for t in rng.choice(topics, size=3)]
+    return {"bio": f"Sharing {' and '.join(picked)} every week", "recent_posts": posts}
 
 
 def generate_world(n_creators: int, seed: int = 7) -> World:

@@ -135,9 +135,11 @@ def test_keywords_lift_a_creator_who_writes_about_them_with_a_reason_in_words_an
     (reason,) = [r for r in entry["reasons"] if r["code"] == "keywords"]
     assert reason["text"].startswith("bio and recent posts mention 'sunscreen' (1 of 1 keywords; 2 recent")
     assert (reason["value"], reason["reference"], reason["direction"]) == (1, 1, 1)
-    other = next(e for e in boosted["entries"] if e["creator"]["creator_id"] != last)
-    (miss,) = [r for r in other["reasons"] if r["code"] == "keywords"]
-    assert miss["direction"] == -1 and "no mention of 'sunscreen'" in miss["text"]
+    # Creators who write nothing about it are told so (the demo world's beauty creators sometimes do).
+    others = [r for e in boosted["entries"] if e["creator"]["creator_id"] != last
+              for r in e["reasons"] if r["code"] == "keywords"]  # fmt: skip
+    misses = [r for r in others if r["direction"] == -1]
+    assert misses and all("no mention of 'sunscreen'" in r["text"] for r in misses)
 
 
 def test_keyword_matches_whole_words_in_every_text() -> None:
