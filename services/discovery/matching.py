@@ -26,6 +26,7 @@ from services.discovery.models import (
 )
 from services.discovery.reasons import aware
 from services.discovery.schemas import BriefIn, CreatorIn
+from services.discovery.search import as_of as fresh_as_of
 from services.discovery.search import data_notes
 from shared.bus.outbox import Outbox
 from shared.events import CampaignOpened, CreatorSnapshot, Reason, ShortlistEntry, ShortlistPublished
@@ -71,26 +72,45 @@ def _walk(
 
 
 SHARES_PG = text(
-    "SELECT creator_id, audience_share FROM creator_market "
+    "SELECT creator_id, audience_share, share_known FROM creator_market "
     "WHERE org_id = :org AND creator_id = ANY(:ids) AND market = ANY(:markets)"
 )
 
 
-def target_shares(session: Session, org_id: str, ids: list[str], markets: list[str]) -> dict[str, float]:
+@dataclass
+class TargetShares:
+    """Summed measured audience share per creator over the target markets, and the creators whose top
+    audience country (share not measured) is a target market."""
+
+    shares: dict[str, float] = field(default_factory=dict)
+    unknown: set[str] = field(default_factory=set)
+
+    def add(self, cid: str, share: float, known: bool) -> None:
+        self.shares[cid] = self.shares.get(cid, 0.0) + share
+        if not known:
+            self.unknown.add(cid)
+
+    def qualifies(self, cid: str, least: float) -> bool:
+        """At least `least` measured share, or a target market named as the top audience country."""
+        return self.shares.get(cid, 0.0) >= least or cid in self.unknown
+
+
+def target_shares(session: Session, org_id: str, ids: list[str], markets: list[str]) -> TargetShares:
     """Each creator's summed audience share over the target markets (primary-key lookups)."""
-    out: dict[str, float] = {}
+    out = TargetShares()
     if session.get_bind().dialect.name == "postgresql":  # one array parameter instead of 1,000-item INs
-        for cid, share in session.execute(SHARES_PG, {"org": org_id, "ids": ids, "markets": markets}):
-            out[cid] = out.get(cid, 0.0) + share
+        for cid, share, known in session.execute(SHARES_PG, {"org": org_id, "ids": ids, "markets": markets}):
+            out.add(cid, share, known)
         return out
+    cm = CreatorMarket
     for start in range(0, len(ids), 1000):
-        stmt = select(CreatorMarket.creator_id, CreatorMarket.audience_share).where(
-            CreatorMarket.org_id == org_id,
-            col(CreatorMarket.creator_id).in_(ids[start : start + 1000]),
-            col(CreatorMarket.market).in_(markets),
+        stmt = select(cm.creator_id, cm.audience_share, cm.share_known).where(
+            cm.org_id == org_id,
+            col(cm.creator_id).in_(ids[start : start + 1000]),
+            col(cm.market).in_(markets),
         )
-        for cid, share in session.exec(stmt):
-            out[cid] = out.get(cid, 0.0) + share
+        for cid, share, known in session.exec(stmt):
+            out.add(cid, share, known)
     return out
 
 
@@ -106,18 +126,19 @@ def candidate_ids(session: Session, org_id: str, brief: BriefIn, limit: int) -> 
     category = mask([brief.category], CATEGORIES)
     matched: set[str] = set()
     seen: set[str] = set()
-    shares: dict[str, float] = {}
+    found = TargetShares()
     for with_category in (category, None):
         for market in brief.target_markets:
-            found = _walk(session, org_id, brief, market, limit, with_category)
-            seen.update(found)
+            walked = _walk(session, org_id, brief, market, limit, with_category)
+            seen.update(walked)
             if with_category:
-                matched.update(found)
-        shares = target_shares(session, org_id, sorted(seen), brief.target_markets)
-        enough = sum(1 for c in matched if shares.get(c, 0.0) >= brief.min_target_share) >= limit
+                matched.update(walked)
+        found = target_shares(session, org_id, sorted(seen), brief.target_markets)
+        enough = sum(1 for c in matched if found.qualifies(c, brief.min_target_share)) >= limit
         if with_category and enough:
             break
-    qualified = [c for c, share in shares.items() if share >= brief.min_target_share]
+    shares = found.shares
+    qualified = [c for c in shares if found.qualifies(c, brief.min_target_share)]
     return sorted(qualified, key=lambda c: (c not in matched, -shares[c], c))[:limit]
 
 
@@ -157,10 +178,10 @@ def reasons(
     brief: BriefIn, s: Scored, past: list[Collaboration], relations: list[Relationship] | None = None
 ) -> list[Reason]:
     """Every reason for one pick: audience, engagement, fraud, fit, price, and our history with them."""
-    as_of = aware(s.row.updated_at)
+    as_of = fresh_as_of(s.row.measured_on, aware(s.row.updated_at) or s.row.updated_at)
     keyword = kw.reason(s.keywords, as_of)
     return [
-        *explain.audience_reasons(brief, s.fit, as_of),
+        *explain.audience_reasons(brief, s.fit, as_of, s.row.measured_on),
         *([keyword] if keyword else []),
         explain.fraud_reason(brief, s.row),
         *explain.fit_reasons(brief, s.fit, s.creator.price_usd, as_of),
@@ -236,8 +257,10 @@ def build_shortlist(
             fraud_risk=s.row.fraud_risk,
             fraud_level=s.row.fraud_level,
             reasons=reasons(brief, s, past[s.row.creator_id], relations[s.row.creator_id]),
-            data_as_of=s.row.updated_at,
-            confidence_notes=data_notes(s.row.audience_known, s.row.fraud_risk),
+            data_as_of=fresh_as_of(s.row.measured_on, s.row.updated_at),
+            confidence_notes=data_notes(
+                s.row.audience_known, s.row.fraud_risk, s.creator.top_audience_market, s.row.measured_on
+            ),
             fraud_scored_at=aware(s.row.fraud_scored_at),
         )
         for i, s in enumerate(picked, start=1)

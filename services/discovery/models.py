@@ -83,6 +83,9 @@ class Creator(SQLModel, table=True):
         sa_column=Column(JSON, nullable=False),
         description="The ingested payload, so a shortlist loads a creator in one row.",
     )
+    measured_on: date | None = Field(
+        default=None, description="When the source measured the figures (freshness shown is this date)."
+    )
     past_campaigns: int = Field(default=0, description="Campaigns with us (relationship history).")
     past_outcome: float | None = Field(
         default=None, description="Mean actual/forecast over completed campaigns with us."
@@ -110,7 +113,11 @@ class CreatorMarket(SQLModel, table=True):
     org_id: str = Field(primary_key=True, max_length=64)
     creator_id: str = Field(primary_key=True, max_length=64)
     market: str = Field(primary_key=True, max_length=2)
-    audience_share: float
+    audience_share: float = Field(description="0 where share_known is false.")
+    share_known: bool = Field(
+        default=True,
+        description="False: a source names this the top audience country without measuring its share.",
+    )
     engagement_rate: float
     # Copies of the creator's columns a brief filters on, so candidate pre-selection needs one index.
     platform_mask: int = Field(default=0)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 from services.discovery.catalog import PoolRow
 from services.discovery.features import Fit
@@ -18,7 +18,34 @@ def aware(when: datetime | None) -> datetime | None:
     return when.replace(tzinfo=UTC) if when is not None and when.tzinfo is None else when
 
 
-def audience_reasons(brief: BriefIn, f: Fit, as_of: datetime | None) -> list[Reason]:
+def unknown_share_reasons(f: Fit, as_of: datetime | None, measured_on: date | None) -> list[Reason]:
+    """A target market that a source names as the top audience country, its share not measured."""
+    tier = follower_tier(f.account.followers)
+    when = f"the source's figures of {measured_on.isoformat()}" if measured_on else "an undated source"
+    markets = "/".join(f.unknown_share_markets)
+    text = f"{markets} is the audience's top country in {when} (share not measured)"
+    rate = (
+        f"{f.target_er:.1%} engagement (all followers) vs {f.norm:.1%} median for {tier} "
+        f"{f.account.platform} creators"
+    )
+    return [
+        Reason(code="top_audience_country", text=text, direction=1, as_of=as_of),
+        Reason(
+            code="engagement_vs_tier",
+            text=rate,
+            value=round(f.target_er, 5),
+            reference=round(f.norm, 5),
+            direction=1 if f.target_er >= f.norm else -1,
+            as_of=as_of,
+        ),
+    ]
+
+
+def audience_reasons(
+    brief: BriefIn, f: Fit, as_of: datetime | None, measured_on: date | None = None
+) -> list[Reason]:
+    if f.share_unknown:
+        return unknown_share_reasons(f, as_of, measured_on)
     tier = follower_tier(f.account.followers)
     markets = "/".join(brief.target_markets)
     out = [
