@@ -220,6 +220,10 @@ class PoolRow:
     fraud_scored_at: datetime | None
     updated_at: datetime
     audience_known: float
+    fake_share: float | None
+    audience_quality: float | None
+    audience_checked_at: datetime | None
+    anomaly_severity: float | None
     measured_on: date | None
     categories: list[str]
 

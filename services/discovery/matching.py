@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from sqlalchemy import or_, text
 from sqlmodel import Session, col, select
 
-from services.discovery import catalog, insights, outcomes
+from services.discovery import catalog, insights, outcomes, trust
 from services.discovery import keywords as kw
 from services.discovery import reasons as explain
 from services.discovery.catalog import PoolRow, mask
@@ -20,6 +20,7 @@ from services.discovery.models import (
     Campaign,
     Collaboration,
     Creator,
+    CreatorAnomaly,
     CreatorMarket,
     Relationship,
     Shortlist,
@@ -146,12 +147,14 @@ def rank(
     brief: BriefIn, loaded: Sequence[tuple[Creator | PoolRow, CreatorIn]], model: OnnxModel, size: int
 ) -> list[Scored]:
     fits = [fit(brief, creator, size) for _, creator in loaded]
-    rows = [feature_row(brief, f, row.fraud_risk) for (row, _), f in zip(loaded, fits, strict=True)]
+    # What fraud's audience checks and anomalies found raises the model's risk input (trust.py).
+    rows = [feature_row(brief, f, trust.ranking_risk(row)) for (row, _), f in zip(loaded, fits, strict=True)]
     scores: list[float] = model.run("model", feature_matrix(rows)).tolist() if rows else []
     matches = [kw.match(brief.keywords, creator) for _, creator in loaded]
     # The model knows nothing of the brief's keywords: a creator who writes about them gets a bounded boost.
+    # Nor of fake followers: the match counts only the real share of the audience (trust.score_factor).
     scored = [
-        Scored(row, c, f, min(1.0, float(s) + m.boost), x, m)
+        Scored(row, c, f, min(1.0, float(s) + m.boost) * trust.score_factor(row), x, m)
         for (row, c), f, s, x, m in zip(loaded, fits, scores, rows, matches, strict=True)
     ]
     return sorted(scored, key=lambda s: (-s.score, s.row.creator_id))
@@ -175,15 +178,21 @@ def diversify(ranked: list[Scored], size: int, max_share: float) -> list[Scored]
 
 
 def reasons(
-    brief: BriefIn, s: Scored, past: list[Collaboration], relations: list[Relationship] | None = None
+    brief: BriefIn,
+    s: Scored,
+    past: list[Collaboration],
+    relations: list[Relationship] | None = None,
+    anomalies: list[CreatorAnomaly] | None = None,
 ) -> list[Reason]:
-    """Every reason for one pick: audience, engagement, fraud, fit, price, and our history with them."""
+    """Every reason for one pick: audience, engagement, fraud (risk, audience check, open anomalies), fit,
+    price, and our history with them."""
     as_of = fresh_as_of(s.row.measured_on, aware(s.row.updated_at) or s.row.updated_at)
     keyword = kw.reason(s.keywords, as_of)
     return [
         *explain.audience_reasons(brief, s.fit, as_of, s.row.measured_on),
         *([keyword] if keyword else []),
-        explain.fraud_reason(brief, s.row),
+        trust.fraud_reason(s.row, brief.max_fraud_risk, s.row.fraud_scored_at),
+        *trust.anomaly_reasons(anomalies or []),
         *explain.fit_reasons(brief, s.fit, s.creator.price_usd, as_of),
         *explain.relationship_reasons(relations or []),
         *explain.decision_reason(past),
@@ -249,6 +258,7 @@ def build_shortlist(
     picked_ids = [s.row.creator_id for s in picked]
     past = catalog.history(session, org_id, picked_ids)
     relations = catalog.relationships(session, org_id, picked_ids)
+    anomalies_of = trust.anomalies(session, org_id, picked_ids)
     entries = [
         ShortlistEntry(
             rank=i,
@@ -256,11 +266,14 @@ def build_shortlist(
             match_score=round(s.score, 4),
             fraud_risk=s.row.fraud_risk,
             fraud_level=s.row.fraud_level,
-            reasons=reasons(brief, s, past[s.row.creator_id], relations[s.row.creator_id]),
+            reasons=reasons(
+                brief, s, past[s.row.creator_id], relations[s.row.creator_id], anomalies_of[s.row.creator_id]
+            ),
             data_as_of=fresh_as_of(s.row.measured_on, s.row.updated_at),
             confidence_notes=data_notes(
                 s.row.audience_known, s.row.fraud_risk, s.creator.top_audience_market, s.row.measured_on
-            ),
+            )
+            + trust.notes(s.row, anomalies_of[s.row.creator_id]),
             fraud_scored_at=aware(s.row.fraud_scored_at),
         )
         for i, s in enumerate(picked, start=1)

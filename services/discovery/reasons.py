@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
-from services.discovery.catalog import PoolRow
 from services.discovery.features import Fit
-from services.discovery.models import Collaboration, Creator, Relationship
+from services.discovery.models import Collaboration, Relationship
 from services.discovery.schemas import BriefIn
 from shared.events import Reason
 from shared.vocabulary import follower_tier
@@ -86,20 +85,6 @@ def audience_reasons(
             )
         )
     return out
-
-
-def fraud_reason(brief: BriefIn, row: Creator | PoolRow) -> Reason:
-    if row.fraud_risk is None:
-        return Reason(code="fraud_unscored", text="not yet scored for fraud", direction=-1)
-    quality = round(100 * (1 - row.fraud_risk))
-    return Reason(
-        code="fraud_risk",
-        text=f"{row.fraud_level} fraud risk ({row.fraud_risk:.2f}; audience quality {quality})",
-        value=row.fraud_risk,
-        reference=brief.max_fraud_risk,
-        direction=1 if row.fraud_level == "low" else -1,
-        as_of=aware(row.fraud_scored_at),
-    )
 
 
 def fit_reasons(brief: BriefIn, f: Fit, price_usd: float | None, as_of: datetime | None) -> list[Reason]:
