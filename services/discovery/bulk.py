@@ -31,7 +31,7 @@ import orjson
 from pydantic import TypeAdapter
 from sqlmodel import Session
 
-from services.discovery import catalog
+from services.discovery import catalog, textsearch
 from services.discovery.catalog import (
     DISCOVERY_ONLY_FIELDS,
     is_older,
@@ -64,6 +64,8 @@ MARKET_COLUMNS = (
     "fraud_risk", "followers", "share_known",
 )  # fmt: skip
 OUTBOX_COLUMNS = ("topic", "key", "event_id", "value", "headers", "created_at")
+TEXT_COLUMNS = ("org_id", "creator_id", "handles", "name", "body")
+_TEXT_FIELDS = len(TEXT_COLUMNS).to_bytes(2, "big")
 
 # --- COPY binary format ---------------------------------------------------------------------------------
 # A signature, flags and header-extension length, then per row a 16-bit field count and per field a 32-bit
@@ -267,18 +269,22 @@ def copy_upsert_payloads(
     new: list[bytes] = []
     updated: list[bytes] = []
     markets: list[bytes] = []
+    texts: list[bytes] = []
     for cid in changed:
         p = payloads[cid]
         cols = search_columns(p)
         row = _creator_row(org, p, cols, digests[cid], profiles[cid], stamp)
         (updated if cid in existing else new).append(row)
         markets.append(_market_rows(org, p, cols, existing[cid][1] if cid in existing else None))
+        texts.append(_TEXT_FIELDS + org + b"".join(map(text, (cid, *textsearch.text_row(p)))))
     _copy(cursor, "creator", CREATOR_COLUMNS, new)
     _update_changed(cursor, updated)
     if updated:
         stale = [cid for cid in changed if cid in existing]
         cursor.execute(f"DELETE FROM creator_market WHERE {BATCH_KEYS}", (org_id, stale))
+        cursor.execute(f"DELETE FROM creator_text WHERE {BATCH_KEYS}", (org_id, stale))
     _copy(cursor, "creator_market", MARKET_COLUMNS, markets)
+    _copy(cursor, "creator_text", TEXT_COLUMNS, texts)
     envelopes = _Envelopes(
         org_id, outbox.producer_name, current_correlation_id() or new_correlation_id(), now
     )

@@ -13,6 +13,7 @@ from sqlalchemy import String, cast, func, text
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, delete, select, update
 
+from services.discovery import textsearch
 from services.discovery.models import (
     Campaign,
     Collaboration,
@@ -174,6 +175,7 @@ def _write(
     row.profile = payload
     row.content_hash, row.updated_at = digest, now
     session.add(row)
+    textsearch.store(session, org_id, item.creator_id, payload)
     # Accounts live in `profile` (and platform_mask for filters); markets also get rows for the indexes.
     session.execute(
         delete(CreatorMarket).where(

@@ -16,6 +16,7 @@ import orjson
 from sqlalchemy import ColumnElement, and_, func, or_, tuple_
 from sqlmodel import Session, col, select
 
+from services.discovery import textsearch
 from services.discovery.catalog import mask
 from services.discovery.models import Creator, CreatorMarket
 from services.discovery.schemas import EngagementFilter, MarketFigure, SearchHit, SearchIn, SearchOut
@@ -207,6 +208,8 @@ def search(session: Session, org_id: str, q: SearchIn, dense_at: int = DENSE_AT)
     Two steps: the page's ids and sort keys (which PostgreSQL can answer from the sort index and its
     included filter columns alone), then the full rows of just those creators.
     """
+    if q.text:
+        return text_search(session, org_id, q)
     key = sort_expression(q.sort)
     per_creator = market_filters_are_dense(session, org_id, q, dense_at)
     stmt = select(col(Creator.creator_id), key).where(*conditions(org_id, q, per_creator))
@@ -222,15 +225,28 @@ def search(session: Session, org_id: str, q: SearchIn, dense_at: int = DENSE_AT)
     keys = list(session.exec(stmt.order_by(*order).limit(q.limit + 1)))
     page = keys[: q.limit]
     ids = [cid for cid, _ in page]
-    rows = {
-        c.creator_id: c
-        for c in session.exec(
-            select(Creator).where(Creator.org_id == org_id, col(Creator.creator_id).in_(ids))
-        )
-    }
+    rows = _rows(session, org_id, ids)
     next_cursor = encode_cursor(page[-1][1], page[-1][0]) if len(keys) > q.limit else None
     return SearchOut(
         hits=[hit(rows[cid], q) for cid in ids], next_cursor=next_cursor, sort=q.sort, descending=q.descending
+    )
+
+
+def _rows(session: Session, org_id: str, ids: list[str]) -> dict[str, Creator]:
+    stmt = select(Creator).where(Creator.org_id == org_id, col(Creator.creator_id).in_(ids))
+    return {c.creator_id: c for c in session.exec(stmt)}
+
+
+def text_search(session: Session, org_id: str, q: SearchIn) -> SearchOut:
+    """The typed text's matches that pass every other filter, most relevant first (one page)."""
+    assert q.text is not None
+    ranked = textsearch.find(session, org_id, q.text)
+    stmt = select(col(Creator.creator_id)).where(*conditions(org_id, q), col(Creator.creator_id).in_(ranked))
+    passing = set(session.exec(stmt))
+    ids = [cid for cid in ranked if cid in passing][: q.limit]
+    rows = _rows(session, org_id, ids)
+    return SearchOut(
+        hits=[hit(rows[cid], q) for cid in ids], next_cursor=None, sort=q.sort, descending=q.descending
     )
 
 

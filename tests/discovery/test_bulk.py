@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import text
 from sqlmodel import col, select
 
 from services.discovery import bulk, catalog
@@ -55,7 +56,7 @@ def _awkward(creators: list[CreatorIn]) -> list[CreatorIn]:
     ]  # fmt: skip
 
 
-Stored = tuple[dict[str, dict[str, Any]], list[tuple[Any, ...]], list[dict[str, Any]]]
+Stored = tuple[dict[str, dict[str, Any]], list[tuple[Any, ...]], list[dict[str, Any]], list[tuple[Any, ...]]]
 
 
 def _stored(db: Database) -> Stored:
@@ -75,7 +76,8 @@ def _stored(db: Database) -> Stored:
             # Both paths stamp the producer: consumers dead-letter events without it.
             assert row.headers["producer"] == parse_envelope(row.value).producer == "discovery"
             events.append(event.model_dump(exclude={"updated_at"}))
-    return creators, markets, events
+        texts = sorted(tuple(r) for r in session.execute(text("SELECT * FROM creator_text")))
+    return creators, markets, events, texts
 
 
 def test_copy_upsert_stores_what_the_orm_path_stores(postgres_database: Callable[[str], str]) -> None:
@@ -89,8 +91,9 @@ def test_copy_upsert_stores_what_the_orm_path_stores(postgres_database: Callable
             write(session, ORG, creators, Outbox("discovery"))
         stored.append(_stored(db))
         db.close()
-    (copied, copied_markets, copied_events), (orm, orm_markets, orm_events) = stored
+    (copied, copied_markets, copied_events, copied_texts), (orm, orm_markets, orm_events, orm_texts) = stored
     assert copied == orm and copied_markets == orm_markets and copied_events == orm_events
+    assert copied_texts == orm_texts and len(copied_texts) == 12, "text search sees both paths alike"
     assert copied[creators[0].creator_id]["name"] == 'Tab\there\nnew "line" \\ back'
     assert copied[creators[1].creator_id]["price_usd"] is None and len(copied_events) == 12
     assert copied[creators[2].creator_id]["measured_on"] == date(2022, 11, 1)
