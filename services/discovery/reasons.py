@@ -17,26 +17,28 @@ def aware(when: datetime | None) -> datetime | None:
     return when.replace(tzinfo=UTC) if when is not None and when.tzinfo is None else when
 
 
+def engagement_reason(f: Fit, among: str, as_of: datetime | None) -> Reason:
+    """Engagement among `among` (which followers it was measured on) against the tier's median."""
+    tier = follower_tier(f.account.followers)
+    return Reason(
+        code="engagement_vs_tier",
+        text=f"{f.target_er:.1%} engagement {among} vs {f.norm:.1%} median for {tier} {f.account.platform} "
+        "creators",
+        value=round(f.target_er, 5),
+        reference=round(f.norm, 5),
+        direction=1 if f.target_er >= f.norm else -1,
+        as_of=as_of,
+    )
+
+
 def unknown_share_reasons(f: Fit, as_of: datetime | None, measured_on: date | None) -> list[Reason]:
     """A target market that a source names as the top audience country, its share not measured."""
-    tier = follower_tier(f.account.followers)
     when = f"the source's figures of {measured_on.isoformat()}" if measured_on else "an undated source"
     markets = "/".join(f.unknown_share_markets)
     text = f"{markets} is the audience's top country in {when} (share not measured)"
-    rate = (
-        f"{f.target_er:.1%} engagement (all followers) vs {f.norm:.1%} median for {tier} "
-        f"{f.account.platform} creators"
-    )
     return [
         Reason(code="top_audience_country", text=text, direction=1, as_of=as_of),
-        Reason(
-            code="engagement_vs_tier",
-            text=rate,
-            value=round(f.target_er, 5),
-            reference=round(f.norm, 5),
-            direction=1 if f.target_er >= f.norm else -1,
-            as_of=as_of,
-        ),
+        engagement_reason(f, "(all followers)", as_of),
     ]
 
 
@@ -45,7 +47,6 @@ def audience_reasons(
 ) -> list[Reason]:
     if f.share_unknown:
         return unknown_share_reasons(f, as_of, measured_on)
-    tier = follower_tier(f.account.followers)
     markets = "/".join(brief.target_markets)
     out = [
         Reason(
@@ -58,20 +59,7 @@ def audience_reasons(
         ),
     ]
     if f.target_share > 0:
-        text = (
-            f"{f.target_er:.1%} engagement among {markets} followers vs {f.norm:.1%} median for "
-            f"{tier} {f.account.platform} creators"
-        )
-        out.append(
-            Reason(
-                code="engagement_vs_tier",
-                text=text,
-                value=round(f.target_er, 5),
-                reference=round(f.norm, 5),
-                direction=1 if f.target_er >= f.norm else -1,
-                as_of=as_of,
-            )
-        )
+        out.append(engagement_reason(f, f"among {markets} followers", as_of))
     if len(brief.target_markets) > 1:
         n, of = len(f.markets_above_norm), len(brief.target_markets)
         out.append(

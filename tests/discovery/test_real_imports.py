@@ -5,25 +5,15 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import date
-from pathlib import Path
 from typing import Any
 
 import pytest
-from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from services.discovery import api
-from services.discovery.config import DiscoverySettings
 from services.discovery.importing import read_ranking_file
-from shared.bus.outbox import Outbox
-from shared.db import Database, migrate
-from shared.errors import install_error_handlers
-from shared.model_registry import ModelRegistry
-from shared.onnx_model import ModelSlot
-from shared.runtime import Runtime
 from tests.conftest import SHARED_DATA
+from tests.discovery.apputil import discovery_client, discovery_runtime
 
-REPO = Path(__file__).resolve().parents[2]
 # Newest first, then older and undated ones: the order that once let old figures win.
 ORDER = ("2022-11", "2022-06", "undated", "2022-09")
 
@@ -32,16 +22,8 @@ ORDER = ("2022-11", "2022-06", "undated", "2022-09")
 def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
     if not SHARED_DATA.exists():
         pytest.skip(f"needs the team's data sets at {SHARED_DATA} (absent in a fresh clone)")
-    url = f"sqlite:///{tmp_path_factory.mktemp('real') / 'discovery.db'}"
-    migrate(url, REPO / "services" / "discovery" / "migrations")
-    model = ModelRegistry(REPO / "models").load_champion("ranking")
-    runtime = Runtime(settings=DiscoverySettings(), db=Database(url), outbox=Outbox("discovery"),
-                      models={"ranking": ModelSlot(model)})  # fmt: skip
-    app = FastAPI()
-    install_error_handlers(app)
-    app.include_router(api.router)
-    app.state.runtime = runtime
-    c = TestClient(app)
+    runtime = discovery_runtime(f"sqlite:///{tmp_path_factory.mktemp('real') / 'discovery.db'}")
+    c = discovery_client(runtime)
     folder = SHARED_DATA / "social_media_influencers_2022"
     for stamp in ORDER:
         for platform in ("instagram", "youtube", "tiktok"):

@@ -9,22 +9,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from services.discovery import api, consumers
-from services.discovery.config import DiscoverySettings
-from shared.bus.outbox import Outbox
-from shared.db import Database, migrate
-from shared.errors import install_error_handlers
+from services.discovery import consumers
 from shared.events import AnomalyDetected, AnomalyReviewed, Event, FraudScored, Reason, wrap
-from shared.model_registry import ModelRegistry
-from shared.onnx_model import ModelSlot
 from shared.runtime import Runtime
 from tandem.demo import DEMO_BRIEFS
 from tandem.synthetic import generate_world
+from tests.discovery.apputil import discovery_client, discovery_runtime
 
-REPO = Path(__file__).resolve().parents[2]
 WORLD = generate_world(300, seed=11).payloads()
 BRIEF = {**DEMO_BRIEFS[0], "shortlist_size": 200}  # the whole pool, so a demoted creator stays visible
 T0 = datetime(2026, 12, 1, tzinfo=UTC)
@@ -32,22 +25,14 @@ T0 = datetime(2026, 12, 1, tzinfo=UTC)
 
 @pytest.fixture
 def runtime(tmp_path: Path) -> Iterator[Runtime]:
-    url = f"sqlite:///{tmp_path / 'discovery.db'}"
-    migrate(url, REPO / "services" / "discovery" / "migrations")
-    model = ModelRegistry(REPO / "models").load_champion("ranking")
-    rt = Runtime(settings=DiscoverySettings(), db=Database(url), outbox=Outbox("discovery"),
-                 models={"ranking": ModelSlot(model)})  # fmt: skip
+    rt = discovery_runtime(f"sqlite:///{tmp_path / 'discovery.db'}")
     yield rt
     rt.db.close()
 
 
 @pytest.fixture
 def client(runtime: Runtime) -> TestClient:
-    app = FastAPI()
-    install_error_handlers(app)
-    app.include_router(api.router)
-    app.state.runtime = runtime
-    c = TestClient(app)
+    c = discovery_client(runtime)
     assert c.post("/v1/creators/bulk", json={"creators": WORLD}).status_code == 200
     return c
 
