@@ -204,7 +204,7 @@ def _text(report: dict[str, Any]) -> str:
         f"written: {written}"
     ]
     if report["written"].get("older"):
-        lines.append("  older: measured before the figures already stored, which were kept")
+        lines.append("  older: undated or measured before the figures already stored, which were kept")
     lines += [f"  rejected line {r['line']}: {r['reason']}" for r in report["rejections"]]
     lines += [f"  note ({n}x): {what}" for what, n in report["notes"].items()]
     return "\n".join(lines)
