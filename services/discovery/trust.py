@@ -57,6 +57,8 @@ def apply_scored_check(session: Session, org_id: str, event: FraudScored) -> Non
     """A score whose reasons carry an audience check's fake share or quality updates the check."""
     fake = _reason_value(event.reasons, FAKE_CODES)
     quality = _reason_value(event.reasons, QUALITY_CODES)
+    if fake is None and quality is None:  # most scores: no audience check behind them
+        return
     row = session.get(Creator, (org_id, event.creator_id))
     if row is not None and apply_check(row, fake, quality, event.scored_at):
         session.add(row)
