@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Literal, get_args
 
+from shared.countries import COUNTRY_NAMES
+
 Platform = Literal["instagram", "tiktok", "youtube", "vk", "telegram"]
 ContentFormat = Literal["post", "reel", "story", "long_video", "stream"]
 CampaignTier = Literal["strategic", "volume"]
@@ -19,37 +21,15 @@ PLATFORMS: tuple[str, ...] = get_args(Platform)
 FORMATS: tuple[str, ...] = get_args(ContentFormat)
 CAMPAIGN_STAGES: tuple[str, ...] = get_args(CampaignStage)
 
-# ISO 3166-1 alpha-2 codes of the markets the demo and the models know. The list is open to growth;
-# it is closed at any one time so that a typo ("UA " or "USA") is a 4xx, not an empty result.
-MARKETS: tuple[str, ...] = (
-    "US",
-    "RU",
-    "BR",
-    "IN",
-    "ID",
-    "MX",
-    "GB",
-    "DE",
-    "ES",
-    "FR",
-    "TR",
-    "KZ",
-    "UA",
-    "IT",
-    "CA",
-    "AR",
+# ISO 3166-1 alpha-2 codes: every country is a market. The markets the demo and the models were built on
+# come first, in their old order (positions some features were computed over stay put); the rest follow
+# alphabetically. The list is closed so that a typo ("UA " or "USA") is a 4xx, not an empty result.
+CORE_MARKETS: tuple[str, ...] = (
+    "US", "RU", "BR", "IN", "ID", "MX", "GB", "DE", "ES", "FR", "TR", "KZ", "UA", "IT", "CA", "AR",
     # Audience countries with 20+ creators in the 2022 top-1000 ranking files (discovery's importer).
-    "TH",
-    "PH",
-    "CO",
-    "IR",
-    "KR",
-    "IQ",
-    "EG",
-    "PK",
-    "JP",
-    "DZ",
-)
+    "TH", "PH", "CO", "IR", "KR", "IQ", "EG", "PK", "JP", "DZ",
+)  # fmt: skip
+MARKETS: tuple[str, ...] = CORE_MARKETS + tuple(sorted(set(COUNTRY_NAMES) - set(CORE_MARKETS)))
 
 CATEGORIES: tuple[str, ...] = (
     "beauty",

@@ -141,6 +141,7 @@ def get_creator(creator_id: str, runtime: RuntimeDep, org_id: OrgDep) -> Creator
         fraud_level=row.fraud_level,
         fraud_reasons=[Reason.model_validate(r) for r in row.fraud_reasons],
         updated_at=row.updated_at,
+        data_as_of=search.as_of(row.measured_on, row.updated_at),
     )
 
 

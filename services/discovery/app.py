@@ -44,6 +44,8 @@ SPEC = ServiceSpec(
     migrations=Path(__file__).parent / "migrations",
     consumes=[
         topics.FRAUD_SCORES,
+        topics.FRAUD_ANOMALIES,
+        topics.FRAUD_ANOMALY_LABELS,
         topics.REVIEW_DECISIONS,
         topics.REVIEW_RELATIONSHIPS,
         topics.CAMPAIGN_INSIGHTS,

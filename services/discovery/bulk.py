@@ -24,15 +24,21 @@ import struct
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import orjson
 from pydantic import TypeAdapter
 from sqlmodel import Session
 
-from services.discovery import catalog
-from services.discovery.catalog import DISCOVERY_ONLY_FIELDS, payload_json, search_columns
+from services.discovery import catalog, textsearch
+from services.discovery.catalog import (
+    DISCOVERY_ONLY_FIELDS,
+    is_older,
+    market_rows,
+    payload_json,
+    search_columns,
+)
 from services.discovery.schemas import BulkCreatorsIn, BulkResult, CreatorIn
 from shared.bus.outbox import Outbox
 from shared.bus.provenance import PRODUCER_HEADER
@@ -45,7 +51,7 @@ CREATOR_COLUMNS = (
     "org_id", "creator_id", "name", "home_market", "languages", "categories", "content_hash",
     "fraud_level", "fraud_reasons", "price_usd", "female_share", "followers", "platform_mask",
     "category_mask", "language_mask", "engagement_rate", "growth", "audience_known", "max_market_er",
-    "past_campaigns", "updated_at", "age_shares", "profile",
+    "past_campaigns", "updated_at", "age_shares", "profile", "measured_on",
 )  # fmt: skip
 # Columns a changed payload replaces; fraud scores and relationship history stay as they are.
 UPDATED_COLUMNS = tuple(
@@ -55,9 +61,11 @@ UPDATED_COLUMNS = tuple(
 )
 MARKET_COLUMNS = (
     "org_id", "creator_id", "market", "audience_share", "engagement_rate", "platform_mask", "category_mask",
-    "fraud_risk", "followers",
+    "fraud_risk", "followers", "share_known",
 )  # fmt: skip
 OUTBOX_COLUMNS = ("topic", "key", "event_id", "value", "headers", "created_at")
+TEXT_COLUMNS = ("org_id", "creator_id", "handles", "name", "body")
+_TEXT_FIELDS = len(TEXT_COLUMNS).to_bytes(2, "big")
 
 # --- COPY binary format ---------------------------------------------------------------------------------
 # A signature, flags and header-extension length, then per row a 16-bit field count and per field a 32-bit
@@ -67,6 +75,7 @@ HEADER = b"PGCOPY\n\xff\r\n\x00" + bytes(8)
 TRAILER = b"\xff\xff"
 NULL = b"\xff\xff\xff\xff"
 PG_EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
+PG_EPOCH_DAY = date(2000, 1, 1).toordinal()
 _MICROSECOND = timedelta(microseconds=1)
 _length = struct.Struct(">i").pack
 _float8 = struct.Struct(">id").pack
@@ -103,6 +112,14 @@ def timestamp(value: datetime) -> bytes:
     return _timestamp(8, pg_microseconds(value))
 
 
+def pg_date(value: date | None) -> bytes:
+    """A date field: int4 days since 2000-01-01."""
+    return NULL if value is None else _int4(4, value.toordinal() - PG_EPOCH_DAY)
+
+
+_BOOL = {True: b"\x00\x00\x00\x01\x01", False: b"\x00\x00\x00\x01\x00"}
+
+
 def _copy(cursor: Any, table: str, columns: tuple[str, ...], rows: list[bytes]) -> None:
     if not rows:
         return
@@ -126,7 +143,7 @@ def _creator_row(org: bytes, payload: dict[str, Any], cols: dict[str, Any], dige
             8, cols["engagement_rate"], 8, cols["growth"], 8, cols["audience_known"], 8, cols["max_market_er"],
             4, 0, 8, stamp,
         ),
-        blob(orjson.dumps(cols["age_shares"])), blob(profile),
+        blob(orjson.dumps(cols["age_shares"])), blob(profile), pg_date(cols["measured_on"]),
     ))  # fmt: skip
 
 
@@ -140,8 +157,8 @@ def _market_rows(org: bytes, payload: dict[str, Any], cols: dict[str, Any], risk
         + _int4(4, cols["followers"])
     )
     return b"".join(
-        head + text(m["market"]) + _TWO_FLOAT8(8, m["audience_share"], 8, m["engagement_rate"]) + tail
-        for m in payload["audience"]
+        head + text(market) + _TWO_FLOAT8(8, share, 8, rate) + tail + _BOOL[known]
+        for market, share, rate, known in market_rows(payload)
     )
 
 
@@ -213,12 +230,13 @@ _CREATORS = TypeAdapter(list[CreatorIn])
 BATCH_KEYS = "(org_id, creator_id) = ANY(SELECT %s, unnest(%s::varchar[]))"
 
 
-def _existing(cursor: Any, org_id: str, ids: list[str]) -> dict[str, tuple[str, float | None]]:
-    """Content hash and fraud risk of the creators already stored."""
+def _existing(cursor: Any, org_id: str, ids: list[str]) -> dict[str, tuple[str, float | None, date | None]]:
+    """Content hash, fraud risk and measurement date of the creators already stored."""
     cursor.execute(
-        f"SELECT creator_id, content_hash, fraud_risk FROM creator WHERE {BATCH_KEYS}", (org_id, ids)
+        f"SELECT creator_id, content_hash, fraud_risk, measured_on FROM creator WHERE {BATCH_KEYS}",
+        (org_id, ids),
     )
-    return {cid: (digest, risk) for cid, digest, risk in cursor.fetchall()}
+    return {cid: (digest, risk, measured) for cid, digest, risk, measured in cursor.fetchall()}
 
 
 def copy_upsert(session: Session, org_id: str, creators: list[CreatorIn], outbox: Outbox) -> BulkResult:
@@ -238,26 +256,35 @@ def copy_upsert_payloads(
     digests = {cid: hashlib.sha256(js).hexdigest() for cid, js in profiles.items()}
     existing = _existing(cursor, org_id, list(payloads))
     changed = [cid for cid, d in digests.items() if cid not in existing or existing[cid][0] != d]
+    # An older measurement never replaces a newer one: such creators are left as stored.
+    older = {c for c in changed if c in existing and is_older(payloads[c]["measured_on"], existing[c][2])}
+    changed = [c for c in changed if c not in older]
     if not changed:
-        return BulkResult(received=received, created=0, updated=0, unchanged=received)
+        return BulkResult(
+            received=received, created=0, updated=0, unchanged=received - len(older), older=len(older)
+        )
     now = datetime.now(UTC)
     stamp = pg_microseconds(now)
     org = text(org_id)
     new: list[bytes] = []
     updated: list[bytes] = []
     markets: list[bytes] = []
+    texts: list[bytes] = []
     for cid in changed:
         p = payloads[cid]
         cols = search_columns(p)
         row = _creator_row(org, p, cols, digests[cid], profiles[cid], stamp)
         (updated if cid in existing else new).append(row)
         markets.append(_market_rows(org, p, cols, existing[cid][1] if cid in existing else None))
+        texts.append(_TEXT_FIELDS + org + b"".join(map(text, (cid, *textsearch.text_row(p)))))
     _copy(cursor, "creator", CREATOR_COLUMNS, new)
     _update_changed(cursor, updated)
     if updated:
         stale = [cid for cid in changed if cid in existing]
         cursor.execute(f"DELETE FROM creator_market WHERE {BATCH_KEYS}", (org_id, stale))
+        cursor.execute(f"DELETE FROM creator_text WHERE {BATCH_KEYS}", (org_id, stale))
     _copy(cursor, "creator_market", MARKET_COLUMNS, markets)
+    _copy(cursor, "creator_text", TEXT_COLUMNS, texts)
     envelopes = _Envelopes(
         org_id, outbox.producer_name, current_correlation_id() or new_correlation_id(), now
     )
@@ -266,7 +293,11 @@ def copy_upsert_payloads(
     _copy(cursor, "outbox_message", OUTBOX_COLUMNS, rows)
     outbox.wakeup.set()
     return BulkResult(
-        received=received, created=len(new), updated=len(updated), unchanged=received - len(changed)
+        received=received,
+        created=len(new),
+        updated=len(updated),
+        unchanged=received - len(changed) - len(older),
+        older=len(older),
     )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 import orjson
@@ -13,6 +13,7 @@ from sqlalchemy import String, cast, func, text
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, delete, select, update
 
+from services.discovery import textsearch
 from services.discovery.models import (
     Campaign,
     Collaboration,
@@ -31,7 +32,29 @@ from shared.events import (
 from shared.vocabulary import CATEGORIES, LANGUAGES, PLATFORMS
 
 # Demographics and texts (bio, posts) are discovery's own detail; CreatorUpserted does not carry them.
-DISCOVERY_ONLY_FIELDS = frozenset({"audience_female_share", "audience_age", "bio", "recent_posts"})
+DISCOVERY_ONLY_FIELDS = frozenset(
+    {"audience_female_share", "audience_age", "bio", "recent_posts", "top_audience_market", "measured_on",
+     "tags"}
+)  # fmt: skip
+
+
+def is_older(incoming: date | None, stored: date | None) -> bool:
+    """True when an incoming measurement must not replace the stored one: it was measured earlier, or
+    it is undated while the stored one is dated (an undated file is no evidence of being newer)."""
+    return stored is not None and (incoming is None or incoming < stored)
+
+
+def market_rows(payload: dict[str, Any]) -> list[tuple[str, float, float, bool]]:
+    """(market, share, engagement rate, share known) for every audience market of a payload: the measured
+    ones, and the top audience country a source names without a share (at share 0, marked unknown,
+    with the main account's engagement) unless it is measured too."""
+    audience = payload["audience"]
+    out = [(m["market"], m["audience_share"], m["engagement_rate"], True) for m in audience]
+    top = payload.get("top_audience_market")
+    if top and all(m["market"] != top for m in audience):
+        main = max(payload["accounts"], key=lambda a: a["followers"])
+        out.append((top, 0.0, main["engagement_rate"], False))
+    return out
 
 
 def payload(creator: CreatorIn) -> dict[str, Any]:
@@ -89,6 +112,7 @@ def search_columns(payload: dict[str, Any]) -> dict[str, Any]:
         "max_market_er": max((m["engagement_rate"] for m in audience), default=0.0),
         "female_share": payload.get("audience_female_share"),
         "age_shares": payload.get("audience_age") or {},
+        "measured_on": payload.get("measured_on"),
     }
 
 
@@ -102,13 +126,16 @@ def upsert_creators(session: Session, org_id: str, creators: list[CreatorIn], ou
     ids = [c.creator_id for c in creators]
     stmt = select(Creator).where(Creator.org_id == org_id, col(Creator.creator_id).in_(ids))
     existing = {c.creator_id: c for c in session.exec(stmt)}
-    created = updated = unchanged = 0
+    created = updated = unchanged = older = 0
     now = datetime.now(UTC)
     for item in creators:
         digest = content_hash(item)
         row = existing.get(item.creator_id)
         if row is not None and row.content_hash == digest:
             unchanged += 1
+            continue
+        if row is not None and is_older(item.measured_on, row.measured_on):
+            older += 1
             continue
         if row is None:
             row = Creator(
@@ -127,7 +154,9 @@ def upsert_creators(session: Session, org_id: str, creators: list[CreatorIn], ou
         _write(session, org_id, row, item, data, digest, now)
         outbox.stage(session, upserted_event(data, now), org_id=org_id)
         existing[item.creator_id] = row  # a payload repeated in one batch counts once
-    return BulkResult(received=len(creators), created=created, updated=updated, unchanged=unchanged)
+    return BulkResult(
+        received=len(creators), created=created, updated=updated, unchanged=unchanged, older=older
+    )
 
 
 def _write(
@@ -146,20 +175,22 @@ def _write(
     row.profile = payload
     row.content_hash, row.updated_at = digest, now
     session.add(row)
+    textsearch.store(session, org_id, item.creator_id, payload)
     # Accounts live in `profile` (and platform_mask for filters); markets also get rows for the indexes.
     session.execute(
         delete(CreatorMarket).where(
             col(CreatorMarket.org_id) == org_id, col(CreatorMarket.creator_id) == item.creator_id
         )
     )
-    for m in item.audience:
+    for market, share, rate, known in market_rows(payload):
         session.add(
             CreatorMarket(
                 org_id=org_id,
                 creator_id=item.creator_id,
-                market=m.market,
-                audience_share=m.audience_share,
-                engagement_rate=m.engagement_rate,
+                market=market,
+                audience_share=share,
+                engagement_rate=rate,
+                share_known=known,
                 platform_mask=row.platform_mask,
                 category_mask=row.category_mask,
                 fraud_risk=row.fraud_risk,
@@ -191,6 +222,11 @@ class PoolRow:
     fraud_scored_at: datetime | None
     updated_at: datetime
     audience_known: float
+    fake_share: float | None
+    audience_quality: float | None
+    audience_checked_at: datetime | None
+    anomaly_severity: float | None
+    measured_on: date | None
     categories: list[str]
 
 

@@ -1,4 +1,4 @@
-"""Discovery Kafka handlers: fraud scores, review decisions and relationship updates update the catalogue;
+"""Discovery Kafka handlers: fraud scores, audience checks and anomalies, review decisions and relationship updates update the catalogue;
 relationship outcomes of shortlisted creators become the ranking model's labels; lessons and trend calls
 are kept to show on the briefs in their scope."""
 
@@ -6,10 +6,12 @@ from __future__ import annotations
 
 from sqlmodel import Session
 
-from services.discovery import catalog, insights, outcomes
+from services.discovery import catalog, insights, outcomes, trust
 from services.discovery.config import DiscoverySettings
 from shared.bus.consumer import BatchHandler, Handler, in_one_transaction
 from shared.events import (
+    AnomalyDetected,
+    AnomalyReviewed,
     EnvelopeMeta,
     Event,
     FraudScored,
@@ -24,6 +26,17 @@ from shared.runtime import Runtime
 def on_fraud_scored(session: Session, event: Event, envelope: EnvelopeMeta) -> None:
     assert isinstance(event, FraudScored)
     catalog.apply_fraud_score(session, envelope.org_id, event)
+    trust.apply_scored_check(session, envelope.org_id, event)
+
+
+def on_anomaly(session: Session, event: Event, envelope: EnvelopeMeta) -> None:
+    assert isinstance(event, AnomalyDetected)
+    trust.record_anomaly(session, envelope.org_id, event)
+
+
+def on_anomaly_reviewed(session: Session, event: Event, envelope: EnvelopeMeta) -> None:
+    assert isinstance(event, AnomalyReviewed)
+    trust.review_anomaly(session, envelope.org_id, event)
 
 
 def on_review_decided(session: Session, event: Event, envelope: EnvelopeMeta) -> None:
@@ -61,6 +74,8 @@ def handlers(runtime: Runtime) -> dict[str, Handler]:
         RelationshipUpdated.event_type: on_relationship,
         LessonRecorded.event_type: on_lesson,
         TrendCalled.event_type: on_trend,
+        AnomalyDetected.event_type: on_anomaly,
+        AnomalyReviewed.event_type: on_anomaly_reviewed,
     }
 
 

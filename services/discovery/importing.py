@@ -14,34 +14,46 @@ import csv
 import re
 from collections import Counter
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 
 from pydantic import ValidationError
 
 from services.discovery.schemas import UNKNOWN_MARKET, CreatorIn
-from shared.vocabulary import MARKETS, PLATFORMS
+from shared.countries import country_code
+from shared.vocabulary import PLATFORMS
 
-COUNTRIES: dict[str, str] = {
-    "united states": "US", "usa": "US", "russia": "RU", "brazil": "BR", "india": "IN", "indonesia": "ID",
-    "mexico": "MX", "united kingdom": "GB", "germany": "DE", "spain": "ES", "france": "FR", "turkey": "TR",
-    "kazakhstan": "KZ", "ukraine": "UA", "italy": "IT", "canada": "CA", "argentina": "AR", "thailand": "TH",
-    "philippines": "PH", "colombia": "CO", "iran": "IR", "south korea": "KR", "iraq": "IQ", "egypt": "EG",
-    "pakistan": "PK", "japan": "JP", "algeria": "DZ",
+# The files' free-text categories onto our closed vocabulary, by the exact (lower-case) names they use;
+# None: a topic we have no category for, kept as a tag. Names not listed fall back to CATEGORY_WORDS.
+CATEGORY_SYNONYMS: dict[str, str | None] = {
+    "music & dance": "music", "music": "music", "lifestyle": "lifestyle", "daily vlogs": "lifestyle",
+    "diy & life hacks": "lifestyle", "diy & design": "lifestyle", "sports with a ball": "sports",
+    "sports": "sports", "racing sports": "sports", "winter sports": "sports",
+    "extreme sports & outdoor activity": "sports", "video games": "gaming", "gaming": "gaming",
+    "humor": "humor", "humor & fun & happiness": "humor", "comics & sketches": "humor",
+    "modeling": "fashion", "fashion": "fashion", "clothing & outfits": "fashion", "luxury": "fashion",
+    "accessories & jewellery": "fashion", "beauty": "beauty", "toys": "parenting", "kids & toys": "parenting",
+    "family": "parenting", "education": "education", "science": "education",
+    "literature & journalism": "education", "food & drinks": "food", "food & cooking": "food",
+    "science & technology": "tech", "computers & gadgets": "tech", "machinery & technologies": "tech",
+    "fitness & gym": "fitness", "fitness": "fitness", "trainers & coaches": "fitness",
+    "business & careers": "finance", "finance & economics": "finance", "crypto": "finance", "nft": "finance",
+    "cars & motorbikes": "auto", "autos & vehicles": "auto", "travel": "travel",
+    "nature & landscapes": "travel", "cinema & actors/actresses": None, "movies": None, "animation": None,
+    "shows": None, "news & politics": None, "art/artists": None, "design/art": None, "photography": None,
+    "adult content": None, "health & self help": None, "asmr": None, "animals & pets": None,
+    "animals": None, "shopping & retail": None, "management & marketing": None, "mystery": None,
 }  # fmt: skip
-# The files' free-text categories onto our closed vocabulary; anything else is kept out and counted.
 CATEGORY_WORDS: tuple[tuple[str, str], ...] = (
-    ("beauty", "beauty"), ("fashion", "fashion"), ("clothing", "fashion"), ("modeling", "fashion"),
-    ("accessories", "fashion"), ("luxury", "fashion"), ("fitness", "fitness"), ("gym", "fitness"),
-    ("food", "food"), ("video games", "gaming"), ("gaming", "gaming"), ("technolog", "tech"),
-    ("computers", "tech"), ("gadgets", "tech"), ("science", "education"), ("travel", "travel"),
-    ("music", "music"), ("education", "education"), ("literature", "education"), ("finance", "finance"),
-    ("business", "finance"), ("crypto", "finance"), ("lifestyle", "lifestyle"), ("daily vlogs", "lifestyle"),
-    ("diy", "lifestyle"), ("family", "parenting"), ("kids", "parenting"), ("toys", "parenting"),
-    ("sports", "sports"), ("humor", "humor"), ("comics", "humor"), ("cars", "auto"), ("autos", "auto"),
+    ("beauty", "beauty"), ("fashion", "fashion"), ("clothing", "fashion"), ("fitness", "fitness"),
+    ("gym", "fitness"), ("food", "food"), ("gaming", "gaming"), ("technolog", "tech"), ("travel", "travel"),
+    ("music", "music"), ("education", "education"), ("finance", "finance"), ("lifestyle", "lifestyle"),
+    ("sports", "sports"), ("humor", "humor"), ("cars", "auto"),
 )  # fmt: skip
 MISSING = {"", "-", "n/a", "n/a'", "na", "#valor!", "#value!", "none", "null", "nan"}
 SCALE = {"k": 1e3, "m": 1e6, "b": 1e9}
 HANDLE = re.compile(r"^[\w.\-]+$")
+FILE_MONTH = re.compile(r"(20\d\d)-(0[1-9]|1[0-2])(?:-(\d\d))?")
 SPACES = re.compile(r"\s+")
 
 
@@ -61,6 +73,17 @@ class FileImport:
     creators: list[CreatorIn] = field(default_factory=list)
     rejected: list[Rejected] = field(default_factory=list)
     notes: Counter[str] = field(default_factory=Counter)
+    measured_on: date | None = None
+
+
+def measured_on_of(path: Path) -> date | None:
+    """The month (or day) a ranking was measured, from its file name ('instagram_2022-11.csv': the
+    ranking of November 2022, dated its first day); None for the undated files."""
+    found = FILE_MONTH.search(path.name)
+    if found is None:
+        return None
+    year, month, day = found.groups()
+    return date(int(year), int(month), int(day or 1))
 
 
 def number(cell: str) -> float | None:
@@ -88,7 +111,7 @@ def role(header: str) -> str | None:
         ("follower", "followers"), ("subscriber", "followers"), ("authentic", "engagement_auth"),
         ("eng auth", "engagement_auth"), ("engagement", "engagement_avg"), ("eng avg", "engagement_avg"),
         ("view", "views"), ("like", "likes"), ("comment", "comments"), ("share", "shares"),
-        ("countr", "country"), ("categ", "category"),
+        ("countr", "country"), ("categ", "category"), ("measured", "date"), ("date", "date"),
     ):  # fmt: skip
         if word in h:
             return name
@@ -107,7 +130,7 @@ def column_roles(headers: list[str], body: list[list[str]]) -> list[str]:
     roles = [role(h) or "text" for h in headers]
     columns = [[r[i] if i < len(r) else "" for r in body] for i in range(len(headers))]
     for i, values in enumerate(columns):
-        if _share(values, lambda v: v.strip().lower() in COUNTRIES) > 0.3:
+        if _share(values, lambda v: len(v.strip()) > 2 and country_code(v) is not None) > 0.3:
             roles[i] = "country"
         elif roles[i] == "country":
             roles[i] = "ignored"  # a column named country that holds something else
@@ -149,18 +172,29 @@ def platform_of(path: Path) -> str:
     raise ValueError(f"{path.name}: cannot tell the platform from the file name (want one of {PLATFORMS})")
 
 
-def _categories(values: list[str], notes: Counter[str]) -> list[str]:
-    out: list[str] = []
+def _topic(value: str) -> tuple[str | None, str]:
+    """A source topic as (our category or None, the topic as written, lower case)."""
+    low = SPACES.sub(" ", value.strip().lower())
+    if low in CATEGORY_SYNONYMS:
+        return CATEGORY_SYNONYMS[low], low
+    return next((ours for word, ours in CATEGORY_WORDS if word in low), None), low
+
+
+def topics(values: list[str], notes: Counter[str]) -> tuple[list[str], list[str]]:
+    """Categories through the synonym table; topics without one are kept as tags (and counted)."""
+    categories: list[str] = []
+    tags: list[str] = []
     for v in values:
-        low = v.strip().lower()
-        if not low or low in MISSING:
+        if not v.strip() or v.strip().lower() in MISSING:
             continue
-        mapped = next((ours for word, ours in CATEGORY_WORDS if word in low), None)
-        if mapped is None:
-            notes[f"category not in our vocabulary, left out: {v.strip()}"] += 1
-        elif mapped not in out:
-            out.append(mapped)
-    return out
+        ours, written = _topic(v)
+        if ours is None:
+            notes[f"topic kept as a tag (no category for it): {v.strip()}"] += 1
+            if written[:64] not in tags:
+                tags.append(written[:64])
+        elif ours not in categories:
+            categories.append(ours)
+    return categories, tags
 
 
 def _first(cells: dict[str, list[str]], name: str) -> float | None:
@@ -199,7 +233,19 @@ def account(
     }
 
 
-def parse_row(platform: str, roles: list[str], row: list[str], notes: Counter[str]) -> CreatorIn | str:
+def _row_date(cells: dict[str, list[str]], default: date | None) -> date | None:
+    """A row's own measurement date where the file has a date column, else the file's."""
+    for cell in cells.get("date", []):
+        try:
+            return date.fromisoformat(cell.strip()[:10])
+        except ValueError:
+            continue
+    return default
+
+
+def parse_row(
+    platform: str, roles: list[str], row: list[str], notes: Counter[str], measured_on: date | None = None
+) -> CreatorIn | str:
     """A CreatorIn, or the reason the row cannot be one."""
     if not any(c.strip() for c in row):
         return "empty row"
@@ -217,30 +263,23 @@ def parse_row(platform: str, roles: list[str], row: list[str], notes: Counter[st
         return "no engagement figures (views, likes, comments all missing or zero)"
     if er[0] > 1:
         return f"engagement rate {er[0]:.0%} is above 100% ({er[1]}): figures inconsistent"
+    # The rankings' country is where most of the audience is, not where the creator lives: it becomes
+    # the top audience market with its share unknown, and the home country stays unknown.
     country = next((c.strip() for c in cells.get("country", []) if c.strip().lower() not in MISSING), "")
-    market = COUNTRIES.get(country.lower(), UNKNOWN_MARKET)
+    market = country_code(country) or UNKNOWN_MARKET
     if country and market == UNKNOWN_MARKET:
-        notes[f"country not in our markets, imported without one: {country}"] += 1
-    if market and market not in MARKETS:
-        market = UNKNOWN_MARKET
+        notes[f"not a country, imported without an audience market: {country}"] += 1
     name = next((c.strip() for c in cells.get("name", []) if c.strip()), handle)
+    categories, tags = topics(cells.get("category", []), notes)
     payload = {
         "creator_id": f"{platform[:2]}-{SPACES.sub('_', handle.lower())}"[:64],
         "name": name[:200],
-        "home_market": market,
-        "categories": _categories(cells.get("category", []), notes),
-        "accounts": [
-            {
-                "platform": platform,
-                "handle": handle[:200],
-                "followers": int(followers),
-                "engagement_rate": round(er[0], 6),
-                "engagement_basis": er[1],
-                "avg_views": _first(cells, "views") or 0,
-                "avg_likes": _first(cells, "likes") or 0,
-                "avg_comments": _first(cells, "comments") or 0,
-            }
-        ],
+        "home_market": UNKNOWN_MARKET,
+        "top_audience_market": market,
+        "measured_on": _row_date(cells, measured_on),
+        "categories": categories,
+        "tags": tags,
+        "accounts": [account(platform, handle, followers, er, cells)],
         "audience": [],
     }
     try:
@@ -249,15 +288,17 @@ def parse_row(platform: str, roles: list[str], row: list[str], notes: Counter[st
         return "invalid: " + "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
 
 
-def read_ranking_file(path: Path, platform: str | None = None) -> FileImport:
+def read_ranking_file(path: Path, platform: str | None = None, measured_on: date | None = None) -> FileImport:
     """Every row of one ranking file, as a creator or a rejection with its reason.
 
-    The platform comes from the file name unless given; WrongColumns when no row could ever be read.
+    The platform and the measurement date come from the file name unless given (a date column, where
+    a file has one, dates its own rows); WrongColumns when no row could ever be read.
     """
     platform = platform or platform_of(path)
+    measured_on = measured_on or measured_on_of(path)
     with path.open(encoding="utf-8", errors="replace", newline="") as fh:
         rows = list(csv.reader(fh))
-    out = FileImport(path=path, platform=platform)
+    out = FileImport(path=path, platform=platform, measured_on=measured_on)
     if not rows:
         return out
     headers, body = rows[0], rows[1:]
@@ -269,7 +310,7 @@ def read_ranking_file(path: Path, platform: str | None = None) -> FileImport:
     seen: set[str] = set()
     for line, row in enumerate(body, start=2):
         out.rows += 1
-        result = parse_row(platform, roles, row, out.notes)
+        result = parse_row(platform, roles, row, out.notes, measured_on)
         if isinstance(result, str):
             out.rejected.append(Rejected(line=line, reason=result))
         elif result.creator_id in seen:

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from sqlalchemy import or_, text
 from sqlmodel import Session, col, select
 
-from services.discovery import catalog, insights, outcomes
+from services.discovery import catalog, insights, outcomes, trust
 from services.discovery import keywords as kw
 from services.discovery import reasons as explain
 from services.discovery.catalog import PoolRow, mask
@@ -20,12 +20,14 @@ from services.discovery.models import (
     Campaign,
     Collaboration,
     Creator,
+    CreatorAnomaly,
     CreatorMarket,
     Relationship,
     Shortlist,
 )
 from services.discovery.reasons import aware
 from services.discovery.schemas import BriefIn, CreatorIn
+from services.discovery.search import as_of as fresh_as_of
 from services.discovery.search import data_notes
 from shared.bus.outbox import Outbox
 from shared.events import CampaignOpened, CreatorSnapshot, Reason, ShortlistEntry, ShortlistPublished
@@ -71,26 +73,45 @@ def _walk(
 
 
 SHARES_PG = text(
-    "SELECT creator_id, audience_share FROM creator_market "
+    "SELECT creator_id, audience_share, share_known FROM creator_market "
     "WHERE org_id = :org AND creator_id = ANY(:ids) AND market = ANY(:markets)"
 )
 
 
-def target_shares(session: Session, org_id: str, ids: list[str], markets: list[str]) -> dict[str, float]:
+@dataclass
+class TargetShares:
+    """Summed measured audience share per creator over the target markets, and the creators whose top
+    audience country (share not measured) is a target market."""
+
+    shares: dict[str, float] = field(default_factory=dict)
+    unknown: set[str] = field(default_factory=set)
+
+    def add(self, cid: str, share: float, known: bool) -> None:
+        self.shares[cid] = self.shares.get(cid, 0.0) + share
+        if not known:
+            self.unknown.add(cid)
+
+    def qualifies(self, cid: str, least: float) -> bool:
+        """At least `least` measured share, or a target market named as the top audience country."""
+        return self.shares.get(cid, 0.0) >= least or cid in self.unknown
+
+
+def target_shares(session: Session, org_id: str, ids: list[str], markets: list[str]) -> TargetShares:
     """Each creator's summed audience share over the target markets (primary-key lookups)."""
-    out: dict[str, float] = {}
+    out = TargetShares()
     if session.get_bind().dialect.name == "postgresql":  # one array parameter instead of 1,000-item INs
-        for cid, share in session.execute(SHARES_PG, {"org": org_id, "ids": ids, "markets": markets}):
-            out[cid] = out.get(cid, 0.0) + share
+        for cid, share, known in session.execute(SHARES_PG, {"org": org_id, "ids": ids, "markets": markets}):
+            out.add(cid, share, known)
         return out
+    cm = CreatorMarket
     for start in range(0, len(ids), 1000):
-        stmt = select(CreatorMarket.creator_id, CreatorMarket.audience_share).where(
-            CreatorMarket.org_id == org_id,
-            col(CreatorMarket.creator_id).in_(ids[start : start + 1000]),
-            col(CreatorMarket.market).in_(markets),
+        stmt = select(cm.creator_id, cm.audience_share, cm.share_known).where(
+            cm.org_id == org_id,
+            col(cm.creator_id).in_(ids[start : start + 1000]),
+            col(cm.market).in_(markets),
         )
-        for cid, share in session.exec(stmt):
-            out[cid] = out.get(cid, 0.0) + share
+        for cid, share, known in session.exec(stmt):
+            out.add(cid, share, known)
     return out
 
 
@@ -106,18 +127,19 @@ def candidate_ids(session: Session, org_id: str, brief: BriefIn, limit: int) -> 
     category = mask([brief.category], CATEGORIES)
     matched: set[str] = set()
     seen: set[str] = set()
-    shares: dict[str, float] = {}
+    found = TargetShares()
     for with_category in (category, None):
         for market in brief.target_markets:
-            found = _walk(session, org_id, brief, market, limit, with_category)
-            seen.update(found)
+            walked = _walk(session, org_id, brief, market, limit, with_category)
+            seen.update(walked)
             if with_category:
-                matched.update(found)
-        shares = target_shares(session, org_id, sorted(seen), brief.target_markets)
-        enough = sum(1 for c in matched if shares.get(c, 0.0) >= brief.min_target_share) >= limit
+                matched.update(walked)
+        found = target_shares(session, org_id, sorted(seen), brief.target_markets)
+        enough = sum(1 for c in matched if found.qualifies(c, brief.min_target_share)) >= limit
         if with_category and enough:
             break
-    qualified = [c for c, share in shares.items() if share >= brief.min_target_share]
+    shares = found.shares
+    qualified = [c for c in shares if found.qualifies(c, brief.min_target_share)]
     return sorted(qualified, key=lambda c: (c not in matched, -shares[c], c))[:limit]
 
 
@@ -125,12 +147,14 @@ def rank(
     brief: BriefIn, loaded: Sequence[tuple[Creator | PoolRow, CreatorIn]], model: OnnxModel, size: int
 ) -> list[Scored]:
     fits = [fit(brief, creator, size) for _, creator in loaded]
-    rows = [feature_row(brief, f, row.fraud_risk) for (row, _), f in zip(loaded, fits, strict=True)]
+    # What fraud's audience checks and anomalies found raises the model's risk input (trust.py).
+    rows = [feature_row(brief, f, trust.ranking_risk(row)) for (row, _), f in zip(loaded, fits, strict=True)]
     scores: list[float] = model.run("model", feature_matrix(rows)).tolist() if rows else []
     matches = [kw.match(brief.keywords, creator) for _, creator in loaded]
     # The model knows nothing of the brief's keywords: a creator who writes about them gets a bounded boost.
+    # Nor of fake followers: the match counts only the real share of the audience (trust.score_factor).
     scored = [
-        Scored(row, c, f, min(1.0, float(s) + m.boost), x, m)
+        Scored(row, c, f, min(1.0, float(s) + m.boost) * trust.score_factor(row), x, m)
         for (row, c), f, s, x, m in zip(loaded, fits, scores, rows, matches, strict=True)
     ]
     return sorted(scored, key=lambda s: (-s.score, s.row.creator_id))
@@ -154,15 +178,21 @@ def diversify(ranked: list[Scored], size: int, max_share: float) -> list[Scored]
 
 
 def reasons(
-    brief: BriefIn, s: Scored, past: list[Collaboration], relations: list[Relationship] | None = None
+    brief: BriefIn,
+    s: Scored,
+    past: list[Collaboration],
+    relations: list[Relationship] | None = None,
+    anomalies: list[CreatorAnomaly] | None = None,
 ) -> list[Reason]:
-    """Every reason for one pick: audience, engagement, fraud, fit, price, and our history with them."""
-    as_of = aware(s.row.updated_at)
+    """Every reason for one pick: audience, engagement, fraud (risk, audience check, open anomalies), fit,
+    price, and our history with them."""
+    as_of = fresh_as_of(s.row.measured_on, aware(s.row.updated_at) or s.row.updated_at)
     keyword = kw.reason(s.keywords, as_of)
     return [
-        *explain.audience_reasons(brief, s.fit, as_of),
+        *explain.audience_reasons(brief, s.fit, as_of, s.row.measured_on),
         *([keyword] if keyword else []),
-        explain.fraud_reason(brief, s.row),
+        trust.fraud_reason(s.row, brief.max_fraud_risk, s.row.fraud_scored_at),
+        *trust.anomaly_reasons(anomalies or []),
         *explain.fit_reasons(brief, s.fit, s.creator.price_usd, as_of),
         *explain.relationship_reasons(relations or []),
         *explain.decision_reason(past),
@@ -228,6 +258,7 @@ def build_shortlist(
     picked_ids = [s.row.creator_id for s in picked]
     past = catalog.history(session, org_id, picked_ids)
     relations = catalog.relationships(session, org_id, picked_ids)
+    anomalies_of = trust.anomalies(session, org_id, picked_ids)
     entries = [
         ShortlistEntry(
             rank=i,
@@ -235,9 +266,14 @@ def build_shortlist(
             match_score=round(s.score, 4),
             fraud_risk=s.row.fraud_risk,
             fraud_level=s.row.fraud_level,
-            reasons=reasons(brief, s, past[s.row.creator_id], relations[s.row.creator_id]),
-            data_as_of=s.row.updated_at,
-            confidence_notes=data_notes(s.row.audience_known, s.row.fraud_risk),
+            reasons=reasons(
+                brief, s, past[s.row.creator_id], relations[s.row.creator_id], anomalies_of[s.row.creator_id]
+            ),
+            data_as_of=fresh_as_of(s.row.measured_on, s.row.updated_at),
+            confidence_notes=data_notes(
+                s.row.audience_known, s.row.fraud_risk, s.creator.top_audience_market, s.row.measured_on
+            )
+            + trust.notes(s.row, anomalies_of[s.row.creator_id]),
             fraud_scored_at=aware(s.row.fraud_scored_at),
         )
         for i, s in enumerate(picked, start=1)

@@ -83,6 +83,17 @@ class Creator(SQLModel, table=True):
         sa_column=Column(JSON, nullable=False),
         description="The ingested payload, so a shortlist loads a creator in one row.",
     )
+    # What fraud's audience checks and anomaly detectors found (fraud.scores.v1, fraud.anomalies.v1):
+    # ranking and reasons read them from the row, so a shortlist needs no extra query (see trust.py).
+    fake_share: float | None = Field(default=None, description="Fake-follower share of the last check.")
+    audience_quality: float | None = Field(default=None, description="Audience Quality Score 0-100.")
+    audience_checked_at: datetime | None = None
+    anomaly_severity: float | None = Field(
+        default=None, description="Highest severity among the creator's anomalies not dismissed."
+    )
+    measured_on: date | None = Field(
+        default=None, description="When the source measured the figures (freshness shown is this date)."
+    )
     past_campaigns: int = Field(default=0, description="Campaigns with us (relationship history).")
     past_outcome: float | None = Field(
         default=None, description="Mean actual/forecast over completed campaigns with us."
@@ -110,7 +121,11 @@ class CreatorMarket(SQLModel, table=True):
     org_id: str = Field(primary_key=True, max_length=64)
     creator_id: str = Field(primary_key=True, max_length=64)
     market: str = Field(primary_key=True, max_length=2)
-    audience_share: float
+    audience_share: float = Field(description="0 where share_known is false.")
+    share_known: bool = Field(
+        default=True,
+        description="False: a source names this the top audience country without measuring its share.",
+    )
     engagement_rate: float
     # Copies of the creator's columns a brief filters on, so candidate pre-selection needs one index.
     platform_mask: int = Field(default=0)
@@ -240,3 +255,19 @@ class Insight(SQLModel, table=True):
     campaign_id: str | None = Field(default=None, max_length=64)
     author: str = Field(max_length=100)
     recorded_at: datetime
+
+
+class CreatorAnomaly(SQLModel, table=True):
+    """An anomaly fraud detected on a creator (fraud.anomalies.v1), until a person dismisses it."""
+
+    __tablename__ = "creator_anomaly"
+    __table_args__ = (Index("ix_creator_anomaly_creator", "org_id", "creator_id"),)
+
+    org_id: str = Field(primary_key=True, max_length=64)
+    anomaly_id: str = Field(primary_key=True, max_length=64)
+    creator_id: str = Field(max_length=64)
+    kind: str = Field(max_length=64)
+    severity: float
+    text: str = Field(default="", max_length=1000)
+    status: str = Field(default="open", max_length=16, description="open | confirmed | dismissed")
+    detected_at: datetime

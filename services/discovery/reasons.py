@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
-from services.discovery.catalog import PoolRow
 from services.discovery.features import Fit
-from services.discovery.models import Collaboration, Creator, Relationship
+from services.discovery.models import Collaboration, Relationship
 from services.discovery.schemas import BriefIn
 from shared.events import Reason
 from shared.vocabulary import follower_tier
@@ -18,8 +17,36 @@ def aware(when: datetime | None) -> datetime | None:
     return when.replace(tzinfo=UTC) if when is not None and when.tzinfo is None else when
 
 
-def audience_reasons(brief: BriefIn, f: Fit, as_of: datetime | None) -> list[Reason]:
+def engagement_reason(f: Fit, among: str, as_of: datetime | None) -> Reason:
+    """Engagement among `among` (which followers it was measured on) against the tier's median."""
     tier = follower_tier(f.account.followers)
+    return Reason(
+        code="engagement_vs_tier",
+        text=f"{f.target_er:.1%} engagement {among} vs {f.norm:.1%} median for {tier} {f.account.platform} "
+        "creators",
+        value=round(f.target_er, 5),
+        reference=round(f.norm, 5),
+        direction=1 if f.target_er >= f.norm else -1,
+        as_of=as_of,
+    )
+
+
+def unknown_share_reasons(f: Fit, as_of: datetime | None, measured_on: date | None) -> list[Reason]:
+    """A target market that a source names as the top audience country, its share not measured."""
+    when = f"the source's figures of {measured_on.isoformat()}" if measured_on else "an undated source"
+    markets = "/".join(f.unknown_share_markets)
+    text = f"{markets} is the audience's top country in {when} (share not measured)"
+    return [
+        Reason(code="top_audience_country", text=text, direction=1, as_of=as_of),
+        engagement_reason(f, "(all followers)", as_of),
+    ]
+
+
+def audience_reasons(
+    brief: BriefIn, f: Fit, as_of: datetime | None, measured_on: date | None = None
+) -> list[Reason]:
+    if f.share_unknown:
+        return unknown_share_reasons(f, as_of, measured_on)
     markets = "/".join(brief.target_markets)
     out = [
         Reason(
@@ -32,20 +59,7 @@ def audience_reasons(brief: BriefIn, f: Fit, as_of: datetime | None) -> list[Rea
         ),
     ]
     if f.target_share > 0:
-        text = (
-            f"{f.target_er:.1%} engagement among {markets} followers vs {f.norm:.1%} median for "
-            f"{tier} {f.account.platform} creators"
-        )
-        out.append(
-            Reason(
-                code="engagement_vs_tier",
-                text=text,
-                value=round(f.target_er, 5),
-                reference=round(f.norm, 5),
-                direction=1 if f.target_er >= f.norm else -1,
-                as_of=as_of,
-            )
-        )
+        out.append(engagement_reason(f, f"among {markets} followers", as_of))
     if len(brief.target_markets) > 1:
         n, of = len(f.markets_above_norm), len(brief.target_markets)
         out.append(
@@ -59,20 +73,6 @@ def audience_reasons(brief: BriefIn, f: Fit, as_of: datetime | None) -> list[Rea
             )
         )
     return out
-
-
-def fraud_reason(brief: BriefIn, row: Creator | PoolRow) -> Reason:
-    if row.fraud_risk is None:
-        return Reason(code="fraud_unscored", text="not yet scored for fraud", direction=-1)
-    quality = round(100 * (1 - row.fraud_risk))
-    return Reason(
-        code="fraud_risk",
-        text=f"{row.fraud_level} fraud risk ({row.fraud_risk:.2f}; audience quality {quality})",
-        value=row.fraud_risk,
-        reference=brief.max_fraud_risk,
-        direction=1 if row.fraud_level == "low" else -1,
-        as_of=aware(row.fraud_scored_at),
-    )
 
 
 def fit_reasons(brief: BriefIn, f: Fit, price_usd: float | None, as_of: datetime | None) -> list[Reason]:

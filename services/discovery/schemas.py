@@ -6,7 +6,15 @@ import functools
 from datetime import date, datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    computed_field,
+    field_validator,
+    model_validator,
+)
 
 from shared.events import AccountStats, CreatorSnapshot, MarketStats, Reason
 from shared.vocabulary import (
@@ -31,7 +39,9 @@ def _known(values: list[str], allowed: tuple[str, ...], what: str) -> list[str]:
     if _vocabulary(allowed).issuperset(values):
         return values
     unknown = sorted(set(values) - _vocabulary(allowed))
-    raise ValueError(f"unknown {what}: {', '.join(unknown)} (known: {', '.join(allowed)})")
+    # Markets are every ISO country: name the standard rather than list 249 codes.
+    known = "ISO 3166-1 alpha-2 codes" if allowed is MARKETS else ", ".join(allowed)
+    raise ValueError(f"unknown {what}: {', '.join(unknown)} (known: {known})")
 
 
 def _unique(values: list[str], what: str) -> None:
@@ -65,6 +75,21 @@ class CreatorIn(BaseModel):
         default_factory=dict, description="Audience share per age band (AGE_BANDS); empty when unknown."
     )
     bio: str = Field("", max_length=2000, description="The profile's bio, where the source has it.")
+    top_audience_market: str = Field(
+        UNKNOWN_MARKET,
+        description="The country a source names as the audience's top one, its share not measured ('' "
+        "when none). Searchable as an audience market; never taken for the creator's home country.",
+    )
+    measured_on: date | None = Field(
+        None,
+        description="When the source measured these figures (null: unknown). An older measurement never "
+        "replaces a newer one, and an undated one never replaces a dated one.",
+    )
+    tags: list[str] = Field(
+        default_factory=list,
+        max_length=20,
+        description="The source's topics that are not in the category vocabulary, kept as written.",
+    )
     recent_posts: list[str] = Field(
         default_factory=list,
         max_length=20,
@@ -74,6 +99,11 @@ class CreatorIn(BaseModel):
     @field_validator("home_market")
     @classmethod
     def _home(cls, v: str) -> str:
+        return v if v == UNKNOWN_MARKET else _known([v], MARKETS, "market")[0]
+
+    @field_validator("top_audience_market")
+    @classmethod
+    def _top(cls, v: str) -> str:
         return v if v == UNKNOWN_MARKET else _known([v], MARKETS, "market")[0]
 
     @field_validator("audience_age")
@@ -125,6 +155,11 @@ class BulkResult(BaseModel):
     created: int = Field(description="New to the catalogue (announced for fraud scoring).")
     updated: int = Field(description="Known, with a changed payload (announced again).")
     unchanged: int = Field(description="Known with the same payload: nothing stored or published.")
+    older: int = Field(
+        0,
+        description="Measured before the stored figures (or undated where those are dated): kept the "
+        "stored ones.",
+    )
 
 
 class BriefIn(BaseModel):
@@ -207,7 +242,16 @@ class ShortlistEntryOut(BaseModel):
     fraud_risk: float | None
     fraud_level: RiskLevel
     reasons: list[Reason]
-    data_as_of: datetime
+    data_as_of: datetime = Field(description="When the source measured the figures, else when they arrived.")
+    confidence_notes: list[str] = Field(
+        default_factory=list, description="Why the figures may be thin or the creator doubtful."
+    )
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def confidence(self) -> Literal["high", "low"]:
+        """low whenever there is a note: review routes such an entry to people."""
+        return "low" if self.confidence_notes else "high"
 
 
 class InsightOut(BaseModel):
@@ -248,7 +292,8 @@ class CreatorOut(CreatorIn):
     fraud_risk: float | None
     fraud_level: RiskLevel
     fraud_reasons: list[Reason]
-    updated_at: datetime
+    updated_at: datetime = Field(description="When the figures reached us.")
+    data_as_of: datetime = Field(description="When the source measured them (updated_at when undated).")
 
 
 class CatalogStats(BaseModel):
@@ -308,6 +353,13 @@ class SearchIn(BaseModel):
         },
     )  # fmt: skip
 
+    text: str | None = Field(
+        None,
+        min_length=2,
+        max_length=200,
+        description="A handle, name or topic word: hits come most relevant first (exact handle, then "
+        "name, then bio, tags and posts), one page without a cursor; the other filters still apply.",
+    )
     platforms: list[Platform] = Field(default_factory=list, description="Has an account on any of these.")
     min_followers: int | None = Field(None, ge=0)
     max_followers: int | None = Field(None, ge=0)
@@ -408,7 +460,11 @@ class SearchHit(BaseModel):
     audience: list[MarketFigure]
     confidence: Literal["high", "low"]
     confidence_notes: list[str]
-    data_as_of: datetime
+    data_as_of: datetime = Field(description="When the source measured the figures, else when they arrived.")
+    top_audience_market: str = Field(
+        "", description="The top audience country a source names without its share ('' when none)."
+    )
+    tags: list[str] = Field(default_factory=list, description="Topics outside the category vocabulary.")
 
 
 class SearchOut(BaseModel):

@@ -9,12 +9,14 @@ runs on SQLite and PostgreSQL.
 from __future__ import annotations
 
 import base64
+from datetime import UTC, date, datetime
 from typing import Any
 
 import orjson
 from sqlalchemy import ColumnElement, and_, func, or_, tuple_
 from sqlmodel import Session, col, select
 
+from services.discovery import textsearch
 from services.discovery.catalog import mask
 from services.discovery.models import Creator, CreatorMarket
 from services.discovery.schemas import EngagementFilter, MarketFigure, SearchHit, SearchIn, SearchOut
@@ -51,10 +53,12 @@ def engagement_rows(org_id: str, f: EngagementFilter) -> Any:
 
 
 def audience_rows(org_id: str, markets: list[str], min_share: float) -> Any:
+    """Market rows with at least `min_share` of the audience, or the top audience country a source
+    names without a share (its hits say so in their confidence notes)."""
     return select(CreatorMarket.creator_id).where(
         CreatorMarket.org_id == org_id,
         col(CreatorMarket.market).in_(markets),
-        CreatorMarket.audience_share >= min_share,
+        or_(col(CreatorMarket.audience_share) >= min_share, col(CreatorMarket.share_known).is_(False)),
     )
 
 
@@ -204,6 +208,8 @@ def search(session: Session, org_id: str, q: SearchIn, dense_at: int = DENSE_AT)
     Two steps: the page's ids and sort keys (which PostgreSQL can answer from the sort index and its
     included filter columns alone), then the full rows of just those creators.
     """
+    if q.text:
+        return text_search(session, org_id, q)
     key = sort_expression(q.sort)
     per_creator = market_filters_are_dense(session, org_id, q, dense_at)
     stmt = select(col(Creator.creator_id), key).where(*conditions(org_id, q, per_creator))
@@ -219,23 +225,41 @@ def search(session: Session, org_id: str, q: SearchIn, dense_at: int = DENSE_AT)
     keys = list(session.exec(stmt.order_by(*order).limit(q.limit + 1)))
     page = keys[: q.limit]
     ids = [cid for cid, _ in page]
-    rows = {
-        c.creator_id: c
-        for c in session.exec(
-            select(Creator).where(Creator.org_id == org_id, col(Creator.creator_id).in_(ids))
-        )
-    }
+    rows = _rows(session, org_id, ids)
     next_cursor = encode_cursor(page[-1][1], page[-1][0]) if len(keys) > q.limit else None
     return SearchOut(
         hits=[hit(rows[cid], q) for cid in ids], next_cursor=next_cursor, sort=q.sort, descending=q.descending
     )
 
 
-def data_notes(audience_known: float, fraud_risk: float | None) -> list[str]:
+def _rows(session: Session, org_id: str, ids: list[str]) -> dict[str, Creator]:
+    stmt = select(Creator).where(Creator.org_id == org_id, col(Creator.creator_id).in_(ids))
+    return {c.creator_id: c for c in session.exec(stmt)}
+
+
+def text_search(session: Session, org_id: str, q: SearchIn) -> SearchOut:
+    """The typed text's matches that pass every other filter, most relevant first (one page)."""
+    assert q.text is not None
+    ranked = textsearch.find(session, org_id, q.text)
+    stmt = select(col(Creator.creator_id)).where(*conditions(org_id, q), col(Creator.creator_id).in_(ranked))
+    passing = set(session.exec(stmt))
+    ids = [cid for cid in ranked if cid in passing][: q.limit]
+    rows = _rows(session, org_id, ids)
+    return SearchOut(
+        hits=[hit(rows[cid], q) for cid in ids], next_cursor=None, sort=q.sort, descending=q.descending
+    )
+
+
+def data_notes(
+    audience_known: float, fraud_risk: float | None, top_market: str = "", measured_on: date | None = None
+) -> list[str]:
     """Why a creator's own figures are thin, whatever was asked: what a shortlist carries to review,
     where a finalist with any such note always goes to people."""
     notes = []
-    if audience_known < THIN_AUDIENCE:
+    if top_market and audience_known == 0:
+        when = f" (measured {measured_on.isoformat()})" if measured_on else ""
+        notes.append(f"audience shares not measured: the source names {top_market} the top country{when}")
+    elif audience_known < THIN_AUDIENCE:
         notes.append(f"audience country known for only {audience_known:.0%} of followers")
     if fraud_risk is None:
         notes.append("not yet scored for fraud")
@@ -244,7 +268,8 @@ def data_notes(audience_known: float, fraud_risk: float | None) -> list[str]:
 
 def confidence_notes(row: Creator, q: SearchIn) -> list[str]:
     """Why a hit's figures may be thin; an empty list means high confidence."""
-    notes = data_notes(row.audience_known, row.fraud_risk)
+    top = row.profile.get("top_audience_market", "")
+    notes = data_notes(row.audience_known, row.fraud_risk, top, row.measured_on)
     if (q.age_bands or q.min_female_share is not None) and not row.age_shares and row.female_share is None:
         notes.append("no audience age/gender data")
     if row.price_usd is None:
@@ -280,5 +305,14 @@ def hit(row: Creator, q: SearchIn) -> SearchHit:
         audience=[MarketFigure.model_validate(m) for m in audience],
         confidence="low" if notes else "high",
         confidence_notes=notes,
-        data_as_of=row.updated_at,
+        data_as_of=as_of(row.measured_on, row.updated_at),
+        top_audience_market=profile.get("top_audience_market", ""),
+        tags=profile.get("tags", []),
     )
+
+
+def as_of(measured_on: date | None, updated_at: datetime) -> datetime:
+    """Freshness: when the source measured the figures, else when they reached us."""
+    if measured_on is None:
+        return updated_at
+    return datetime(measured_on.year, measured_on.month, measured_on.day, tzinfo=UTC)

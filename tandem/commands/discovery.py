@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable
+from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -122,6 +123,13 @@ def import_files(
         str | None,
         typer.Option(help="instagram | tiktok | youtube | vk | telegram (default: from the file name)."),
     ] = None,
+    measured_on: Annotated[
+        str | None,
+        typer.Option(
+            help="When the figures were measured, YYYY-MM-DD (default: from the file name, e.g. "
+            "instagram_2022-11.csv; undated files never replace dated figures)."
+        ),
+    ] = None,
     dry_run: Annotated[bool, typer.Option(help="Parse and report; write nothing.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON report per file, a line each.")] = False,
 ) -> None:
@@ -133,6 +141,7 @@ def import_files(
     from services.discovery.importing import read_ranking_file
 
     files = _files(path)
+    measured = _date(measured_on)
     write, close, target = None, None, "(dry run: nothing written)"
     if not dry_run and (direct or database_url):
         write, close, target = _db_writer(database_url, org)
@@ -141,13 +150,22 @@ def import_files(
         target = f"the discovery service at {url}"
     try:
         for file in files:
-            result = read_ranking_file(file, _platform(file, platform))
+            result = read_ranking_file(file, _platform(file, platform), measured)
             report = _report(result, _import(result, write))
             emit(report, as_json, _text)
     finally:
         if close:
             close()
     note(f"creators written to {target}")
+
+
+def _date(given: str | None) -> date | None:
+    if given is None:
+        return None
+    try:
+        return date.fromisoformat(given)
+    except ValueError:
+        raise typer.BadParameter(f"--measured-on {given!r} is not a date (YYYY-MM-DD)") from None
 
 
 def _platform(file: Path, given: str | None) -> str:
@@ -168,6 +186,7 @@ def _report(result: FileImport, written: dict[str, int]) -> dict[str, Any]:
     return {
         "file": str(result.path),
         "platform": result.platform,
+        "measured_on": result.measured_on.isoformat() if result.measured_on else None,
         "rows": result.rows,
         "imported": len(result.creators),
         "rejected": len(result.rejected),
@@ -180,9 +199,12 @@ def _report(result: FileImport, written: dict[str, int]) -> dict[str, Any]:
 def _text(report: dict[str, Any]) -> str:
     written = ", ".join(f"{n} {what}" for what, n in report["written"].items()) or "nothing"
     lines = [
-        f"{report['file']} ({report['platform']}): {report['rows']} rows, {report['imported']} imported, "
-        f"{report['rejected']} rejected; written: {written}"
+        f"{report['file']} ({report['platform']}, measured {report['measured_on'] or 'on an unknown date'}): "
+        f"{report['rows']} rows, {report['imported']} imported, {report['rejected']} rejected; "
+        f"written: {written}"
     ]
+    if report["written"].get("older"):
+        lines.append("  older: undated or measured before the figures already stored, which were kept")
     lines += [f"  rejected line {r['line']}: {r['reason']}" for r in report["rejections"]]
     lines += [f"  note ({n}x): {what}" for what, n in report["notes"].items()]
     return "\n".join(lines)

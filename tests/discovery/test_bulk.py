@@ -5,11 +5,12 @@ from __future__ import annotations
 import gc
 import uuid
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import text
 from sqlmodel import col, select
 
 from services.discovery import bulk, catalog
@@ -46,12 +47,16 @@ def _awkward(creators: list[CreatorIn]) -> list[CreatorIn]:
         first.model_copy(update={"name": 'Tab\there\nnew "line" \\ back', "accounts": [handle, *first.accounts[1:]]}),
         second.model_copy(update={"name": "Ёлка 🎄 Müller", "price_usd": None, "audience_female_share": None,
                                   "audience_age": {}}),
-        third.model_copy(update={"audience": [], "categories": [], "languages": [], "home_market": ""}),
-        *creators[3:],
+        third.model_copy(update={"audience": [], "categories": [], "languages": [], "home_market": "",
+                                 "top_audience_market": "PT", "measured_on": date(2022, 11, 1),
+                                 "tags": ["asmr"]}),
+        # a top audience country that is also measured gets no second, unknown-share row
+        creators[3].model_copy(update={"top_audience_market": creators[3].audience[0].market}),
+        *creators[4:],
     ]  # fmt: skip
 
 
-Stored = tuple[dict[str, dict[str, Any]], list[tuple[Any, ...]], list[dict[str, Any]]]
+Stored = tuple[dict[str, dict[str, Any]], list[tuple[Any, ...]], list[dict[str, Any]], list[tuple[Any, ...]]]
 
 
 def _stored(db: Database) -> Stored:
@@ -60,7 +65,7 @@ def _stored(db: Database) -> Stored:
         creators = {c.creator_id: c.model_dump(exclude={"updated_at"}) for c in session.exec(select(Creator))}
         markets = sorted(
             (m.creator_id, m.market, m.audience_share, m.engagement_rate, m.platform_mask, m.category_mask,
-             m.fraud_risk, m.followers)
+             m.fraud_risk, m.followers, m.share_known)
             for m in session.exec(select(CreatorMarket))
         )  # fmt: skip
         events = []
@@ -71,7 +76,8 @@ def _stored(db: Database) -> Stored:
             # Both paths stamp the producer: consumers dead-letter events without it.
             assert row.headers["producer"] == parse_envelope(row.value).producer == "discovery"
             events.append(event.model_dump(exclude={"updated_at"}))
-    return creators, markets, events
+        texts = sorted(tuple(r) for r in session.execute(text("SELECT * FROM creator_text")))
+    return creators, markets, events, texts
 
 
 def test_copy_upsert_stores_what_the_orm_path_stores(postgres_database: Callable[[str], str]) -> None:
@@ -85,10 +91,33 @@ def test_copy_upsert_stores_what_the_orm_path_stores(postgres_database: Callable
             write(session, ORG, creators, Outbox("discovery"))
         stored.append(_stored(db))
         db.close()
-    (copied, copied_markets, copied_events), (orm, orm_markets, orm_events) = stored
+    (copied, copied_markets, copied_events, copied_texts), (orm, orm_markets, orm_events, orm_texts) = stored
     assert copied == orm and copied_markets == orm_markets and copied_events == orm_events
+    assert copied_texts == orm_texts and len(copied_texts) == 12, "text search sees both paths alike"
     assert copied[creators[0].creator_id]["name"] == 'Tab\there\nnew "line" \\ back'
     assert copied[creators[1].creator_id]["price_usd"] is None and len(copied_events) == 12
+    assert copied[creators[2].creator_id]["measured_on"] == date(2022, 11, 1)
+    assert (creators[2].creator_id, "PT", 0.0) in {m[:3] for m in copied_markets if m[-1] is False}
+
+
+@pytest.mark.parametrize("write", [bulk.copy_upsert, catalog.upsert_creators])
+def test_an_older_or_undated_measurement_never_replaces_a_newer_one(pg: Database, write: Any) -> None:
+    base = _creators(1)[0]
+    november = base.model_copy(update={"name": "November", "measured_on": date(2022, 11, 1)})
+    june = base.model_copy(update={"name": "June", "measured_on": date(2022, 6, 1)})
+    undated = base.model_copy(update={"name": "Undated", "measured_on": None})
+    december = base.model_copy(update={"name": "December", "measured_on": date(2022, 12, 1)})
+    results = []
+    for item in (november, june, undated, december):
+        with pg.transaction() as session:
+            results.append(write(session, ORG, [item], Outbox("discovery")))
+            row = session.get(Creator, (ORG, base.creator_id))
+            assert row is not None
+            results.append((row.name, row.measured_on))
+    assert results[1] == ("November", date(2022, 11, 1))
+    assert results[2].older == 1 and results[3] == ("November", date(2022, 11, 1)), "June is older"
+    assert results[4].older == 1 and results[5] == ("November", date(2022, 11, 1)), "undated is no newer"
+    assert results[6].updated == 1 and results[7] == ("December", date(2022, 12, 1))
 
 
 def test_event_ids_are_unique_time_ordered_uuids() -> None:

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from collections import Counter
+from datetime import date
 from pathlib import Path
 
 import pytest
 
-from services.discovery.importing import number, read_ranking_file
+from services.discovery.importing import measured_on_of, number, read_ranking_file, topics
+from shared.countries import country_code
+from shared.vocabulary import MARKETS
 
 MESSY = (
     's.no,Name,Instagram Name,Category-1,Followers,Followers,"\nCountry",Eng. (Auth.),Eng. (Auth.)\n'
@@ -35,9 +39,18 @@ def test_messy_file_imports_good_rows_and_explains_bad_ones(tmp_path: Path) -> N
     result = read_ranking_file(path)
     assert [c.creator_id for c in result.creators] == ["in-cristiano", "in-kremlin_cat", "in-atlantis"]
     cat = result.creators[1]
-    assert (cat.home_market, cat.categories, cat.accounts[0].followers) == ("RU", ["humor"], 6_200_000)
+    assert (cat.top_audience_market, cat.categories, cat.accounts[0].followers) == (
+        "RU",
+        ["humor"],
+        6_200_000,
+    )
+    assert cat.home_market == "", "the file's country is the audience's, not where the creator lives"
+    assert cat.audience == [], "the share of the top audience country is not measured"
+    assert cat.measured_on == date(2022, 11, 1), "the ranking's month, from the file name"
     assert cat.accounts[0].engagement_rate == pytest.approx(120_000 / 6.2e6, rel=1e-4)
-    assert result.creators[2].home_market == "", "an unknown country imports without a market"
+    atlantis = result.creators[2]
+    assert atlantis.top_audience_market == "", "a name that is no country imports without a market"
+    assert atlantis.tags == ["cinema & actors/actresses"], "a topic without a category is kept as a tag"
     reasons = {r.line: r.reason for r in result.rejected}
     assert reasons[2] == "empty row"
     assert reasons[5] == "no account handle"
@@ -55,5 +68,36 @@ def test_each_real_ranking_file_imports_most_rows(shared_data: Path) -> None:
         assert result.rows == len(result.creators) + len(result.rejected), path.name
         assert len(result.creators) >= 0.9 * result.rows, path.name
         assert all(r.reason for r in result.rejected)
-    ru = [c for c in read_ranking_file(files[2]).creators if c.home_market == "RU"]
+    ru = [c for c in read_ranking_file(files[2]).creators if c.top_audience_market == "RU"]
     assert ru, "the Instagram ranking names Russian audiences"
+
+
+@pytest.mark.parametrize(
+    ("name", "code"),
+    [("Portugal", "PT"), ("Chile", "CL"), ("United States", "US"), ("USA", "US"), ("south  korea", "KR"),
+     ("Türkiye", "TR"), ("Atlantis", None), ("10.2M", None)],
+)  # fmt: skip
+def test_every_iso_country_is_a_market(name: str, code: str | None) -> None:
+    assert country_code(name) == code
+    assert code is None or code in MARKETS
+    assert len(MARKETS) == len(set(MARKETS)) == 249
+
+
+def test_categories_map_through_synonyms_and_unknown_topics_stay_tags() -> None:
+    notes: Counter[str] = Counter()
+    categories, tags = topics(
+        ["Sports with a ball", "Food & Cooking", "ASMR", "Quantum knitting", "N/A"], notes
+    )
+    assert categories == ["sports", "food"]
+    assert tags == ["asmr", "quantum knitting"]
+    assert sum(notes.values()) == 2
+
+
+def test_measurement_date_comes_from_the_file_name_or_the_caller(tmp_path: Path) -> None:
+    assert measured_on_of(Path("youtube_2022-06.csv")) == date(2022, 6, 1)
+    assert measured_on_of(Path("youtube_undated.csv")) is None
+    path = tmp_path / "instagram_undated.csv"
+    path.write_text(MESSY, encoding="utf-8")
+    assert read_ranking_file(path).creators[0].measured_on is None
+    given = read_ranking_file(path, measured_on=date(2022, 12, 15))
+    assert {c.measured_on for c in given.creators} == {date(2022, 12, 15)}

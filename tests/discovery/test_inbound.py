@@ -39,7 +39,7 @@ def test_signed_creator_update_lands_in_the_sources_org_once(client: TestClient)
     assert first.status_code == 202, first.text
     assert first.json()["created"] == 5
     replay = client.post(f"/v1/inbound/{source}/creators", content=body, headers=headers)
-    assert replay.json() == {"received": 0, "created": 0, "updated": 0, "unchanged": 0}
+    assert replay.json() == {"received": 0, "created": 0, "updated": 0, "unchanged": 0, "older": 0}
     assert client.get("/v1/catalog/stats", headers={"X-Org-Id": "globex"}).json()["creators"] == 5
     assert client.get("/v1/catalog/stats", headers={"X-Org-Id": "demo"}).json()["creators"] == 0
 

@@ -47,7 +47,7 @@ def test_brief_rejects_unknown_market_naming_field_and_value() -> None:
     loc, msg = _error(exc)
     assert loc == ("target_markets",)
     assert "unknown market: XX" in msg
-    assert "US" in msg.split("known:")[1]
+    assert "ISO 3166-1 alpha-2" in msg.split("known:")[1], "names the standard, not 249 codes"
 
 
 def test_brief_rejects_lowercase_market() -> None:

@@ -75,7 +75,7 @@ def test_import_goes_to_the_running_service(ranking_file: Path, discovery_url: s
     creator = httpx.get(f"{discovery_url}/v1/creators/in-alpha_one", headers={"X-Org-Id": "demo"}).json()
     assert creator["name"] == "Alpha One"
     code, stdout, _ = _import(str(ranking_file), "--url", discovery_url, "--json")
-    assert code == 0 and '"written": {"created": 0, "updated": 0, "unchanged": 2}' in stdout
+    assert code == 0 and '"written": {"created": 0, "updated": 0, "unchanged": 2, "older": 0}' in stdout
 
 
 def test_import_without_a_service_says_how_to_start_one_or_write_directly(ranking_file: Path) -> None:
@@ -111,4 +111,4 @@ def test_platform_comes_from_the_option_when_the_name_does_not_tell(tmp_path: Pa
     code, _, output = _import(str(path), "--dry-run")
     assert code == 1 and "pass --platform" in output
     code, stdout, _ = _import(str(path), "--dry-run", "--platform", "instagram")
-    assert code == 0 and "(instagram): 3 rows, 2 imported" in stdout
+    assert code == 0 and "(instagram, measured on an unknown date): 3 rows, 2 imported" in stdout
