@@ -29,6 +29,7 @@ from shared.bus.producer import RawPublisher
 from shared.bus.security import client_options
 from shared.bus.tables import ProcessedEvent
 from shared.db import Database, existing, insert_many
+from shared.errors import Invalid
 from shared.events import (
     EVENT_TYPES,
     EnvelopeMeta,
@@ -216,6 +217,10 @@ class EventDispatcher:
                 # The database is unreachable: not the event's fault, so no dead letter. The loop backs
                 # off without committing, and the event is re-read when the database is back.
                 raise
+            except Invalid as exc:
+                # The event itself is wrong (e.g. a result for a line no plan has): a retry gives the same
+                # answer, and retrying with back-off held every event behind it for ~1.4 s each.
+                return self._dead_letter(record, DeadLetter("invalid_event", f"{type(exc).__name__}: {exc}"))
             except Exception as exc:
                 last_error = f"{type(exc).__name__}: {exc}"
                 log.warning(

@@ -196,7 +196,10 @@ def test_replica_killed_mid_stream_hands_its_partitions_to_the_other(
               f" partition {lag}")  # fmt: skip
         assert 0 < stored_at_kill < TOTAL, "the kill did not land mid-stream"
         assert first_applied > 0, "the killed replica had no partitions: nothing was handed over"
-        assert second_applied >= TOTAL - first_applied
+        # Whatever was not stored when the first replica died was applied by the survivor. (Not
+        # `TOTAL - first_applied`: that figure is scraped just before the kill, and the first replica goes on
+        # applying until the signal lands, hundreds of events on a loaded machine.)
+        assert second_applied >= TOTAL - stored_at_kill
         assert stored == applied == TOTAL
     finally:
         suite.stop()

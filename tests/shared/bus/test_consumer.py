@@ -25,6 +25,7 @@ from services.fraud.models import FraudScore
 from shared.bus.consumer import ConsumerLoop, EventDispatcher, Handler, in_one_transaction
 from shared.bus.tables import ProcessedEvent
 from shared.db import Database, migrate
+from shared.errors import Invalid
 from shared.events import AccountStats, CreatorUpserted, Envelope, EnvelopeMeta, Event, MarketStats, wrap
 from shared.settings import ServiceSettings
 from shared.topics import CATALOG_CREATORS, dlq
@@ -242,6 +243,25 @@ def test_apply_failing_handler_dead_letters_handler_failed_after_retries(
     letter = publisher.letter()
     assert letter["reason"] == "handler_failed"
     assert letter["detail"] == "RuntimeError: database says no"
+    assert _processed(db) == []
+
+
+def test_an_invalid_event_is_dead_lettered_at_once_without_retries(
+    db: Database, publisher: FakePublisher
+) -> None:
+    """A domain refusal of the event itself (Invalid) gives the same answer every time: no back-off."""
+    attempts: list[int] = []
+
+    def refuse(session: Session, event: Event, envelope: Envelope) -> None:
+        attempts.append(1)
+        raise Invalid("campaign cmp-1 has no content plan, so no line l-9", field="line_id")
+
+    outcome = _dispatcher(db, publisher, {EVENT_TYPE: refuse}, retries=4).apply(
+        _record(_envelope().to_bytes())
+    )
+    assert outcome == "dead_letter" and len(attempts) == 1
+    assert publisher.letter()["reason"] == "invalid_event"
+    assert "no line l-9" in publisher.letter()["detail"]
     assert _processed(db) == []
 
 
