@@ -83,6 +83,13 @@ class OnnxModel:
         for head in self._sessions:
             self.run(head, zeros, count=False)
 
+    def observe(self, head: str, x: np.ndarray) -> None:
+        """Count rows as scored and feed drift; explanation variants run uncounted and call this for the
+        real rows only, so they neither inflate the count nor look like drift."""
+        MODEL_SCORES.labels(self.name, self.version).inc(len(x))
+        if self.drift is not None and head == next(iter(self._sessions)):
+            self.drift.observe(x)
+
     def run(self, head: str, rows: np.ndarray, count: bool = True) -> np.ndarray:
         """Raw scores of one head: class-1 probability for classifiers, the value for regressors."""
         x = np.ascontiguousarray(rows, dtype=np.float32)
@@ -91,9 +98,7 @@ class OnnxModel:
         session = self._sessions[head]
         outputs = session.run(None, {self._inputs[head]: x})
         if count:
-            MODEL_SCORES.labels(self.name, self.version).inc(len(x))
-            if self.drift is not None and head == next(iter(self._sessions)):
-                self.drift.observe(x)
+            self.observe(head, x)
         if len(outputs) == 2:  # classifier: (label, probabilities[N, C])
             return np.asarray(outputs[1])[:, -1]
         return np.asarray(outputs[0]).reshape(-1)
