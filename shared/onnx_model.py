@@ -44,13 +44,21 @@ class ModelCard(BaseModel):
     )
 
 
-def _session(path: Path) -> ort.InferenceSession:
+def _session(path: Path | bytes) -> ort.InferenceSession:
     opts = ort.SessionOptions()
     # One intra-op thread: ORT's default pool spins and steals CPU from the web server (performance.md).
     opts.intra_op_num_threads = 1
     opts.inter_op_num_threads = 1
     opts.log_severity_level = 3
-    return ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+    source = path if isinstance(path, bytes) else str(path)
+    return ort.InferenceSession(source, opts, providers=["CPUExecutionProvider"])
+
+
+def run_head(head: bytes, rows: np.ndarray) -> np.ndarray:
+    """A regressor head not yet registered (e.g. during training), scored as the services will score it."""
+    session = _session(head)
+    x = np.ascontiguousarray(rows, dtype=np.float32)
+    return np.asarray(session.run(None, {session.get_inputs()[0].name: x})[0]).reshape(-1)
 
 
 class OnnxModel:

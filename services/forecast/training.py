@@ -27,7 +27,9 @@ def interval_metrics(y: np.ndarray, p10: np.ndarray, p50: np.ndarray, p90: np.nd
     }
 
 
-def fit_heads(x: np.ndarray, ys: dict[str, np.ndarray], max_iter: int = 150) -> dict[str, bytes]:
+def fit_heads(
+    x: np.ndarray, ys: dict[str, np.ndarray], max_iter: int = 150, quantiles: tuple[str, ...] = QUANTILES
+) -> dict[str, bytes]:
     """One HistGradientBoosting quantile regressor per target and quantile on log1p(target), as ONNX."""
     from sklearn.ensemble import HistGradientBoostingRegressor
     from threadpoolctl import threadpool_limits
@@ -36,14 +38,16 @@ def fit_heads(x: np.ndarray, ys: dict[str, np.ndarray], max_iter: int = 150) -> 
     # One OpenMP thread: on small result sets the thread pool's start-up and contention with the serving
     # threads cost more than the parallel split search gains (measured ~10x slower on 2 busy cores).
     with threadpool_limits(1):
-        heads = _fit(HistGradientBoostingRegressor, x, ys, max_iter)
+        heads = _fit(HistGradientBoostingRegressor, x, ys, max_iter, quantiles)
     return heads
 
 
-def _fit(regressor: Any, x: np.ndarray, ys: dict[str, np.ndarray], max_iter: int) -> dict[str, bytes]:
+def _fit(
+    regressor: Any, x: np.ndarray, ys: dict[str, np.ndarray], max_iter: int, quantiles: tuple[str, ...]
+) -> dict[str, bytes]:
     heads: dict[str, bytes] = {}
     for target, y in ys.items():
-        for q in QUANTILES:
+        for q in quantiles:
             reg = regressor(
                 loss="quantile",
                 quantile=QUANTILE_LEVELS[q],
