@@ -14,6 +14,9 @@ from shared.training import data_sha256, register_version, to_onnx_bytes
 
 MODEL_NAME = "forecast"
 QUANTILE_LEVELS = {"p10": 0.1, "p50": 0.5, "p90": 0.9}
+# Monotone where the world is: more followers or a higher engagement rate never lowers a forecast. Without
+# the constraint the trees learnt a dip (50k Instagram post: ER 5% -> 524 engagements, 10% -> 241).
+MONOTONE = [1 if name in ("log10_followers", "log_engagement_rate") else 0 for name in FEATURES]
 
 
 def interval_metrics(y: np.ndarray, p10: np.ndarray, p50: np.ndarray, p90: np.ndarray) -> dict[str, float]:
@@ -51,6 +54,7 @@ def _fit(
             reg = regressor(
                 loss="quantile",
                 quantile=QUANTILE_LEVELS[q],
+                monotonic_cst=MONOTONE,
                 max_iter=max_iter,
                 max_depth=5,
                 learning_rate=0.08,

@@ -53,7 +53,8 @@ def analyze(
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from exc
     if plot is not None:
-        report["plot"] = str(plot_over_time(groups, report["metric_type"] == "binary", metric, plot))
+        binary = report["metric_type"] == "binary"
+        report["plot"] = str(plot_over_time(groups, binary, metric, plot, control=report["control"]))
     emit(report, as_json, _report_text)
 
 

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
+from services.forecast.experiments.plot import difference_band
 from services.forecast.experiments.report import TooFewArms, analyze
 from services.forecast.experiments.stats import Arm, comparison_alpha, prob_best, sample_size_per_arm
 
@@ -82,3 +83,14 @@ def test_recommendation_is_one_clear_action() -> None:
     assert "per arm" in small["recommendation"]
     none = analyze({"a": rng.normal(10, 2, 3000), "b": rng.normal(10, 2, 3000)}, mde=0.5)
     assert none["recommendation"].startswith("Keep a: no variant differs")
+
+
+def test_plotted_difference_ends_at_the_reported_difference_and_interval() -> None:
+    rng = np.random.default_rng(8)
+    groups = {"a": rng.normal(10, 2, 300), "b": rng.normal(10.5, 2, 300)}
+    n, diff, lo, hi = difference_band(groups["a"], groups["b"], binary=False)
+    c = analyze(groups)["verdict"]["comparisons"]["b"]
+    assert n[-1] == 300
+    assert (diff[-1], lo[-1], hi[-1]) == pytest.approx(
+        (c["diff"], c["diff_ci_low"], c["diff_ci_high"]), abs=1e-5
+    )
