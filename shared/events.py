@@ -93,8 +93,8 @@ class AccountStats(Contract):
     platform: Platform
     handle: str
     followers: int = Field(ge=0)
-    following: int = Field(0, ge=0)
-    posts: int = Field(0, ge=0)
+    following: int | None = Field(None, ge=0, description="Accounts followed; null when not known.")
+    posts: int | None = Field(None, ge=0, description="Posts published; null when not known.")
     engagement_rate: float = Field(ge=0, le=1)
     engagement_basis: EngagementBasis = "per_follower"
     avg_likes: float = Field(0, ge=0)

@@ -44,13 +44,21 @@ class ModelCard(BaseModel):
     )
 
 
-def _session(path: Path) -> ort.InferenceSession:
+def _session(path: Path | bytes) -> ort.InferenceSession:
     opts = ort.SessionOptions()
     # One intra-op thread: ORT's default pool spins and steals CPU from the web server (performance.md).
     opts.intra_op_num_threads = 1
     opts.inter_op_num_threads = 1
     opts.log_severity_level = 3
-    return ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+    source = path if isinstance(path, bytes) else str(path)
+    return ort.InferenceSession(source, opts, providers=["CPUExecutionProvider"])
+
+
+def run_head(head: bytes, rows: np.ndarray) -> np.ndarray:
+    """A regressor head not yet registered (e.g. during training), scored as the services will score it."""
+    session = _session(head)
+    x = np.ascontiguousarray(rows, dtype=np.float32)
+    return np.asarray(session.run(None, {session.get_inputs()[0].name: x})[0]).reshape(-1)
 
 
 class OnnxModel:
@@ -83,6 +91,13 @@ class OnnxModel:
         for head in self._sessions:
             self.run(head, zeros, count=False)
 
+    def observe(self, head: str, x: np.ndarray) -> None:
+        """Count rows as scored and feed drift; explanation variants run uncounted and call this for the
+        real rows only, so they neither inflate the count nor look like drift."""
+        MODEL_SCORES.labels(self.name, self.version).inc(len(x))
+        if self.drift is not None and head == next(iter(self._sessions)):
+            self.drift.observe(x)
+
     def run(self, head: str, rows: np.ndarray, count: bool = True) -> np.ndarray:
         """Raw scores of one head: class-1 probability for classifiers, the value for regressors."""
         x = np.ascontiguousarray(rows, dtype=np.float32)
@@ -91,9 +106,7 @@ class OnnxModel:
         session = self._sessions[head]
         outputs = session.run(None, {self._inputs[head]: x})
         if count:
-            MODEL_SCORES.labels(self.name, self.version).inc(len(x))
-            if self.drift is not None and head == next(iter(self._sessions)):
-                self.drift.observe(x)
+            self.observe(head, x)
         if len(outputs) == 2:  # classifier: (label, probabilities[N, C])
             return np.asarray(outputs[1])[:, -1]
         return np.asarray(outputs[0]).reshape(-1)

@@ -2,9 +2,10 @@
 
 A service hands over its rows in the order their outcomes became known. The most recent share is held
 out; a challenger is fitted on the older rows, both models are scored on the same held-out rows, and the
-challenger becomes champion only if its loss is lower by the margin. Every challenger is kept in the
-registry (card, metrics of both models, data hash, parent), promoted or not, and every round is one
-`retrain_run` row in the service's own database (the same table shape in each).
+challenger becomes champion only if its loss is lower by the margin and, for a model with intervals, its
+80% intervals cover 75-85% of the held-out rows in every segment (the verdict names the failed check).
+Every challenger is kept in the registry (card, metrics of both models, data hash, parent), promoted or
+not, and every round is one `retrain_run` row in the service's own database (the same table shape in each).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 from pydantic import Field as SettingField
@@ -40,6 +41,13 @@ class Policy:
     margin: float = 0.02  # relative loss reduction a challenger needs, so noise does not churn versions
     holdout_share: float = 0.2
     min_rows: int = 200
+    # An 80% interval people plan with must hold 75-85% of held-out results in every segment: a version
+    # covering 55-60% once went live on error alone. A segment of 80 results has a binomial sd of ~4.5
+    # points, so a well-calibrated one would fail a literal band often: a segment fails when its 95%
+    # Wilson interval lies wholly outside the band (55% of 96 fails; 73% of 78 does not). Segments below
+    # `min_segment_rows` are judged pooled as "other".
+    coverage_band: tuple[float, float] = (0.75, 0.85)
+    min_segment_rows: int = 50
 
 
 class RetrainSettings(BaseSettings):
@@ -124,6 +132,74 @@ class Contest(Protocol):
         ...
 
 
+@runtime_checkable
+class IntervalContest(Protocol):
+    """A contest whose model gives 80% intervals: their held-out coverage gates promotion too."""
+
+    def coverage(self, model: OnnxModel) -> dict[str, tuple[int, int]]:
+        """Per segment (e.g. `instagram/reach`): held-out rows inside the 80% interval, and rows."""
+        ...
+
+
+def pool_small(counts: dict[str, tuple[int, int]], min_rows: int) -> dict[str, tuple[int, int]]:
+    """Segments with fewer than `min_rows` rows merged into `other` (per target, after the slash)."""
+    out: dict[str, tuple[int, int]] = {}
+    for name, (inside, rows) in counts.items():
+        key = name if rows >= min_rows else f"other/{name.split('/', 1)[-1]}" if "/" in name else "other"
+        have = out.get(key, (0, 0))
+        out[key] = (have[0] + inside, have[1] + rows)
+    return out
+
+
+def wilson(inside: int, rows: int, z: float = 1.96) -> tuple[float, float]:
+    """95% Wilson interval of a share (sound near 0 and 1 and on small counts, unlike p +- 2 sd)."""
+    p = inside / rows
+    centre = (p + z * z / (2 * rows)) / (1 + z * z / rows)
+    half = z * np.sqrt(p * (1 - p) / rows + z * z / (4 * rows * rows)) / (1 + z * z / rows)
+    return round(float(centre - half), 4), round(float(centre + half), 4)
+
+
+def coverage_check(counts: dict[str, tuple[int, int]], policy: Policy) -> dict[str, Any]:
+    """Each segment with enough rows must not be clearly outside the band; smaller ones are not judged."""
+    low, high = policy.coverage_band
+    segments: dict[str, Any] = {}
+    failed: list[str] = []
+    for name, (inside, rows) in sorted(pool_small(counts, policy.min_segment_rows).items()):
+        if rows == 0:
+            continue
+        lo, hi = wilson(inside, rows)
+        judged = rows >= policy.min_segment_rows
+        ok = not judged or (hi >= low and lo <= high)
+        segments[name] = {"coverage80": round(inside / rows, 4), "interval95": [lo, hi], "rows": rows,
+                          "judged": judged, "passed": ok}  # fmt: skip
+        if not ok:
+            failed.append(f"{name} {inside / rows:.0%} (95% CI {lo:.0%}-{hi:.0%}, {rows} results)")
+    return {"band": [low, high], "segments": segments, "passed": not failed, "failed": failed}
+
+
+def judge(champion_loss: float, challenger_loss: float, loss_name: str, policy: Policy,
+            coverage: dict[str, Any] | None) -> dict[str, Any]:  # fmt: skip
+    """Both checks and, in words, which failed: a challenger must win on error AND keep its intervals honest."""
+    better = challenger_loss <= champion_loss * (1 - policy.margin)
+    reasons = [] if better else [
+        f"{loss_name} {challenger_loss:g} is not {policy.margin:.0%} below the champion's {champion_loss:g}"
+    ]  # fmt: skip
+    if coverage is not None and not coverage["passed"]:
+        low, high = coverage["band"]
+        reasons.append(
+            f"80% interval coverage outside {low:.0%}-{high:.0%} on {', '.join(coverage['failed'])}"
+        )
+    checks: dict[str, Any] = {"error": {"passed": better}}
+    if coverage is not None:
+        checks["coverage80"] = coverage
+    wins = not reasons
+    return {
+        "wins": wins,
+        "checks": checks,
+        "verdict": "promote" if wins else "refused: " + "; ".join(reasons),
+    }
+
+
 @dataclass(frozen=True)
 class Spec:
     """What a round is called: the model, its loss's name on the card, and what a row is (for notes)."""
@@ -159,11 +235,14 @@ def challenge(registry: ModelRegistry, spec: Spec, n_rows: int, contest: Callabl
 
     def evaluate(model: OnnxModel) -> dict[str, object]:
         challenger_loss = round_.loss(model)
+        coverage = (
+            coverage_check(round_.coverage(model), policy) if isinstance(round_, IntervalContest) else None
+        )
+        judged = judge(champion_loss, challenger_loss, spec.loss_name, policy, coverage)
         return {"holdout": round_.holdout(model), "holdout_rows": n_rows - cut, **fitted.metrics,
                 "challenge": {"champion_version": champion.version, f"champion_{spec.loss_name}": champion_loss,
                               f"challenger_{spec.loss_name}": challenger_loss, "margin": policy.margin,
-                              "champion_holdout": round_.holdout(champion),
-                              "wins": challenger_loss <= champion_loss * (1 - policy.margin)}}  # fmt: skip
+                              "champion_holdout": round_.holdout(champion), **judged}}  # fmt: skip
 
     notes = f"challenger ({trigger}); held out the {n_rows - cut} most recent {spec.unit}"
     challenger = register_version(

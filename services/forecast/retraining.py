@@ -14,10 +14,11 @@ import numpy as np
 from sqlmodel import Session
 
 from services.forecast import training_sets
+from services.forecast.calibration import calibrated_heads
 from services.forecast.features import FEATURES
 from services.forecast.forecasting import TARGETS
 from services.forecast.models import ForecastOutcome
-from services.forecast.training import MODEL_NAME, fit_heads, holdout_metrics
+from services.forecast.training import MODEL_NAME, holdout_metrics
 from shared import retraining as shared
 from shared.bus.outbox import Outbox
 from shared.db import Database
@@ -26,6 +27,7 @@ from shared.onnx_model import DataRef, OnnxModel
 from shared.retraining import Outcome as Outcome
 from shared.retraining import Policy as Policy
 from shared.training import data_sha256
+from shared.vocabulary import PLATFORMS
 
 RESULTS_LICENCE = "campaign results reported to this Tandem installation (the organisations' own data)"
 SPEC = shared.Spec(model_name=MODEL_NAME, loss_name="log_mae", unit="results")
@@ -50,7 +52,7 @@ class ForecastContest:
         stacked = np.column_stack([self.ys[t] for t in TARGETS])
         source = f"campaign results up to {self.rows[cut - 1].received_at.isoformat()} ({cut} rows)"
         return shared.Challenger(
-            heads=fit_heads(x[:cut], {t: y[:cut] for t, y in self.ys.items()}), task="quantile_regression",
+            heads=calibrated_heads(x[:cut], {t: y[:cut] for t, y in self.ys.items()}), task="quantile_regression",
             features=FEATURES, reference_rows=x[:cut],
             data=DataRef(source=source, sha256=data_sha256(x[:cut], stacked[:cut]), rows=cut, licence=RESULTS_LICENCE),
         )  # fmt: skip
@@ -60,6 +62,23 @@ class ForecastContest:
 
     def holdout(self, model: OnnxModel) -> dict[str, Any]:
         return holdout_metrics(model, self.x[self.cut :], self.test_ys)
+
+    def coverage(self, model: OnnxModel) -> dict[str, tuple[int, int]]:
+        """Per platform and target: held-out results inside the 80% interval, and results."""
+        return interval_counts(model, self.x[self.cut :], self.test_ys)
+
+
+def interval_counts(model: OnnxModel, x: np.ndarray, ys: dict[str, np.ndarray]) -> dict[str, tuple[int, int]]:
+    """`{platform}/{target}` -> (inside the p10-p90 interval, rows), platforms read from the one-hot features."""
+    counts: dict[str, tuple[int, int]] = {}
+    for t in TARGETS:
+        p10, p90 = (model.run(f"{t}_{q}", x, count=False) for q in ("p10", "p90"))
+        inside = (ys[t] >= p10) & (ys[t] <= p90)
+        for p in PLATFORMS:
+            rows = x[:, FEATURES.index(f"platform_{p}")] == 1
+            if rows.any():
+                counts[f"{p}/{t}"] = (int(inside[rows].sum()), int(rows.sum()))
+    return counts
 
 
 def challenge(registry: ModelRegistry, rows: list[training_sets.TrainingRow], policy: Policy,

@@ -14,6 +14,9 @@ from shared.training import data_sha256, register_version, to_onnx_bytes
 
 MODEL_NAME = "forecast"
 QUANTILE_LEVELS = {"p10": 0.1, "p50": 0.5, "p90": 0.9}
+# Monotone where the world is: more followers or a higher engagement rate never lowers a forecast. Without
+# the constraint the trees learnt a dip (50k Instagram post: ER 5% -> 524 engagements, 10% -> 241).
+MONOTONE = [1 if name in ("log10_followers", "log_engagement_rate") else 0 for name in FEATURES]
 
 
 def interval_metrics(y: np.ndarray, p10: np.ndarray, p50: np.ndarray, p90: np.ndarray) -> dict[str, float]:
@@ -27,7 +30,9 @@ def interval_metrics(y: np.ndarray, p10: np.ndarray, p50: np.ndarray, p90: np.nd
     }
 
 
-def fit_heads(x: np.ndarray, ys: dict[str, np.ndarray], max_iter: int = 150) -> dict[str, bytes]:
+def fit_heads(
+    x: np.ndarray, ys: dict[str, np.ndarray], max_iter: int = 150, quantiles: tuple[str, ...] = QUANTILES
+) -> dict[str, bytes]:
     """One HistGradientBoosting quantile regressor per target and quantile on log1p(target), as ONNX."""
     from sklearn.ensemble import HistGradientBoostingRegressor
     from threadpoolctl import threadpool_limits
@@ -36,17 +41,20 @@ def fit_heads(x: np.ndarray, ys: dict[str, np.ndarray], max_iter: int = 150) -> 
     # One OpenMP thread: on small result sets the thread pool's start-up and contention with the serving
     # threads cost more than the parallel split search gains (measured ~10x slower on 2 busy cores).
     with threadpool_limits(1):
-        heads = _fit(HistGradientBoostingRegressor, x, ys, max_iter)
+        heads = _fit(HistGradientBoostingRegressor, x, ys, max_iter, quantiles)
     return heads
 
 
-def _fit(regressor: Any, x: np.ndarray, ys: dict[str, np.ndarray], max_iter: int) -> dict[str, bytes]:
+def _fit(
+    regressor: Any, x: np.ndarray, ys: dict[str, np.ndarray], max_iter: int, quantiles: tuple[str, ...]
+) -> dict[str, bytes]:
     heads: dict[str, bytes] = {}
     for target, y in ys.items():
-        for q in QUANTILES:
+        for q in quantiles:
             reg = regressor(
                 loss="quantile",
                 quantile=QUANTILE_LEVELS[q],
+                monotonic_cst=MONOTONE,
                 max_iter=max_iter,
                 max_depth=5,
                 learning_rate=0.08,

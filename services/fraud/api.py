@@ -13,6 +13,7 @@ from services.fraud import anomaly_records, bulk
 from services.fraud.anomalies import history_findings
 from services.fraud.audience_report import audience_findings, audience_report
 from services.fraud.config import FraudSettings
+from services.fraud.explanations import confidence
 from services.fraud.models import FraudScore
 from services.fraud.schemas import (
     AnomalyOut,
@@ -55,6 +56,7 @@ def _out(creator_id: str | None, a: Assessment) -> ScoreOut:
         risk=a.risk,
         level=a.level,
         reasons=a.reasons,
+        confidence=a.confidence,
         model_name=a.model_name,
         model_version=a.model_version,
     )
@@ -116,7 +118,8 @@ def stored_score(creator_id: str, runtime: RuntimeDep, org_id: OrgDep) -> Stored
             creator_id=row.creator_id,
             risk=row.risk,
             level=row.level,
-            reasons=[Reason.model_validate(r) for r in row.reasons],
+            reasons=(reasons := [Reason.model_validate(r) for r in row.reasons]),
+            confidence=confidence(reasons),
             model_name=row.model_name,
             model_version=row.model_version,
             scored_at=row.scored_at,

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import orjson
 
-from services.fraud.features import FEATURES
+from services.fraud.features import FEATURES, TYPICAL
 from shared.errors import Invalid
 from shared.norms import BASE_ENGAGEMENT_AT_5K, SIZE_EXPONENT
 from shared.onnx_model import OnnxModel
@@ -21,6 +21,7 @@ from shared.vocabulary import SHORT_VIDEO_PLATFORMS
 
 REQUIRED = ("platform", "followers", "engagement_rate")
 OPTIONAL = ("following", "posts", "avg_likes", "avg_comments", "max_monthly_growth", "median_monthly_growth")
+MAY_BE_MISSING = ("following", "posts")
 NON_NEGATIVE = ("followers", "following", "posts", "engagement_rate", "avg_likes", "avg_comments")
 MAX_ROWS = 1_000_000
 MAX_REPORTED_ERRORS = 1000
@@ -52,6 +53,12 @@ def _numeric(name: str, raw: list[Any], cols: Columns) -> np.ndarray:
     return np.array([float(v) if good else 0.0 for v, good in zip(raw, ok, strict=True)])
 
 
+def _absent(name: str, n: int) -> np.ndarray:
+    """A column not sent: counts are unknown (NaN, scored as typical like `features.account_features`),
+    the rest 0 as their schema defaults say."""
+    return np.full(n, np.nan) if name in MAY_BE_MISSING else np.zeros(n)
+
+
 def parse(body: bytes) -> Columns:
     """`{"columns": {"platform": [...], "followers": [...], ...}}` -> validated arrays and bad rows."""
     try:
@@ -77,19 +84,24 @@ def parse(body: bytes) -> Columns:
     )
     for name in (*REQUIRED[1:], *OPTIONAL):
         raw = columns.get(name)
-        cols.values[name] = np.zeros(n) if raw is None else _numeric(name, raw, cols)
+        cols.values[name] = _absent(name, n) if raw is None else _numeric(name, raw, cols)
     _check_values(cols)
     return cols
 
 
 def _check_values(cols: Columns) -> None:
     for name, arr in cols.values.items():
-        cols.reject(~np.isfinite(arr), name, "must be a finite number")
+        unknown = np.isnan(arr) if name in MAY_BE_MISSING else np.zeros(len(arr), bool)
+        cols.reject(~np.isfinite(arr) & ~unknown, name, "must be a finite number")
         if name in NON_NEGATIVE:
             cols.reject(arr < 0, name, "must not be negative")
     cols.reject(cols.values["engagement_rate"] > 1, "engagement_rate", "is a fraction: at most 1")
     known = np.isin(cols.platform, list(BASE_ENGAGEMENT_AT_5K))
     cols.reject(~known, "platform", f"must be one of {', '.join(BASE_ENGAGEMENT_AT_5K)}")
+
+
+def _typical_if_unknown(values: np.ndarray, feature: str) -> np.ndarray:
+    return np.where(np.isnan(values), TYPICAL[feature], values)
 
 
 def features(cols: Columns) -> np.ndarray:
@@ -105,12 +117,14 @@ def features(cols: Columns) -> np.ndarray:
         x = np.column_stack(
             [
                 np.log10(np.maximum(followers, 1)),
-                np.minimum(v["following"] / np.maximum(followers, 1), 50.0),
+                _typical_if_unknown(
+                    np.minimum(v["following"] / np.maximum(followers, 1), 50.0), "following_per_follower"
+                ),
                 np.log(np.maximum(v["engagement_rate"], 1e-5) / norm),
                 comment_share,
                 np.log(np.maximum(spike, 1e-3)),
                 v["max_monthly_growth"],
-                np.log10(np.maximum(v["posts"], 1)),
+                _typical_if_unknown(np.log10(np.maximum(v["posts"], 1)), "log10_posts"),
                 np.isin(cols.platform, list(SHORT_VIDEO_PLATFORMS)).astype(float),
             ]
         )

@@ -20,6 +20,23 @@ FEATURES: list[str] = [
     "log10_posts",
     "is_short_video",
 ]
+# What a typical honest account shows: medians of the honest rows of the shipped training set
+# (models/fraud_risk/1/training_set.npz), the same for feed and short-video platforms to 2 digits.
+# Engagement's reference is the tier/platform median itself (log ratio 0). Explanations re-score a row
+# with a group set to these; a missing following or post count is scored as these too (never as 0).
+TYPICAL: dict[str, float] = {
+    "following_per_follower": 0.115,
+    "log_er_vs_norm": 0.0,
+    "comment_share": 0.041,
+    "log_growth_spike": 0.79,
+    "max_monthly_growth": 0.044,
+    "log10_posts": 3.18,
+}
+
+
+def missing_inputs(account: AccountStats) -> list[str]:
+    """Inputs the account did not give (imports often lack them): scored as typical, said in a reason."""
+    return [name for name in ("following", "posts") if getattr(account, name) is None]
 
 
 def primary_account(accounts: list[AccountStats]) -> AccountStats:
@@ -39,12 +56,14 @@ def account_features(account: AccountStats) -> list[float]:
     spike = account.max_monthly_growth / max(account.median_monthly_growth, 0.005)
     return [
         math.log10(max(account.followers, 1)),
-        min(account.following / max(account.followers, 1), 50.0),
+        TYPICAL["following_per_follower"]
+        if account.following is None
+        else min(account.following / max(account.followers, 1), 50.0),
         math.log(max(er, 1e-5) / norm),
         account.avg_comments / interactions if interactions > 0 else float("nan"),
         math.log(max(spike, 1e-3)),
         account.max_monthly_growth,
-        math.log10(max(account.posts, 1)),
+        TYPICAL["log10_posts"] if account.posts is None else math.log10(max(account.posts, 1)),
         1.0 if account.platform in SHORT_VIDEO_PLATFORMS else 0.0,
     ]
 

@@ -46,7 +46,8 @@ class ScoreOut(BaseModel):
     creator_id: str | None
     risk: float
     level: RiskLevel
-    reasons: list[Reason]
+    reasons: list[Reason] = Field(description="What moved this score most, first; missing inputs last.")
+    confidence: float = Field(1.0, description="1.0 with every input given; a quarter less per missing one.")
     model_name: str
     model_version: str
 

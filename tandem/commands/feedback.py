@@ -40,7 +40,8 @@ def _verdict_text(v: dict[str, Any]) -> str:
     elif v["promoted"]:
         head = f"{v['model']}: challenger v{v['challenger']} beat champion v{v['champion_before']} and is promoted"
     else:
-        head = f"{v['model']}: challenger v{v['challenger']} did not beat champion v{v['champion_before']}; not promoted"
+        why = v["report"].get("verdict", "did not beat the champion")
+        head = f"{v['model']}: challenger v{v['challenger']} not promoted over v{v['champion_before']}: {why}"
     rows = f"{v['train_rows']:,} outcomes to train on, {v['holdout_rows']:,} newest held out"
     return f"{head}\n{rows}\n{pairs(v['report'])}"
 

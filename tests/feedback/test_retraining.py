@@ -3,6 +3,7 @@ rollback and the model watcher move every serving process without a restart."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from datetime import UTC, datetime, timedelta
 
@@ -13,6 +14,7 @@ from typer.testing import CliRunner
 from services.forecast import retraining, training_sets
 from services.forecast.models import RetrainRun
 from services.forecast.training import MODEL_NAME
+from shared import retraining as shared_retraining
 from shared.bus.outbox import Outbox, OutboxMessage
 from shared.db import Database
 from shared.model_registry import ModelRegistry, ModelWatcher
@@ -69,6 +71,53 @@ def test_better_challenger_is_promoted_with_lineage(
     )
     assert registry.champion_version(MODEL_NAME) == outcome.challenger.version
     assert outcome.run.report["challenger_log_mae"] <= outcome.run.report["champion_log_mae"] * 0.98
+
+
+class _NarrowIntervals(retraining.ForecastContest):
+    """A challenger with the real median heads but p10 = p90 = p50: the same error, intervals that hold
+    almost nothing."""
+
+    def fit(self) -> shared_retraining.Challenger:
+        fitted = super().fit()
+        heads = {name: fitted.heads[name.rsplit("_", 1)[0] + "_p50"] for name in fitted.heads}
+        return dataclasses.replace(fitted, heads=heads)
+
+
+def test_challenger_with_better_error_but_low_coverage_is_refused(
+    registry: ModelRegistry, world: synthetic.World, weak_champion: OnnxModel
+) -> None:
+    rows = _rows(world, 1500)
+    policy = retraining.Policy(margin=0.02)
+    outcome = shared_retraining.challenge(
+        registry, retraining.SPEC, len(rows), lambda cut: _NarrowIntervals(rows, cut), policy, "t"
+    )
+    assert outcome.promoted is None
+    assert registry.champion_version(MODEL_NAME) == weak_champion.version
+    verdict = outcome.run.report
+    assert verdict["checks"]["error"]["passed"] is True  # it does beat the champion on error...
+    assert verdict["challenger_log_mae"] <= verdict["champion_log_mae"] * 0.98
+    coverage = verdict["checks"]["coverage80"]
+    assert coverage["passed"] is False  # ...but its intervals would mislead people
+    judged = [s for s in coverage["segments"].values() if s["judged"]]
+    assert judged and all(s["coverage80"] < 0.75 for s in judged)
+    assert verdict["verdict"].startswith("refused: 80% interval coverage outside 75%-85% on ")
+    assert "log_mae" not in verdict["verdict"]
+
+
+def test_coverage_check_names_the_failed_segment_and_pools_small_ones() -> None:
+    policy = retraining.Policy(min_segment_rows=50)
+    counts = {"instagram/reach": (80, 100), "tiktok/reach": (58, 100), "vk/reach": (5, 20),
+              "youtube/reach": (20, 35), "telegram/reach": (72, 100)}  # fmt: skip
+    check = shared_retraining.coverage_check(counts, policy)
+    # vk (20 rows) and youtube (35) are too few alone: judged together, 25 of 55 inside.
+    assert [f.split(" (")[0] for f in check["failed"]] == ["other/reach 45%", "tiktok/reach 58%"]
+    segments = check["segments"]
+    assert (segments["other/reach"]["rows"], segments["other/reach"]["passed"]) == (55, False)
+    assert segments["tiktok/reach"]["interval95"][1] < 0.75
+    # 72% of 100 is within sampling error of the band: not refused.
+    assert segments["telegram/reach"]["passed"] is True
+    few = shared_retraining.coverage_check({"vk/reach": (5, 20)}, policy)
+    assert few["passed"] is True and few["segments"]["other/reach"]["judged"] is False
 
 
 def test_too_few_results_train_nothing(

@@ -104,6 +104,10 @@ def test_experiment_lifecycle_report_and_plot(client: TestClient) -> None:
     assert r.status_code == 201, r.text
     exp = r.json()
     assert 3_800 <= exp["sample_size_per_arm"] <= 3_900
+    four = client.post(
+        "/v1/experiments", json={**design, "variants": ["a", "b", "c", "d"]}, headers=ORG
+    ).json()
+    assert four["sample_size_per_arm"] == 5_120  # three comparisons against control, as the report tests them
     rng = np.random.default_rng(0)
     exposures = [{"unit_id": f"u{i}", "variant": "ab"[i % 2]} for i in range(2_000)]
     assert client.post(f"/v1/experiments/{exp['experiment_id']}/observations", json={"items": exposures},

@@ -34,6 +34,17 @@ def test_bulk_features_equal_account_features() -> None:
     np.testing.assert_allclose(features(cols), feature_matrix(accounts), rtol=1e-6, equal_nan=True)
 
 
+def test_bulk_without_count_columns_scores_them_as_unknown_like_single_scoring() -> None:
+    row = {"platform": "instagram", "followers": 40_000, "engagement_rate": 0.02}
+    cols = parse(orjson.dumps({"columns": {k: [v] for k, v in row.items()}}))
+    assert not cols.bad.any()
+    account = AccountStats.model_validate({**row, "handle": "h"})
+    assert (account.following, account.posts) == (None, None)
+    np.testing.assert_allclose(features(cols), feature_matrix([account]), rtol=1e-6, equal_nan=True)
+    zeros = AccountStats.model_validate({**row, "handle": "h", "following": 0, "posts": 0})
+    assert not np.allclose(features(cols), feature_matrix([zeros]), equal_nan=True)
+
+
 def test_parse_marks_nan_null_and_bool_rows_bad() -> None:
     body = b'{"columns": {"platform": ["vk","vk","vk","vk"], "followers": [1, null, true, 5],' \
            b' "engagement_rate": [0.1, 0.1, 0.1, 2.0]}}'  # fmt: skip

@@ -86,16 +86,44 @@ def prob_best(arms: dict[str, Arm], seed: int = 0, higher_is_better: bool = True
     return {n: float(c) / len(draws) for n, c in zip(names, counts, strict=True)}
 
 
+def comparison_alpha(alpha: float, arms: int) -> float:
+    """Bonferroni: each of the `arms - 1` variants is tested against control at alpha / (arms - 1).
+    The analysis and the sample-size tool both use this, so a planned test is sized for how it is read."""
+    return alpha / max(arms - 1, 1)
+
+
 def sample_size_per_arm(
-    baseline: float, mde: float, alpha: float, power: float, sd: float | None = None
+    baseline: float, mde: float, alpha: float, power: float, sd: float | None = None, arms: int = 2
 ) -> int:
-    """Per-arm n for a two-sided test of an absolute difference `mde` (rates when sd is None)."""
+    """Per-arm n for a two-sided test of an absolute difference `mde` (rates when sd is None), each variant
+    against control at the corrected level (4 arms at alpha 0.05: 0.0167 per comparison)."""
     if mde <= 0:
         raise ValueError("mde must be positive")
-    z = float(stats.norm.ppf(1 - alpha / 2) + stats.norm.ppf(power))
+    if arms < 2:
+        raise ValueError("an experiment needs at least two arms")
+    level = comparison_alpha(alpha, arms)
+    z = float(stats.norm.ppf(1 - level / 2) + stats.norm.ppf(power))
     if sd is None:
         p2 = min(max(baseline + mde, 0.0), 1.0)
         variance = baseline * (1 - baseline) + p2 * (1 - p2)
     else:
         variance = 2 * sd**2
     return math.ceil(z**2 * variance / mde**2)
+
+
+def diff_se(control: Arm, variant: Arm) -> float:
+    return math.sqrt(control.var / control.n + variant.var / variant.n)
+
+
+def detectable_effect(se: float, level: float, power: float = 0.8) -> float:
+    """The smallest absolute difference this test finds with `power` at two-sided `level`."""
+    return float(stats.norm.ppf(1 - level / 2) + stats.norm.ppf(power)) * se
+
+
+def power_for(effect: float, se: float, level: float) -> float:
+    """Chance a true absolute difference `effect` comes out significant at two-sided `level`."""
+    if se <= 0:
+        return 1.0
+    z = float(stats.norm.ppf(1 - level / 2))
+    shift = abs(effect) / se
+    return float(stats.norm.sf(z - shift) + stats.norm.cdf(-z - shift))

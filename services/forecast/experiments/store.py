@@ -30,8 +30,9 @@ def create(session: Session, org_id: str, body: ExperimentIn) -> Experiment:
     if body.metric_type == "binary" and not 0 < body.baseline < 1:
         raise Invalid("a binary metric's baseline is a rate in (0, 1)", field="baseline")
     try:
+        # Sized for how the report reads it: each variant against control at alpha / (arms - 1).
         n = sample_size_per_arm(body.baseline, body.mde, body.alpha, body.power,
-                                body.sd if body.metric_type == "continuous" else None)  # fmt: skip
+                                body.sd if body.metric_type == "continuous" else None, arms=len(body.variants))  # fmt: skip
     except (OverflowError, ZeroDivisionError):
         n = MAX_SAMPLE_SIZE + 1
     if n > MAX_SAMPLE_SIZE:

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
+from scipy import stats
 
+from services.forecast.experiments.plot import difference_band
 from services.forecast.experiments.report import TooFewArms, analyze
-from services.forecast.experiments.stats import Arm, prob_best, sample_size_per_arm
+from services.forecast.experiments.stats import Arm, comparison_alpha, prob_best, sample_size_per_arm
 
 
 def _rate_arm(n: int, successes: int) -> Arm:
@@ -48,3 +52,45 @@ def test_analyze_with_unknown_control_names_the_arms() -> None:
 def test_sample_size_for_rates_matches_textbook_value() -> None:
     # 10% -> 12%, alpha 0.05, power 0.8: the usual tables give ~3,840 per arm.
     assert 3_800 <= sample_size_per_arm(0.10, 0.02, 0.05, 0.8) <= 3_900
+
+
+def test_sample_size_for_four_arms_uses_the_analysis_correction() -> None:
+    # Direct: three comparisons against control at 0.05 / 3 each, two-sided, 80% power.
+    z = stats.norm.ppf(1 - 0.05 / 3 / 2) + stats.norm.ppf(0.8)
+    direct = math.ceil(z**2 * (0.1 * 0.9 + 0.12 * 0.88) / 0.02**2)
+    assert sample_size_per_arm(0.10, 0.02, 0.05, 0.8, arms=4) == direct
+    assert 5_100 <= direct <= 5_150  # vs ~3,840 uncorrected
+    # The report tests each variant at the same level the sample size assumed.
+    groups = {a: np.random.default_rng(i).normal(size=50) for i, a in enumerate("abcd")}
+    assert analyze(groups)["verdict"]["alpha"] / 3 == comparison_alpha(0.05, 4)
+
+
+def test_report_gives_power_and_detectable_effect_per_comparison() -> None:
+    rng = np.random.default_rng(3)
+    groups = {"a": rng.normal(10, 2, 400), "b": rng.normal(10, 2, 400)}
+    c = analyze(groups, mde=0.2)["verdict"]["comparisons"]["b"]
+    se = math.sqrt(groups["a"].var(ddof=1) / 400 + groups["b"].var(ddof=1) / 400)
+    assert c["mde_80"] == pytest.approx((stats.norm.ppf(0.975) + stats.norm.ppf(0.8)) * se, rel=1e-4)
+    assert 0.1 < c["power_at_mde"] < 0.5  # 0.2 is well below what 400 per arm can see
+
+
+def test_recommendation_is_one_clear_action() -> None:
+    rng = np.random.default_rng(5)
+    clear = analyze({"a": rng.normal(10, 2, 3000), "b": rng.normal(10.6, 2, 3000)})
+    assert clear["recommendation"].startswith("Adopt b: +0.")
+    small = analyze({"a": rng.normal(10, 2, 150), "b": rng.normal(10, 2, 150)}, mde=0.1)
+    assert small["recommendation"].startswith("Keep running: no difference yet")
+    assert "per arm" in small["recommendation"]
+    none = analyze({"a": rng.normal(10, 2, 3000), "b": rng.normal(10, 2, 3000)}, mde=0.5)
+    assert none["recommendation"].startswith("Keep a: no variant differs")
+
+
+def test_plotted_difference_ends_at_the_reported_difference_and_interval() -> None:
+    rng = np.random.default_rng(8)
+    groups = {"a": rng.normal(10, 2, 300), "b": rng.normal(10.5, 2, 300)}
+    n, diff, lo, hi = difference_band(groups["a"], groups["b"], binary=False)
+    c = analyze(groups)["verdict"]["comparisons"]["b"]
+    assert n[-1] == 300
+    assert (diff[-1], lo[-1], hi[-1]) == pytest.approx(
+        (c["diff"], c["diff_ci_low"], c["diff_ci_high"]), abs=1e-5
+    )

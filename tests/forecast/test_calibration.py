@@ -1,0 +1,30 @@
+"""Calibrated intervals: the conformal shift is baked into the ONNX head, per platform."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from services.forecast.calibration import PLATFORM_COLUMNS, bound_shift, shifted_head
+from services.forecast.features import FEATURES
+from services.forecast.training import fit_heads
+from shared.onnx_model import run_head
+
+
+def test_shifted_head_adds_each_rows_platform_shift() -> None:
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(300, len(FEATURES))).astype(np.float32)
+    x[:, PLATFORM_COLUMNS] = 0
+    x[:100, PLATFORM_COLUMNS[0]] = 1
+    x[100:200, PLATFORM_COLUMNS[1]] = 1  # the last 100 rows have no platform: the pooled shift
+    head = fit_heads(x, {"reach": x[:, 0] * 2.0}, max_iter=5, quantiles=("p90",))["reach_p90"]
+    shifts = [0.5, -0.25, *[0.1] * (len(PLATFORM_COLUMNS) - 2)]
+    moved = run_head(shifted_head(head, 0.1, shifts), x) - run_head(head, x)
+    np.testing.assert_allclose(moved[:100], 0.5, atol=1e-5)
+    np.testing.assert_allclose(moved[100:200], -0.25, atol=1e-5)
+    np.testing.assert_allclose(moved[200:], 0.1, atol=1e-5)
+
+
+def test_bound_shift_puts_the_level_of_misses_on_the_right_side() -> None:
+    misses = np.random.default_rng(1).normal(size=2000)
+    assert np.mean(misses <= bound_shift(misses)) >= 0.9
+    assert np.mean(misses <= bound_shift(misses)) < 0.91
