@@ -370,7 +370,7 @@ def run_demo(once: bool, creators: int, broker_kind: str = "auto") -> int:
         results[0]["cycle"] = client.run_cycle(results[0]["shortlist"]["campaign_id"])
         step("Adding the demo manager (after the campaigns, so the reviewers hold the open tasks) ...")
         client.add_person(DEMO_MANAGER, passwords[DEMO_MANAGER], manager=True)
-        open_tasks, orphans = open_work(client, DEMO_REVIEWERS)
+        open_tasks, orphans = open_work(client, [*DEMO_REVIEWERS, DEMO_MANAGER])  # all three can sign in
         typer.echo("")
         for name, proc in suite.processes.items():
             typer.echo(
