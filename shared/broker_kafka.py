@@ -182,7 +182,14 @@ class KafkaBroker:
         (self.data_dir / "log4j2.properties").write_text(LOG4J2)
         if not (store / "meta.properties").exists():  # a restart keeps the formatted store
             cmd = self._java(
-                jars, "kafka.tools.StorageTool", "format", "-t", _cluster_id(), "-c", str(config)
+                # `--cluster-id=ID` in one argument: a base64url id starts with "-" one time in 64, and
+                # the tool's parser then reads it as an option ("expected one argument").
+                jars,
+                "kafka.tools.StorageTool",
+                "format",
+                f"--cluster-id={_cluster_id()}",
+                "-c",
+                str(config),
             )
             done = subprocess.run(cmd, capture_output=True, text=True, check=False)
             if done.returncode != 0:
