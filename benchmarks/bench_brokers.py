@@ -161,8 +161,8 @@ def run(results_dir: Path) -> dict[str, Any]:
             "cpus": os.cpu_count(),
             "load_average_at_start": [round(x, 2) for x in load_start],
             "load_average_at_end": [round(x, 2) for x in os.getloadavg()],
-            "note": "shared with other engineers' work while it ran: absolute figures are depressed; "
-            "compare the ratios to the baselines measured on the same broker in the same run",
+            "note": "a 1-minute load average above ~1 means other work shared the two cores; compare the "
+            "ratios to the baselines measured on the same broker in the same run",
         },
         "sizes": {"stream_events": STREAM_EVENTS, "ingest_creators": CREATORS, "rounds": ROUNDS},
         "brokers": summary,
@@ -189,9 +189,9 @@ def _markdown(r: dict[str, Any]) -> str:
     lines = [
         "# The event flow on Apache Kafka and on tansu (`python -m benchmarks brokers`)",
         "",
-        f"{m['cpus']} CPUs, **shared with other engineers' work while this ran** (load average "
-        f"{m['load_average_at_start'][0]} at the start, {m['load_average_at_end'][0]} at the end): absolute "
-        "figures are depressed, so each is given as a ratio to kafka-python alone on the same broker, "
+        f"{m['cpus']} CPUs, 1-minute load average {m['load_average_at_start'][0]} at the start and "
+        f"{m['load_average_at_end'][0]} at the end (above ~1, other work shared the cores and absolute "
+        "figures are depressed); each figure is also given as a ratio to kafka-python alone on the same broker, "
         f"measured in the same run. Medians of {r['sizes']['rounds']} rounds per broker, alternating between "
         f"them. Stream backlog {r['sizes']['stream_events']:,} events; ingest "
         f"{r['sizes']['ingest_creators']:,} creators; PostgreSQL; target {r['target']}.",
