@@ -36,7 +36,7 @@ class Client(Protocol):
     urls: dict[str, str]
 
 
-def _as_manager(client: Client, method: str, service: str, path: str, body: dict[str, Any]) -> httpx.Response:
+def as_manager(client: Client, method: str, service: str, path: str, body: dict[str, Any]) -> httpx.Response:
     # Open mode (the local demo): the person a judgement is recorded as is named in X-Person. With API
     # keys the manager would use a key bound to them (`tandem keys create ORG --role strategist --person`).
     return client.http.request(method, client.urls[service] + path, json=body, headers={"X-Person": MANAGER})
@@ -75,7 +75,7 @@ def propose_plan(client: Client, cid: str, wait: Any) -> dict[str, Any]:
     wait("forecast to see every approval", all_approvals_known)
 
     def proposed() -> dict[str, Any] | None:
-        r = _as_manager(client, "POST", "forecast", f"/v1/campaigns/{cid}/plan", body)
+        r = as_manager(client, "POST", "forecast", f"/v1/campaigns/{cid}/plan", body)
         return r.json() if r.status_code == 201 else None
 
     plan: dict[str, Any] = wait("the AI's content plan", proposed)
@@ -89,16 +89,16 @@ def edit_plan(client: Client, cid: str, plan: dict[str, Any]) -> list[str]:
     other = "B" if line["variant_id"] == "A" else "A"
     body = {"variant_id": other, "why": "this creator's audience responds to expert claims"}
     edited = _ok(
-        _as_manager(client, "PATCH", "forecast", f"/v1/campaigns/{cid}/plan/lines/{line['line_id']}", body)
+        as_manager(client, "PATCH", "forecast", f"/v1/campaigns/{cid}/plan/lines/{line['line_id']}", body)
     )
     out.append(f"v{edited['version']} by {edited['changed_by']}: {edited['change']} (why: {body['why']})")
     late = date.fromisoformat(plan["lines"][-1]["scheduled_on"]) + timedelta(days=120)
-    refused = _as_manager(client, "PATCH", "forecast", f"/v1/campaigns/{cid}/plan/lines/{line['line_id']}",
+    refused = as_manager(client, "PATCH", "forecast", f"/v1/campaigns/{cid}/plan/lines/{line['line_id']}",
                           {"scheduled_on": late.isoformat(), "why": "push to autumn"})  # fmt: skip
     reason = refused.json().get("detail", refused.text) if refused.status_code >= 400 else "accepted?"
     out.append(f"refused ({refused.status_code}): {reason}; the stored plan is unchanged")
     _ok(
-        _as_manager(
+        as_manager(
             client, "POST", "forecast", f"/v1/campaigns/{cid}/plan/approve", {"why": "budget signed off"}
         )
     )
@@ -141,7 +141,7 @@ def run_and_close(client: Client, cid: str, plan: dict[str, Any], wait: Any) -> 
         return c if c.get("campaign", {}).get("results", 0) >= len(results) else None
 
     wait("results on the campaign record", tracked)
-    _ok(_as_manager(client, "POST", "review", f"/v1/campaigns/{cid}/close", {"reason": "all posts are out"}))
+    _ok(as_manager(client, "POST", "review", f"/v1/campaigns/{cid}/close", {"reason": "all posts are out"}))
 
     def retrospective() -> dict[str, Any] | None:
         c = client.http.get(client.urls["review"] + f"/v1/campaigns/{cid}").json()
@@ -161,7 +161,7 @@ def record_lesson(client: Client, cid: str, campaign: dict[str, Any]) -> dict[st
         "text": f"{worst['value']} reach came in far under forecast for sun care: book one test post before a full run there",
         "rule": f"{worst['value']}: halve reach forecasts for sun-care launches", "metric": "reach", "multiplier": 0.5,
     }  # fmt: skip
-    lesson: dict[str, Any] = _ok(_as_manager(client, "POST", "review", "/v1/lessons", body))
+    lesson: dict[str, Any] = _ok(as_manager(client, "POST", "review", "/v1/lessons", body))
     return lesson
 
 
@@ -169,7 +169,7 @@ def next_brief_shows(client: Client, brief: dict[str, Any], lesson_id: str, wait
     """A new brief in the lesson's scope: discovery shows the lesson on it."""
 
     def with_lesson() -> dict[str, Any] | None:
-        r = _as_manager(client, "POST", "discovery", "/v1/briefs", brief)
+        r = as_manager(client, "POST", "discovery", "/v1/briefs", brief)
         r.raise_for_status()
         sl = r.json()
         return sl if any(x["insight_id"] == lesson_id for x in sl.get("lessons", [])) else None

@@ -4,48 +4,32 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import orjson
 import pytest
-from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from services.discovery import api, consumers
-from services.discovery.config import DiscoverySettings
-from shared.bus.outbox import Outbox
-from shared.db import Database, migrate
-from shared.errors import install_error_handlers
+from services.discovery import consumers
 from shared.events import RelationshipUpdated, wrap
-from shared.model_registry import ModelRegistry
-from shared.onnx_model import ModelSlot
 from shared.runtime import Runtime
 from tandem.demo import DEMO_BRIEFS
 from tandem.synthetic import generate_world
+from tests.discovery.apputil import discovery_client, discovery_runtime
 
-REPO = Path(__file__).resolve().parents[2]
 WORLD = generate_world(600, seed=8).payloads()
 
 
 @pytest.fixture(scope="module")
 def runtime(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runtime]:
-    url = f"sqlite:///{tmp_path_factory.mktemp('api') / 'discovery.db'}"
-    migrate(url, REPO / "services" / "discovery" / "migrations")
-    model = ModelRegistry(REPO / "models").load_champion("ranking")
-    rt = Runtime(settings=DiscoverySettings(), db=Database(url), outbox=Outbox("discovery"),
-                 models={"ranking": ModelSlot(model)})  # fmt: skip
+    rt = discovery_runtime(f"sqlite:///{tmp_path_factory.mktemp('api') / 'discovery.db'}")
     yield rt
     rt.db.close()
 
 
 @pytest.fixture(scope="module")
 def client(runtime: Runtime) -> TestClient:
-    app = FastAPI()
-    install_error_handlers(app)
-    app.include_router(api.router)
-    app.state.runtime = runtime
-    c = TestClient(app)
+    c = discovery_client(runtime)
     assert c.post("/v1/creators/bulk", json={"creators": WORLD}).status_code == 200
     return c
 

@@ -5,22 +5,16 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
-from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlmodel import select
 
-from services.discovery import api, consumers
+from services.discovery import consumers
 from services.discovery import keywords as kw
-from services.discovery.config import DiscoverySettings
 from services.discovery.schemas import CreatorIn
-from shared.bus.outbox import Outbox
 from shared.bus.tables import OutboxMessage
-from shared.db import Database, migrate
-from shared.errors import install_error_handlers
 from shared.events import (
     CampaignOpened,
     Event,
@@ -32,13 +26,11 @@ from shared.events import (
     wrap,
 )
 from shared.identity.keys import Principal
-from shared.model_registry import ModelRegistry
-from shared.onnx_model import ModelSlot
 from shared.orgs import current_principal
 from shared.runtime import Runtime
 from tandem.synthetic import generate_world
+from tests.discovery.apputil import discovery_client, discovery_runtime
 
-REPO = Path(__file__).resolve().parents[2]
 ORG = "acme"
 WORLD = generate_world(300, seed=11).payloads()
 BRIEF: dict[str, Any] = {
@@ -51,24 +43,16 @@ BRIEF: dict[str, Any] = {
 
 @pytest.fixture(scope="module")
 def runtime(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runtime]:
-    url = f"sqlite:///{tmp_path_factory.mktemp('campaigns') / 'discovery.db'}"
-    migrate(url, REPO / "services" / "discovery" / "migrations")
-    model = ModelRegistry(REPO / "models").load_champion("ranking")
-    rt = Runtime(settings=DiscoverySettings(), db=Database(url), outbox=Outbox("discovery"),
-                 models={"ranking": ModelSlot(model)})  # fmt: skip
+    rt = discovery_runtime(f"sqlite:///{tmp_path_factory.mktemp('campaigns') / 'discovery.db'}")
     yield rt
     rt.db.close()
 
 
 @pytest.fixture(scope="module")
 def client(runtime: Runtime) -> TestClient:
-    app = FastAPI()
-    install_error_handlers(app)
-    app.include_router(api.router)
-    app.state.runtime = runtime
+    c = discovery_client(runtime)
     # The caller is a person signed in with a key bound to them: the owner must be them.
-    app.dependency_overrides[current_principal] = lambda: Principal(ORG, "strategist", "k1", "maria@brand")
-    c = TestClient(app)
+    c.app.dependency_overrides[current_principal] = lambda: Principal(ORG, "strategist", "k1", "maria@brand")  # type: ignore[attr-defined]
     assert c.post("/v1/creators/bulk", json={"creators": WORLD}).status_code == 200
     return c
 

@@ -58,7 +58,7 @@ def test_a_campaign_goes_from_brief_to_a_lesson_on_the_next_brief(suite: Suite) 
     assert min(ratios, key=lambda p: ratios[p]) == weak and ratios[weak] < 0.8
 
     # Closing again changes nothing.
-    again = tour._as_manager(client, "POST", "review", f"/v1/campaigns/{cid}/close", {"reason": "twice"})
+    again = tour.as_manager(client, "POST", "review", f"/v1/campaigns/{cid}/close", {"reason": "twice"})
     assert again.status_code == 200 and again.json()["closed"] is False
 
     lesson = tour.record_lesson(client, cid, campaign)
