@@ -35,7 +35,7 @@ from types import TracebackType
 
 from shared.broker import BrokerKind, free_port, wait_for_port
 from shared.bus.admin import ensure_topics
-from shared.settings import REPO_ROOT
+from shared.settings import BROKER_HEADROOM_BYTES, MAX_MESSAGE_BYTES, REPO_ROOT
 
 POM = REPO_ROOT / "deploy" / "kafka" / "pom.xml"
 # Roughly what bin/kafka-run-class.sh passes, with a smaller heap: one node with a few topics.
@@ -106,7 +106,8 @@ def ensure_jars() -> Path:
 
 
 def server_properties(port: int, controller_port: int, log_dir: Path) -> str:
-    """A KRaft single node: broker and controller in one process, every replication factor 1."""
+    """A KRaft single node: broker and controller in one process, every replication factor 1; it accepts
+    every record our producers let through (`message.max.bytes`, see shared.settings.MAX_MESSAGE_BYTES)."""
     return f"""\
 process.roles=broker,controller
 node.id=1
@@ -129,6 +130,7 @@ share.coordinator.state.topic.replication.factor=1
 share.coordinator.state.topic.min.isr=1
 group.initial.rebalance.delay.ms=0
 group.min.session.timeout.ms=1000
+message.max.bytes={MAX_MESSAGE_BYTES + BROKER_HEADROOM_BYTES}
 """
 
 

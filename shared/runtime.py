@@ -94,6 +94,8 @@ class Runtime:
         }
         if self.settings.consumer_enabled:
             checks["consumer"] = self.consumer is not None and self.consumer.is_alive()
+            # No partition stuck behind a message (shared.bus.progress).
+            checks["partitions"] = self.consumer is not None and not self.consumer.progress.stuck()
         return checks
 
     def report_drift(self, model: OnnxModel, psi: dict[str, float]) -> None:
@@ -124,6 +126,7 @@ class Runtime:
                     client_id=self.settings.service_name,
                     max_block_ms=self.settings.kafka_max_block_ms,
                     security=client_options(self.settings),
+                    max_request_size=self.settings.kafka_max_message_bytes,
                 )
                 break
             except Exception as exc:
@@ -155,6 +158,9 @@ class Runtime:
                 s.handler_retries,
                 batch_handlers=spec.batch_handlers(self) if spec.batch_handlers else None,
                 after_publish=fan_out,
+                group=s.effective_consumer_group,
+                max_message_bytes=s.kafka_max_message_bytes,
+                dead_letter_attempts=s.dead_letter_attempts,
             )
             self.consumer = ConsumerLoop(s, spec.consumes, dispatcher)
             self.consumer.start()

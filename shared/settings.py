@@ -12,6 +12,17 @@ from shared.security import secret_problem
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
+# One size limit for a message, end to end (issue 15: a dead letter over the producer's limit stopped a
+# partition for good). Producers refuse a larger record before sending it (kafka-python checks the
+# uncompressed size, so no sequence number is spent on a record the broker would reject); dead letters
+# are cut to fit it; consumers dead-letter anything bigger as `too_large`. 1 MiB is Kafka's own default.
+MAX_MESSAGE_BYTES = 1024 * 1024
+# What a broker must accept beyond that so everything a producer lets through is stored: lz4 grows
+# incompressible data by up to ~0.4% (4 KiB per MiB) and a record batch adds its framing. The local
+# Apache Kafka gets `message.max.bytes` = limit + headroom (shared.broker_kafka), and so must a deployed
+# one (docker-compose.yml, deploy/k8s); tansu has no limit at all (measured: it stores 10 MB records).
+BROKER_HEADROOM_BYTES = 16 * 1024
+
 
 # Settings every service reads from one cluster-wide variable unless its own prefix overrides it.
 CLUSTER_WIDE = (
@@ -94,6 +105,26 @@ class ServiceSettings(BaseSettings):
     )
     kafka_max_block_ms: int = Field(
         30_000, description="How long a send waits for an absent broker before the work goes to the outbox."
+    )
+    kafka_max_message_bytes: int = Field(
+        MAX_MESSAGE_BYTES,
+        gt=4096,
+        description="Largest message this service sends (the producer's max_request_size) or applies (a "
+        "bigger one is dead-lettered as too_large); the broker's message.max.bytes must be at least this "
+        "plus 16 KiB. Dead letters are cut to fit it.",
+    )
+    dead_letter_attempts: int = Field(
+        5,
+        ge=1,
+        description="Re-reads of a poison message whose dead letter the broker keeps refusing before it is "
+        "skipped, with an error log and tandem_dead_letters_failed_total (alert on it).",
+    )
+    consumer_stuck_after_s: float = Field(
+        60.0,
+        gt=0,
+        description="A partition whose records have been in hand this long without their offset being "
+        "committed, or that failed 3 polls in a row at the same offset, is reported stuck (readiness 503, "
+        "tandem_consumer_partition_stuck).",
     )
     consumer_enabled: bool = Field(True, description="Run the Kafka consumer loop in this process.")
     consumer_group: str = Field("", description="Consumer group id; empty means `tandem-<service_name>`.")

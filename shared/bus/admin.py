@@ -9,7 +9,11 @@ from typing import Any
 from kafka.admin import KafkaAdminClient, NewTopic
 from kafka.errors import KafkaError, TopicAlreadyExistsError
 
+from shared.settings import BROKER_HEADROOM_BYTES, MAX_MESSAGE_BYTES
 from shared.topics import TopicSpec, all_topics
+
+# Set on every topic we create, so the size limit holds whatever the cluster's default (shared.settings).
+TOPIC_CONFIGS = {"max.message.bytes": str(MAX_MESSAGE_BYTES + BROKER_HEADROOM_BYTES)}
 
 
 def ensure_topics(
@@ -41,7 +45,10 @@ def ensure_topics(
                 admin.create_topics(
                     [
                         NewTopic(
-                            spec.name, num_partitions=spec.partitions, replication_factor=replication_factor
+                            spec.name,
+                            num_partitions=spec.partitions,
+                            replication_factor=replication_factor,
+                            topic_configs=TOPIC_CONFIGS,
                         )
                     ]
                 )

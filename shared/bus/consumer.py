@@ -7,25 +7,25 @@ ledger turns the re-delivery into a no-op.
 
 from __future__ import annotations
 
-import base64
 import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
 
-import orjson
-from kafka import KafkaConsumer
+from kafka import KafkaConsumer, TopicPartition
 from kafka.consumer.fetcher import ConsumerRecord
+from prometheus_client import Counter
 from pydantic import ValidationError
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.exc import OperationalError as DBAPIConnectionError
 from sqlmodel import Session
 
 from shared.bus import provenance
+from shared.bus.deadletter import DeadLetter, DeadLetterSink
 from shared.bus.outbox import AfterPublish, Message, publish
 from shared.bus.producer import RawPublisher
+from shared.bus.progress import PartitionProgress
 from shared.bus.security import client_options
 from shared.bus.tables import ProcessedEvent
 from shared.db import Database, existing, insert_many
@@ -40,10 +40,15 @@ from shared.events import (
     unwrap,
 )
 from shared.observability import EVENTS_CONSUMED, correlation
-from shared.settings import ServiceSettings
-from shared.topics import dlq
+from shared.settings import BROKER_HEADROOM_BYTES, MAX_MESSAGE_BYTES, ServiceSettings
 
 log = logging.getLogger(__name__)
+
+UNKNOWN_EVENT_TYPES = Counter(
+    "tandem_unknown_event_types_total",
+    "Events of a type this build does not know (a newer producer?), dead-lettered",
+    ["service", "topic", "type"],
+)
 
 Handler = Callable[[Session, Event, EnvelopeMeta], None]
 # Applies many events of one type in one transaction (one model call, one commit); optional per type.
@@ -67,33 +72,6 @@ def in_one_transaction(handler: Handler) -> BatchHandler:
     return apply
 
 
-@dataclass(frozen=True)
-class DeadLetter:
-    """What goes to `<topic>.dlq`: the original message untouched, and why it could not be applied."""
-
-    reason: str
-    detail: str
-
-    def to_bytes(self, record: ConsumerRecord) -> bytes:
-        value: bytes = record.value or b""
-        try:
-            original: object = value.decode()
-        except UnicodeDecodeError:
-            original = {"base64": base64.b64encode(value).decode()}
-        return orjson.dumps(
-            {
-                "reason": self.reason,
-                "detail": self.detail[:2000],
-                "original_topic": record.topic,
-                "original_partition": record.partition,
-                "original_offset": record.offset,
-                "original_key": record.key.decode(errors="replace") if record.key else None,
-                "original_value": original,
-                "failed_at": datetime.now(UTC).isoformat(),
-            }
-        )
-
-
 class EventDispatcher:
     """Applies one record: parse, dedupe, run the handler in a transaction, or dead-letter it."""
 
@@ -107,9 +85,16 @@ class EventDispatcher:
         backoff_s: float = 0.2,
         batch_handlers: dict[str, BatchHandler] | None = None,
         after_publish: AfterPublish | None = None,
+        *,
+        group: str = "",
+        max_message_bytes: int = MAX_MESSAGE_BYTES,
+        dead_letter_attempts: int = 5,
     ) -> None:
         self.db, self.handlers, self.publisher = db, handlers, publisher
         self.service, self.retries, self.backoff_s = service, retries, backoff_s
+        self.max_message_bytes = max_message_bytes
+        self.letters = DeadLetterSink(publisher, service, group or f"tandem-{service}", max_message_bytes,
+                                      dead_letter_attempts)  # fmt: skip
         self.batch_handlers = batch_handlers or {}
         self.after_publish = after_publish
         # Which type to expect on a record without an event_type header: a topic's only batch type.
@@ -146,7 +131,7 @@ class EventDispatcher:
         """The typed event if its type has a batch handler; None sends it down the one-by-one path
         (which also dead-letters what does not parse, with the reason)."""
         cls = self._expected_type(record)
-        if cls is None:
+        if cls is None or len(record.value or b"") > self.max_message_bytes:
             return None
         try:
             event, meta = parse_typed(record.value or b"", cls)
@@ -189,16 +174,26 @@ class EventDispatcher:
         return [(r, "applied" if id(r) in applied else "duplicate") for r, _, _ in items]
 
     def apply(self, record: ConsumerRecord) -> str:
-        """Handle one record and return the outcome label (applied, duplicate, ignored, dead_letter)."""
+        """Handle one record and return the outcome label (applied, duplicate, ignored, dead_letter,
+        skipped)."""
+        size = len(record.value or b"")
+        if size > self.max_message_bytes:
+            # No producer of ours can send it: not worth parsing, and what a handler would publish
+            # in reply to it could be too large as well.
+            return self._dead_letter(
+                record, DeadLetter("too_large", f"{size} bytes > {self.max_message_bytes}")
+            )
         try:
             envelope = parse_envelope(record.value or b"")
         except ValidationError as exc:
             return self._dead_letter(record, DeadLetter("invalid_envelope", _short(exc)))
         handler = self.handlers.get(envelope.type)
-        if handler is None:
+        if handler is None and envelope.type in EVENT_TYPES:
             return "ignored"  # another service's event type on a shared topic
         if reason := provenance.refusal(record, envelope.producer):
             return self._dead_letter(record, DeadLetter("unauthorized_producer", reason))
+        if handler is None:
+            return self._unknown_type(record, envelope.type)
         try:
             event = unwrap(envelope)
         except (ValidationError, UnknownEventType) as exc:
@@ -255,17 +250,17 @@ class EventDispatcher:
             raise
         return "applied"
 
-    def _dead_letter(self, record: ConsumerRecord, letter: DeadLetter) -> str:
-        headers = {"dlq_reason": letter.reason, "original_topic": record.topic}
-        key = record.key.decode(errors="replace") if record.key else ""
-        future = self.publisher.send(dlq(record.topic), key, letter.to_bytes(record), headers)
-        self.publisher.flush(timeout=30)  # without waiting for the producer's linger
-        future.get(timeout=30)  # the offset may only move on once the dead letter is stored
-        log.error(
-            "event dead-lettered",
-            extra={"fields": {"topic": record.topic, "offset": record.offset, "reason": letter.reason}},
+    def _unknown_type(self, record: ConsumerRecord, event_type: str) -> str:
+        """A type no event class names: dead-lettered (so it can be replayed once this build knows it),
+        counted and logged with the type, never dropped silently."""
+        UNKNOWN_EVENT_TYPES.labels(self.service, record.topic, event_type[:100]).inc()
+        log.warning("unknown event type", extra={"fields": {"topic": record.topic, "type": event_type[:200]}})
+        return self._dead_letter(
+            record, DeadLetter("unknown_event_type", f"unknown event type {event_type!r}")
         )
-        return "dead_letter"
+
+    def _dead_letter(self, record: ConsumerRecord, letter: DeadLetter) -> str:
+        return self.letters.send(record, letter)
 
 
 def _log_failed_commit(offsets: object, response: object) -> None:
@@ -289,6 +284,9 @@ class ConsumerLoop(threading.Thread):
         self.settings, self.topics, self.dispatcher = settings, topics, dispatcher
         self._stop_event = threading.Event()
         self.assigned = threading.Event()
+        self.progress = PartitionProgress(
+            settings.service_name, settings.effective_consumer_group, settings.consumer_stuck_after_s
+        )
 
     def _make_consumer(self) -> KafkaConsumer:
         consumer = self._new_consumer()
@@ -328,6 +326,8 @@ class ConsumerLoop(threading.Thread):
             fetch_max_wait_ms=s.kafka_fetch_max_wait_ms,
             max_poll_records=s.kafka_max_poll_records,
             metadata_max_age_ms=s.kafka_metadata_max_age_ms,
+            # A whole batch of the largest message the broker accepts, fetched in one go.
+            max_partition_fetch_bytes=s.kafka_max_message_bytes + BROKER_HEADROOM_BYTES,
         )
 
     def run(self) -> None:
@@ -341,9 +341,11 @@ class ConsumerLoop(threading.Thread):
             try:
                 self._poll_until_stopped(consumer)
             except DBAPIConnectionError:
+                self.progress.failed()
                 log.exception("database unreachable; re-reading from the last committed offset shortly")
                 self._stop_event.wait(2.0)
             except Exception:
+                self.progress.failed()
                 log.exception("consumer loop failed; reconnecting without committing the failed batch")
                 self._stop_event.wait(1.0)
             finally:
@@ -352,11 +354,15 @@ class ConsumerLoop(threading.Thread):
     def _poll_until_stopped(self, consumer: KafkaConsumer) -> None:
         service = self.settings.service_name
         while not self._stop_event.is_set():
-            batch = consumer.poll(timeout_ms=200)
-            if consumer.assignment():
+            batch: dict[TopicPartition, list[ConsumerRecord]] = consumer.poll(timeout_ms=200)
+            if assignment := consumer.assignment():
                 self.assigned.set()
+                self.progress.retain(assignment)
             if not batch:
+                self.progress.stuck()  # keeps the gauges current
                 continue
+            for tp, records in batch.items():
+                self.progress.took(tp, records[0].offset)
             for records in batch.values():
                 for record, outcome in self.dispatcher.apply_many(records):
                     EVENTS_CONSUMED.labels(service, record.topic, outcome).inc()
@@ -364,6 +370,7 @@ class ConsumerLoop(threading.Thread):
             # waiting for its answer (a round trip per poll was ~5% of a stream's time): if it is lost,
             # the poll is re-delivered and the processed-event ledger makes that a no-op.
             consumer.commit_async(callback=_log_failed_commit)
+            self.progress.committed(batch)
         consumer.commit()  # stopping: the last poll's offsets, this time waiting for the broker
 
     def stop(self) -> None:

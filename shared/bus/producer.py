@@ -9,6 +9,7 @@ from kafka import KafkaProducer
 from kafka.producer.future import FutureRecordMetadata
 
 from shared.bus.partitioning import default_partitions
+from shared.settings import MAX_MESSAGE_BYTES
 from shared.topics import MODELS_PROMOTED
 
 
@@ -47,6 +48,7 @@ class BusProducer:
         probe_topic: str = MODELS_PROMOTED,
         max_block_ms: int = 30_000,
         security: Mapping[str, Any] | None = None,
+        max_request_size: int = MAX_MESSAGE_BYTES,
     ) -> None:
         self._producer = KafkaProducer(
             **dict(security or {}),  # authentication (shared.bus.security.client_options)
@@ -66,6 +68,8 @@ class BusProducer:
             # How long a send waits for metadata while the broker is away before it raises: a consumer's
             # batch then goes through the outbox instead (kafka-python's default is 60 s).
             max_block_ms=max_block_ms,
+            # Refused here, before sending, rather than by the broker (shared.settings.MAX_MESSAGE_BYTES).
+            max_request_size=max_request_size,
         )
         # Metadata for a known topic proves the broker answers and the topics exist; after that,
         # readiness follows shared.bus.health.BrokerWatch (reachability now, not a start-up flag).

@@ -165,7 +165,8 @@ def test_apply_invalid_json_dead_letters_invalid_envelope_with_original_bytes(
     [sent] = publisher.sent
     assert sent.topic == dlq(TOPIC) == "catalog.creators.v1.dlq"
     assert sent.key == "cr-1"
-    assert sent.headers == {"dlq_reason": "invalid_envelope", "original_topic": TOPIC}
+    assert sent.headers == {"dlq_reason": "invalid_envelope", "original_topic": TOPIC,
+                            "consumer_group": "tandem-fraud", "original_partition": "2", "original_offset": "41"}  # fmt: skip
     letter = publisher.letter()
     assert letter["reason"] == "invalid_envelope"
     assert letter["original_value"] == raw.decode()
@@ -327,10 +328,28 @@ def test_apply_event_type_without_handler_is_ignored(db: Database, publisher: Fa
     assert _processed(db) == []
 
 
-def test_apply_unknown_type_without_handler_is_ignored(db: Database, publisher: FakePublisher) -> None:
+def test_apply_unknown_type_is_counted_and_dead_lettered_with_the_type(
+    db: Database, publisher: FakePublisher, caplog: pytest.LogCaptureFixture
+) -> None:
     env = _envelope().model_copy(update={"type": "other.service_event", "payload": {"anything": 1}})
-    assert _dispatcher(db, publisher, {}).apply(_record(env.to_bytes())) == "ignored"
-    assert publisher.sent == []
+    labels = {"service": "fraud", "topic": TOPIC, "type": "other.service_event"}
+    before = REGISTRY.get_sample_value("tandem_unknown_event_types_total", labels) or 0.0
+    with caplog.at_level("WARNING"):
+        assert _dispatcher(db, publisher, {}).apply(_record(env.to_bytes())) == "dead_letter"
+    assert REGISTRY.get_sample_value("tandem_unknown_event_types_total", labels) == before + 1
+    assert publisher.letter()["reason"] == "unknown_event_type"
+    assert "other.service_event" in publisher.letter()["detail"]
+    warned = [r for r in caplog.records if r.getMessage() == "unknown event type"]
+    assert warned and warned[0].levelname == "WARNING"
+    assert warned[0].fields["type"] == "other.service_event"  # type: ignore[attr-defined]
+
+
+def test_apply_unknown_type_from_a_producer_that_may_not_publish_is_unauthorized(
+    db: Database, publisher: FakePublisher
+) -> None:
+    env = _envelope().model_copy(update={"type": "made.up", "producer": "stranger"})
+    assert _dispatcher(db, publisher, {}).apply(_record(env.to_bytes())) == "dead_letter"
+    assert publisher.letter()["reason"] == "unauthorized_producer"
 
 
 def test_apply_raises_when_dead_letter_is_not_acknowledged(db: Database) -> None:
