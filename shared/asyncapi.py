@@ -7,6 +7,9 @@ from typing import Any
 from shared.events import EVENT_TYPES, Envelope
 from shared.topics import TOPICS, dlq
 
+# Kafka headers of every event (shared.bus.outbox.envelope_headers), as strings.
+HEADERS = ("event_id", "event_type", "schema_version", "correlation_id", "org_id", "producer")
+
 
 def _message_name(event_type: str) -> str:
     return "".join(part.capitalize() for part in event_type.replace(".", "_").split("_"))
@@ -14,7 +17,10 @@ def _message_name(event_type: str) -> str:
 
 def document(version: str = "0.1.0") -> dict[str, Any]:
     envelope = Envelope.model_json_schema()
-    envelope["properties"].pop("payload")
+    # Any object here; each message narrows `payload` to its event's schema (the envelope forbids other
+    # properties, so `payload` must stay one of them). Every field is on the wire, defaults included.
+    envelope["properties"]["payload"] = {"type": "object", "description": "The event; see the message."}
+    envelope["required"] = list(envelope["properties"])
     channels: dict[str, Any] = {}
     operations: dict[str, Any] = {}
     messages: dict[str, Any] = {}
@@ -31,8 +37,8 @@ def document(version: str = "0.1.0") -> dict[str, Any]:
                 "title": cls.__name__,
                 "summary": (cls.__doc__ or "").strip().split("\n")[0] or cls.__name__,
                 "contentType": "application/json",
-                "headers": {"type": "object", "properties": {h: {"type": "string"} for h in
-                            ("event_id", "event_type", "schema_version", "correlation_id", "org_id")}},
+                "headers": {"type": "object", "required": list(HEADERS),
+                            "properties": {h: {"type": "string"} for h in HEADERS}},
                 "payload": {"allOf": [{"$ref": "#/components/schemas/Envelope"},
                                       {"type": "object", "properties": {
                                           "type": {"const": cls.event_type},

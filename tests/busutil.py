@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 import orjson
 import pytest
-from kafka import KafkaConsumer, KafkaProducer
+import yaml
+from jsonschema import Draft7Validator
+from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.consumer.fetcher import ConsumerRecord
 from sqlalchemy import create_engine, text
 
@@ -20,6 +23,7 @@ from shared.broker import Broker, BrokerKind, make_broker
 from shared.bus.producer import Sendable
 from shared.bus.provenance import PRODUCER_HEADER
 from shared.events import AccountStats, CreatorUpserted, MarketStats, wrap
+from tandem.commands.docs import ASYNCAPI_PATH
 
 
 def chosen_broker_kind() -> BrokerKind:
@@ -138,3 +142,55 @@ def creator_messages(start: int, count: int, org_id: str = "demo") -> list[tuple
         env = wrap(creator_event(n), producer="discovery", correlation_id=f"corr-{n}", org_id=org_id)
         out.append((env.key, env.to_bytes()))
     return out
+
+
+@functools.cache
+def _asyncapi() -> dict[str, Any]:
+    doc: dict[str, Any] = yaml.safe_load(ASYNCAPI_PATH.read_text())
+    return doc
+
+
+@functools.cache
+def _message_validator(name: str, part: str) -> Draft7Validator:
+    """A validator of one message's payload or headers, references resolved in the whole document
+    (AsyncAPI's default schema format is a superset of JSON Schema draft 7)."""
+    doc = _asyncapi()
+    return Draft7Validator({"components": doc["components"], "$ref": f"#/components/messages/{name}/{part}"})
+
+
+def contract_violations(topic: str, value: bytes, headers: Mapping[str, str | bytes]) -> list[str]:
+    """How a message on `topic` breaks docs/asyncapi.yaml (its channel, its message, payload, headers)."""
+    doc = _asyncapi()
+    env = orjson.loads(value)
+    channels = [c for c in doc["channels"].values() if c["address"] == topic]
+    if not channels:
+        return [f"{topic}: no channel in the document"]
+    names = [ref["$ref"].rsplit("/", 1)[1] for ref in channels[0]["messages"].values()]
+    known = [n for n in names if doc["components"]["messages"][n]["name"] == env.get("type")]
+    if not known:
+        return [f"{topic}: no message {env.get('type')!r} on its channel"]
+    plain = {k: v.decode() if isinstance(v, bytes) else v for k, v in headers.items()}
+    return [
+        f"{known[0]} {part}: {error.json_path}: {error.message}"
+        for part, instance in (("payload", env), ("headers", plain))
+        for error in _message_validator(known[0], part).iter_errors(instance)
+    ]
+
+
+def everything_published(bootstrap: str, idle_s: float = 3.0, timeout_s: float = 90) -> list[ConsumerRecord]:
+    """Every record on every Tandem topic (not the dead-letter topics), read from the start without a
+    group, until `idle_s` of silence."""
+    consumer = KafkaConsumer(bootstrap_servers=[bootstrap], enable_auto_commit=False, fetch_max_wait_ms=100)
+    parts = [TopicPartition(t.name, p) for t in topics.TOPICS for p in range(t.partitions)]
+    consumer.assign(parts)
+    consumer.seek_to_beginning(*parts)
+    records: list[ConsumerRecord] = []
+    deadline, last = time.monotonic() + timeout_s, time.monotonic()
+    try:
+        while time.monotonic() - last < idle_s and time.monotonic() < deadline:
+            for batch in consumer.poll(timeout_ms=200).values():
+                records.extend(batch)
+                last = time.monotonic()
+    finally:
+        consumer.close()
+    return records

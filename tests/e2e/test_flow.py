@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
@@ -14,7 +15,14 @@ from shared.broker import Broker
 from tandem import synthetic
 from tandem.demo import DEMO_BRIEFS, DemoClient
 from tandem.supervisor import Suite
-from tests.busutil import creator_messages, produce, read_topic, sql_count
+from tests.busutil import (
+    contract_violations,
+    creator_messages,
+    everything_published,
+    produce,
+    read_topic,
+    sql_count,
+)
 
 pytestmark = [pytest.mark.integration, pytest.mark.e2e]
 
@@ -29,7 +37,9 @@ def _events(bootstrap: str, topic: str, campaign_id: str, expect: int) -> list[d
     return out
 
 
-def test_brief_to_forecast_flows_through_kafka_between_processes(suite: Suite, broker: Broker) -> None:
+def test_brief_to_forecast_flows_through_kafka_between_processes(
+    suite: Suite, broker: Broker, report_counts: Callable[[str], None]
+) -> None:
     client = DemoClient(suite)
     client.load_catalogue(synthetic.generate_world(400, seed=3))
     brief = {**DEMO_BRIEFS[0], "shortlist_size": 15}
@@ -53,6 +63,21 @@ def test_brief_to_forecast_flows_through_kafka_between_processes(suite: Suite, b
     }
     forecasts = _events(broker.bootstrap, topics.FORECASTS, cid, approvals)
     assert {e["payload"]["creator_id"] for e in forecasts} == {f["creator_id"] for f in result["forecasts"]}  # type: ignore[index]
+
+    # Every message the services published validates against docs/asyncapi.yaml (the outbox stamps
+    # `event_type`; records tests put on the broker by hand have no such header).
+    ours = [r for r in everything_published(broker.bootstrap) if "event_type" in dict(r.headers)]
+    problems = [p for r in ours for p in contract_violations(r.topic, r.value, dict(r.headers))]
+    kinds = Counter(dict(r.headers)["event_type"].decode() for r in ours)
+    report_counts(f"asyncapi: {len(ours)} published messages of {len(kinds)} types checked: {dict(kinds)}")
+    assert problems[:5] == []
+    assert {
+        "fraud.scored",
+        "shortlist.published",
+        "review.requested",
+        "review.decided",
+        "forecast.published",
+    } <= set(kinds)
 
 
 def test_strategic_campaign_sends_every_finalist_to_people(suite: Suite) -> None:
