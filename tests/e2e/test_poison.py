@@ -25,10 +25,12 @@ from sqlmodel import Session
 from shared import topics
 from shared.broker_kafka import KafkaBroker, kafka_available
 from shared.bus.consumer import ConsumerLoop, EventDispatcher, Handler
+from shared.bus.outbox import Outbox
 from shared.bus.producer import BusProducer
 from shared.bus.provenance import PRODUCER_HEADER
 from shared.db import Database, migrate
 from shared.events import CreatorUpserted, EnvelopeMeta, Event
+from shared.runtime import Runtime
 from shared.settings import MAX_MESSAGE_BYTES, ServiceSettings
 from tandem.supervisor import Suite
 from tests.busutil import chosen_broker_kind, creator_messages, read_topic, sql_count
@@ -232,10 +234,13 @@ def test_a_partition_that_cannot_move_on_is_reported_stuck(kafka: KafkaBroker, t
         )
         gauge = {"service": "poisontest", "group": group, "topic": TOPIC, "partition": "0"}
         assert REGISTRY.get_sample_value("tandem_consumer_partition_stuck", gauge) == 1
+        runtime = Runtime(settings=loop.settings, db=db, outbox=Outbox("poisontest"), consumer=loop)
+        assert runtime.readiness()["partitions"] is False  # /health/ready answers 503
         outage["on"] = False
         _wait(lambda: seen == ["cr-700000"], 60, "the event did not go through once the database was back")
         _wait(lambda: loop.progress.stuck() == [], 10, "the partition still shows stuck")
         assert REGISTRY.get_sample_value("tandem_consumer_partition_stuck", gauge) == 0
+        assert runtime.readiness()["partitions"] is True
     finally:
         loop.stop()
         producer.close()

@@ -139,3 +139,16 @@ def test_a_huge_key_is_replaced_by_its_digest() -> None:
     broker = Broker()
     DeadLetterSink(broker, "fraud", "g", LIMIT).send(_record(b"x", key=key), DeadLetter("r", "d"))  # type: ignore[arg-type]
     assert broker.stored[0][1] == "sha256:" + hashlib.sha256(key).hexdigest()
+
+
+def test_three_groups_dead_lettering_one_message_give_three_letters_told_apart() -> None:
+    broker = Broker()
+    for group in ("tandem-discovery", "tandem-fraud", "tandem-review"):
+        DeadLetterSink(broker, group.removeprefix("tandem-"), group, LIMIT).send(
+            _record(b"bad"), DeadLetter("r", "d")
+        )  # type: ignore[arg-type]
+    letters = [
+        (headers["consumer_group"], orjson.loads(value)["consumer_group"])
+        for _, _, value, headers in broker.stored
+    ]
+    assert letters == [("tandem-discovery",) * 2, ("tandem-fraud",) * 2, ("tandem-review",) * 2]
