@@ -50,6 +50,18 @@ def sql_count(url: str, sql: str) -> int:
         engine.dispose()
 
 
+class FakeFuture:
+    """A send's future for fake publishers: acknowledged, or failing with `error`."""
+
+    def __init__(self, error: Exception | None) -> None:
+        self.error = error
+
+    def get(self, timeout: float | None = None) -> str:
+        if self.error is not None:
+            raise self.error
+        return "acked"
+
+
 class SendsOneByOne:
     """For fake publishers: a batch send is each message's `send` in turn."""
 

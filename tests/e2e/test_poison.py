@@ -155,6 +155,14 @@ def _applied_to(seen: list[str]) -> Handler:
     return handle
 
 
+def _fresh_group(kafka: KafkaBroker, tmp_path: Path, group: str) -> Database:
+    """A fraud database for a consumer group that will see only what the test produces next."""
+    url = f"sqlite:///{tmp_path / f'{group}.db'}"
+    migrate(url, Path("services/fraud/migrations"))
+    _start_group_at_end(kafka.bootstrap, group, TOPIC)
+    return Database(url)
+
+
 def _loop(
     kafka: KafkaBroker, group: str, producer: BusProducer, handler: Handler, db: Database
 ) -> ConsumerLoop:
@@ -171,10 +179,7 @@ def test_a_message_whose_dead_letter_is_refused_is_skipped_with_an_alert_and_the
     """The broker refuses every dead letter (a producer whose limit not even a pointer fits): the binary
     message is skipped once, with the alert metric and an error log, and the events behind it applied."""
     group = "poison-skip"
-    db_url = f"sqlite:///{tmp_path / 'skip.db'}"
-    migrate(db_url, Path("services/fraud/migrations"))
-    db = Database(db_url)
-    _start_group_at_end(kafka.bootstrap, group, TOPIC)
+    db = _fresh_group(kafka, tmp_path, group)
     valid = creator_messages(600_000, 20, org_id="skip-org")
     _produce_on_one_partition(kafka.bootstrap, [*valid[:10], ("cr-bin", os.urandom(900_000)), *valid[10:]])
     labels = {"service": "poisontest", "group": group, "topic": TOPIC}
@@ -210,10 +215,7 @@ def test_a_partition_that_cannot_move_on_is_reported_stuck(kafka: KafkaBroker, t
     """The database is down for one event: the loop re-reads it poll after poll (rightly: it is not the
     event's fault), and the partition shows as stuck until the event goes through."""
     group = "poison-stuck"
-    db_url = f"sqlite:///{tmp_path / 'stuck.db'}"
-    migrate(db_url, Path("services/fraud/migrations"))
-    db = Database(db_url)
-    _start_group_at_end(kafka.bootstrap, group, TOPIC)
+    db = _fresh_group(kafka, tmp_path, group)
     outage = {"on": True}
     seen: list[str] = []
 

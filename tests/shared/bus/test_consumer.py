@@ -29,7 +29,7 @@ from shared.errors import Invalid
 from shared.events import AccountStats, CreatorUpserted, Envelope, EnvelopeMeta, Event, MarketStats, wrap
 from shared.settings import ServiceSettings
 from shared.topics import CATALOG_CREATORS, dlq
-from tests.busutil import SendsOneByOne
+from tests.busutil import FakeFuture, SendsOneByOne
 
 REPO = Path(__file__).resolve().parents[3]
 TOPIC = CATALOG_CREATORS
@@ -42,16 +42,6 @@ class Sent:
     key: str
     value: bytes
     headers: dict[str, str]
-
-
-class FakeFuture:
-    def __init__(self, error: Exception | None) -> None:
-        self.error = error
-
-    def get(self, timeout: float | None = None) -> str:
-        if self.error is not None:
-            raise self.error
-        return "acked"
 
 
 @dataclass

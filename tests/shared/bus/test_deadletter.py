@@ -16,18 +16,9 @@ from prometheus_client import REGISTRY
 
 from shared.bus.deadletter import FRAMING_BYTES, DeadLetter, DeadLetterSink
 from shared.topics import CATALOG_CREATORS, dlq
-from tests.busutil import SendsOneByOne
+from tests.busutil import FakeFuture, SendsOneByOne
 
 LIMIT = 64 * 1024
-
-
-class Future:
-    def __init__(self, error: Exception | None) -> None:
-        self.error = error
-
-    def get(self, timeout: float | None = None) -> None:
-        if self.error is not None:
-            raise self.error
 
 
 @dataclass
@@ -38,13 +29,13 @@ class Broker(SendsOneByOne):
     error: Exception | None = None
     stored: list[tuple[str, str, bytes, dict[str, str]]] = field(default_factory=list)
 
-    def send(self, topic: str, key: str, value: bytes, headers: Mapping[str, str]) -> Future:
+    def send(self, topic: str, key: str, value: bytes, headers: Mapping[str, str]) -> FakeFuture:
         if self.error is not None:
-            return Future(self.error)
+            return FakeFuture(self.error)
         if len(value) > self.accepts:
-            return Future(MessageSizeTooLargeError(f"{len(value)} bytes"))
+            return FakeFuture(MessageSizeTooLargeError(f"{len(value)} bytes"))
         self.stored.append((topic, key, value, dict(headers)))
-        return Future(None)
+        return FakeFuture(None)
 
     def flush(self, timeout: float | None = None) -> None:
         pass
