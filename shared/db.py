@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import fcntl
 import operator
+import zlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -185,7 +186,8 @@ def _copy_rows(
     columns = ", ".join(quote(n) for n in names)
     wire = ["text" if t in JSON_TYPES else t for t in types]
     staged = bool(upsert_on) or any(t in JSON_TYPES for t in types)
-    target = quote(f"_stage_{table}") if staged else quote(table)
+    # One stage per table and column list: callers may write different columns of one table.
+    target = quote(f"_stage_{table}_{zlib.crc32(columns.encode()):08x}") if staged else quote(table)
     if staged:
         defs = ", ".join(f"{quote(n)} {t}" for n, t in zip(names, wire, strict=True))
         cursor.execute(f"CREATE TEMP TABLE IF NOT EXISTS {target} ({defs}) ON COMMIT DELETE ROWS")
