@@ -33,6 +33,9 @@ MAX_CONCERNS, MAX_REASSURING = 3, 2
 # Each missing input takes a quarter off the confidence: the score stands on fewer figures.
 CONFIDENCE_PER_MISSING = 0.25
 _INDEX = {name: i for i, name in enumerate(FEATURES)}
+# Every field below comes from a validated AccountStats or from the model, so the reasons are built
+# without re-validating them: validation was a fifth of explaining a streamed event.
+_reason = Reason.model_construct
 
 
 def reference_rows(x: np.ndarray) -> np.ndarray:
@@ -73,7 +76,7 @@ def _engagement(c: _Context, concern: bool) -> Reason:
     else:
         code = "engagement_too_high" if concern else usual
         text = f"engagement {er:.2%} {c.basis} is {er / norm:.1f}x the {norm:.2%} median for {scope}"
-    return Reason(code=code, text=text, value=er, reference=norm, direction=-1 if concern else 1)
+    return _reason(code=code, text=text, value=er, reference=norm, direction=-1 if concern else 1)
 
 
 def _following(c: _Context, concern: bool) -> Reason:
@@ -81,7 +84,7 @@ def _following(c: _Context, concern: bool) -> Reason:
     ratio = (a.following or 0) / max(a.followers, 1)
     text = f"follows {a.following or 0:,} accounts for {a.followers:,} followers ({ratio:.2f} per follower vs {typical:.2f} typical)"
     code = "follow_back" if concern else "following_normal"
-    return Reason(code=code, text=text, value=ratio, reference=typical, direction=-1 if concern else 1)
+    return _reason(code=code, text=text, value=ratio, reference=typical, direction=-1 if concern else 1)
 
 
 def _comments(c: _Context, concern: bool) -> Reason:
@@ -89,7 +92,7 @@ def _comments(c: _Context, concern: bool) -> Reason:
     share = a.avg_comments / max(a.avg_likes + a.avg_comments, 1e-9)
     text = f"comments are {share:.0%} of interactions vs {typical:.0%} typical"
     code = "comment_heavy" if concern else "comments_normal"
-    return Reason(code=code, text=text, value=share, reference=typical, direction=-1 if concern else 1)
+    return _reason(code=code, text=text, value=share, reference=typical, direction=-1 if concern else 1)
 
 
 def _growth(c: _Context, concern: bool) -> Reason:
@@ -100,7 +103,7 @@ def _growth(c: _Context, concern: bool) -> Reason:
     )
     code = "growth_spike" if concern else "growth_steady"
     ref = a.median_monthly_growth
-    return Reason(
+    return _reason(
         code=code, text=text, value=a.max_monthly_growth, reference=ref, direction=-1 if concern else 1
     )
 
@@ -110,7 +113,9 @@ def _posts(c: _Context, concern: bool) -> Reason:
     posts = c.account.posts or 0
     text = f"{posts:,} posts vs ~{typical:,.0f} typical"
     code = "few_posts" if concern and posts < typical else ("many_posts" if concern else "posts_normal")
-    return Reason(code=code, text=text, value=posts, reference=typical, direction=-1 if concern else 1)
+    return _reason(
+        code=code, text=text, value=float(posts), reference=typical, direction=-1 if concern else 1
+    )
 
 
 _PHRASES: dict[str, Callable[[_Context, bool], Reason]] = {
@@ -124,17 +129,17 @@ _PHRASES: dict[str, Callable[[_Context, bool], Reason]] = {
 
 def _missing(name: str) -> Reason:
     text = f"{name} count not given: scored as a typical account and the confidence is lowered"
-    return Reason(code=f"missing_{name}", text=text, value=None, reference=None, direction=0)
+    return _reason(code=f"missing_{name}", text=text, value=None, reference=None, direction=0)
 
 
 def _nothing_stands_out(risk: float) -> Reason:
     text = f"risk {risk:.1%}: no figure moves the score by {CONCERN_FROM:.0%} or more from a typical honest account"
-    return Reason(code="typical_profile", text=text, direction=1)
+    return _reason(code="typical_profile", text=text, direction=1)
 
 
 def _combination(risk: float) -> Reason:
     text = f"risk {risk:.0%} comes from the figures together; setting any one to typical leaves it high"
-    return Reason(code="risky_combination", text=text, direction=-1)
+    return _reason(code="risky_combination", text=text, direction=-1)
 
 
 def explain(account: AccountStats, risk: float, contribution: Sequence[float]) -> list[Reason]:
