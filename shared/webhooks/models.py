@@ -1,4 +1,6 @@
-"""Outbound webhook tables, in the identity ("edge") database every service shares.
+"""Webhook tables. Outbound ones and the inbound sources live in the identity ("edge") database every
+service shares; `InboundMessage` lives in the database of each service that receives webhooks, so it
+commits together with what the webhook changed.
 
 One row per endpoint, one per delivery (an event for an endpoint) and one per attempt, so a partner
 can see exactly what was sent when, and what their server answered.
@@ -77,7 +79,8 @@ class InboundSource(SQLModel, table=True):
 
 
 class InboundMessage(SQLModel, table=True):
-    """Every accepted inbound webhook-id: a second arrival of the same id is a replay and changes nothing."""
+    """Every applied inbound webhook-id, in the receiving service's database (written in the transaction
+    that applied the body): a second arrival of the same id is a replay and changes nothing."""
 
     __tablename__ = "inbound_message"
 

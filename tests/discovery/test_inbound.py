@@ -64,3 +64,39 @@ def test_signed_but_malformed_body_is_422_naming_the_field(client: TestClient) -
     )
     assert r.status_code == 422
     assert r.json()["errors"][0]["field"].startswith("creators")
+
+
+def test_webhook_refused_with_422_then_retried_corrected_under_the_same_id_is_applied(
+    client: TestClient,
+) -> None:
+    edge = _runtime(client).idempotency.db  # type: ignore[union-attr]
+    source, secret = register_source(edge, "globex", "p")
+    wrong = orjson.dumps({"creators": [{"creator_id": "x"}]})
+    r = client.post(
+        f"/v1/inbound/{source}/creators", content=wrong, headers=sign_headers([secret], "m3", wrong)
+    )
+    assert r.status_code == 422
+    corrected = orjson.dumps({"creators": synthetic.generate_world(3, seed=4).payloads()})
+    r = client.post(
+        f"/v1/inbound/{source}/creators", content=corrected, headers=sign_headers([secret], "m3", corrected)
+    )
+    assert r.status_code == 202, r.text
+    assert r.json()["created"] == 3
+
+
+def test_nul_character_or_over_long_webhook_id_is_4xx_naming_the_field(client: TestClient) -> None:
+    edge = _runtime(client).idempotency.db  # type: ignore[union-attr]
+    source, secret = register_source(edge, "globex", "p")
+    creators = synthetic.generate_world(1, seed=5).payloads()
+    creators[0]["name"] = "Ana\x00Lee"
+    nul = orjson.dumps({"creators": creators})
+    r = client.post(f"/v1/inbound/{source}/creators", content=nul, headers=sign_headers([secret], "m4", nul))
+    assert r.status_code == 422
+    assert r.json()["errors"][0]["field"] == "creators.0.name"
+    ok = orjson.dumps({"creators": synthetic.generate_world(1, seed=6).payloads()})
+    r = client.post(
+        f"/v1/inbound/{source}/creators", content=ok, headers=sign_headers([secret], "m" * 300, ok)
+    )
+    assert r.status_code == 422
+    assert r.json()["errors"][0]["field"] == "webhook-id"
+    assert client.get("/v1/catalog/stats", headers={"X-Org-Id": "globex"}).json()["creators"] == 0
