@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import itertools
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -13,8 +17,15 @@ from pydantic import BaseModel
 
 from shared.db import Database, migrate
 from shared.errors import install_error_handlers
-from shared.idempotency import IdempotencyMiddleware, IdempotencyStore
+from shared.idempotency import (
+    IdempotencyMiddleware,
+    IdempotencyStore,
+    caller_hash,
+    request_fingerprint,
+)
 from shared.runtime import IDENTITY_MIGRATIONS
+
+LEASE = timedelta(seconds=1)
 
 
 class Thing(BaseModel):
@@ -28,7 +39,8 @@ def client(tmp_path: Path) -> TestClient:
     app = FastAPI()
     install_error_handlers(app)
     app.add_middleware(IdempotencyMiddleware)
-    app.state.runtime = SimpleNamespace(idempotency=IdempotencyStore(Database(url)))
+    # A short lease, so a killed request's key is taken over within the test.
+    app.state.runtime = SimpleNamespace(idempotency=IdempotencyStore(Database(url), lease=LEASE))
     counter = itertools.count(1)
     app.state.created = []
 
@@ -81,3 +93,76 @@ def test_server_errors_are_not_stored_so_a_retry_runs_again(client: TestClient) 
     r = client.post("/boom", headers=h)
     assert r.status_code == 500
     assert "idempotent-replayed" not in r.headers
+
+
+def _store(client: TestClient) -> IdempotencyStore:
+    store: IdempotencyStore = client.app.state.runtime.idempotency  # type: ignore[attr-defined]
+    return store
+
+
+def test_key_of_a_killed_request_is_taken_over_after_its_lease(client: TestClient) -> None:
+    body = b'{"name":"a"}'
+    # The request began (the key is claimed) and its process was killed: nothing completes the record.
+    claim = (
+        caller_hash(b"acme"),
+        "k-killed",
+        "POST",
+        "/things",
+        request_fingerprint("POST", "/things", body),
+    )
+    assert _store(client).begin(*claim, owner="killed-process") is None
+    h = {"Idempotency-Key": "k-killed", "X-Org-Id": "acme", "content-type": "application/json"}
+    early = client.post("/things", content=body, headers=h)
+    assert early.status_code == 409
+    assert early.headers["retry-after"] == "1"
+    time.sleep(LEASE.total_seconds() + 0.1)
+    retry = client.post("/things", content=body, headers=h)
+    assert retry.status_code == 201, retry.text
+    assert client.post("/things", content=body, headers=h).headers["idempotent-replayed"] == "true"
+    assert client.app.state.created == [1]  # type: ignore[attr-defined]
+
+
+def test_a_renewed_lease_is_kept_and_a_taken_over_owner_records_nothing(client: TestClient) -> None:
+    store = _store(client)
+    claim = ("caller", "k-lease", "POST", "/things", "fp")
+    assert store.begin(*claim, owner="first") is None
+    time.sleep(0.7)
+    assert store.renew("caller", "k-lease", "first")
+    time.sleep(0.7)  # 1.4 s since the claim, 0.7 s since the renewal: still held
+    assert store.begin(*claim, owner="second") is not None
+    time.sleep(0.4)
+    assert store.begin(*claim, owner="second") is None  # lapsed: taken over
+    assert not store.renew("caller", "k-lease", "first")
+    store.complete("caller", "k-lease", "first", 201, [], b"late")
+    store.complete("caller", "k-lease", "second", 201, [], b"mine")
+    stored = store.begin(*claim, owner="third")
+    assert stored is not None and stored.body == b"mine"
+
+
+def test_another_body_under_a_lapsed_key_is_still_refused(client: TestClient) -> None:
+    claim = (
+        caller_hash(b"acme"),
+        "k-other",
+        "POST",
+        "/things",
+        request_fingerprint("POST", "/things", b"{}"),
+    )
+    _store(client).begin(*claim, owner="killed-process")
+    time.sleep(LEASE.total_seconds() + 0.1)
+    r = client.post("/things", json={"name": "b"}, headers={"Idempotency-Key": "k-other", "X-Org-Id": "acme"})
+    assert r.status_code == 422
+
+
+def test_retries_racing_for_a_lapsed_key_on_postgresql_take_it_over_once(
+    postgres_database: Callable[[str], str],
+) -> None:
+    url = postgres_database("idem_lease")
+    migrate(url, IDENTITY_MIGRATIONS)
+    store = IdempotencyStore(Database(url), lease=timedelta(milliseconds=200))
+    claim = ("caller", "k-race", "POST", "/things", "fp")
+    assert store.begin(*claim, owner="killed") is None
+    time.sleep(0.3)
+    with ThreadPoolExecutor(8) as pool:
+        answers = list(pool.map(lambda n: store.begin(*claim, owner=f"retry-{n}"), range(8)))
+    assert sum(a is None for a in answers) == 1
+    assert all(a.status_code is None for a in answers if a is not None)

@@ -4,6 +4,8 @@ that fails to apply does not burn its webhook-id."""
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -122,3 +124,22 @@ def test_a_body_that_fails_to_apply_does_not_burn_its_webhook_id(
     assert apply_once(service_db, inbound, lambda s, org, body: body.data["reach"]) == 1200
     with service_db.transaction() as s:
         assert [m.webhook_id for m in s.exec(select(InboundMessage))] == ["msg_5"]
+
+
+def test_the_same_webhook_delivered_twice_at_once_on_postgresql_is_applied_once(
+    edge: Database, postgres_database: Callable[[str], str]
+) -> None:
+    url = postgres_database("inbound")
+    migrate(url, DISCOVERY_MIGRATIONS)
+    service_db, inbound = Database(url), _inbound(edge, "msg_twice")
+    applied: list[str] = []
+
+    def slow_apply(session: Session, org_id: str, body: Result) -> str:
+        time.sleep(0.3)  # both deliveries are inside their transactions at once
+        applied.append(org_id)
+        return "applied"
+
+    with ThreadPoolExecutor(2) as pool:
+        answers = list(pool.map(lambda _: apply_once(service_db, inbound, slow_apply), range(2)))
+    assert sorted(map(str, answers)) == ["None", "applied"]
+    assert applied == ["acme"]
