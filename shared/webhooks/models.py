@@ -50,6 +50,13 @@ class WebhookDelivery(SQLModel, table=True):
     )
     attempts: int = 0
     next_attempt_at: datetime | None = Field(default=None, index=True)
+    claimed_until: datetime | None = Field(
+        default=None,
+        description="While an attempt is under way: when its claim lapses (shared.webhooks.claims).",
+    )
+    claim_token: str | None = Field(
+        default=None, max_length=16, description="The claim of the attempt under way."
+    )
     last_status_code: int | None = None
     created_at: datetime = Field(index=True)
 
