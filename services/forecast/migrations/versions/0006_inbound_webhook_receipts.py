@@ -12,7 +12,9 @@ Create Date: 2026-12-03 03:40:00.000000
 
 from collections.abc import Sequence
 
-from shared.webhooks import inbound_schema
+# The same table in every receiving service: the steps are shared.
+from shared.webhooks.inbound_schema import create_table as upgrade
+from shared.webhooks.inbound_schema import drop_table as downgrade
 
 # revision identifiers, used by Alembic.
 revision: str = "0006"
@@ -21,11 +23,4 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 
-def upgrade() -> None:
-    """Upgrade schema."""
-    inbound_schema.create_table()
-
-
-def downgrade() -> None:
-    """Downgrade schema."""
-    inbound_schema.drop_table()
+__all__ = ["downgrade", "upgrade"]
