@@ -2,59 +2,39 @@
 
 from __future__ import annotations
 
-import itertools
+import os
+import signal
+import subprocess
+import sys
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from pathlib import Path
-from types import SimpleNamespace
 
+import httpx
 import pytest
-from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from pydantic import BaseModel
 
+from shared.broker import free_port
 from shared.db import Database, migrate
-from shared.errors import install_error_handlers
-from shared.idempotency import (
-    IdempotencyMiddleware,
-    IdempotencyStore,
-    caller_hash,
-    request_fingerprint,
-)
+from shared.idempotency import IdempotencyStore, caller_hash, request_fingerprint
 from shared.runtime import IDENTITY_MIGRATIONS
+from tests.shared.idempotency_app import SLOW, build
 
-LEASE = timedelta(seconds=1)
-
-
-class Thing(BaseModel):
-    name: str
+LEASE = timedelta(seconds=1)  # short, so a killed request's key is taken over within the test
 
 
 @pytest.fixture
-def client(tmp_path: Path) -> TestClient:
+def identity_url(tmp_path: Path) -> str:
     url = f"sqlite:///{tmp_path / 'identity.db'}"
     migrate(url, IDENTITY_MIGRATIONS)
-    app = FastAPI()
-    install_error_handlers(app)
-    app.add_middleware(IdempotencyMiddleware)
-    # A short lease, so a killed request's key is taken over within the test.
-    app.state.runtime = SimpleNamespace(idempotency=IdempotencyStore(Database(url), lease=LEASE))
-    counter = itertools.count(1)
-    app.state.created = []
+    return url
 
-    @app.post("/things", status_code=201)
-    def create(thing: Thing) -> dict[str, object]:
-        n = next(counter)
-        app.state.created.append(n)
-        return {"id": n, "name": thing.name}
 
-    @app.post("/boom")
-    def boom() -> None:
-        raise RuntimeError("server error")
-
-    return TestClient(app, raise_server_exceptions=False)
+@pytest.fixture
+def client(identity_url: str) -> TestClient:
+    return TestClient(build(identity_url, LEASE), raise_server_exceptions=False)
 
 
 def test_retry_with_the_same_key_creates_once_and_replays(client: TestClient) -> None:
@@ -166,3 +146,44 @@ def test_retries_racing_for_a_lapsed_key_on_postgresql_take_it_over_once(
         answers = list(pool.map(lambda n: store.begin(*claim, owner=f"retry-{n}"), range(8)))
     assert sum(a is None for a in answers) == 1
     assert all(a.status_code is None for a in answers if a is not None)
+
+
+def test_key_of_a_request_whose_server_process_was_killed_is_usable_after_the_lease(
+    identity_url: str, client: TestClient
+) -> None:
+    """A real server process, killed (SIGKILL) while the first request runs: while it lived, its renewed
+    lease kept retries out; once it is dead, a retry elsewhere takes the key over after the lease."""
+    port = free_port()
+    server = subprocess.Popen([sys.executable, "-m", "tests.shared.idempotency_app", identity_url, str(port),
+                               str(LEASE.total_seconds())], cwd=Path(__file__).parents[2])  # fmt: skip
+    base, h = f"http://127.0.0.1:{port}", {"Idempotency-Key": "k-server", "X-Org-Id": "acme"}
+    try:
+        _wait_listening(base)
+        with ThreadPoolExecutor(1) as pool:
+            first = pool.submit(httpx.post, f"{base}/things", json={"name": SLOW}, headers=h, timeout=30)
+            time.sleep(3 * LEASE.total_seconds())  # three leases: only renewals keep the key
+            assert httpx.post(f"{base}/things", json={"name": SLOW}, headers=h).status_code == 409
+            os.kill(server.pid, signal.SIGKILL)
+            with pytest.raises(httpx.HTTPError):
+                first.result()
+    finally:
+        server.kill()
+        server.wait(10)
+    early = client.post("/things", json={"name": SLOW}, headers=h)  # another replica, at once
+    if early.status_code == 409:  # (unless the machine was so slow that the lease has lapsed already)
+        assert int(early.headers["retry-after"]) <= LEASE.total_seconds()
+        time.sleep(LEASE.total_seconds() + 0.2)
+    retry = early if early.status_code == 201 else client.post("/things", json={"name": SLOW}, headers=h)
+    assert retry.status_code == 201, retry.text
+    assert client.app.state.created == [1]  # type: ignore[attr-defined]
+
+
+def _wait_listening(base: str) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            httpx.get(f"{base}/docs", timeout=1)
+            return
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    raise AssertionError(f"the app did not start at {base}")
