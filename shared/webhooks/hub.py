@@ -184,8 +184,8 @@ class DeliveryWorker(threading.Thread):
         extensions = {"sni_hostname": target.host} if target.scheme == "https" else {}
         with self._client.stream("POST", target.pinned_url(), content=body, extensions=extensions,
                                  headers={**headers, "host": target.host_header()}) as response:  # fmt: skip
-            first = next(response.iter_bytes(EXCERPT_BYTES), b"")
-            return response.status_code, _excerpt(first, response.encoding)
+            first = next(response.iter_bytes(), b"")  # what the first read brought, not a fixed size
+            return response.status_code, _excerpt(first[:EXCERPT_BYTES], response.encoding)
 
     def _record(self, claim: Claim, code: int | None, excerpt: str, error: str, latency_ms: float) -> None:
         ok = code is not None and 200 <= code < 300
