@@ -2,17 +2,24 @@
 
 A retry with the same key but another body is refused (422), and one that arrives while the first is
 still running gets 409 with Retry-After. Server errors are not stored, so those may be retried.
-Records live in the identity database (cluster-wide) for 24 hours.
+The request that claims a key owns it under a lease, renewed while it runs; a request killed mid-way
+stops renewing, and once its lease expires a retry takes the key over instead of getting 409 until the
+record expires. Records live in the identity database (cluster-wide) for 24 hours.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
+import math
+import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any, cast
 
 import orjson
 from anyio import to_thread
+from sqlalchemy import CursorResult, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, delete
 from starlette.responses import Response
@@ -25,6 +32,9 @@ from shared.identity.models import IdempotencyRecord
 
 HEADER = b"idempotency-key"
 TTL = timedelta(hours=24)
+# Long enough that a busy database does not let a live request's lease lapse between renewals (every
+# third of it), short enough that a client retrying a dead request waits well under a minute.
+LEASE = timedelta(seconds=30)
 MAX_KEY_LENGTH = 255
 # Response fields that carry a secret shown once; never stored in a record (see `without_secrets`).
 SECRET_FIELDS = frozenset({"secret", "api_key", "password"})
@@ -36,40 +46,95 @@ class Stored:
     fingerprint: str
     headers: list[list[str]]
     body: bytes
+    retry_after_s: int = 1  # while in progress: until the owner's lease ends
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
+
+
+def _is_key(caller: str, key: str) -> Any:
+    return (col(IdempotencyRecord.caller) == caller) & (col(IdempotencyRecord.key) == key)
 
 
 class IdempotencyStore:
-    def __init__(self, db: Database) -> None:
-        self.db = db
+    def __init__(self, db: Database, lease: timedelta = LEASE) -> None:
+        self.db, self.lease = db, lease
 
-    def begin(self, caller: str, key: str, method: str, path: str, fingerprint: str) -> Stored | None:
-        """Claim the key (None) or return what is already recorded under it."""
+    def begin(
+        self, caller: str, key: str, method: str, path: str, fingerprint: str, owner: str
+    ) -> Stored | None:
+        """Claim the key for `owner` (None) or return what is already recorded under it.
+
+        An unfinished record whose owner's lease has lapsed (its request died) is taken over by a retry
+        of the same request; of several retries at once, one wins and the others see it in progress."""
         now = datetime.now(UTC)
         try:
             with self.db.transaction() as s:
                 row = s.get(IdempotencyRecord, (caller, key))
-                if row is not None and row.created_at.replace(tzinfo=UTC) > now - TTL:
-                    return Stored(row.status_code, row.fingerprint, row.headers, row.body)
+                if row is not None and _utc(row.created_at) > now - TTL:  # type: ignore[operator]
+                    lease_until = _utc(row.lease_until)
+                    lapsed = lease_until is None or lease_until <= now
+                    if row.status_code is None and row.fingerprint == fingerprint and lapsed:
+                        if self._take_over(s, row, owner, now):
+                            return None
+                        s.refresh(row)
+                        lease_until = _utc(row.lease_until)
+                    wait = (lease_until - now).total_seconds() if lease_until else 1
+                    return Stored(row.status_code, row.fingerprint, row.headers, row.body,
+                                  retry_after_s=max(1, math.ceil(wait)))  # fmt: skip
                 if row is not None:
                     s.delete(row)
                     s.flush()
-                s.add(IdempotencyRecord(caller=caller, key=key, method=method, path=path,
-                                        fingerprint=fingerprint, created_at=now))  # fmt: skip
+                s.add(IdempotencyRecord(caller=caller, key=key, method=method, path=path, fingerprint=fingerprint,
+                                        owner=owner, lease_until=now + self.lease, created_at=now))  # fmt: skip
         except IntegrityError:
-            return self.begin(caller, key, method, path, fingerprint)  # lost a race: read the winner's row
+            return self.begin(
+                caller, key, method, path, fingerprint, owner
+            )  # lost a race: read the winner's row
         return None
 
-    def complete(self, caller: str, key: str, status: int, headers: list[list[str]], body: bytes) -> None:
+    def _take_over(self, s: Any, row: IdempotencyRecord, owner: str, now: datetime) -> bool:
+        """Move the key to `owner` unless another retry moved it first (the old owner is the guard)."""
+        taken = s.execute(update(IdempotencyRecord).where(
+            _is_key(row.caller, row.key), col(IdempotencyRecord.owner) == row.owner,
+            col(IdempotencyRecord.status_code).is_(None),
+        ).values(owner=owner, lease_until=now + self.lease))  # fmt: skip
+        return bool(cast(CursorResult[Any], taken).rowcount)
+
+    def renew(self, caller: str, key: str, owner: str) -> bool:
+        """Extend the owner's lease while its request runs; False once another request took the key."""
+        with self.db.transaction() as s:
+            renewed = s.execute(update(IdempotencyRecord).where(
+                _is_key(caller, key), col(IdempotencyRecord.owner) == owner,
+                col(IdempotencyRecord.status_code).is_(None),
+            ).values(lease_until=datetime.now(UTC) + self.lease))  # fmt: skip
+        return bool(cast(CursorResult[Any], renewed).rowcount)
+
+    def complete(
+        self, caller: str, key: str, owner: str, status: int, headers: list[list[str]], body: bytes
+    ) -> None:
+        """Store the answer, unless the key was taken over meanwhile (the new owner records its own)."""
         with self.db.transaction() as s:
             row = s.get(IdempotencyRecord, (caller, key))
-            if row is not None:
-                row.status_code, row.headers, row.body = status, headers, body
+            if row is not None and row.owner == owner:
+                row.status_code, row.headers, row.body, row.lease_until = status, headers, body, None
                 s.add(row)
 
-    def release(self, caller: str, key: str) -> None:
+    def release(self, caller: str, key: str, owner: str) -> None:
         with self.db.transaction() as s:
-            s.execute(delete(IdempotencyRecord).where(col(IdempotencyRecord.caller) == caller,
-                                                      col(IdempotencyRecord.key) == key))  # fmt: skip
+            s.execute(
+                delete(IdempotencyRecord).where(_is_key(caller, key), col(IdempotencyRecord.owner) == owner)
+            )
+
+
+def caller_hash(credential: bytes | None) -> str:
+    """Keys are per caller: the hash of the credential the request came with."""
+    return hashlib.sha256(credential or b"anonymous").hexdigest()
+
+
+def request_fingerprint(method: str, path: str, body: bytes) -> str:
+    return hashlib.sha256(method.encode() + path.encode() + b"\n" + body).hexdigest()
 
 
 def _header(scope: Scope, name: bytes) -> bytes | None:
@@ -104,21 +169,23 @@ class IdempotencyMiddleware:
         credential = (
             _header(scope, b"x-api-key") or _header(scope, b"authorization") or _header(scope, b"x-org-id")
         )
-        caller = hashlib.sha256(credential or b"anonymous").hexdigest()
-        fingerprint = hashlib.sha256(
-            scope["method"].encode() + scope["path"].encode() + b"\n" + body
-        ).hexdigest()
+        caller, fingerprint = (
+            caller_hash(credential),
+            request_fingerprint(scope["method"], scope["path"], body),
+        )
+        owner = secrets.token_hex(16)
         stored = await to_thread.run_sync(
-            store.begin, caller, key, scope["method"], scope["path"], fingerprint
+            store.begin, caller, key, scope["method"], scope["path"], fingerprint, owner
         )
         if stored is not None:
             await _answer_from_record(stored, fingerprint, scope, receive, send)
             return
-        await self._run_and_record(store, caller, key, body, scope, send)
+        await self._run_and_record(store, (caller, key, owner), body, scope, send)
 
     async def _run_and_record(
-        self, store: IdempotencyStore, caller: str, key: str, body: bytes, scope: Scope, send: Send
+        self, store: IdempotencyStore, claim: tuple[str, str, str], body: bytes, scope: Scope, send: Send
     ) -> None:
+        caller, key, owner = claim
         status, headers, chunks = 500, [], []
 
         async def capture(message: Message) -> None:
@@ -130,14 +197,25 @@ class IdempotencyMiddleware:
                 chunks.append(message.get("body", b""))
             await send(message)
 
+        # A plain asyncio task, not a task group: an error of the app must reach the error handler as is.
+        heartbeat = asyncio.create_task(_keep_lease(store, caller, key, owner))
         try:
             await self.app(scope, replay_body(body), capture)
         finally:
+            heartbeat.cancel()
             if status < 500:
                 kept_headers, kept_body = without_secrets(headers, b"".join(chunks))
-                await to_thread.run_sync(store.complete, caller, key, status, kept_headers, kept_body)
+                await to_thread.run_sync(store.complete, caller, key, owner, status, kept_headers, kept_body)
             else:
-                await to_thread.run_sync(store.release, caller, key)
+                await to_thread.run_sync(store.release, caller, key, owner)
+
+
+async def _keep_lease(store: IdempotencyStore, caller: str, key: str, owner: str) -> None:
+    """Renew the lease every third of it while the request runs (stops when the key was taken over)."""
+    while True:
+        await asyncio.sleep(store.lease.total_seconds() / 3)
+        if not await to_thread.run_sync(store.renew, caller, key, owner):
+            return
 
 
 def _redact(value: object) -> tuple[object, bool]:
@@ -204,9 +282,9 @@ async def _answer_from_record(
             409,
             "idempotency_in_progress",
             "Request in progress",
-            "the first request with this key is still running",
+            "the first request with this key is still running; if it died, retry after Retry-After seconds",
         )
-        response.headers["Retry-After"] = "1"
+        response.headers["Retry-After"] = str(stored.retry_after_s)
         await response(scope, receive, send)
         return
     headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in stored.headers]

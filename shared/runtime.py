@@ -217,6 +217,7 @@ def start_runtime(spec: ServiceSpec, settings: ServiceSettings) -> Runtime:
             base_delay_s=settings.webhook_base_delay_s, max_attempts=settings.webhook_max_attempts,
             disable_after_failures=settings.webhook_disable_after,
             disable_after_s=settings.webhook_disable_after_hours * 3600,
+            timeout_s=settings.webhook_timeout_s, senders=settings.webhook_senders,
         )  # fmt: skip
         runtime.webhooks = webhook_hub.DeliveryWorker(
             identity, policy, on_disabled=runtime.report_disabled_endpoint

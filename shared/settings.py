@@ -163,6 +163,10 @@ class ServiceSettings(BaseSettings):
         5.0, gt=0, description="First retry delay; doubles per attempt (~3 days in all)."
     )
     webhook_max_attempts: int = Field(20, ge=1, description="Attempts before a delivery is given up.")
+    webhook_timeout_s: float = Field(
+        10.0, gt=0, description="Connect, send and answer timeout of one delivery attempt (each)."
+    )
+    webhook_senders: int = Field(4, ge=1, description="Deliveries sent at once by this process.")
     webhook_disable_after: int = Field(
         50, ge=1, description="Consecutive failed attempts that disable an endpoint..."
     )

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import json
 import signal
 import sys
 import threading
@@ -136,6 +135,7 @@ def topics_create(
     admin_user: AdminUser = "admin",
     admin_password: AdminPassword = "",
     admin_mechanism: AdminMechanism = "",
+    as_json: JsonFlag = False,
 ) -> None:
     """Create every missing topic (and its dead-letter topic); existing topics are left as they are."""
     from shared.bus.admin import ensure_topics
@@ -144,7 +144,14 @@ def topics_create(
     created = ensure_topics(
         bootstrap, timeout_s=120, replication_factor=replication_factor, security=security
     )
-    typer.echo(json.dumps({"created": created}))
+    emit({"created": created}, as_json, _created_topics)
+
+
+def _created_topics(result: dict[str, list[str]]) -> str:
+    created = result["created"]
+    if not created:
+        return "Every topic exists already; nothing to create."
+    return "\n".join([f"Created {len(created)} topic(s):", *(f"  {name}" for name in created)])
 
 
 @topics_app.command("grant")
@@ -153,7 +160,8 @@ def topics_grant(
     admin_user: AdminUser = "admin",
     admin_password: AdminPassword = "",
     admin_mechanism: AdminMechanism = "",
-    dry_run: bool = typer.Option(False, "--dry-run", help="Print the ACLs as JSON and change nothing."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Print the ACLs and change nothing."),
+    as_json: JsonFlag = False,
 ) -> None:
     """Give each service its own Kafka user (SCRAM, password from TANDEM_<SERVICE>_KAFKA_SASL_PASSWORD) and
     only the access it needs: WRITE on the topics it owns, READ on what it consumes."""
@@ -170,7 +178,9 @@ def topics_grant(
         if s.kafka_sasl_password:
             passwords[user] = s.kafka_sasl_password
     if dry_run:
-        typer.echo(json.dumps([vars(g) for g in plan], indent=1))
+        acls = [vars(g) for g in plan]
+        emit(acls, as_json, lambda rows: table([[r["user"], r["operation"], r["resource"], r["name"]] for r in rows],
+                                               ["user", "may", "on", "name"]))  # fmt: skip
         return
     security = _admin_security(admin_user, admin_password, admin_mechanism)
     admin = KafkaAdminClient(bootstrap_servers=bootstrap.split(","), client_id="tandem-admin", **security)
@@ -178,7 +188,9 @@ def topics_grant(
         apply_grants(admin, plan, passwords, mechanism)
     finally:
         admin.close()
-    typer.echo(json.dumps({"users": sorted(passwords), "acls": len(plan)}))
+    granted = {"users": sorted(passwords), "acls": len(plan)}
+    emit(granted, as_json, lambda d: f"Granted {d['acls']} ACLs; Kafka users with a password set: "
+                                     f"{', '.join(d['users']) or 'none'}.")  # fmt: skip
 
 
 @app.command()

@@ -32,7 +32,7 @@ from shared.errors import NotFound
 from shared.events import Reason
 from shared.orgs import COMPUTE, INGEST, PLAN, ActorDep, OrgDep
 from shared.runtime import Runtime, RuntimeDep
-from shared.webhooks.inbound import receive
+from shared.webhooks.inbound import apply_once, receive
 
 router = APIRouter(prefix="/v1", tags=["discovery"])
 
@@ -86,12 +86,11 @@ async def inbound_creators(source_id: str, request: Request, runtime: RuntimeDep
 
 def _receive_creators(runtime: Runtime, source_id: str, headers: dict[str, str], body: bytes) -> BulkResult:
     assert runtime.idempotency is not None, "inbound webhooks need the edge database"
-    received = receive(runtime.idempotency.db, source_id, headers, body, BulkCreatorsIn)
-    if received is None:  # a replayed webhook-id: already applied
-        return BulkResult(received=0, created=0, updated=0, unchanged=0)
-    org_id, payload = received
-    with runtime.db.transaction() as session:
-        return bulk.upsert(session, org_id, payload.creators, runtime.outbox)
+    inbound = receive(runtime.idempotency.db, source_id, headers, body, BulkCreatorsIn)
+    applied = apply_once(runtime.db, inbound, lambda s, org_id, payload: bulk.upsert(
+        s, org_id, payload.creators, runtime.outbox))  # fmt: skip
+    # None: a replayed webhook-id, already applied
+    return applied or BulkResult(received=0, created=0, updated=0, unchanged=0)
 
 
 @router.get("/catalog/stats")

@@ -16,7 +16,7 @@ from services.forecast.schemas import ResultIn, ResultsAccepted, ResultsIn
 from shared.bus.outbox import Outbox
 from shared.events import CampaignResultReported
 from shared.runtime import Runtime
-from shared.webhooks.inbound import receive
+from shared.webhooks.inbound import apply_once, receive
 
 EVENT_FIELDS = set(CampaignResultReported.model_fields)
 
@@ -48,11 +48,10 @@ def ingest(
 def receive_webhook(
     runtime: Runtime, source_id: str, headers: dict[str, str], body: bytes
 ) -> ResultsAccepted:
-    """Verify and record the delivery (a repeated webhook-id is answered as accepted and changes nothing)."""
+    """Verify, apply and record the delivery in one transaction (a repeated webhook-id is answered as
+    accepted and changes nothing; a refused one is not recorded, so its corrected retry is applied)."""
     assert runtime.idempotency is not None, "inbound webhooks need the edge database"
-    received = receive(runtime.idempotency.db, source_id, headers, body, ResultsIn)
-    if received is None:
-        return ResultsAccepted(accepted=0, duplicates=0, result_ids=[])
-    org_id, parsed = received
-    with runtime.db.transaction() as session:
-        return ingest(session, runtime.outbox, org_id, parsed.results, source=f"inbound:{source_id}")
+    inbound = receive(runtime.idempotency.db, source_id, headers, body, ResultsIn)
+    applied = apply_once(runtime.db, inbound, lambda s, org_id, parsed: ingest(
+        s, runtime.outbox, org_id, parsed.results, source=f"inbound:{source_id}"))  # fmt: skip
+    return applied or ResultsAccepted(accepted=0, duplicates=0, result_ids=[])

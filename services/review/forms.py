@@ -5,11 +5,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from pydantic import ValidationError
+from annotated_types import Ge, Gt, Le
+from pydantic import BaseModel, ValidationError
 
 from services.review.portfolio import Filters
 from services.review.schemas import CHECKLIST_ITEMS, AdjustmentIn, DecisionIn, LessonIn, RelationshipIn
-from services.review.simulator import SimulationIn
+from services.review.simulator import SimulationIn, TeamMember
 
 
 def _text(form: Mapping[str, Any], name: str) -> str:
@@ -89,6 +90,22 @@ def history_from(form: Mapping[str, Any], reviewer_id: str, campaign_id: str) ->
     )
 
 
+# The simulator form's fields: (name, label, step); the team's two kinds follow them.
+SIM_FIELDS = (
+    ("campaigns_per_month", "Campaigns a month", "1"),
+    ("finalists_per_campaign", "Finalists per campaign", "1"),
+    ("strategic_share", "Strategic share of campaigns", "0.05"),
+    ("volume_to_people", "Volume finalists sent to people", "0.05"),
+    ("low_confidence_share", "Of the rest, low confidence (always to people)", "0.01"),
+    ("audit_sample_rate", "Audit sample rate", "0.01"),
+    ("disagreement_rate", "Strategic disagreement rate", "0.01"),
+    ("minutes_per_review", "Minutes per review", "1"),
+    ("working_days", "Working days a month", "1"),
+)
+TEAM_KINDS = (("in_house", "In-house"), ("freelance", "Freelance"))
+TEAM_FIELDS = {"count": ("count", "reviewers"), "daily_capacity": ("capacity", "daily capacity each")}
+
+
 def simulation_from(query: Mapping[str, Any]) -> SimulationIn | None:
     """None when the manager has not asked yet (the page then simulates the current team)."""
     if not _text(query, "campaigns_per_month"):
@@ -100,9 +117,41 @@ def simulation_from(query: Mapping[str, Any]) -> SimulationIn | None:
             "daily_capacity": _text(query, f"{kind}_capacity") or 1,
             "employment": kind,
         }
-        for kind in ("in_house", "freelance")
+        for kind, _ in TEAM_KINDS
     ]
     return SimulationIn.model_validate({**fields, "team": team})
+
+
+def simulation_errors(exc: ValidationError) -> dict[str, str]:
+    """The simulator's errors in plain words, keyed by the form field to show each next to."""
+    labels = {name: label for name, label, _ in SIM_FIELDS}
+    out: dict[str, str] = {}
+    for e in exc.errors():
+        loc = [str(p) for p in e["loc"]]
+        model: type[BaseModel] = SimulationIn
+        if loc[:1] == ["team"] and len(loc) == 3 and loc[2] in TEAM_FIELDS:
+            (kind, kind_label), (suffix, what) = TEAM_KINDS[int(loc[1])], TEAM_FIELDS[loc[2]]
+            field, label, model = f"{kind}_{suffix}", f"{kind_label} {what}", TeamMember
+        elif loc and loc[0] in labels:
+            field, label = loc[0], labels[loc[0]]
+        else:
+            continue
+        out.setdefault(field, _plain_number_error(label, model, loc[-1], str(e["type"])))
+    return out or {"form": "Check the simulator's fields: each takes a number."}
+
+
+def _plain_number_error(label: str, model: type[BaseModel], name: str, error_type: str) -> str:
+    info = model.model_fields[name]
+    whole = info.annotation is int
+    if error_type.endswith("_parsing") or error_type in {"int_from_float", "finite_number"}:
+        return f"Enter a {'whole ' if whole else ''}number for “{label}”."
+    low = next((m.ge for m in info.metadata if isinstance(m, Ge)), None)
+    above = next((m.gt for m in info.metadata if isinstance(m, Gt)), None)
+    high = next((m.le for m in info.metadata if isinstance(m, Le)), None)
+    share = " (a share: 0.2 means 20%)" if high == 1 and not whole else ""
+    if above is not None:
+        return f"“{label}” must be more than {above:,} and at most {high:,}{share}."
+    return f"“{label}” must be between {low:,} and {high:,}{share}."
 
 
 LESSON_FIELDS = ("scope", "scope_value", "market", "text", "rule", "metric", "multiplier")

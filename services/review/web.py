@@ -31,11 +31,14 @@ from services.review import (
 from services.review.accounts import SessionSigner
 from services.review.api import settings_of
 from services.review.forms import (
+    SIM_FIELDS,
+    TEAM_KINDS,
     adjustment_from,
     decision_errors,
     decision_from,
     history_from,
     plain_errors,
+    simulation_errors,
     simulation_from,
 )
 from services.review.models import Reviewer
@@ -307,13 +310,16 @@ def manager(request: Request, runtime: RuntimeDep) -> Response:
             return _to_login(request)
         if not person.is_manager:
             return _back("/app/queue", error="The manager view is for managers.")
-        sim_error = ""
+        sim_errors: dict[str, str] = {}
         try:
             sim = simulation_from(request.query_params)
         except ValidationError as exc:
-            sim, sim_error = None, _reason(exc)
+            sim, sim_errors = None, simulation_errors(exc)
         ctx = pages.manager_page(session, person.org_id, sim)
-    return _render(request, runtime, "manager.html", person, sim_error=sim_error, **ctx)
+    # On an error the form shows what was typed, each problem next to its field, and no result.
+    typed = dict(request.query_params) if sim_errors else {}
+    return _render(request, runtime, "manager.html", person, sim_errors=sim_errors, typed=typed,
+                   sim_fields=SIM_FIELDS, team_kinds=TEAM_KINDS, **ctx)  # fmt: skip
 
 
 @router.get("/feedback", response_model=None)

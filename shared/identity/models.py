@@ -60,6 +60,12 @@ class IdempotencyRecord(SQLModel, table=True):
     path: str = Field(max_length=500)
     fingerprint: str = Field(max_length=64, description="Hash of method, path and body.")
     status_code: int | None = Field(default=None, description="None while the first request is in flight.")
+    owner: str = Field(
+        default="", max_length=32, description="The request that holds the key (a random token)."
+    )
+    lease_until: datetime | None = Field(
+        default=None, description="While in flight: when a retry may take the key over (the owner renews it)."
+    )
     headers: list[list[str]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     body: bytes = Field(default=b"", sa_column=Column(LargeBinary, nullable=False))
     created_at: datetime = Field(index=True)

@@ -2,7 +2,8 @@
 
 Every service delivers the events it produces: its outbox relay calls `fan_out` after the broker has
 acknowledged the events and before it marks them published, so a crash repeats the fan-out, which the
-unique (endpoint, event) key turns into a no-op. A `DeliveryWorker` thread per process sends what is due.
+unique (endpoint, event) key turns into a no-op. A `DeliveryWorker` per process sends what is due, with
+a few sender threads, each claiming one delivery at a time (shared.webhooks.claims).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from sqlmodel import col, select
 from shared.bus.outbox import Message, PendingMessage
 from shared.db import Database
 from shared.webhooks import retry
+from shared.webhooks.claims import Claim, claim_next, held, in_flight
 from shared.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from shared.webhooks.signing import new_secret, sign_headers
 from shared.webhooks.targets import Target, UnsafeTarget, resolve_target
@@ -41,6 +43,13 @@ class DeliveryPolicy:
     disable_after_failures: int = 50
     disable_after_s: float = 3 * 86400
     timeout_s: float = 10.0
+    senders: int = 4  # deliveries in flight per process: one slow partner must not hold up the others
+
+    @property
+    def claim_lease(self) -> timedelta:
+        """Longer than one send can take: connect, write and the wait for the answer are each bounded by
+        `timeout_s`, and only the first chunk of the answer is read; 5 s of margin for the database."""
+        return timedelta(seconds=3 * self.timeout_s + 5)
 
 
 def active_secrets(endpoint: WebhookEndpoint, now: datetime) -> list[str]:
@@ -88,11 +97,11 @@ def fan_out(edge: Database, rows: Sequence[Message | PendingMessage]) -> int:
     return created
 
 
-def _excerpt(response: httpx.Response) -> str:
-    try:
-        return response.text[:500]
-    except Exception:
-        return ""
+EXCERPT_BYTES = 2000  # enough for the 500 characters an attempt keeps
+
+
+def _excerpt(first: bytes, encoding: str | None) -> str:
+    return first.decode(encoding or "utf-8", errors="replace")[:500]
 
 
 class DeliveryWorker(threading.Thread):
@@ -109,9 +118,17 @@ class DeliveryWorker(threading.Thread):
                                     limits=httpx.Limits(max_keepalive_connections=0))  # fmt: skip
 
     def run(self) -> None:
+        senders = [threading.Thread(target=self._send_loop, name=f"webhook-sender-{n}", daemon=True)
+                   for n in range(self.policy.senders)]  # fmt: skip
+        for sender in senders:
+            sender.start()
+        for sender in senders:
+            sender.join()
+
+    def _send_loop(self) -> None:
         while not self._stop_event.is_set():
             try:
-                if self.deliver_due() == 0:
+                if not self.deliver_one():
                     self._stop_event.wait(self.poll_s)
             except Exception:
                 log.exception("webhook delivery loop failed; retrying")
@@ -119,28 +136,27 @@ class DeliveryWorker(threading.Thread):
 
     def stop(self) -> None:
         self._stop_event.set()
-        self.join(timeout=10)
+        self.join(timeout=self.policy.timeout_s + 5)
         self._client.close()
 
     def deliver_due(self, limit: int = 50) -> int:
-        now = datetime.now(UTC)
-        with self.edge.transaction() as s:
-            due = list(s.exec(
-                select(WebhookDelivery)
-                .where(WebhookDelivery.status == "pending", col(WebhookDelivery.next_attempt_at) <= now)
-                .order_by(col(WebhookDelivery.next_attempt_at)).limit(limit).with_for_update(skip_locked=True)
-            ))  # fmt: skip
-            for delivery in due:
-                # Claim: push the next attempt out so another worker does not pick it up meanwhile.
-                delivery.next_attempt_at = now + timedelta(seconds=self.policy.timeout_s * 3)
-                s.add(delivery)
-        for delivery in due:
-            self._attempt(delivery.delivery_id)
-        return len(due)
+        """Send what is due now, one claim at a time, up to `limit`; returns how many were attempted."""
+        sent = 0
+        while sent < limit and self.deliver_one():
+            sent += 1
+        return sent
 
-    def _attempt(self, delivery_id: str) -> None:
-        with self.edge.transaction() as s:
-            delivery = s.get(WebhookDelivery, delivery_id)
+    def deliver_one(self) -> bool:
+        """Claim one due delivery and attempt it; False when nothing is due."""
+        claim = claim_next(self.edge, self.policy.claim_lease)
+        if claim is None:
+            return False
+        self._attempt(claim)
+        return True
+
+    def _attempt(self, claim: Claim) -> None:
+        with self.edge.transaction() as s:  # re-checked: still ours, still pending, endpoint still on
+            delivery = held(s, claim)
             endpoint = s.get(WebhookEndpoint, delivery.endpoint_id) if delivery else None
             if delivery is None or endpoint is None or not endpoint.enabled:
                 return
@@ -151,34 +167,40 @@ class DeliveryWorker(threading.Thread):
             target = resolve_target(
                 url, allow_loopback=self.policy.allow_loopback, allow_private=self.policy.allow_private
             )
-            headers = {**sign_headers(keys, delivery_id, body), "content-type": "application/json",
+            headers = {**sign_headers(keys, claim.delivery_id, body), "content-type": "application/json",
                        "user-agent": "tandem-webhooks/1"}  # fmt: skip
-            response = self._post_pinned(target, body, headers)
-            code, excerpt = response.status_code, _excerpt(response)
+            code, excerpt = self._post_pinned(target, body, headers)
         except UnsafeTarget as exc:
             error = f"refused target: {exc}"
         except httpx.HTTPError as exc:
             error = f"{type(exc).__name__}: {exc}"[:500]
-        self._record(delivery_id, code, excerpt, error, (time.perf_counter() - started) * 1000)
+        self._record(claim, code, excerpt, error, (time.perf_counter() - started) * 1000)
 
-    def _post_pinned(self, target: Target, body: bytes, headers: dict[str, str]) -> httpx.Response:
+    def _post_pinned(self, target: Target, body: bytes, headers: dict[str, str]) -> tuple[int, str]:
         """POST to the address that was checked, never to a second DNS answer (rebinding); the Host
-        header and TLS SNI (and so certificate checks) still name the host."""
+        header and TLS SNI (and so certificate checks) still name the host. Returns the status and the
+        start of the answer: only its first chunk is read, so a partner streaming a long answer cannot
+        hold the attempt past its claim."""
         extensions = {"sni_hostname": target.host} if target.scheme == "https" else {}
-        return self._client.post(target.pinned_url(), content=body, extensions=extensions,
-                                 headers={**headers, "host": target.host_header()})  # fmt: skip
+        with self._client.stream("POST", target.pinned_url(), content=body, extensions=extensions,
+                                 headers={**headers, "host": target.host_header()}) as response:  # fmt: skip
+            first = next(response.iter_bytes(), b"")  # what the first read brought, not a fixed size
+            return response.status_code, _excerpt(first[:EXCERPT_BYTES], response.encoding)
 
-    def _record(
-        self, delivery_id: str, code: int | None, excerpt: str, error: str, latency_ms: float
-    ) -> None:
+    def _record(self, claim: Claim, code: int | None, excerpt: str, error: str, latency_ms: float) -> None:
         ok = code is not None and 200 <= code < 300
         now = datetime.now(UTC)
         disabled: WebhookEndpoint | None = None
         with self.edge.transaction() as s:
-            s.add(WebhookAttempt(delivery_id=delivery_id, attempted_at=now, status_code=code,
+            s.add(WebhookAttempt(delivery_id=claim.delivery_id, attempted_at=now, status_code=code,
                                  latency_ms=round(latency_ms, 2), response_excerpt=excerpt, error=error))  # fmt: skip
-            delivery = s.get(WebhookDelivery, delivery_id)
-            assert delivery is not None
+            delivery = held(s, claim)
+            if delivery is None:  # replayed or re-claimed meanwhile: the attempt is kept, the state is theirs
+                log.warning(
+                    "webhook claim lost during an attempt", extra={"fields": {"delivery": claim.delivery_id}}
+                )
+                return
+            delivery.claimed_until = None
             endpoint = s.get(WebhookEndpoint, delivery.endpoint_id)
             assert endpoint is not None
             delivery.attempts += 1
@@ -233,6 +255,8 @@ def replay(edge: Database, org_id: str, *, delivery_id: str | None = None, endpo
         rows = list(s.exec(stmt))
         for d in rows:
             d.status, d.next_attempt_at = "pending", now
+            if in_flight(d, now):  # the attempt under way records nothing; sent again when its claim lapses
+                d.claim_token = None
             s.add(d)
     return len(rows)
 

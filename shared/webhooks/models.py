@@ -1,4 +1,6 @@
-"""Outbound webhook tables, in the identity ("edge") database every service shares.
+"""Webhook tables. Outbound ones and the inbound sources live in the identity ("edge") database every
+service shares; `InboundMessage` lives in the database of each service that receives webhooks, so it
+commits together with what the webhook changed.
 
 One row per endpoint, one per delivery (an event for an endpoint) and one per attempt, so a partner
 can see exactly what was sent when, and what their server answered.
@@ -48,6 +50,13 @@ class WebhookDelivery(SQLModel, table=True):
     )
     attempts: int = 0
     next_attempt_at: datetime | None = Field(default=None, index=True)
+    claimed_until: datetime | None = Field(
+        default=None,
+        description="While an attempt is under way: when its claim lapses (shared.webhooks.claims).",
+    )
+    claim_token: str | None = Field(
+        default=None, max_length=16, description="The claim of the attempt under way."
+    )
     last_status_code: int | None = None
     created_at: datetime = Field(index=True)
 
@@ -77,7 +86,8 @@ class InboundSource(SQLModel, table=True):
 
 
 class InboundMessage(SQLModel, table=True):
-    """Every accepted inbound webhook-id: a second arrival of the same id is a replay and changes nothing."""
+    """Every applied inbound webhook-id, in the receiving service's database (written in the transaction
+    that applied the body): a second arrival of the same id is a replay and changes nothing."""
 
     __tablename__ = "inbound_message"
 

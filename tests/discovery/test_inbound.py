@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import orjson
 import pytest
 from fastapi.testclient import TestClient
@@ -64,3 +65,35 @@ def test_signed_but_malformed_body_is_422_naming_the_field(client: TestClient) -
     )
     assert r.status_code == 422
     assert r.json()["errors"][0]["field"].startswith("creators")
+
+
+def _deliver(client: TestClient, source: tuple[str, str], webhook_id: str, body: bytes) -> httpx.Response:
+    """A partner's signed delivery from `source` (id, secret)."""
+    source_id, secret = source
+    headers = sign_headers([secret], webhook_id, body)
+    return client.post(f"/v1/inbound/{source_id}/creators", content=body, headers=headers)
+
+
+def test_webhook_refused_with_422_then_retried_corrected_under_the_same_id_is_applied(
+    client: TestClient,
+) -> None:
+    source = register_source(_runtime(client).idempotency.db, "globex", "p")  # type: ignore[union-attr]
+    assert (
+        _deliver(client, source, "m3", orjson.dumps({"creators": [{"creator_id": "x"}]})).status_code == 422
+    )
+    corrected = orjson.dumps({"creators": synthetic.generate_world(3, seed=4).payloads()})
+    r = _deliver(client, source, "m3", corrected)
+    assert r.status_code == 202, r.text
+    assert r.json()["created"] == 3
+
+
+def test_nul_character_or_over_long_webhook_id_is_4xx_naming_the_field(client: TestClient) -> None:
+    source = register_source(_runtime(client).idempotency.db, "globex", "p")  # type: ignore[union-attr]
+    creators = synthetic.generate_world(1, seed=5).payloads()
+    creators[0]["name"] = "Ana\x00Lee"
+    r = _deliver(client, source, "m4", orjson.dumps({"creators": creators}))
+    assert (r.status_code, r.json()["errors"][0]["field"]) == (422, "creators.0.name")
+    ok = orjson.dumps({"creators": synthetic.generate_world(1, seed=6).payloads()})
+    r = _deliver(client, source, "m" * 300, ok)
+    assert (r.status_code, r.json()["errors"][0]["field"]) == (422, "webhook-id")
+    assert client.get("/v1/catalog/stats", headers={"X-Org-Id": "globex"}).json()["creators"] == 0

@@ -181,3 +181,19 @@ def test_signed_webhook_with_impossible_figures_or_unknown_post_is_422_naming_th
                         headers=sign_headers([secret], f"msg_bad_{n}", body))  # fmt: skip
         assert r.status_code == 422 and r.json()["errors"][0]["field"] == field, r.text
     assert _staged(runtime) == []
+
+
+def test_webhook_refused_with_422_then_retried_corrected_under_the_same_id_is_applied(
+    client: TestClient, runtime: Runtime, edge: Database
+) -> None:
+    source, secret = register_source(edge, "globex", "shop platform")
+    wrong = json.dumps({"results": [_result("res-fix", clicks=1, conversions=3)]}).encode()
+    r = client.post(f"/v1/inbound/{source}/results", content=wrong,
+                    headers=sign_headers([secret], "msg_fix", wrong))  # fmt: skip
+    assert r.status_code == 422, r.text
+    corrected = json.dumps({"results": [_result("res-fix", clicks=4, conversions=1)]}).encode()
+    r = client.post(f"/v1/inbound/{source}/results", content=corrected,
+                    headers=sign_headers([secret], "msg_fix", corrected))  # fmt: skip
+    assert r.status_code == 202, r.text
+    assert r.json()["accepted"] == 1
+    assert [e["result_id"] for e in _staged(runtime)] == ["res-fix"]

@@ -126,3 +126,30 @@ def test_forecast_figures_keep_their_precision() -> None:
     assert metric_value(0.05, "conversions") == "0.05"
     assert metric_value(2.5, "clicks") == "2.5"
     assert metric_value(12_345.6, "reach") == "12,346"
+
+
+def test_simulator_errors_are_plain_words_next_to_each_field_and_the_typed_values_stay(
+    client: TestClient,
+) -> None:
+    _sign_in(client, "max")
+    typed = {"campaigns_per_month": "lots", "finalists_per_campaign": "20", "strategic_share": "1.5",
+             "minutes_per_review": "0", "in_house_count": "3", "in_house_capacity": "25",
+             "freelance_count": "2.5", "freelance_capacity": "0"}  # fmt: skip
+    html = client.get("/app/manager", params=typed).text
+    expected = {
+        "campaigns_per_month": "Enter a number for “Campaigns a month”.",
+        "strategic_share": "“Strategic share of campaigns” must be between 0 and 1 (a share: 0.2 means 20%).",
+        "minutes_per_review": "“Minutes per review” must be more than 0 and at most 480.",
+        "freelance_count": "Enter a whole number for “Freelance reviewers”.",
+        "freelance_capacity": "“Freelance daily capacity each” must be between 1 and 500.",
+    }
+    for field, words in expected.items():
+        assert re.search(rf'id="err-sim-{field}">{re.escape(words)}</p>', html), field
+        assert f'aria-describedby="err-sim-{field}"' in html
+    assert 'value="lots"' in html and 'value="1.5"' in html and 'value="2.5"' in html  # as typed
+    assert 'id="err-sim-finalists_per_campaign"' not in html and 'id="sim-result"' not in html
+    assert "Input should" not in html and "team.1" not in html and "strategic_share:" not in html
+    good = client.get("/app/manager", params=typed | {"campaigns_per_month": "50", "strategic_share": "0.2",
+                                                      "minutes_per_review": "12", "freelance_count": "2",
+                                                      "freelance_capacity": "20"})  # fmt: skip
+    assert 'id="sim-result"' in good.text and "field-err" not in good.text

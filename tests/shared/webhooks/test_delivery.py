@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator
-from datetime import UTC, datetime
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import orjson
@@ -22,7 +23,7 @@ from shared.bus.outbox import PendingMessage, envelope_headers
 from shared.db import Database, migrate
 from shared.events import CreatorUpserted, wrap
 from shared.runtime import IDENTITY_MIGRATIONS
-from shared.webhooks import hub
+from shared.webhooks import claims, hub
 from shared.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from tests.busutil import creator_event
 
@@ -47,7 +48,7 @@ def _rows(n: int, org_id: str = "acme") -> list[PendingMessage]:
 class Receiver:
     """An idempotent partner: verifies each signature and counts each webhook-id once."""
 
-    def __init__(self, secret: str, port: int) -> None:
+    def __init__(self, secret: str, port: int, answer_after_s: float = 0.0) -> None:
         self.secret, self.port = secret, port
         self.seen: Counter[str] = Counter()
         self.bodies: dict[str, dict[str, object]] = {}
@@ -62,6 +63,7 @@ class Receiver:
             self.seen[msg_id] += 1
             self.hosts.append(request.headers.get("host", ""))
             self.bodies[msg_id] = payload
+            await asyncio.sleep(answer_after_s)  # a slow partner: the answer comes late
             return Response(status_code=204)
 
         self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
@@ -105,10 +107,10 @@ def test_receiver_down_then_up_gets_every_delivery_exactly_once_per_id(edge: Dat
     worker = _worker(edge)
     worker.start()
     try:
-        time.sleep(0.6)  # nothing listens yet: connection refused, attempts back off
-        with edge.transaction() as s:
-            failed_attempts = len(list(s.exec(select(WebhookAttempt).where(WebhookAttempt.error != ""))))
-        assert failed_attempts >= 20
+        deadline = time.monotonic() + 20
+        while _failed_attempts(edge) < 20 and time.monotonic() < deadline:
+            time.sleep(0.05)  # nothing listens yet: connection refused, attempts back off
+        assert _failed_attempts(edge) >= 20
         with Receiver(secret, port) as receiver:
             deadline = time.monotonic() + 30
             while len(receiver.seen) < 20 and time.monotonic() < deadline:
@@ -123,6 +125,11 @@ def test_receiver_down_then_up_gets_every_delivery_exactly_once_per_id(edge: Dat
     with edge.transaction() as s:
         statuses = {d.status for d in s.exec(select(WebhookDelivery))}
     assert statuses == {"succeeded"}
+
+
+def _failed_attempts(edge: Database) -> int:
+    with edge.transaction() as s:
+        return len(s.exec(select(WebhookAttempt).where(WebhookAttempt.error != "")).all())
 
 
 def test_endpoint_is_disabled_after_a_run_of_failures_and_the_owner_told(edge: Database, port: int) -> None:
@@ -219,3 +226,63 @@ def test_delivery_connects_to_the_checked_address_not_a_second_dns_answer(
     assert sum(receiver.seen.values()) == 1
     assert receiver.hosts == [f"partner.test:{port}"]
     assert lookups == ["partner.test"]
+
+
+def test_slow_partner_gets_each_delivery_exactly_once_from_two_competing_workers(
+    postgres_database: Callable[[str], str], port: int
+) -> None:
+    """2 s per answer, 60 events, two processes' workers on one database: claims are per delivery with a
+    lease longer than a send, so no worker re-claims one whose answer is still coming (the batch claim
+    sent 15 duplicates here). A 3 s timeout keeps the lease (14 s) shorter than the 60 s a single
+    sender would need for all of them, as in the report."""
+    url = postgres_database("slow_partner")
+    migrate(url, IDENTITY_MIGRATIONS)
+    edge = Database(url)
+    _, secret = hub.new_endpoint(edge, "acme", f"http://127.0.0.1:{port}/hook", ["*"])
+    hub.fan_out(edge, _rows(60))
+    policy = hub.DeliveryPolicy(allow_loopback=True, timeout_s=3.0, senders=10)
+    workers = [hub.DeliveryWorker(Database(url), policy, poll_s=0.05) for _ in range(2)]
+    with Receiver(secret, port, answer_after_s=2.0) as receiver:
+        for worker in workers:
+            worker.start()
+        deadline = time.monotonic() + 60
+        while _statuses(edge) != {"succeeded"} and time.monotonic() < deadline:
+            time.sleep(0.2)
+        time.sleep(1.0)  # a duplicate would arrive now
+        for worker in workers:
+            worker.stop()
+    assert len(receiver.seen) == 60
+    assert sum(receiver.seen.values()) == 60
+    with edge.transaction() as s:
+        assert len(s.exec(select(WebhookAttempt)).all()) == 60
+
+
+def _statuses(edge: Database) -> set[str]:
+    with edge.transaction() as s:
+        return {d.status for d in s.exec(select(WebhookDelivery))}
+
+
+def test_a_claimed_delivery_is_not_claimed_again_until_its_lease_lapses(edge: Database) -> None:
+    hub.new_endpoint(edge, "acme", "http://127.0.0.1:9/a", ["*"])
+    hub.fan_out(edge, _rows(1))
+    lease = timedelta(milliseconds=300)
+    first = claims.claim_next(edge, lease)
+    assert first is not None
+    assert claims.claim_next(edge, lease) is None
+    time.sleep(0.4)  # the first sender died mid-send
+    second = claims.claim_next(edge, lease)
+    assert second is not None and second.delivery_id == first.delivery_id
+    with edge.transaction() as s:
+        assert claims.held(s, first) is None  # the old sender re-checks and sends nothing
+        assert claims.held(s, second) is not None
+
+
+def test_replay_of_a_delivery_in_flight_waits_for_the_attempt(edge: Database) -> None:
+    hub.new_endpoint(edge, "acme", "http://127.0.0.1:9/a", ["*"])
+    hub.fan_out(edge, _rows(1))
+    claim = claims.claim_next(edge, timedelta(seconds=30))
+    assert claim is not None
+    assert hub.replay(edge, "acme", delivery_id=claim.delivery_id) == 1
+    assert claims.claim_next(edge, timedelta(seconds=30)) is None  # still one attempt in flight
+    with edge.transaction() as s:
+        assert claims.held(s, claim) is None  # and the one in flight will not mark it done

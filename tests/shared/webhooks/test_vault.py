@@ -13,7 +13,7 @@ from sqlalchemy import text
 from shared.db import Database, migrate
 from shared.runtime import IDENTITY_MIGRATIONS
 from shared.webhooks import hub, vault
-from shared.webhooks.inbound import Acceptance, accept, register_source
+from shared.webhooks.inbound import register_source, verified
 from shared.webhooks.models import WebhookEndpoint
 from shared.webhooks.signing import sign_headers
 
@@ -45,7 +45,7 @@ def test_endpoint_and_source_secrets_are_not_stored_in_clear(edge: Database) -> 
         assert row is not None
         assert hub.active_secrets(row, datetime.now(UTC)) == [secret, rotated]
     body = b'{"x": 1}'
-    assert accept(edge, source, sign_headers([inbound_secret], "msg-1", body), body)[1] is Acceptance.NEW
+    assert verified(edge, source, sign_headers([inbound_secret], "msg-1", body), body)[1] == "msg-1"
 
 
 def test_rows_written_in_clear_are_sealed_and_still_read(edge: Database) -> None:
