@@ -13,10 +13,10 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import ColumnElement, and_, func, or_, tuple_
+from sqlalchemy import ColumnElement, and_, func, or_, text
 from sqlmodel import Session, col, select
 
-from services.discovery import textsearch
+from services.discovery import grouping, people, textsearch
 from services.discovery.catalog import mask
 from services.discovery.models import Creator, CreatorMarket
 from services.discovery.schemas import EngagementFilter, MarketFigure, SearchHit, SearchIn, SearchOut
@@ -150,12 +150,56 @@ def _trust_conditions(q: SearchIn) -> list[ColumnElement[bool]]:
     return out
 
 
-def conditions(org_id: str, q: SearchIn, per_creator: bool = False) -> list[ColumnElement[bool]]:
+# An account of the payload (JSON) and its follower count, per dialect: the same-account rule reads them.
+_ACCOUNTS = {
+    "postgresql": ("json_array_elements(creator.profile->'accounts') AS a", "a->>'platform'",
+                   "(a->>'followers')::bigint"),
+    "sqlite": ("json_each(creator.profile, '$.accounts') AS a", "json_extract(a.value, '$.platform')",
+               "json_extract(a.value, '$.followers')"),
+}  # fmt: skip
+
+
+def _follower_bounds(q: SearchIn, followers: str) -> list[str]:
+    """The size filters on one follower count, as SQL (every bound is a validated int)."""
+    out = []
+    if q.min_followers is not None:
+        out.append(f"{followers} >= {int(q.min_followers)}")
+    if q.max_followers is not None:
+        out.append(f"{followers} <= {int(q.max_followers)}")
+    if q.tiers:
+        ranges = []
+        for lower, upper in map(tier_bounds, q.tiers):
+            ranges.append(
+                f"{followers} >= {lower}" + ("" if upper is None else f" AND {followers} < {upper}")
+            )
+        out.append("(" + " OR ".join(f"({r})" for r in ranges) + ")")
+    return out
+
+
+def same_account_condition(q: SearchIn, dialect: str) -> ColumnElement[bool] | None:
+    """Platform and size filters met by ONE account: a creator whose VK has 2k followers does not pass
+    "VK, >= 100k" because their YouTube has 300k. A creator with one account passes on the row's own
+    columns; only those with several read their accounts (after every cheaper filter has passed)."""
+    bounds = _follower_bounds(q, _ACCOUNTS.get(dialect, _ACCOUNTS["sqlite"])[2])
+    if not q.platforms or not bounds:
+        return None
+    source, platform, _ = _ACCOUNTS.get(dialect, _ACCOUNTS["sqlite"])
+    names = ", ".join(f"'{p}'" for p in q.platforms if p in PLATFORMS)  # a closed vocabulary
+    exists = text(f"EXISTS (SELECT 1 FROM {source} WHERE {platform} IN ({names}) AND {' AND '.join(bounds)})")
+    one_account = col(Creator.platform_mask).op("&")(col(Creator.platform_mask) - 1) == 0
+    return or_(one_account, exists)
+
+
+def conditions(
+    org_id: str, q: SearchIn, per_creator: bool = False, dialect: str = "sqlite"
+) -> list[ColumnElement[bool]]:
     """Every filter of the query as SQL conditions, to be ANDed."""
+    same_account = same_account_condition(q, dialect)
     return [
         col(Creator.org_id) == org_id,
         *_size_conditions(q),
         *_mask_conditions(q),
+        *([same_account] if same_account is not None else []),
         *_audience_conditions(org_id, q, per_creator),
         *_trust_conditions(q),
     ]
@@ -203,7 +247,7 @@ def decode_cursor(cursor: str) -> tuple[Any, str]:
 
 
 def search(session: Session, org_id: str, q: SearchIn, dense_at: int = DENSE_AT) -> SearchOut:
-    """One page of matching creators in the requested order, and the cursor of the next page.
+    """One page of matching creators in the requested order (one hit per person), and the next cursor.
 
     Two steps: the page's ids and sort keys (which PostgreSQL can answer from the sort index and its
     included filter columns alone), then the full rows of just those creators.
@@ -212,24 +256,20 @@ def search(session: Session, org_id: str, q: SearchIn, dense_at: int = DENSE_AT)
         return text_search(session, org_id, q)
     key = sort_expression(q.sort)
     per_creator = market_filters_are_dense(session, org_id, q, dense_at)
-    stmt = select(col(Creator.creator_id), key).where(*conditions(org_id, q, per_creator))
+    conds = conditions(org_id, q, per_creator, session.get_bind().dialect.name)
     if q.sort == "price_usd":
-        stmt = stmt.where(col(Creator.price_usd).is_not(None))
-    if q.cursor:
-        value, after = decode_cursor(q.cursor)
-        position = tuple_(key, col(Creator.creator_id))
-        stmt = stmt.where(
-            position < tuple_(value, after) if q.descending else position > tuple_(value, after)
-        )
-    order = (key.desc(), col(Creator.creator_id).desc()) if q.descending else (key, col(Creator.creator_id))
-    keys = list(session.exec(stmt.order_by(*order).limit(q.limit + 1)))
-    page = keys[: q.limit]
-    ids = [cid for cid, _ in page]
+        conds.append(col(Creator.price_usd).is_not(None))
+    position = decode_cursor(q.cursor) if q.cursor else None
+    page, more = grouping.keyset_page(session, org_id, key, conds, q.descending, q.limit, position)
+    next_cursor = encode_cursor(*page[-1]) if more else None
+    return _out(session, org_id, q, [cid for _, cid in page], next_cursor)
+
+
+def _out(session: Session, org_id: str, q: SearchIn, ids: list[str], next_cursor: str | None) -> SearchOut:
     rows = _rows(session, org_id, ids)
-    next_cursor = encode_cursor(page[-1][1], page[-1][0]) if len(keys) > q.limit else None
-    return SearchOut(
-        hits=[hit(rows[cid], q) for cid in ids], next_cursor=next_cursor, sort=q.sort, descending=q.descending
-    )
+    persons = people.accounts_of(session, org_id, ids)
+    hits = [hit(rows[cid], q).model_copy(update={"person": persons.get(cid)}) for cid in ids]
+    return SearchOut(hits=hits, next_cursor=next_cursor, sort=q.sort, descending=q.descending)
 
 
 def _rows(session: Session, org_id: str, ids: list[str]) -> dict[str, Creator]:
@@ -238,16 +278,26 @@ def _rows(session: Session, org_id: str, ids: list[str]) -> dict[str, Creator]:
 
 
 def text_search(session: Session, org_id: str, q: SearchIn) -> SearchOut:
-    """The typed text's matches that pass every other filter, most relevant first (one page)."""
+    """The typed text's matches that pass every other filter, most relevant first, one hit per person
+    (at its most relevant account); `next_cursor` pages on by (score, creator id) like the other sorts."""
     assert q.text is not None
     ranked = textsearch.find(session, org_id, q.text)
-    stmt = select(col(Creator.creator_id)).where(*conditions(org_id, q), col(Creator.creator_id).in_(ranked))
+    conds = conditions(org_id, q, dialect=session.get_bind().dialect.name)
+    stmt = select(col(Creator.creator_id)).where(*conds, col(Creator.creator_id).in_([c for c, _ in ranked]))
     passing = set(session.exec(stmt))
-    ids = [cid for cid in ranked if cid in passing][: q.limit]
-    rows = _rows(session, org_id, ids)
-    return SearchOut(
-        hits=[hit(rows[cid], q) for cid in ids], next_cursor=None, sort=q.sort, descending=q.descending
-    )
+    person_of = people.person_of(session, org_id, list(passing))
+    shown: set[str] = set()
+    leads = []
+    for cid, score in ranked:
+        if cid in passing and person_of.get(cid, cid) not in shown:
+            shown.add(person_of.get(cid, cid))
+            leads.append((-score, cid))
+    if q.cursor:
+        score, after = decode_cursor(q.cursor)
+        leads = [lead for lead in leads if lead > (-score, after)]
+    page = leads[: q.limit]
+    next_cursor = encode_cursor(-page[-1][0], page[-1][1]) if len(leads) > q.limit else None
+    return _out(session, org_id, q, [cid for _, cid in page], next_cursor)
 
 
 def data_notes(
