@@ -1,7 +1,8 @@
 """The linker: which catalogue creators are one person, from normalised handles and names and from a
 source's cross-links (the same account under two creators), with a confidence.
 
-It links only across platforms (a person's accounts on one platform are left for a person to link),
+It links one account per platform (two accounts of a person on one platform are left for a person to
+link; the same account named by two sources is one account),
 never joins what a person split, never moves a link a person made, and a second run links nothing new.
 """
 
@@ -14,6 +15,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import cached_property
 from itertools import combinations
 from typing import Any
 
@@ -24,6 +26,7 @@ from services.discovery.schemas import LinkRunOut
 
 AUTO_LINK_AT = 0.75  # below this, a pair is too doubtful to link without a person
 MIN_KEY = 4  # shorter handle or name keys ("tv", "ali") are shared by too many strangers
+DISTINCT_KEY = 6  # a key this long is rarely two strangers' (one-word names like "bella" are)
 CROWDED = 8  # a key shared by more creators than this is generic ("music", "video"): no evidence
 HANDLE_NOISE = re.compile(r"(official|oficial|vevo|tv)$")
 
@@ -34,9 +37,14 @@ def _fold(value: str) -> str:
     return "".join(c for c in decomposed if not unicodedata.combining(c))
 
 
+def compact_handle(handle: str) -> str:
+    """A handle without '@', case, accents and separators (., _, -): how one account is spelt anywhere."""
+    return "".join(c for c in _fold(handle) if c.isalnum())
+
+
 def handle_key(handle: str) -> str:
-    """A handle without '@', case, separators (., _, -) and a trailing 'official'/'vevo'/'tv'."""
-    compact = "".join(c for c in _fold(handle) if c.isalnum())
+    """A compact handle without a trailing 'official'/'vevo'/'tv': how a person names their accounts."""
+    compact = compact_handle(handle)
     stripped = HANDLE_NOISE.sub("", compact)
     return stripped if len(stripped) >= MIN_KEY else compact
 
@@ -53,16 +61,15 @@ class Account:
 
     creator_id: str
     name: str
-    platforms: frozenset[str]
-    handles: frozenset[tuple[str, str]]  # (platform, handle key)
+    handles: frozenset[tuple[str, str]]  # (platform, compact handle): one account each
 
-    @property
+    @cached_property
     def name_key(self) -> str:
         return name_key(self.name)
 
-    @property
+    @cached_property
     def handle_keys(self) -> frozenset[str]:
-        return frozenset(k for _, k in self.handles)
+        return frozenset(handle_key(k) for _, k in self.handles)
 
 
 def account_of(creator_id: str, profile: dict[str, Any]) -> Account:
@@ -70,8 +77,7 @@ def account_of(creator_id: str, profile: dict[str, Any]) -> Account:
     return Account(
         creator_id=creator_id,
         name=profile["name"],
-        platforms=frozenset(a["platform"] for a in accounts),
-        handles=frozenset((a["platform"], handle_key(a["handle"])) for a in accounts),
+        handles=frozenset((a["platform"], compact_handle(a["handle"])) for a in accounts),
     )
 
 
@@ -94,11 +100,12 @@ def match(a: Account, b: Account) -> Match | None:
         key = sorted(shared)[0]
         if names_equal:
             return Match("handle", 0.97, f"handle {key} and name {a.name!r} on both")
-        return Match("handle", 0.9, f"handle {key} on both")
+        # Different names: a long handle is still distinctive, a short one ("nina") is not.
+        return Match("handle", 0.9 if len(key) >= DISTINCT_KEY else 0.7, f"handle {key} on both")
     if names_equal:
         compact = a.name_key.replace(" ", "")
         in_handles = all(any(compact in k for k in x.handle_keys) for x in (a, b))
-        if in_handles:
+        if in_handles and (" " in a.name_key or len(compact) >= DISTINCT_KEY):
             return Match("name", 0.8, f"name {a.name!r} on both, and in both handles")
         return Match("name", 0.6, f"name {a.name!r} on both")
     return None
@@ -133,7 +140,7 @@ def person_id_for(creator_ids: Iterable[str]) -> str:
 
 
 class Groups:
-    """Persons being formed: members, their platforms, and the splits people decided."""
+    """Persons being formed: their members, and the splits people decided."""
 
     def __init__(self, members: list[PersonMember], splits: set[tuple[str, str]]) -> None:
         self.person: dict[str, str] = {m.creator_id: m.person_id for m in members}
@@ -146,15 +153,20 @@ class Groups:
         pid = self.person.get(creator_id)
         return set(self.members[pid]) if pid else {creator_id}
 
-    def may_join(self, a: Account, b: Account, platforms: dict[str, frozenset[str]]) -> bool:
-        ga, gb = self.group(a.creator_id), self.group(b.creator_id)
-        if ga & gb:
+    def may_join(self, a: str, b: str, accounts: dict[str, Account]) -> bool:
+        """Not already one person, not split by a person, not two persons already (a person merges
+        those), and one account per platform: a shared platform must be the same account."""
+        ga, gb = self.group(a), self.group(b)
+        if ga & gb or (a in self.person and b in self.person):
             return False
         if any((x, y) in self.splits or (y, x) in self.splits for x in ga for y in gb):
             return False
-        # One account per platform per person, as the linker sees it (people may link more).
-        pa = set().union(*(platforms[c] for c in ga))
-        return not pa & set().union(*(platforms[c] for c in gb))
+
+        def handles(group: set[str]) -> list[tuple[str, str]]:
+            return [h for c in group if c in accounts for h in accounts[c].handles]
+
+        held = dict(handles(ga))
+        return all(held.get(p, k) == k for p, k in handles(gb))
 
     def join(self, a: str, b: str) -> tuple[str, set[str]]:
         """Join b's group into a's (keeping an existing person id); returns it and the new members."""
@@ -180,14 +192,14 @@ def _splits(session: Session, org_id: str) -> set[tuple[str, str]]:
 def auto_link(session: Session, org_id: str) -> LinkRunOut:
     """Link the catalogue's accounts that are one person (idempotent: a second run links nothing new)."""
     accounts = _catalogue(session, org_id)
-    platforms = {a.creator_id: a.platforms for a in accounts}
+    by_id = {a.creator_id: a for a in accounts}
     existing = list(session.exec(select(PersonMember).where(PersonMember.org_id == org_id)))
     rows = {m.creator_id: m for m in existing}
     groups = Groups(existing, _splits(session, org_id))
     now = datetime.now(UTC)
     linked = 0
     for found, a, b in candidate_pairs(accounts):
-        if not groups.may_join(a, b, platforms):
+        if not groups.may_join(a.creator_id, b.creator_id, by_id):
             continue
         pid, new = groups.join(a.creator_id, b.creator_id)
         for cid in new:
