@@ -187,7 +187,7 @@ def same_account_condition(q: SearchIn, dialect: str) -> ColumnElement[bool] | N
     names = ", ".join(f"'{p}'" for p in q.platforms if p in PLATFORMS)  # a closed vocabulary
     exists = text(f"EXISTS (SELECT 1 FROM {source} WHERE {platform} IN ({names}) AND {' AND '.join(bounds)})")
     one_account = col(Creator.platform_mask).op("&")(col(Creator.platform_mask) - 1) == 0
-    return or_(one_account, exists)
+    return or_(and_(one_account, *_size_conditions(q)), exists)
 
 
 def conditions(
@@ -195,9 +195,12 @@ def conditions(
 ) -> list[ColumnElement[bool]]:
     """Every filter of the query as SQL conditions, to be ANDed."""
     same_account = same_account_condition(q, dialect)
+    # With a platform, the size filters are the same-account rule's; the largest account reaching the
+    # minimum stays a cheap necessary check the sort indexes can use.
+    largest_at_least = [col(Creator.followers) >= q.min_followers] if q.min_followers is not None else []
     return [
         col(Creator.org_id) == org_id,
-        *_size_conditions(q),
+        *(_size_conditions(q) if same_account is None else largest_at_least),
         *_mask_conditions(q),
         *([same_account] if same_account is not None else []),
         *_audience_conditions(org_id, q, per_creator),
