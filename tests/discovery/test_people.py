@@ -128,3 +128,18 @@ def test_conflicting_sources_are_both_kept_and_the_shown_one_is_named(client: Te
     assert not versions["2022-06-01"]["shown"]
     assert "not shown" in versions["2022-06-01"]["note"] and "2022-11-01" in versions["2022-06-01"]["note"]
     assert got["versions"][0]["measured_on"] == "2022-11-01", "the shown one first"
+
+
+def test_a_shortlist_names_a_person_once_with_their_accounts(client: TestClient) -> None:
+    client.post("/v1/people/link-run")
+    brief = {"name": "RU tech", "product": "gadget", "category": "tech", "target_markets": ["RU"],
+             "platforms": ["instagram", "tiktok", "youtube"], "budget_usd": 50000, "tier": "volume",
+             "shortlist_size": 10}  # fmt: skip
+    r = client.post("/v1/briefs", json=brief)
+    assert r.status_code == 201, r.text
+    entries = r.json()["entries"]
+    anna = [e for e in entries if e["creator"]["creator_id"].endswith("annatech")]
+    assert len(anna) == 1, [e["creator"]["creator_id"] for e in entries]
+    assert {a["platform"] for a in anna[0]["person"]["accounts"]} == {"instagram", "tiktok", "youtube"}
+    stored = client.get(f"/v1/campaigns/{r.json()['campaign_id']}/shortlist").json()["entries"]
+    assert [e["person"] is not None for e in stored] == [e["person"] is not None for e in entries]
