@@ -13,15 +13,15 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import ColumnElement, and_, func, or_, text
+from sqlalchemy import ColumnElement, and_, func, or_
 from sqlmodel import Session, col, select
 
-from services.discovery import grouping, people, textsearch
+from services.discovery import grouping, people, sizes, textsearch
 from services.discovery.catalog import mask
 from services.discovery.models import Creator, CreatorMarket
 from services.discovery.schemas import EngagementFilter, MarketFigure, SearchHit, SearchIn, SearchOut
 from shared.errors import Invalid
-from shared.vocabulary import CATEGORIES, LANGUAGES, PLATFORMS, TIERS, follower_tier
+from shared.vocabulary import CATEGORIES, LANGUAGES, PLATFORMS, follower_tier
 
 THIN_AUDIENCE = 0.5  # below this share of the audience with a known country, market figures are thin
 DENSE_AT = 3000  # market rows above which a market filter is checked per creator (see engagement_condition)
@@ -32,15 +32,6 @@ INDEXED_SORTS = (
     "price_usd",
 )  # sorts with an (org_id, column, creator_id) index to walk
 NULL_SORT_LAST = 1e18  # unknown price or fraud risk sorts after every known one, whichever the order
-
-
-def tier_bounds(tier: str) -> tuple[int, int | None]:
-    """[lower, upper) followers of a tier; 'nano' also takes accounts below 1k."""
-    names = [t for t, _ in TIERS]
-    i = names.index(tier)
-    lower = 0 if i == 0 else TIERS[i][1]
-    upper = TIERS[i + 1][1] if i + 1 < len(TIERS) else None
-    return lower, upper
 
 
 def engagement_rows(org_id: str, f: EngagementFilter) -> Any:
@@ -90,21 +81,6 @@ def audience_condition(org_id: str, q: SearchIn, per_creator: bool) -> ColumnEle
     return _correlated(rows).exists() if per_creator else col(Creator.creator_id).in_(rows)
 
 
-def _size_conditions(q: SearchIn) -> list[ColumnElement[bool]]:
-    out: list[ColumnElement[bool]] = []
-    if q.min_followers is not None:
-        out.append(col(Creator.followers) >= q.min_followers)
-    if q.max_followers is not None:
-        out.append(col(Creator.followers) <= q.max_followers)
-    if q.tiers:
-        ranges = []
-        for lower, upper in map(tier_bounds, q.tiers):
-            cond = col(Creator.followers) >= lower
-            ranges.append(cond if upper is None else cond & (col(Creator.followers) < upper))
-        out.append(or_(*ranges))
-    return out
-
-
 def _mask_conditions(q: SearchIn) -> list[ColumnElement[bool]]:
     pairs = (
         (Creator.platform_mask, q.platforms, PLATFORMS),
@@ -150,59 +126,14 @@ def _trust_conditions(q: SearchIn) -> list[ColumnElement[bool]]:
     return out
 
 
-# An account of the payload (JSON) and its follower count, per dialect: the same-account rule reads them.
-_ACCOUNTS = {
-    "postgresql": ("json_array_elements(creator.profile->'accounts') AS a", "a->>'platform'",
-                   "(a->>'followers')::bigint"),
-    "sqlite": ("json_each(creator.profile, '$.accounts') AS a", "json_extract(a.value, '$.platform')",
-               "json_extract(a.value, '$.followers')"),
-}  # fmt: skip
-
-
-def _follower_bounds(q: SearchIn, followers: str) -> list[str]:
-    """The size filters on one follower count, as SQL (every bound is a validated int)."""
-    out = []
-    if q.min_followers is not None:
-        out.append(f"{followers} >= {int(q.min_followers)}")
-    if q.max_followers is not None:
-        out.append(f"{followers} <= {int(q.max_followers)}")
-    if q.tiers:
-        ranges = []
-        for lower, upper in map(tier_bounds, q.tiers):
-            ranges.append(
-                f"{followers} >= {lower}" + ("" if upper is None else f" AND {followers} < {upper}")
-            )
-        out.append("(" + " OR ".join(f"({r})" for r in ranges) + ")")
-    return out
-
-
-def same_account_condition(q: SearchIn, dialect: str) -> ColumnElement[bool] | None:
-    """Platform and size filters met by ONE account: a creator whose VK has 2k followers does not pass
-    "VK, >= 100k" because their YouTube has 300k. A creator with one account passes on the row's own
-    columns; only those with several read their accounts (after every cheaper filter has passed)."""
-    bounds = _follower_bounds(q, _ACCOUNTS.get(dialect, _ACCOUNTS["sqlite"])[2])
-    if not q.platforms or not bounds:
-        return None
-    source, platform, _ = _ACCOUNTS.get(dialect, _ACCOUNTS["sqlite"])
-    names = ", ".join(f"'{p}'" for p in q.platforms if p in PLATFORMS)  # a closed vocabulary
-    exists = text(f"EXISTS (SELECT 1 FROM {source} WHERE {platform} IN ({names}) AND {' AND '.join(bounds)})")
-    one_account = col(Creator.platform_mask).op("&")(col(Creator.platform_mask) - 1) == 0
-    return or_(and_(one_account, *_size_conditions(q)), exists)
-
-
 def conditions(
     org_id: str, q: SearchIn, per_creator: bool = False, dialect: str = "sqlite"
 ) -> list[ColumnElement[bool]]:
     """Every filter of the query as SQL conditions, to be ANDed."""
-    same_account = same_account_condition(q, dialect)
-    # With a platform, the size filters are the same-account rule's; the largest account reaching the
-    # minimum stays a cheap necessary check the sort indexes can use.
-    largest_at_least = [col(Creator.followers) >= q.min_followers] if q.min_followers is not None else []
     return [
         col(Creator.org_id) == org_id,
-        *(_size_conditions(q) if same_account is None else largest_at_least),
+        *sizes.size_filters(q, dialect),
         *_mask_conditions(q),
-        *([same_account] if same_account is not None else []),
         *_audience_conditions(org_id, q, per_creator),
         *_trust_conditions(q),
     ]
