@@ -10,10 +10,8 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from services.discovery.importing import read_ranking_file
 from services.discovery.linking import Account, compact_handle, handle_key, match, name_key
-from tests.conftest import SHARED_DATA
-from tests.discovery.apputil import discovery_client, discovery_runtime
+from tests.discovery.apputil import ranking_client
 
 
 def _account(cid: str, name: str, *handles: tuple[str, str]) -> Account:
@@ -71,18 +69,8 @@ TOP = 400
 
 @pytest.fixture(scope="module")
 def real(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
-    if not SHARED_DATA.exists():
-        pytest.skip(f"needs the team's data sets at {SHARED_DATA} (absent in a fresh clone)")
-    runtime = discovery_runtime(f"sqlite:///{tmp_path_factory.mktemp('people') / 'discovery.db'}")
-    client = discovery_client(runtime)
-    folder = SHARED_DATA / "social_media_influencers_2022"
-    for platform in ("instagram", "tiktok", "youtube"):
-        # The top 400 of each ranking: the names that recur across platforms, at a test's cost.
-        creators = read_ranking_file(folder / f"{platform}_2022-11.csv").creators[:TOP]
-        body = {"creators": [c.model_dump(mode="json") for c in creators]}
-        assert client.post("/v1/creators/bulk", json=body).status_code == 200
-    yield client
-    runtime.db.close()
+    # The top 400 of each Nov-2022 ranking: the names that recur across platforms, at a test's cost.
+    yield from ranking_client(tmp_path_factory.mktemp("people"), ("2022-11",), top=TOP)
 
 
 def _person(client: TestClient, creator_id: str) -> dict[str, Any] | None:
