@@ -8,6 +8,7 @@ figures and date are never lost. A first ingest has nothing to conflict with and
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from typing import Any
 
 from sqlmodel import Session, col, select
 
@@ -17,50 +18,40 @@ from services.discovery.schemas import CreatorIn, FigureVersion
 
 
 def keep(session: Session, org_id: str, creators: list[CreatorIn]) -> int:
-    """Store the stored and the incoming version of every creator whose incoming figures differ;
-    returns how many creators had a conflict."""
+    """Store the stored and the incoming version of every creator whose incoming figures differ (at most
+    three queries per batch, whatever its size); returns how many creators had a conflict."""
     ids = [c.creator_id for c in creators]
     stmt = select(col(Creator.creator_id), col(Creator.content_hash)).where(
         Creator.org_id == org_id, col(Creator.creator_id).in_(ids)
     )
     stored = dict(session.exec(stmt).all())
-    if not stored:
+    incoming = {c.creator_id: (c, content_hash(c)) for c in creators if c.creator_id in stored}
+    differ = [cid for cid, (_, digest) in incoming.items() if digest != stored[cid]]
+    if not differ:
         return 0
     now = datetime.now(UTC)
-    conflicts = 0
-    for item in creators:
-        digest = content_hash(item) if item.creator_id in stored else None
-        if digest is None or digest == stored[item.creator_id]:
-            continue
-        conflicts += 1
-        row = session.get(Creator, (org_id, item.creator_id))
-        assert row is not None
-        _add(session, org_id, row.creator_id, row.content_hash, row.measured_on, row.updated_at, row.profile)
-        _add(session, org_id, item.creator_id, digest, item.measured_on, now, payload(item))
-    return conflicts
-
-
-def _add(
-    session: Session,
-    org_id: str,
-    creator_id: str,
-    digest: str,
-    measured_on: date | None,
-    received_at: datetime,
-    data: dict[str, object],
-) -> None:
-    if session.get(CreatorVersion, (org_id, creator_id, digest)) is not None:
-        return  # already kept (the same figures sent again)
-    session.add(
-        CreatorVersion(
-            org_id=org_id,
-            creator_id=creator_id,
-            content_hash=digest,
-            measured_on=measured_on,
-            received_at=received_at,
-            payload=data,
-        )
+    rows = session.exec(select(Creator).where(Creator.org_id == org_id, col(Creator.creator_id).in_(differ)))
+    versions = [_version(org_id, r.creator_id, r.content_hash, r.measured_on, r.updated_at, r.profile)
+                for r in rows]  # fmt: skip
+    for cid in differ:
+        item, digest = incoming[cid]
+        versions.append(_version(org_id, cid, digest, item.measured_on, now, payload(item)))
+    kept = select(col(CreatorVersion.creator_id), col(CreatorVersion.content_hash)).where(
+        CreatorVersion.org_id == org_id, col(CreatorVersion.creator_id).in_(differ)
     )
+    have = set(session.exec(kept).all())
+    for v in versions:
+        if (v.creator_id, v.content_hash) not in have:  # the same figures sent again are kept once
+            have.add((v.creator_id, v.content_hash))
+            session.add(v)
+    return len(differ)
+
+
+def _version(
+    org_id: str, creator_id: str, digest: str, measured_on: date | None, received_at: datetime, data: Any
+) -> CreatorVersion:
+    return CreatorVersion(org_id=org_id, creator_id=creator_id, content_hash=digest, measured_on=measured_on,
+                          received_at=received_at, payload=data)  # fmt: skip
 
 
 def _note(v: CreatorVersion, shown: CreatorVersion | None) -> str:

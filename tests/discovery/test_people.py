@@ -3,7 +3,8 @@ every page, links and unlinks recorded as the person who made them, and conflict
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -33,9 +34,15 @@ CATALOGUE = [
 ]
 
 
-@pytest.fixture
-def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
-    runtime = discovery_runtime(f"sqlite:///{tmp_path_factory.mktemp('people') / 'discovery.db'}")
+@pytest.fixture(params=["sqlite", "postgresql"])
+def client(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[TestClient]:
+    """The API over each database: PostgreSQL ingests by COPY and reads accounts with its own JSON SQL."""
+    if request.param == "postgresql":
+        make: Callable[[str], str] = request.getfixturevalue("postgres_database")
+        url = make("people")
+    else:
+        url = f"sqlite:///{tmp_path / 'discovery.db'}"
+    runtime = discovery_runtime(url)
     c = discovery_client(runtime)
     assert c.post("/v1/creators/bulk", json={"creators": CATALOGUE}).status_code == 200
     yield c
