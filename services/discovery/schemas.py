@@ -377,7 +377,7 @@ class SearchIn(BaseModel):
         min_length=2,
         max_length=200,
         description="A handle, name or topic word: hits come most relevant first (exact handle, then "
-        "name, then bio, tags and posts), one page without a cursor; the other filters still apply.",
+        "name, then bio, tags and posts), paged by `next_cursor`; the other filters still apply.",
     )
     platforms: list[Platform] = Field(default_factory=list, description="Has an account on any of these.")
     min_followers: int | None = Field(None, ge=0)
