@@ -180,8 +180,10 @@ class Groups:
 
 
 def _catalogue(session: Session, org_id: str) -> list[Account]:
+    """What the linker needs of every creator, streamed: payloads are dropped as soon as they are read."""
     stmt = select(col(Creator.creator_id), col(Creator.profile)).where(Creator.org_id == org_id)
-    return [account_of(cid, profile) for cid, profile in session.exec(stmt)]
+    rows = session.exec(stmt.execution_options(yield_per=5000))
+    return [account_of(cid, profile) for cid, profile in rows]
 
 
 def _splits(session: Session, org_id: str) -> set[tuple[str, str]]:
