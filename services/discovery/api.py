@@ -8,10 +8,10 @@ from typing import Any
 from fastapi import APIRouter, Request, status
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
-from sqlmodel import select
+from sqlmodel import Session, select
 from starlette.concurrency import run_in_threadpool
 
-from services.discovery import bulk, catalog, insights, lookalikes, search
+from services.discovery import bulk, catalog, insights, linking, lookalikes, people, search, versions
 from services.discovery.config import DiscoverySettings
 from services.discovery.matching import build_shortlist
 from services.discovery.models import Campaign, Shortlist
@@ -22,15 +22,18 @@ from services.discovery.schemas import (
     CatalogStats,
     CreatorOut,
     InsightOut,
+    LinkRunOut,
     LookalikesIn,
     LookalikesOut,
+    PersonLinkIn,
+    PersonOut,
     SearchIn,
     SearchOut,
     ShortlistOut,
 )
 from shared.errors import NotFound
 from shared.events import Reason
-from shared.orgs import COMPUTE, INGEST, PLAN, ActorDep, OrgDep
+from shared.orgs import COMPUTE, INGEST, JUDGE, PLAN, ActorDep, OrgDep, allow
 from shared.runtime import Runtime, RuntimeDep
 from shared.webhooks.inbound import apply_once, receive
 
@@ -131,9 +134,11 @@ def get_creator(creator_id: str, runtime: RuntimeDep, org_id: OrgDep) -> Creator
     """One creator as stored, with the latest fraud risk, its level and the reasons for it."""
     with runtime.db.transaction() as session:
         loaded = catalog.load_creators(session, org_id, [creator_id])
-    if not loaded:
-        raise NotFound(f"no creator {creator_id!r}", field="creator_id")
-    row, view = loaded[0]
+        if not loaded:
+            raise NotFound(f"no creator {creator_id!r}", field="creator_id")
+        row, view = loaded[0]
+        person = people.accounts_of(session, org_id, [creator_id]).get(creator_id)
+        kept = versions.listed(session, org_id, row)
     return CreatorOut(
         **view.model_dump(),
         fraud_risk=row.fraud_risk,
@@ -141,10 +146,52 @@ def get_creator(creator_id: str, runtime: RuntimeDep, org_id: OrgDep) -> Creator
         fraud_reasons=[Reason.model_validate(r) for r in row.fraud_reasons],
         updated_at=row.updated_at,
         data_as_of=search.as_of(row.measured_on, row.updated_at),
+        person=person,
+        versions=kept,
     )
 
 
-def _out(sl: Shortlist, campaign: Campaign, found: insights.InScope) -> ShortlistOut:
+@router.post("/people/link-run", dependencies=allow("strategist"))
+def run_linker(runtime: RuntimeDep, org_id: OrgDep) -> LinkRunOut:
+    """Link the catalogue's accounts that are one person (normalised handles and names, cross-links);
+    never undoes a person's link or unlink. Run after an import; a second run changes nothing."""
+    with runtime.db.transaction() as session:
+        return linking.auto_link(session, org_id)
+
+
+@router.get("/people/{person_id}")
+def get_person(person_id: str, runtime: RuntimeDep, org_id: OrgDep) -> PersonOut:
+    """A person and every account linked to them, with how each was linked and by whom."""
+    with runtime.db.transaction() as session:
+        return people.person(session, org_id, person_id)
+
+
+@router.post("/people/link", dependencies=JUDGE)
+def link_people(body: PersonLinkIn, runtime: RuntimeDep, org_id: OrgDep, actor: ActorDep) -> PersonOut:
+    """These creators are one person: a judgement, recorded as the caller."""
+    with runtime.db.transaction() as session:
+        return people.link(session, org_id, body.creator_ids, actor)
+
+
+@router.delete("/people/{person_id}/accounts/{creator_id}", dependencies=JUDGE)
+def unlink_account(
+    person_id: str, creator_id: str, runtime: RuntimeDep, org_id: OrgDep, actor: ActorDep
+) -> PersonOut:
+    """This account is not that person: a judgement, recorded as the caller; the linker never joins them
+    again. Returns what is left of the person (no accounts when one account was left)."""
+    with runtime.db.transaction() as session:
+        return people.unlink(session, org_id, person_id, creator_id, actor)
+
+
+def with_persons(session: Session, org_id: str, entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Shortlist entries with the person behind each creator, when linked to other accounts."""
+    persons = people.accounts_of(session, org_id, [e["creator"]["creator_id"] for e in entries])
+    return [{**e, "person": persons.get(e["creator"]["creator_id"])} for e in entries]
+
+
+def _out(
+    session: Session, org_id: str, sl: Shortlist, campaign: Campaign, found: insights.InScope
+) -> ShortlistOut:
     return ShortlistOut.model_validate(
         {
             "shortlist_id": sl.shortlist_id,
@@ -154,7 +201,7 @@ def _out(sl: Shortlist, campaign: Campaign, found: insights.InScope) -> Shortlis
             "model_name": sl.model_name,
             "model_version": sl.model_version,
             "candidates_considered": sl.candidates_considered,
-            "entries": sl.entries,
+            "entries": with_persons(session, org_id, sl.entries),
             "brand": campaign.brand,
             "owner": campaign.owner,
             "lessons": found.lessons,
@@ -181,6 +228,7 @@ def submit_brief(brief: BriefIn, runtime: RuntimeDep, org_id: OrgDep, actor: Act
             pool=settings.candidate_pool,
             max_market_share=settings.max_per_market,
         )
+        entries = with_persons(session, org_id, [entry.model_dump() for entry in result.event.entries])
     e = result.event
     return ShortlistOut(
         shortlist_id=e.shortlist_id,
@@ -190,7 +238,7 @@ def submit_brief(brief: BriefIn, runtime: RuntimeDep, org_id: OrgDep, actor: Act
         model_name=e.model_name,
         model_version=e.model_version,
         candidates_considered=result.candidates_considered,
-        entries=[entry.model_dump() for entry in e.entries],
+        entries=entries,
         brand=e.brand,
         owner=actor,
         lessons=result.insights.lessons,
@@ -211,7 +259,7 @@ def get_shortlist(campaign_id: str, runtime: RuntimeDep, org_id: OrgDep) -> Shor
         brief = BriefIn.model_validate(campaign.brief)
         ids = [e["creator"]["creator_id"] for e in sl.entries]
         found = insights.in_scope(session, org_id, brief, ids, datetime.now(UTC).date())
-        return _out(sl, campaign, found)
+        return _out(session, org_id, sl, campaign, found)
 
 
 @router.get("/insights")

@@ -31,7 +31,7 @@ import orjson
 from pydantic import TypeAdapter
 from sqlmodel import Session
 
-from services.discovery import catalog, textsearch
+from services.discovery import catalog, textsearch, versions
 from services.discovery.catalog import (
     DISCOVERY_ONLY_FIELDS,
     is_older,
@@ -315,7 +315,9 @@ def _update_changed(cursor: Any, rows: list[bytes]) -> None:
 
 
 def upsert(session: Session, org_id: str, creators: list[CreatorIn], outbox: Outbox) -> BulkResult:
-    """COPY on PostgreSQL, the portable ORM path elsewhere (SQLite for the zero-setup demo)."""
+    """COPY on PostgreSQL, the portable ORM path elsewhere (SQLite for the zero-setup demo). Figures that
+    differ from the stored ones are first kept as versions, so neither source's figures are lost."""
+    versions.keep(session, org_id, creators)
     if session.get_bind().dialect.name == "postgresql":
         return copy_upsert(session, org_id, creators, outbox)
     return catalog.upsert_creators(session, org_id, creators, outbox)

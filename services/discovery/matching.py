@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from sqlalchemy import or_, text
 from sqlmodel import Session, col, select
 
-from services.discovery import catalog, insights, outcomes, trust
+from services.discovery import catalog, insights, outcomes, people, trust
 from services.discovery import keywords as kw
 from services.discovery import reasons as explain
 from services.discovery.catalog import PoolRow, mask
@@ -254,7 +254,10 @@ def build_shortlist(
     outbox.stage(session, opened_event(campaign, brief), org_id=org_id)
     ids = candidate_ids(session, org_id, brief, pool)
     loaded = catalog.load_pool(session, org_id, ids)
-    picked = diversify(rank(brief, loaded, model, size), size, max_market_share)
+    ranked = people.one_per_person(
+        session, org_id, rank(brief, loaded, model, size), lambda s: s.row.creator_id
+    )
+    picked = diversify(ranked, size, max_market_share)
     picked_ids = [s.row.creator_id for s in picked]
     past = catalog.history(session, org_id, picked_ids)
     relations = catalog.relationships(session, org_id, picked_ids)

@@ -271,3 +271,46 @@ class CreatorAnomaly(SQLModel, table=True):
     text: str = Field(default="", max_length=1000)
     status: str = Field(default="open", max_length=16, description="open | confirmed | dismissed")
     detected_at: datetime
+
+
+class PersonMember(SQLModel, table=True):
+    """One account (a catalogue creator) of a person who has several: linked by the linker (people.py)
+    from normalised handles and names or a source's cross-link, or by a person (decided_by)."""
+
+    __tablename__ = "person_member"
+    __table_args__ = (Index("ix_person_member_person", "org_id", "person_id"),)
+
+    org_id: str = Field(primary_key=True, max_length=64)
+    creator_id: str = Field(primary_key=True, max_length=64)
+    person_id: str = Field(max_length=64)
+    method: str = Field(max_length=16, description="cross_link | handle | name | manual")
+    confidence: float = Field(description="How sure the link is (1.0 when a person made it).")
+    evidence: str = Field(default="", max_length=500, description="What matched, in words.")
+    decided_by: str = Field(default="", max_length=100, description="The person who linked it; '' = linker.")
+    decided_at: datetime
+
+
+class PersonSplit(SQLModel, table=True):
+    """A person's judgement that two accounts are not the same person: the linker never joins them again."""
+
+    __tablename__ = "person_split"
+
+    org_id: str = Field(primary_key=True, max_length=64)
+    creator_id: str = Field(primary_key=True, max_length=64)
+    other_id: str = Field(primary_key=True, max_length=64)
+    decided_by: str = Field(max_length=100)
+    decided_at: datetime
+
+
+class CreatorVersion(SQLModel, table=True):
+    """Every differing version of a creator's figures that reached us, with its measurement date: when two
+    sources disagree, both are kept, and the creator row shows one of them (the newest measured)."""
+
+    __tablename__ = "creator_version"
+
+    org_id: str = Field(primary_key=True, max_length=64)
+    creator_id: str = Field(primary_key=True, max_length=64)
+    content_hash: str = Field(primary_key=True, max_length=64)
+    measured_on: date | None = None
+    received_at: datetime
+    payload: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))

@@ -246,6 +246,9 @@ class ShortlistEntryOut(BaseModel):
     confidence_notes: list[str] = Field(
         default_factory=list, description="Why the figures may be thin or the creator doubtful."
     )
+    person: PersonOut | None = Field(
+        None, description="The person behind this creator and all their accounts, when linked to others."
+    )
 
     @computed_field  # type: ignore[prop-decorator]
     @property
@@ -294,6 +297,22 @@ class CreatorOut(CreatorIn):
     fraud_reasons: list[Reason]
     updated_at: datetime = Field(description="When the figures reached us.")
     data_as_of: datetime = Field(description="When the source measured them (updated_at when undated).")
+    person: PersonOut | None = Field(None, description="The person behind this creator, when linked.")
+    versions: list[FigureVersion] = Field(
+        default_factory=list,
+        description="Every differing version of the figures that reached us (two sources that disagree "
+        "are both kept), newest measured first; `shown` marks the one above.",
+    )
+
+
+class FigureVersion(BaseModel):
+    """One version of a creator's figures, as a source sent it."""
+
+    measured_on: date | None = Field(description="When the source measured them (null: undated).")
+    received_at: datetime
+    followers: dict[str, int] = Field(description="Followers per platform in this version.")
+    shown: bool = Field(description="True for the version the creator shows (the newest measured).")
+    note: str = Field(description="Why it is or is not the one shown.")
 
 
 class CatalogStats(BaseModel):
@@ -358,7 +377,7 @@ class SearchIn(BaseModel):
         min_length=2,
         max_length=200,
         description="A handle, name or topic word: hits come most relevant first (exact handle, then "
-        "name, then bio, tags and posts), one page without a cursor; the other filters still apply.",
+        "name, then bio, tags and posts), paged by `next_cursor`; the other filters still apply.",
     )
     platforms: list[Platform] = Field(default_factory=list, description="Has an account on any of these.")
     min_followers: int | None = Field(None, ge=0)
@@ -434,6 +453,49 @@ class SearchIn(BaseModel):
         return _not_below(v, info, "min_price_usd")
 
 
+class LinkedAccount(BaseModel):
+    """One account of a person with several, and how it came to be linked."""
+
+    creator_id: str = Field(description="The catalogue creator that holds this account.")
+    platform: str
+    handle: str
+    followers: int
+    method: str = Field(description="cross_link | handle | name | manual: what linked it.")
+    confidence: float = Field(description="How sure the link is, 0..1 (1 when a person linked it).")
+    evidence: str = ""
+    decided_by: str | None = Field(None, description="The person who linked it; null when the linker did.")
+
+
+class PersonOut(BaseModel):
+    """A person behind several catalogue creators (accounts), largest account first; no accounts when
+    an unlink left nothing to link."""
+
+    person_id: str
+    accounts: list[LinkedAccount]
+
+
+class PersonLinkIn(BaseModel):
+    """Creators a person says are one person (recorded as the caller)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    creator_ids: list[str] = Field(min_length=2, max_length=20)
+
+    @field_validator("creator_ids")
+    @classmethod
+    def _distinct(cls, v: list[str]) -> list[str]:
+        _unique(v, "creator id")
+        return v
+
+
+class LinkRunOut(BaseModel):
+    """What a run of the linker did."""
+
+    accounts_linked: int = Field(description="Accounts this run added to (or moved between) persons.")
+    persons: int = Field(description="Persons with several accounts in the catalogue after the run.")
+    accounts_in_persons: int
+
+
 class MarketFigure(BaseModel):
     market: str
     audience_share: float
@@ -465,6 +527,9 @@ class SearchHit(BaseModel):
         "", description="The top audience country a source names without its share ('' when none)."
     )
     tags: list[str] = Field(default_factory=list, description="Topics outside the category vocabulary.")
+    person: PersonOut | None = Field(
+        None, description="The person behind this creator and all their accounts, when linked to others."
+    )
 
 
 class SearchOut(BaseModel):

@@ -13,15 +13,15 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import ColumnElement, and_, func, or_, tuple_
+from sqlalchemy import ColumnElement, and_, func, or_
 from sqlmodel import Session, col, select
 
-from services.discovery import textsearch
+from services.discovery import grouping, people, sizes, textsearch
 from services.discovery.catalog import mask
 from services.discovery.models import Creator, CreatorMarket
 from services.discovery.schemas import EngagementFilter, MarketFigure, SearchHit, SearchIn, SearchOut
 from shared.errors import Invalid
-from shared.vocabulary import CATEGORIES, LANGUAGES, PLATFORMS, TIERS, follower_tier
+from shared.vocabulary import CATEGORIES, LANGUAGES, PLATFORMS, follower_tier
 
 THIN_AUDIENCE = 0.5  # below this share of the audience with a known country, market figures are thin
 DENSE_AT = 3000  # market rows above which a market filter is checked per creator (see engagement_condition)
@@ -32,15 +32,6 @@ INDEXED_SORTS = (
     "price_usd",
 )  # sorts with an (org_id, column, creator_id) index to walk
 NULL_SORT_LAST = 1e18  # unknown price or fraud risk sorts after every known one, whichever the order
-
-
-def tier_bounds(tier: str) -> tuple[int, int | None]:
-    """[lower, upper) followers of a tier; 'nano' also takes accounts below 1k."""
-    names = [t for t, _ in TIERS]
-    i = names.index(tier)
-    lower = 0 if i == 0 else TIERS[i][1]
-    upper = TIERS[i + 1][1] if i + 1 < len(TIERS) else None
-    return lower, upper
 
 
 def engagement_rows(org_id: str, f: EngagementFilter) -> Any:
@@ -90,21 +81,6 @@ def audience_condition(org_id: str, q: SearchIn, per_creator: bool) -> ColumnEle
     return _correlated(rows).exists() if per_creator else col(Creator.creator_id).in_(rows)
 
 
-def _size_conditions(q: SearchIn) -> list[ColumnElement[bool]]:
-    out: list[ColumnElement[bool]] = []
-    if q.min_followers is not None:
-        out.append(col(Creator.followers) >= q.min_followers)
-    if q.max_followers is not None:
-        out.append(col(Creator.followers) <= q.max_followers)
-    if q.tiers:
-        ranges = []
-        for lower, upper in map(tier_bounds, q.tiers):
-            cond = col(Creator.followers) >= lower
-            ranges.append(cond if upper is None else cond & (col(Creator.followers) < upper))
-        out.append(or_(*ranges))
-    return out
-
-
 def _mask_conditions(q: SearchIn) -> list[ColumnElement[bool]]:
     pairs = (
         (Creator.platform_mask, q.platforms, PLATFORMS),
@@ -150,11 +126,13 @@ def _trust_conditions(q: SearchIn) -> list[ColumnElement[bool]]:
     return out
 
 
-def conditions(org_id: str, q: SearchIn, per_creator: bool = False) -> list[ColumnElement[bool]]:
+def conditions(
+    org_id: str, q: SearchIn, per_creator: bool = False, dialect: str = "sqlite"
+) -> list[ColumnElement[bool]]:
     """Every filter of the query as SQL conditions, to be ANDed."""
     return [
         col(Creator.org_id) == org_id,
-        *_size_conditions(q),
+        *sizes.size_filters(q, dialect),
         *_mask_conditions(q),
         *_audience_conditions(org_id, q, per_creator),
         *_trust_conditions(q),
@@ -203,7 +181,7 @@ def decode_cursor(cursor: str) -> tuple[Any, str]:
 
 
 def search(session: Session, org_id: str, q: SearchIn, dense_at: int = DENSE_AT) -> SearchOut:
-    """One page of matching creators in the requested order, and the cursor of the next page.
+    """One page of matching creators in the requested order (one hit per person), and the next cursor.
 
     Two steps: the page's ids and sort keys (which PostgreSQL can answer from the sort index and its
     included filter columns alone), then the full rows of just those creators.
@@ -212,24 +190,20 @@ def search(session: Session, org_id: str, q: SearchIn, dense_at: int = DENSE_AT)
         return text_search(session, org_id, q)
     key = sort_expression(q.sort)
     per_creator = market_filters_are_dense(session, org_id, q, dense_at)
-    stmt = select(col(Creator.creator_id), key).where(*conditions(org_id, q, per_creator))
+    conds = conditions(org_id, q, per_creator, session.get_bind().dialect.name)
     if q.sort == "price_usd":
-        stmt = stmt.where(col(Creator.price_usd).is_not(None))
-    if q.cursor:
-        value, after = decode_cursor(q.cursor)
-        position = tuple_(key, col(Creator.creator_id))
-        stmt = stmt.where(
-            position < tuple_(value, after) if q.descending else position > tuple_(value, after)
-        )
-    order = (key.desc(), col(Creator.creator_id).desc()) if q.descending else (key, col(Creator.creator_id))
-    keys = list(session.exec(stmt.order_by(*order).limit(q.limit + 1)))
-    page = keys[: q.limit]
-    ids = [cid for cid, _ in page]
+        conds.append(col(Creator.price_usd).is_not(None))
+    position = decode_cursor(q.cursor) if q.cursor else None
+    page, more = grouping.keyset_page(session, org_id, key, conds, q.descending, q.limit, position)
+    next_cursor = encode_cursor(*page[-1]) if more else None
+    return _out(session, org_id, q, [cid for _, cid in page], next_cursor)
+
+
+def _out(session: Session, org_id: str, q: SearchIn, ids: list[str], next_cursor: str | None) -> SearchOut:
     rows = _rows(session, org_id, ids)
-    next_cursor = encode_cursor(page[-1][1], page[-1][0]) if len(keys) > q.limit else None
-    return SearchOut(
-        hits=[hit(rows[cid], q) for cid in ids], next_cursor=next_cursor, sort=q.sort, descending=q.descending
-    )
+    persons = people.accounts_of(session, org_id, ids)
+    hits = [hit(rows[cid], q).model_copy(update={"person": persons.get(cid)}) for cid in ids]
+    return SearchOut(hits=hits, next_cursor=next_cursor, sort=q.sort, descending=q.descending)
 
 
 def _rows(session: Session, org_id: str, ids: list[str]) -> dict[str, Creator]:
@@ -238,16 +212,26 @@ def _rows(session: Session, org_id: str, ids: list[str]) -> dict[str, Creator]:
 
 
 def text_search(session: Session, org_id: str, q: SearchIn) -> SearchOut:
-    """The typed text's matches that pass every other filter, most relevant first (one page)."""
+    """The typed text's matches that pass every other filter, most relevant first, one hit per person
+    (at its most relevant account); `next_cursor` pages on by (score, creator id) like the other sorts."""
     assert q.text is not None
     ranked = textsearch.find(session, org_id, q.text)
-    stmt = select(col(Creator.creator_id)).where(*conditions(org_id, q), col(Creator.creator_id).in_(ranked))
+    conds = conditions(org_id, q, dialect=session.get_bind().dialect.name)
+    stmt = select(col(Creator.creator_id)).where(*conds, col(Creator.creator_id).in_([c for c, _ in ranked]))
     passing = set(session.exec(stmt))
-    ids = [cid for cid in ranked if cid in passing][: q.limit]
-    rows = _rows(session, org_id, ids)
-    return SearchOut(
-        hits=[hit(rows[cid], q) for cid in ids], next_cursor=None, sort=q.sort, descending=q.descending
-    )
+    person_of = people.person_of(session, org_id, list(passing))
+    shown: set[str] = set()
+    leads = []
+    for cid, score in ranked:
+        if cid in passing and person_of.get(cid, cid) not in shown:
+            shown.add(person_of.get(cid, cid))
+            leads.append((-score, cid))
+    if q.cursor:
+        score, after = decode_cursor(q.cursor)
+        leads = [lead for lead in leads if lead > (-score, after)]
+    page = leads[: q.limit]
+    next_cursor = encode_cursor(-page[-1][0], page[-1][1]) if len(leads) > q.limit else None
+    return _out(session, org_id, q, [cid for _, cid in page], next_cursor)
 
 
 def data_notes(

@@ -92,11 +92,13 @@ def relevance(q: str, handles: str, name: str, body: str) -> tuple[int, float]:
     return 0, closeness
 
 
-def find(session: Session, org_id: str, q: str) -> list[str]:
-    """Creator ids matching the typed text, most relevant first."""
+def find(session: Session, org_id: str, q: str) -> list[tuple[str, float]]:
+    """(creator id, score) of the creators matching the typed text, most relevant first. The score is
+    2 * tier + closeness (closeness is within 0..1, so a higher tier always scores higher): one number,
+    so a page's last hit makes a keyset cursor like the other sorts'."""
     ranked = []
     for cid, handles, name, body in _candidates(session, org_id, q.strip().lstrip("@")):
         tier, closeness = relevance(q.strip(), handles, name, body)
         if tier:
-            ranked.append((-tier, -closeness, cid))
-    return [cid for _, _, cid in sorted(ranked)]
+            ranked.append((-(2 * tier + closeness), cid))
+    return [(cid, -negative) for negative, cid in sorted(ranked)]

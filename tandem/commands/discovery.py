@@ -29,6 +29,7 @@ BATCH = 500  # creators per request or transaction: a few MB of JSON, well under
 DEFAULT_URL = "http://127.0.0.1:8001"
 
 Writer = Callable[[list["CreatorIn"]], dict[str, int]]
+Linker = Callable[[], dict[str, int]]  # runs the people linker over the catalogue (POST /v1/people/link-run)
 
 
 def _files(path: Path) -> list[Path]:
@@ -40,7 +41,7 @@ def _files(path: Path) -> list[Path]:
     return [check_text_file(f) for f in files]
 
 
-def _rest_writer(url: str, org: str, api_key: str | None) -> tuple[Writer, Callable[[], None]]:
+def _rest_writer(url: str, org: str, api_key: str | None) -> tuple[Writer, Callable[[], None], Linker]:
     """Posts batches to a running discovery service; refuses at once if none answers at `url`."""
     import httpx
 
@@ -63,12 +64,17 @@ def _rest_writer(url: str, org: str, api_key: str | None) -> tuple[Writer, Calla
         r.raise_for_status()
         return {k: v for k, v in r.json().items() if k != "received"}
 
-    return write, client.close
+    def link() -> dict[str, int]:
+        r = client.post("/v1/people/link-run")
+        r.raise_for_status()
+        return dict(r.json())
+
+    return write, client.close, link
 
 
-def _db_writer(database_url: str | None, org: str) -> tuple[Writer, Callable[[], None], str]:
+def _db_writer(database_url: str | None, org: str) -> tuple[Writer, Callable[[], None], str, Linker]:
     """Writes batches through the same idempotent upsert as POST /v1/creators/bulk, in one database."""
-    from services.discovery import bulk
+    from services.discovery import bulk, linking
     from services.discovery.config import DiscoverySettings
     from services.discovery.migrations import __file__ as migrations_init
     from shared.bus.outbox import Outbox
@@ -83,7 +89,11 @@ def _db_writer(database_url: str | None, org: str) -> tuple[Writer, Callable[[],
             done = bulk.upsert(session, org, creators, Outbox("discovery"))
         return done.model_dump(exclude={"received"})
 
-    return write, db.close, url
+    def link() -> dict[str, int]:
+        with db.transaction() as session:
+            return linking.auto_link(session, org).model_dump()
+
+    return write, db.close, url, link
 
 
 def _import(result: FileImport, write: Writer | None) -> dict[str, int]:
@@ -142,21 +152,27 @@ def import_files(
 
     files = _files(path)
     measured = _date(measured_on)
-    write, close, target = None, None, "(dry run: nothing written)"
+    write, close, link, target = None, None, None, "(dry run: nothing written)"
     if not dry_run and (direct or database_url):
-        write, close, target = _db_writer(database_url, org)
+        write, close, target, link = _db_writer(database_url, org)
     elif not dry_run:
-        write, close = _rest_writer(url, org, api_key)
+        write, close, link = _rest_writer(url, org, api_key)
         target = f"the discovery service at {url}"
     try:
         for file in files:
             result = read_ranking_file(file, _platform(file, platform), measured)
             report = _report(result, _import(result, write))
             emit(report, as_json, _text)
+        linked = link() if link else None
     finally:
         if close:
             close()
     note(f"creators written to {target}")
+    if linked is not None:
+        note(
+            f"people: {linked['accounts_linked']} accounts newly linked; {linked['persons']} persons hold "
+            f"{linked['accounts_in_persons']} accounts (GET /v1/people/{{id}}; a person can unlink any)"
+        )
 
 
 def _date(given: str | None) -> date | None:

@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
+import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from services.discovery import api
 from services.discovery.config import DiscoverySettings
+from services.discovery.importing import read_ranking_file
 from shared.bus.outbox import Outbox
 from shared.db import Database, migrate
 from shared.errors import install_error_handlers
 from shared.model_registry import ModelRegistry
 from shared.onnx_model import ModelSlot
 from shared.runtime import Runtime
+from tests.conftest import SHARED_DATA
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -32,3 +36,22 @@ def discovery_client(runtime: Runtime) -> TestClient:
     app.include_router(api.router)
     app.state.runtime = runtime
     return TestClient(app)
+
+
+def ranking_client(db_dir: Path, stamps: tuple[str, ...], top: int | None = None) -> Iterator[TestClient]:
+    """A client over the 2022 ranking files of these months ('2022-11', 'undated', ...) imported in that
+    order (the first `top` rows of each file when given); a clear skip when the data is absent."""
+    if not SHARED_DATA.exists():
+        pytest.skip(f"needs the team's data sets at {SHARED_DATA} (absent in a fresh clone)")
+    runtime = discovery_runtime(f"sqlite:///{db_dir / 'discovery.db'}")
+    client = discovery_client(runtime)
+    folder = SHARED_DATA / "social_media_influencers_2022"
+    for stamp in stamps:
+        for platform in ("instagram", "youtube", "tiktok"):
+            creators = read_ranking_file(folder / f"{platform}_{stamp}.csv").creators[:top]
+            body = [x.model_dump(mode="json") for x in creators]
+            for start in range(0, len(body), 2000):
+                response = client.post("/v1/creators/bulk", json={"creators": body[start : start + 2000]})
+                assert response.status_code == 200, response.text
+    yield client
+    runtime.db.close()

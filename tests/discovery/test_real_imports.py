@@ -10,9 +10,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from services.discovery.importing import read_ranking_file
-from tests.conftest import SHARED_DATA
-from tests.discovery.apputil import discovery_client, discovery_runtime
+from tests.discovery.apputil import ranking_client
 
 # Newest first, then older and undated ones: the order that once let old figures win.
 ORDER = ("2022-11", "2022-06", "undated", "2022-09")
@@ -20,20 +18,7 @@ ORDER = ("2022-11", "2022-06", "undated", "2022-09")
 
 @pytest.fixture(scope="module")
 def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
-    if not SHARED_DATA.exists():
-        pytest.skip(f"needs the team's data sets at {SHARED_DATA} (absent in a fresh clone)")
-    runtime = discovery_runtime(f"sqlite:///{tmp_path_factory.mktemp('real') / 'discovery.db'}")
-    c = discovery_client(runtime)
-    folder = SHARED_DATA / "social_media_influencers_2022"
-    for stamp in ORDER:
-        for platform in ("instagram", "youtube", "tiktok"):
-            creators = read_ranking_file(folder / f"{platform}_{stamp}.csv").creators
-            body = [x.model_dump(mode="json") for x in creators]
-            for start in range(0, len(body), 2000):
-                response = c.post("/v1/creators/bulk", json={"creators": body[start : start + 2000]})
-                assert response.status_code == 200, response.text
-    yield c
-    runtime.db.close()
+    yield from ranking_client(tmp_path_factory.mktemp("real"), ORDER)
 
 
 def _search(client: TestClient, **body: Any) -> list[dict[str, Any]]:

@@ -46,6 +46,8 @@ JUDGEMENTS = {
     ("forecast", "POST", "/v1/forecasts/{forecast_id}/adjustments"),
     ("forecast", "POST", "/v1/experiments"),
     ("discovery", "POST", "/v1/briefs"),
+    ("discovery", "POST", "/v1/people/link"),
+    ("discovery", "DELETE", "/v1/people/{person_id}/accounts/{creator_id}"),
 }
 # Body fields that name a person, and a body that is valid but for naming someone else in that field.
 PERSON_FIELDS = {"reviewer", "author", "decided_by", "updated_by", "by", "person", "actor"}

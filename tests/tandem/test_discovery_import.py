@@ -90,6 +90,7 @@ def test_direct_import_writes_the_named_database(ranking_file: Path, tmp_path: P
     code, stdout, output = _import(str(ranking_file), "--database-url", url)
     assert code == 0, output
     assert "written: 2 created" in stdout and f"creators written to {url}" in output
+    assert "people: 0 accounts newly linked; 0 persons hold 0 accounts" in output, "the linker ran"
     code, stdout, _ = _import(str(ranking_file), "--database-url", url)
     assert "written: 0 created, 0 updated, 2 unchanged" in stdout
 
