@@ -5,8 +5,8 @@ a person's decision), how sure, and who decided; person_split records a person's
 linker never joins them again. creator_version keeps each differing version of a creator's figures with
 its measurement date, so a conflict between two sources loses neither.
 
-Revision ID: 0008
-Revises: 0007
+Revision ID: 0009
+Revises: 0008
 Create Date: 2026-12-03 03:40:00.000000
 
 """
@@ -18,8 +18,8 @@ import sqlmodel
 from alembic import op
 
 # revision identifiers, used by Alembic.
-revision: str = "0008"
-down_revision: str | Sequence[str] | None = "0007"
+revision: str = "0009"
+down_revision: str | Sequence[str] | None = "0008"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
