@@ -14,7 +14,7 @@ from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Request
 
-from shared.api_docs import describe, install_docs
+from shared.api_docs import describe, install_docs, install_openapi
 from shared.bus.consumer import BatchHandler, ConsumerLoop, EventDispatcher, Handler
 from shared.bus.health import BrokerWatch, LagReader
 from shared.bus.outbox import Outbox, OutboxRelay
@@ -263,6 +263,7 @@ def create_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
     app = ServiceApp(title=spec.title, version="0.1.0", description=describe(spec.description), lifespan=lifespan,
                      docs_url=None, redoc_url=None)  # fmt: skip
     install_docs(app)  # Swagger UI and ReDoc from the installed package, not a CDN
+    install_openapi(app, keys_mode=settings.auth_mode == "keys")  # errors, security, edge headers
     for path, handler in spec.fast_routes.items():
         app.add_fast_route(settings.service_name, path, handler)
     install_error_handlers(app)
