@@ -24,6 +24,8 @@ Manager = Annotated[Principal, Depends(require_role("partner", "strategist"))]
 
 
 class EndpointIn(BaseModel):
+    """A partner endpoint to receive Tandem events as signed webhooks (Standard Webhooks)."""
+
     model_config = ConfigDict(
         extra="forbid",
         json_schema_extra={
@@ -34,52 +36,82 @@ class EndpointIn(BaseModel):
         },
     )  # fmt: skip
 
-    url: HttpUrl
+    url: HttpUrl = Field(
+        description="The HTTPS URL events are POSTed to; private and loopback addresses are refused."
+    )
     event_types: list[str] = Field(
         min_length=1, description=f"Event types, or '*' for all: {', '.join(EVENT_TYPES)}"
     )
-    description: str = Field("", max_length=500)
+    description: str = Field(
+        "",
+        max_length=500,
+        description="A note for people (e.g. what system receives it), up to 500 characters.",
+    )
 
 
 class EndpointOut(BaseModel):
-    endpoint_id: str
-    url: str
-    event_types: list[str]
-    description: str
-    enabled: bool
-    disabled_reason: str
-    consecutive_failures: int
-    created_at: datetime
+    """A partner endpoint and the state of deliveries to it."""
+
+    endpoint_id: str = Field(description="Id of the endpoint.")
+    url: str = Field(description="Where events are POSTed.")
+    event_types: list[str] = Field(description="Event types delivered, or ['*'] for all.")
+    description: str = Field(description="Your note.")
+    enabled: bool = Field(
+        description="Whether events are being delivered; false after too many failures (see `disabled_reason`) until you re-enable it."
+    )
+    disabled_reason: str = Field(description="Why delivery was switched off, empty while enabled.")
+    consecutive_failures: int = Field(description="Deliveries that failed in a row since the last success.")
+    created_at: datetime = Field(description="When the endpoint was registered (UTC).")
 
 
 class EndpointCreated(EndpointOut):
+    """A new endpoint, with its signing secret (shown this once: store it to verify our signatures)."""
+
     secret: str = Field(description="The signing secret (whsec_...); shown only now.")
 
 
 class DeliveryOut(BaseModel):
-    delivery_id: str
-    event_id: str
-    event_type: str
-    status: str
-    attempts: int
-    last_status_code: int | None
-    next_attempt_at: datetime | None
-    created_at: datetime
+    """One event sent (or being sent) to one endpoint."""
+
+    delivery_id: str = Field(
+        description="Id of the delivery, sent as the `webhook-id` header (retries keep it: deduplicate on it)."
+    )
+    event_id: str = Field(description="Id of the event delivered (the envelope's `event_id`).")
+    event_type: str = Field(description="The event's type, e.g. review.decided.")
+    status: str = Field(
+        description="pending (will be tried or retried), succeeded, or failed (gave up after the last attempt)."
+    )
+    attempts: int = Field(description="Attempts made so far.")
+    last_status_code: int | None = Field(
+        description="HTTP status your endpoint answered last, or null (no answer yet, or a network error)."
+    )
+    next_attempt_at: datetime | None = Field(
+        description="When the next attempt is due, or null when none is."
+    )
+    created_at: datetime = Field(description="When the delivery was created (UTC).")
 
 
 class AttemptOut(BaseModel):
-    attempted_at: datetime
-    status_code: int | None
-    latency_ms: float
-    response_excerpt: str
-    error: str
+    """One attempt to deliver an event."""
+
+    attempted_at: datetime = Field(description="When it was made (UTC).")
+    status_code: int | None = Field(
+        description="HTTP status your endpoint answered, or null on a network error."
+    )
+    latency_ms: float = Field(description="How long your endpoint took to answer, in milliseconds.")
+    response_excerpt: str = Field(description="The start of your endpoint's answer, to help you debug.")
+    error: str = Field(description="The network error, empty when your endpoint answered.")
 
 
 class ReplayRange(BaseModel):
+    """A time range of past deliveries to send again (e.g. after your endpoint was down)."""
+
     model_config = ConfigDict(extra="forbid")
 
-    since: AwareDatetime
-    until: AwareDatetime
+    since: AwareDatetime = Field(
+        description="Replay deliveries created at or after this time (timezone required)."
+    )
+    until: AwareDatetime = Field(description="...and before this time (timezone required).")
 
 
 def _edge(runtime: Runtime) -> Database:
