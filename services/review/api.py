@@ -324,9 +324,22 @@ def value_report(
         return feedback.value_report(session, org_id, margin)
 
 
-@router.get("/feedback/plots/{name}.png", dependencies=PLAN)
+PNG = {
+    200: {
+        "description": "The plot as a PNG image.",
+        "content": {"image/png": {"schema": {"type": "string", "format": "binary"}}},
+    }
+}
+
+
+@router.get("/feedback/plots/{name}.png", dependencies=PLAN, response_class=Response, responses=PNG)
 def feedback_plot(name: Literal["adjustments", "calibration", "reviewers"], runtime: RuntimeDep,
                   org_id: OrgDep) -> Response:  # fmt: skip
+    """A plot of how people's judgements compare with outcomes, for a report or a dashboard.
+
+    `adjustments`: median error of the raw forecast and of people's adjusted figure, per author, market and
+    metric; `calibration`: approval hit rate by match-score band, routing policy against people;
+    `reviewers`: approval hit rate per reviewer and market (the policy included)."""
     with runtime.db.transaction() as session:
         report = feedback.people_report(session, org_id)
     return Response(feedback_plots.render(name, report), media_type="image/png")

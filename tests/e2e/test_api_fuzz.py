@@ -27,6 +27,11 @@ FUZZ = settings(
 CONFORMANCE = [status_code_conformance, content_type_conformance]
 
 
+def _titles(exc: AssertionError | FailureGroup) -> str:
+    """The failures' names (their full text may embed a binary body)."""
+    return "; ".join(getattr(e, "title", type(e).__name__) for e in getattr(exc, "exceptions", [exc]))
+
+
 def _failures(schema: schemathesis.BaseSchema) -> list[str]:
     found: list[str] = []
     for result in schema.get_all_operations():
@@ -46,7 +51,7 @@ def _failures(schema: schemathesis.BaseSchema) -> list[str]:
             try:
                 case.validate_response(response, checks=CONFORMANCE)
             except (AssertionError, FailureGroup) as exc:  # one failure, or several
-                found.append(f"{where}: {str(exc).splitlines()[0][:200]}")
+                found.append(f"{where}: {_titles(exc)}")
 
         call()
     return found
