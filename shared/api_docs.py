@@ -161,6 +161,12 @@ WEBHOOK_PARAMETERS: list[dict[str, Any]] = [
 ]  # fmt: skip
 
 
+def problems(why: dict[int, str]) -> dict[int | str, dict[str, Any]]:
+    """`responses=problems({404: "No such campaign"})` on a route: errors its own logic can answer beyond
+    the ones every route of its kind gets (error_statuses), in its words; documented as problem details."""
+    return {status: {"description": text} for status, text in why.items()}
+
+
 def error_statuses(path: str, method: str, operation: dict[str, Any], keys_mode: bool) -> list[int]:
     """The error statuses a caller of this operation can get, given how every service's edge behaves."""
     statuses = [500, 503]
@@ -173,7 +179,9 @@ def error_statuses(path: str, method: str, operation: dict[str, Any], keys_mode:
     if any(p["in"] == "path" for p in params):
         statuses += [404, 405]
     if method == "post":
-        statuses += [400, 409, 422]
+        statuses += [400, 422]
+    if method in ("post", "put", "patch", "delete"):
+        statuses.append(409)
     if path.startswith("/v1"):
         statuses.append(429)
         if path.startswith(INBOUND):
@@ -223,8 +231,15 @@ def _document_operation(path: str, method: str, operation: dict[str, Any], keys_
     if keys_mode and path.startswith("/v1") and not inbound:
         operation["security"] = [{"ApiKey": []}, {"Bearer": []}]
     responses = operation.setdefault("responses", {})
-    for status in error_statuses(path, method, operation, keys_mode):
-        responses[str(status)] = _problem_response(status)
+    declared = {int(code) for code in responses if code.isdigit() and int(code) in ERRORS}
+    for status in sorted(declared | set(error_statuses(path, method, operation, keys_mode))):
+        # A route's own words for a status it declares (problems()) win over the generic ones.
+        own = (
+            responses.get(str(status), {}).get("description")
+            if status in declared and status != 422
+            else None
+        )
+        responses[str(status)] = {**_problem_response(status), **({"description": own} if own else {})}
 
 
 # Header parameters every /v1 route shares (shared/orgs.py reads them).
