@@ -220,7 +220,8 @@ def _document_operation(path: str, method: str, operation: dict[str, Any], keys_
     # The credential headers are the security scheme's (keys mode) or ignored (open mode).
     params[:] = [p for p in params if p["name"].lower() not in ("x-api-key", "authorization")]
     for p in params:
-        p.setdefault("description", PARAMETER_DESCRIPTIONS.get(p["name"], ""))
+        if not p.get("description") and (p["in"], p["name"]) in PARAMETER_DESCRIPTIONS:
+            p["description"] = PARAMETER_DESCRIPTIONS[(p["in"], p["name"])]
     if method == "post":
         params.append(IDEMPOTENCY_PARAMETER)
     inbound = path.startswith(INBOUND)
@@ -242,12 +243,29 @@ def _document_operation(path: str, method: str, operation: dict[str, Any], keys_
         responses[str(status)] = {**_problem_response(status), **({"description": own} if own else {})}
 
 
-# Header parameters every /v1 route shares (shared/orgs.py reads them).
+# Parameters with one meaning on every route and in every service: the credential headers shared/orgs.py
+# reads, and the ids in paths (a route's own parameters are described where the route declares them).
 PARAMETER_DESCRIPTIONS = {
-    "X-Org-Id": "Open mode (`make run`) only: the organisation to act for (default `demo`). Ignored with an "
-    "API key, whose organisation always wins.",
-    "X-Person": "Open mode only: the person the call acts as (their judgements are recorded under this "
-    "name). With an API key, the key's person is used.",
+    ("header", "X-Org-Id"): "Open mode (`make run`) only: the organisation to act for (default `demo`). "
+    "Ignored with an API key, whose organisation always wins.",
+    ("header", "X-Person"): "Open mode only: the person the call acts as (their judgements are recorded "
+    "under this name). With an API key, the key's person is used.",
+    ("path", "creator_id"): "Your id for the creator, as sent to discovery (POST /v1/creators/bulk).",
+    (
+        "path",
+        "campaign_id",
+    ): "The campaign's id, given when its brief was posted (POST /v1/briefs in discovery).",
+    ("path", "task_id"): "A review task's id (GET /v1/tasks).",
+    ("path", "reviewer_id"): "A reviewer's id (GET /v1/reviewers).",
+    ("path", "anomaly_id"): "An anomaly's id (GET /v1/fraud/anomalies).",
+    ("path", "forecast_id"): "A stored forecast's id (GET /v1/campaigns/{campaign_id}/forecasts).",
+    ("path", "experiment_id"): "An experiment's id, from POST /v1/experiments.",
+    ("path", "line_id"): "A line of the campaign's current plan (`lines[].line_id`).",
+    ("path", "insight_id"): "A lesson's or trend call's id (`lesson_id` / `trend_id` in the review service).",
+    ("path", "endpoint_id"): "A webhook endpoint's id (GET /v1/webhooks/endpoints).",
+    ("path", "delivery_id"): "A webhook delivery's id (GET /v1/webhooks/endpoints/{endpoint_id}/deliveries).",
+    ("path", "source_id"): "Your inbound source's id, given when Tandem registered your source and its "
+    "signing secret (`tandem webhooks add-source ORG NAME`).",
 }
 
 

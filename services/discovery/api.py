@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from fastapi import APIRouter, Request, status
+from fastapi import APIRouter, Query, Request, status
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 from sqlmodel import select
@@ -110,7 +110,10 @@ def search_creators(body: SearchIn, runtime: RuntimeDep, org_id: OrgDep) -> Sear
 
 @router.get("/creators/{creator_id}/lookalikes")
 def creator_lookalikes(
-    creator_id: str, runtime: RuntimeDep, org_id: OrgDep, limit: int = 20
+    creator_id: str,
+    runtime: RuntimeDep,
+    org_id: OrgDep,
+    limit: int = Query(20, description="How many lookalikes to return; clamped to 1-100."),
 ) -> LookalikesOut:
     """Creators whose audience and content vectors are closest to this creator's."""
     with runtime.db.transaction() as session:
@@ -216,7 +219,11 @@ def get_shortlist(campaign_id: str, runtime: RuntimeDep, org_id: OrgDep) -> Shor
 
 
 @router.get("/insights")
-def list_insights(runtime: RuntimeDep, org_id: OrgDep, market: str = "") -> list[InsightOut]:
+def list_insights(
+    runtime: RuntimeDep,
+    org_id: OrgDep,
+    market: str = Query("", description="Only insights for this market (ISO 3166-1 alpha-2); empty for all."),
+) -> list[InsightOut]:
     """Every lesson and trend call discovery has received (optionally of one market), newest first."""
     with runtime.db.transaction() as session:
         return insights.listed(session, org_id, market)

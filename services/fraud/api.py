@@ -181,9 +181,13 @@ def analyse_history(
 def list_anomalies(
     runtime: RuntimeDep,
     org_id: OrgDep,
-    creator_id: str | None = Query(None, max_length=64),
-    status: str | None = Query(None, pattern="^(open|confirmed|dismissed)$"),
-    limit: int = Query(100, ge=1, le=1000),
+    creator_id: str | None = Query(None, max_length=64, description="Only this creator's anomalies."),
+    status: str | None = Query(
+        None,
+        pattern="^(open|confirmed|dismissed)$",
+        description="Only anomalies in this state: open (waiting for a person), confirmed or dismissed.",
+    ),
+    limit: int = Query(100, ge=1, le=1000, description="Most anomalies to return (1-1,000), newest first."),
 ) -> list[AnomalyOut]:
     with runtime.db.transaction() as session:
         rows = anomaly_records.find(session, org_id, creator_id, status, limit)

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query, Response, status
+from fastapi import APIRouter, Path, Query, Response, status
 
 from services.review import (
     campaign_view,
@@ -79,9 +79,11 @@ def reviewer_of(principal: Principal, claimed: str) -> str:
 def list_tasks(
     runtime: RuntimeDep,
     org_id: OrgDep,
-    campaign_id: str | None = None,
-    task_status: Literal["open", "decided"] | None = Query(None, alias="status"),
-    limit: int = Query(100, ge=1, le=1000),
+    campaign_id: str | None = Query(None, description="Only this campaign's tasks."),
+    task_status: Literal["open", "decided"] | None = Query(
+        None, alias="status", description="Only open or only decided tasks; both when left out."
+    ),
+    limit: int = Query(100, ge=1, le=1000, description="Most tasks to return (1-1,000)."),
 ) -> list[TaskOut]:
     with runtime.db.transaction() as session:
         return tasks.list_tasks(session, org_id, campaign_id, task_status, limit)
@@ -123,12 +125,21 @@ def task_context(task_id: str, runtime: RuntimeDep, org_id: OrgDep) -> TaskConte
 def list_campaigns(
     runtime: RuntimeDep,
     org_id: OrgDep,
-    brand: str = Query("", max_length=200),
-    market: str = Query("", max_length=2),
-    tier: CampaignTier | Literal[""] = "",
-    stage: CampaignStage | Literal[""] = "",
-    page: int = Query(1, ge=1),
-    page_size: int = Query(50, ge=1, le=200),
+    brand: str = Query("", max_length=200, description="Only this brand's campaigns; empty for all."),
+    market: str = Query(
+        "",
+        max_length=2,
+        description="Only campaigns targeting this market (ISO 3166-1 alpha-2); empty for all.",
+    ),
+    tier: CampaignTier | Literal[""] = Query(
+        "", description="Only strategic or only volume campaigns; empty for both."
+    ),
+    stage: CampaignStage | Literal[""] = Query(
+        "",
+        description="Only campaigns in this stage (brief, shortlist, review, planning, live, closed); empty for all.",
+    ),
+    page: int = Query(1, ge=1, description="Page number, from 1."),
+    page_size: int = Query(50, ge=1, le=200, description="Campaigns per page (1-200)."),
 ) -> PortfolioOut:
     """The portfolio: stage, tier, owner, brand, markets, spend vs budget, results vs forecast, review
     backlog and people on it, overdue tasks, open anomalies; newest first."""
@@ -168,7 +179,13 @@ def record_lesson(body: LessonIn, runtime: RuntimeDep, org_id: OrgDep, actor: Ac
 
 @router.get("/lessons")
 def list_lessons(
-    runtime: RuntimeDep, org_id: OrgDep, campaign_id: str = "", scope: InsightScope | Literal[""] = ""
+    runtime: RuntimeDep,
+    org_id: OrgDep,
+    campaign_id: str = Query("", description="Only lessons learnt on this campaign; empty for all."),
+    scope: InsightScope | Literal[""] = Query(
+        "",
+        description="Only lessons of this scope (market, category, creator, format, message, timing, platform); empty for all.",
+    ),
 ) -> list[LessonOut]:
     with runtime.db.transaction() as session:
         return insights.lessons(session, org_id, campaign_id, scope)
@@ -182,7 +199,13 @@ def call_trend(body: TrendIn, runtime: RuntimeDep, org_id: OrgDep, actor: ActorD
 
 
 @router.get("/trends")
-def list_trends(runtime: RuntimeDep, org_id: OrgDep, market: str = Query("", max_length=2)) -> list[TrendOut]:
+def list_trends(
+    runtime: RuntimeDep,
+    org_id: OrgDep,
+    market: str = Query(
+        "", max_length=2, description="Only trend calls for this market (ISO 3166-1 alpha-2); empty for all."
+    ),
+) -> list[TrendOut]:
     """Trend calls, each scored against the results that followed it (open until expiry or enough results)."""
     with runtime.db.transaction() as session:
         return insight_scores.scored_trends(session, org_id, insights.trend_rows(session, org_id, market))
@@ -241,9 +264,13 @@ def reviewer_queue(
     reviewer_id: str,
     runtime: RuntimeDep,
     org_id: OrgDep,
-    campaign_id: str = "",
-    market: str = "",
-    due: Literal["", "overdue", "today"] = "",
+    campaign_id: str = Query("", description="Only this campaign's tasks; empty for all."),
+    market: str = Query(
+        "", description="Only tasks for creators of this market (ISO 3166-1 alpha-2); empty for all."
+    ),
+    due: Literal["", "overdue", "today"] = Query(
+        "", description="overdue: past their due time; today: due within 24 hours; empty: all."
+    ),
 ) -> list[TaskOut]:
     with runtime.db.transaction() as session:
         person = reviewers.get(session, org_id, reviewer_id)
@@ -253,8 +280,11 @@ def reviewer_queue(
 
 @router.put("/settings/{scope}/{scope_id}", dependencies=PLAN)
 def put_setting(
-    scope: Literal["campaign", "brand"],
-    scope_id: str,
+    scope: Annotated[
+        Literal["campaign", "brand"],
+        Path(description="Set the thresholds for one campaign or for every campaign of a brand."),
+    ],
+    scope_id: Annotated[str, Path(description="The campaign's id, or the brand's name.")],
     body: RoutingValues,
     runtime: RuntimeDep,
     principal: PrincipalDep,
@@ -266,7 +296,10 @@ def put_setting(
 
 @router.get("/settings/effective")
 def effective_setting(
-    runtime: RuntimeDep, org_id: OrgDep, campaign_id: str = "", brand: str = ""
+    runtime: RuntimeDep,
+    org_id: OrgDep,
+    campaign_id: str = Query("", description="The campaign whose thresholds to resolve; empty for none."),
+    brand: str = Query("", description="The brand whose thresholds to resolve; empty for none."),
 ) -> RoutingValues:
     with runtime.db.transaction() as session:
         return RoutingValues(**policies.effective(session, settings_of(runtime), org_id, campaign_id, brand))
@@ -317,13 +350,21 @@ def people_report(runtime: RuntimeDep, org_id: OrgDep) -> dict[str, Any]:
 
 @router.get("/feedback/value", dependencies=PLAN)
 def value_report(
-    runtime: RuntimeDep, org_id: OrgDep, margin: float = Query(0.1, ge=0, le=1)
+    runtime: RuntimeDep,
+    org_id: OrgDep,
+    margin: float = Query(
+        0.1,
+        ge=0,
+        le=1,
+        description="How much higher (0-1) people's approval hit rate must be than the policy's for a segment to count as `people add value`.",
+    ),
 ) -> dict[str, Any]:
     """Where people add value (tier, market, creator size), with thresholds the routing policy can use."""
     with runtime.db.transaction() as session:
         return feedback.value_report(session, org_id, margin)
 
 
+PlotName = Literal["adjustments", "calibration", "reviewers"]
 PNG = {
     200: {
         "description": "The plot as a PNG image.",
@@ -333,8 +374,11 @@ PNG = {
 
 
 @router.get("/feedback/plots/{name}.png", dependencies=PLAN, response_class=Response, responses=PNG)
-def feedback_plot(name: Literal["adjustments", "calibration", "reviewers"], runtime: RuntimeDep,
-                  org_id: OrgDep) -> Response:  # fmt: skip
+def feedback_plot(
+    name: Annotated[PlotName, Path(description="Which plot: adjustments, calibration or reviewers.")],
+    runtime: RuntimeDep,
+    org_id: OrgDep,
+) -> Response:
     """A plot of how people's judgements compare with outcomes, for a report or a dashboard.
 
     `adjustments`: median error of the raw forecast and of people's adjusted figure, per author, market and

@@ -167,7 +167,15 @@ def enable_endpoint(endpoint_id: str, runtime: RuntimeDep, who: Manager) -> Endp
 
 @router.post("/endpoints/{endpoint_id}/rotate-secret")
 def rotate(
-    endpoint_id: str, runtime: RuntimeDep, who: Manager, grace_hours: int = Query(24, ge=0, le=720)
+    endpoint_id: str,
+    runtime: RuntimeDep,
+    who: Manager,
+    grace_hours: int = Query(
+        24,
+        ge=0,
+        le=720,
+        description="Hours the old secret keeps verifying (0-720) while your receiver switches over.",
+    ),
 ) -> dict[str, str]:
     """A new signing secret; the old one stays valid for `grace_hours` so receivers can switch over."""
     _endpoint(runtime, who.org_id, endpoint_id)
@@ -177,7 +185,10 @@ def rotate(
 
 @router.get("/endpoints/{endpoint_id}/deliveries")
 def deliveries(
-    endpoint_id: str, runtime: RuntimeDep, who: Manager, limit: int = Query(100, ge=1, le=1000)
+    endpoint_id: str,
+    runtime: RuntimeDep,
+    who: Manager,
+    limit: int = Query(100, ge=1, le=1000, description="Most deliveries to return (1-1,000), newest first."),
 ) -> list[DeliveryOut]:
     """The newest deliveries to this endpoint (`limit`), each with its status and attempts so far."""
     _endpoint(runtime, who.org_id, endpoint_id)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, status
+from fastapi import APIRouter, Query, status
 
 from services.forecast.campaigns import edits, insights, store, tracking
 from services.forecast.campaigns.planner import PlanState
@@ -61,7 +61,10 @@ def propose(
 
 @router.get("/plan")
 def current_plan(
-    campaign_id: str, runtime: RuntimeDep, org_id: OrgDep, version: int | None = None
+    campaign_id: str,
+    runtime: RuntimeDep,
+    org_id: OrgDep,
+    version: int | None = Query(None, description="A past version to read; the current one when left out."),
 ) -> PlanOut:
     """The current version (or `?version=N`), with lessons and trend calls in scope on each line."""
     with runtime.db.transaction() as session:
