@@ -167,6 +167,12 @@ def problems(why: dict[int, str]) -> dict[int | str, dict[str, Any]]:
     return {status: {"description": text} for status, text in why.items()}
 
 
+def png_response(what: str) -> dict[int | str, dict[str, Any]]:
+    """`responses=png_response("The plot")` on a route that answers a PNG image instead of JSON."""
+    image = {"image/png": {"schema": {"type": "string", "format": "binary"}}}
+    return {200: {"description": f"{what}, as a PNG image.", "content": image}}
+
+
 def error_statuses(path: str, method: str, operation: dict[str, Any], keys_mode: bool) -> list[int]:
     """The error statuses a caller of this operation can get, given how every service's edge behaves."""
     statuses = [500, 503]
@@ -234,13 +240,12 @@ def _document_operation(path: str, method: str, operation: dict[str, Any], keys_
     responses = operation.setdefault("responses", {})
     declared = {int(code) for code in responses if code.isdigit() and int(code) in ERRORS}
     for status in sorted(declared | set(error_statuses(path, method, operation, keys_mode))):
+        own = responses.get(str(status), {}) if status in declared and status != 422 else {}
+        if "content" in own:  # the route answers this status with a body of its own (e.g. readiness)
+            continue
         # A route's own words for a status it declares (problems()) win over the generic ones.
-        own = (
-            responses.get(str(status), {}).get("description")
-            if status in declared and status != 422
-            else None
-        )
-        responses[str(status)] = {**_problem_response(status), **({"description": own} if own else {})}
+        words = {"description": own["description"]} if own.get("description") else {}
+        responses[str(status)] = {**_problem_response(status), **words}
 
 
 # Parameters with one meaning on every route and in every service: the credential headers shared/orgs.py

@@ -28,6 +28,7 @@ from services.discovery.schemas import (
     SearchOut,
     ShortlistOut,
 )
+from shared.api_docs import problems
 from shared.errors import NotFound
 from shared.events import Reason
 from shared.orgs import COMPUTE, INGEST, PLAN, ActorDep, OrgDep
@@ -63,10 +64,10 @@ BULK_BODY = {"content": {"application/json": {"schema": _inlined(BulkCreatorsIn.
 
 
 @router.post("/creators/bulk", response_model=BulkResult, openapi_extra={"requestBody": BULK_BODY},
-             dependencies=INGEST)  # fmt: skip
+             dependencies=INGEST, summary="Create or update creators in bulk")  # fmt: skip
 async def upsert_creators(request: Request, runtime: RuntimeDep, org_id: OrgDep) -> BulkResult:
     """Idempotent bulk upsert: re-sending the same creators changes nothing and publishes nothing.
-
+    \f
     The raw body is validated in one pydantic pass over the JSON, in the thread pool, with the garbage
     collector paused (bulk.ingest_json, the function the benchmark times): 34 us per creator measured,
     against 73 us for FastAPI's json.loads then validation on the event loop."""
@@ -77,7 +78,12 @@ async def upsert_creators(request: Request, runtime: RuntimeDep, org_id: OrgDep)
         raise RequestValidationError([{**e, "loc": ("body", *e["loc"])} for e in exc.errors()]) from exc
 
 
-@router.post("/inbound/{source_id}/creators", status_code=status.HTTP_202_ACCEPTED, dependencies=INGEST)
+@router.post(
+    "/inbound/{source_id}/creators",
+    status_code=status.HTTP_202_ACCEPTED,
+    dependencies=INGEST,
+    summary="Receive creators from a partner (signed webhook)",
+)
 async def inbound_creators(source_id: str, request: Request, runtime: RuntimeDep) -> BulkResult:
     """A partner's signed webhook (Standard Webhooks) with creator metrics, in the /v1/creators/bulk body."""
     body = await request.body()
@@ -94,21 +100,21 @@ def _receive_creators(runtime: Runtime, source_id: str, headers: dict[str, str],
         return bulk.upsert(session, org_id, payload.creators, runtime.outbox)
 
 
-@router.get("/catalog/stats")
+@router.get("/catalog/stats", summary="Count the catalogue")
 def catalog_stats(runtime: RuntimeDep, org_id: OrgDep) -> CatalogStats:
     """How many creators the catalogue holds, how many have a fraud score yet, and how many campaigns."""
     with runtime.db.transaction() as session:
         return catalog.stats(session, org_id)
 
 
-@router.post("/search", dependencies=COMPUTE)
+@router.post("/search", dependencies=COMPUTE, summary="Search creators")
 def search_creators(body: SearchIn, runtime: RuntimeDep, org_id: OrgDep) -> SearchOut:
     """Filters ANDed across, ORed within; pass `next_cursor` back as `cursor` for the next page."""
     with runtime.db.transaction() as session:
         return search.search(session, org_id, body)
 
 
-@router.get("/creators/{creator_id}/lookalikes")
+@router.get("/creators/{creator_id}/lookalikes", summary="Find creators like one creator")
 def creator_lookalikes(
     creator_id: str,
     runtime: RuntimeDep,
@@ -120,7 +126,8 @@ def creator_lookalikes(
         return lookalikes.similar(session, org_id, [creator_id], min(max(limit, 1), 100))
 
 
-@router.post("/lookalikes", dependencies=COMPUTE)
+@router.post("/lookalikes", dependencies=COMPUTE, summary="Find creators like several seeds",
+             responses=problems({404: "A seed in `creator_ids` is not in the catalogue, or no creator beat the forecast in the `winners_of` campaigns."}))  # fmt: skip
 def seed_lookalikes(body: LookalikesIn, runtime: RuntimeDep, org_id: OrgDep) -> LookalikesOut:
     """Creators closest to the mean vector of several seeds (e.g. the winners of past campaigns)."""
     with runtime.db.transaction() as session:
@@ -130,7 +137,7 @@ def seed_lookalikes(body: LookalikesIn, runtime: RuntimeDep, org_id: OrgDep) -> 
         return lookalikes.similar(session, org_id, list(dict.fromkeys(seeds)), body.limit)
 
 
-@router.get("/creators/{creator_id}")
+@router.get("/creators/{creator_id}", summary="Get a creator")
 def get_creator(creator_id: str, runtime: RuntimeDep, org_id: OrgDep) -> CreatorOut:
     """One creator as stored, with the latest fraud risk, its level and the reasons for it."""
     with runtime.db.transaction() as session:
@@ -167,7 +174,12 @@ def _out(sl: Shortlist, campaign: Campaign, found: insights.InScope) -> Shortlis
     )
 
 
-@router.post("/briefs", status_code=status.HTTP_201_CREATED, dependencies=PLAN)
+@router.post(
+    "/briefs",
+    status_code=status.HTTP_201_CREATED,
+    dependencies=PLAN,
+    summary="Submit a brief and get its shortlist",
+)
 def submit_brief(brief: BriefIn, runtime: RuntimeDep, org_id: OrgDep, actor: ActorDep) -> ShortlistOut:
     """Create a campaign from the brief (owned by the caller) and return its ranked shortlist, with the
     lessons and trend calls in its scope. Publishes CampaignOpened and ShortlistPublished."""
@@ -202,7 +214,7 @@ def submit_brief(brief: BriefIn, runtime: RuntimeDep, org_id: OrgDep, actor: Act
     )
 
 
-@router.get("/campaigns/{campaign_id}/shortlist")
+@router.get("/campaigns/{campaign_id}/shortlist", summary="Get a campaign's shortlist")
 def get_shortlist(campaign_id: str, runtime: RuntimeDep, org_id: OrgDep) -> ShortlistOut:
     """The shortlist, with the lessons and live trend calls in the brief's scope as of now."""
     with runtime.db.transaction() as session:
@@ -218,7 +230,7 @@ def get_shortlist(campaign_id: str, runtime: RuntimeDep, org_id: OrgDep) -> Shor
         return _out(sl, campaign, found)
 
 
-@router.get("/insights")
+@router.get("/insights", summary="List lessons and trend calls")
 def list_insights(
     runtime: RuntimeDep,
     org_id: OrgDep,

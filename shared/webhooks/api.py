@@ -128,7 +128,7 @@ def _endpoint(runtime: Runtime, org_id: str, endpoint_id: str) -> WebhookEndpoin
     return ep
 
 
-@router.post("/endpoints", status_code=status.HTTP_201_CREATED)
+@router.post("/endpoints", status_code=status.HTTP_201_CREATED, summary="Register a webhook endpoint")
 def create_endpoint(body: EndpointIn, runtime: RuntimeDep, who: Manager) -> EndpointCreated:
     """Subscribe a URL to event types (or `*`); the answer holds the signing secret, shown only this once."""
     unknown = sorted(set(body.event_types) - set(EVENT_TYPES) - {hub.WILDCARD})
@@ -147,7 +147,7 @@ def create_endpoint(body: EndpointIn, runtime: RuntimeDep, who: Manager) -> Endp
     return EndpointCreated(**EndpointOut.model_validate(ep, from_attributes=True).model_dump(), secret=secret)
 
 
-@router.get("/endpoints")
+@router.get("/endpoints", summary="List webhook endpoints")
 def list_endpoints(runtime: RuntimeDep, who: Manager) -> list[EndpointOut]:
     """Your organisation's endpoints, with whether each is enabled and why one was disabled."""
     with _edge(runtime).transaction() as s:
@@ -155,7 +155,7 @@ def list_endpoints(runtime: RuntimeDep, who: Manager) -> list[EndpointOut]:
         return [EndpointOut.model_validate(r, from_attributes=True) for r in rows]
 
 
-@router.post("/endpoints/{endpoint_id}/enable")
+@router.post("/endpoints/{endpoint_id}/enable", summary="Re-enable a webhook endpoint")
 def enable_endpoint(endpoint_id: str, runtime: RuntimeDep, who: Manager) -> EndpointOut:
     """Re-enable an endpoint that was disabled after failing for three days; its failure count restarts."""
     ep = _endpoint(runtime, who.org_id, endpoint_id)
@@ -165,7 +165,7 @@ def enable_endpoint(endpoint_id: str, runtime: RuntimeDep, who: Manager) -> Endp
     return EndpointOut.model_validate(ep, from_attributes=True)
 
 
-@router.post("/endpoints/{endpoint_id}/rotate-secret")
+@router.post("/endpoints/{endpoint_id}/rotate-secret", summary="Rotate an endpoint's signing secret")
 def rotate(
     endpoint_id: str,
     runtime: RuntimeDep,
@@ -183,7 +183,7 @@ def rotate(
     return {"endpoint_id": endpoint_id, "secret": secret}
 
 
-@router.get("/endpoints/{endpoint_id}/deliveries")
+@router.get("/endpoints/{endpoint_id}/deliveries", summary="List deliveries to an endpoint")
 def deliveries(
     endpoint_id: str,
     runtime: RuntimeDep,
@@ -198,7 +198,7 @@ def deliveries(
         return [DeliveryOut.model_validate(d, from_attributes=True) for d in s.exec(stmt)]
 
 
-@router.get("/deliveries/{delivery_id}/attempts")
+@router.get("/deliveries/{delivery_id}/attempts", summary="List attempts of a delivery")
 def attempts(delivery_id: str, runtime: RuntimeDep, who: Manager) -> list[AttemptOut]:
     """Every attempt to deliver one event: when, status code, latency and the start of the response."""
     with _edge(runtime).transaction() as s:
@@ -213,7 +213,7 @@ def attempts(delivery_id: str, runtime: RuntimeDep, who: Manager) -> list[Attemp
         return [AttemptOut.model_validate(a, from_attributes=True) for a in s.exec(stmt)]
 
 
-@router.post("/deliveries/{delivery_id}/replay")
+@router.post("/deliveries/{delivery_id}/replay", summary="Send a delivery again")
 def replay_one(delivery_id: str, runtime: RuntimeDep, who: Manager) -> dict[str, int]:
     """Send one delivery again (with a fresh signature); 404 if it is not your organisation's."""
     n = hub.replay(_edge(runtime), who.org_id, delivery_id=delivery_id)
@@ -222,7 +222,7 @@ def replay_one(delivery_id: str, runtime: RuntimeDep, who: Manager) -> dict[str,
     return {"replayed": n}
 
 
-@router.post("/endpoints/{endpoint_id}/replay")
+@router.post("/endpoints/{endpoint_id}/replay", summary="Send an endpoint's deliveries again")
 def replay_range(endpoint_id: str, body: ReplayRange, runtime: RuntimeDep, who: Manager) -> dict[str, int]:
     """Send again every delivery to this endpoint created between `since` and `until`."""
     if body.since > body.until:
