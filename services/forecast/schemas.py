@@ -20,7 +20,24 @@ def _known_market(v: str) -> str:
 Market = Annotated[str, AfterValidator(_known_market)]
 
 
-class ForecastIn(BaseModel):
+class ForecastIn(
+    BaseModel,
+    json_schema_extra={
+        "examples": [
+            {
+                "followers": 85000,
+                "engagement_rate": 0.031,
+                "platform": "instagram",
+                "format": "reel",
+                "market": "DE",
+                "market_share": 0.62,
+                "hour": 19,
+                "weekday": 2,
+                "paid": False,
+            }
+        ]
+    },
+):
     """One planned post by one creator, to forecast."""
 
     model_config = ConfigDict(extra="forbid")
@@ -38,7 +55,25 @@ class ForecastIn(BaseModel):
     paid: bool = Field(False, description="Whether the post is boosted with paid promotion.")
 
 
-class BatchForecastIn(BaseModel):
+class BatchForecastIn(
+    BaseModel,
+    json_schema_extra={
+        "examples": [
+            {
+                "items": [
+                    {
+                        "followers": 85000,
+                        "engagement_rate": 0.031,
+                        "platform": "instagram",
+                        "format": "reel",
+                        "market": "DE",
+                        "market_share": 0.62,
+                    }
+                ]
+            }
+        ]
+    },
+):
     """Up to 10,000 posts forecast in one call."""
 
     model_config = ConfigDict(extra="forbid")
@@ -115,7 +150,38 @@ class PlanContent(BaseModel):
     )
 
 
-class PlanIn(BaseModel):
+class PlanIn(
+    BaseModel,
+    json_schema_extra={
+        "examples": [
+            {
+                "window_start": "2027-03-01",
+                "window_end": "2027-03-28",
+                "objective": "reach",
+                "budget_usd": 10000,
+                "content": [
+                    {"content_id": "teaser", "format": "story"},
+                    {"content_id": "launch", "format": "reel", "after": ["teaser"]},
+                ],
+                "creators": [
+                    {
+                        "creator_id": "cr-0000042",
+                        "market": "DE",
+                        "market_share": 0.62,
+                        "accounts": [
+                            {
+                                "platform": "instagram",
+                                "followers": 85000,
+                                "engagement_rate": 0.031,
+                                "cost_per_post_usd": 1200,
+                            }
+                        ],
+                    }
+                ],
+            }
+        ]
+    },
+):
     """A campaign window, candidate content and creators, and the constraints a schedule must respect."""
 
     model_config = ConfigDict(extra="forbid")
@@ -177,7 +243,19 @@ class PlanOut(BaseModel):
     model_version: str = Field(description="Version of that model; quote it when you question a forecast.")
 
 
-class AdjustmentIn(BaseModel):
+class AdjustmentIn(
+    BaseModel,
+    json_schema_extra={
+        "examples": [
+            {
+                "metric": "reach",
+                "multiplier": 0.8,
+                "reason": "The creator posted less this month.",
+                "market": "DE",
+            }
+        ]
+    },
+):
     """A person's change to one metric: a multiplier or an absolute value, with a reason and a market tag."""
 
     model_config = ConfigDict(extra="forbid")
@@ -245,7 +323,21 @@ class ForecastDetailOut(StoredForecastOut):
     )
 
 
-class ExperimentIn(BaseModel):
+class ExperimentIn(
+    BaseModel,
+    json_schema_extra={
+        "examples": [
+            {
+                "name": "Spring message test",
+                "metric": "ctr",
+                "metric_type": "binary",
+                "variants": ["A", "B"],
+                "baseline": 0.02,
+                "mde": 0.005,
+            }
+        ]
+    },
+):
     """Variants, metric and the design inputs that fix the sample size per arm."""
 
     model_config = ConfigDict(extra="forbid")
@@ -306,7 +398,19 @@ class ObservationIn(BaseModel):
     value: float | None = Field(None, description="Outcome; leave out to record an exposure only.")
 
 
-class ObservationsIn(BaseModel):
+class ObservationsIn(
+    BaseModel,
+    json_schema_extra={
+        "examples": [
+            {
+                "items": [
+                    {"unit_id": "viewer-1", "variant": "A", "value": 1},
+                    {"unit_id": "viewer-2", "variant": "B"},
+                ]
+            }
+        ]
+    },
+):
     """Observations to add to an experiment."""
 
     model_config = ConfigDict(extra="forbid")
@@ -316,7 +420,21 @@ class ObservationsIn(BaseModel):
     )
 
 
-class ForecastColumnsIn(BaseModel):
+class ForecastColumnsIn(
+    BaseModel,
+    json_schema_extra={
+        "examples": [
+            {
+                "followers": [85000, 12000],
+                "engagement_rate": [0.031, 0.054],
+                "platform": ["instagram", "tiktok"],
+                "format": ["reel", "reel"],
+                "market": ["DE", "BR"],
+                "market_share": [0.62, 0.8],
+            }
+        ]
+    },
+):
     """Many plans as columns (one list per field, equal lengths): the bulk path, no object per row."""
 
     model_config = ConfigDict(extra="forbid")
@@ -354,7 +472,26 @@ class PagePostIn(BaseModel):
     )
 
 
-class PagePostsIn(BaseModel):
+class PagePostsIn(
+    BaseModel,
+    json_schema_extra={
+        "examples": [
+            {
+                "items": [
+                    {
+                        "page_total_likes": 139441,
+                        "type": "Photo",
+                        "category": 2,
+                        "post_month": 12,
+                        "post_weekday": 4,
+                        "post_hour": 3,
+                        "paid": False,
+                    }
+                ]
+            }
+        ]
+    },
+):
     """Brand-page posts to forecast."""
 
     model_config = ConfigDict(extra="forbid")
@@ -394,7 +531,31 @@ class ResultIn(BaseModel):
     )
 
 
-class ResultsIn(BaseModel):
+class ResultsIn(
+    BaseModel,
+    json_schema_extra={
+        "examples": [
+            {
+                "results": [
+                    {
+                        "result_id": "res-20270305-0001",
+                        "campaign_id": "cmp-3f9a1c2b7d4e",
+                        "creator_id": "cr-0000042",
+                        "platform": "instagram",
+                        "format": "reel",
+                        "market": "DE",
+                        "reach": 41000,
+                        "engagements": 1900,
+                        "clicks": 320,
+                        "conversions": 12,
+                        "spend_usd": 1200,
+                        "posted_at": "2027-03-05T18:00:00Z",
+                    }
+                ]
+            }
+        ]
+    },
+):
     """Results to report (REST body and partner webhook body)."""
 
     model_config = ConfigDict(extra="forbid")

@@ -40,7 +40,30 @@ class ScoreRequest(BaseModel):
     )
 
 
-class BatchScoreRequest(BaseModel):
+class BatchScoreRequest(
+    BaseModel,
+    json_schema_extra={
+        "examples": [
+            {
+                "items": [
+                    {
+                        "creator_id": "cr-0000042",
+                        "account": {
+                            "platform": "instagram",
+                            "handle": "zoda_42",
+                            "followers": 120000,
+                            "following": 900,
+                            "posts": 640,
+                            "engagement_rate": 0.004,
+                            "avg_likes": 450,
+                            "avg_comments": 30,
+                        },
+                    }
+                ]
+            }
+        ]
+    },
+):
     """Up to 10,000 accounts scored in one call, answered in the same order."""
 
     model_config = ConfigDict(extra="forbid")
@@ -106,7 +129,32 @@ class FollowerProfile(BaseModel):
     )
 
 
-class AudienceRequest(BaseModel):
+class AudienceRequest(
+    BaseModel,
+    json_schema_extra={
+        "examples": [
+            {
+                "creator_id": "cr-0000042",
+                "followers": [
+                    {
+                        "followers": 210,
+                        "following": 380,
+                        "posts": 34,
+                        "has_profile_pic": True,
+                        "username": "anna.k",
+                    },
+                    {
+                        "followers": 3,
+                        "following": 7450,
+                        "posts": 0,
+                        "has_profile_pic": False,
+                        "username": "user83920174",
+                    },
+                ],
+            }
+        ]
+    },
+):
     """A sample of a creator's followers; the creator's own account adds engagement and growth."""
 
     model_config = ConfigDict(extra="forbid")
@@ -167,7 +215,17 @@ class CommentIn(BaseModel):
     )
 
 
-class HistoryRequest(BaseModel):
+class HistoryRequest(
+    BaseModel,
+    json_schema_extra={
+        "examples": [
+            {
+                "monthly_followers": [40100, 41200, 42050, 96000, 97100],
+                "comments": [{"text": "Nice!", "author": "bot_1"}, {"text": "Nice!", "author": "bot_2"}],
+            }
+        ]
+    },
+):
     """A creator's history: month-end follower counts, recent comments, optional campaign hourly clicks."""
 
     model_config = ConfigDict(extra="forbid")
@@ -215,7 +273,14 @@ class AnomalyOut(BaseModel):
     detected_at: datetime = Field(description="When it was found (UTC).")
 
 
-class AnomalyReviewIn(BaseModel):
+class AnomalyReviewIn(
+    BaseModel,
+    json_schema_extra={
+        "examples": [
+            {"verdict": "confirmed", "notes": "Followers bought in March: 55k in a week from one region."}
+        ]
+    },
+):
     """A person's verdict on an anomaly, recorded as the caller."""
 
     model_config = ConfigDict(extra="forbid")

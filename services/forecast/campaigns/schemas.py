@@ -11,7 +11,21 @@ from shared.events import MessageVariant, MetricForecast, PlanLine
 from shared.vocabulary import ContentFormat, Platform
 
 
-class PlanProposeIn(BaseModel):
+class PlanProposeIn(
+    BaseModel,
+    json_schema_extra={
+        "examples": [
+            {
+                "variants": [
+                    {"variant_id": "A", "text": "Your first workout takes 7 minutes."},
+                    {"variant_id": "B", "text": "No gym, no excuses: train at home."},
+                ],
+                "formats": ["reel", "story"],
+                "why": "First proposal",
+            }
+        ]
+    },
+):
     """What the AI's proposal needs beyond the brief: the messages to test, and the plan's constraints."""
 
     model_config = ConfigDict(extra="forbid")
@@ -38,7 +52,18 @@ class PlanProposeIn(BaseModel):
     )
 
 
-class LineEditIn(BaseModel):
+class LineEditIn(
+    BaseModel,
+    json_schema_extra={
+        "examples": [
+            {
+                "scheduled_on": "2027-03-12",
+                "cost_usd": 1100,
+                "why": "The creator is travelling until the 11th.",
+            }
+        ]
+    },
+):
     """A person's edit of one line; any change but `locked: false` also locks the line."""
 
     model_config = ConfigDict(extra="forbid")
@@ -64,7 +89,7 @@ class LineEditIn(BaseModel):
     )
 
 
-class WhyIn(BaseModel):
+class WhyIn(BaseModel, json_schema_extra={"examples": [{"why": "The creator cancelled."}]}):
     """A plan change that needs only a reason."""
 
     model_config = ConfigDict(extra="forbid")
@@ -76,7 +101,17 @@ class WhyIn(BaseModel):
     )
 
 
-class VariantsIn(BaseModel):
+class VariantsIn(
+    BaseModel,
+    json_schema_extra={
+        "examples": [
+            {
+                "variants": [{"variant_id": "A", "text": "Your first workout takes 7 minutes."}],
+                "why": "Legal rejected variant B.",
+            }
+        ]
+    },
+):
     """The campaign's message variants, replacing the current ones."""
 
     model_config = ConfigDict(extra="forbid")
@@ -89,7 +124,9 @@ class VariantsIn(BaseModel):
     )
 
 
-class ApplyInsightIn(BaseModel):
+class ApplyInsightIn(
+    BaseModel, json_schema_extra={"examples": [{"why": "Last spring's lesson applies here."}]}
+):
     """Apply a lesson's rule or a trend call; metric and multiplier default to the lesson's rule (a trend
     call: the plan's metric, x(1 +/- 0.2 x confidence))."""
 
