@@ -157,40 +157,36 @@ class CreatorIn(BaseModel):
         return v
 
 
-class BulkCreatorsIn(
-    BaseModel,
-    json_schema_extra={
-        "examples": [
-            {
-                "creators": [
-                    {
-                        "creator_id": "cr-0000042",
-                        "name": "Zoda Fit",
-                        "home_market": "DE",
-                        "languages": ["de", "en"],
-                        "categories": ["fitness"],
-                        "accounts": [
-                            {
-                                "platform": "instagram",
-                                "handle": "zodafit",
-                                "followers": 85000,
-                                "engagement_rate": 0.031,
-                                "avg_likes": 2500,
-                                "avg_comments": 140,
-                            }
-                        ],
-                        "audience": [
-                            {"market": "DE", "audience_share": 0.62, "engagement_rate": 0.033},
-                            {"market": "AT", "audience_share": 0.11, "engagement_rate": 0.029},
-                        ],
-                        "price_usd": 1200,
-                        "measured_on": "2026-11-30",
-                    }
-                ]
-            }
-        ]
-    },
-):
+BULK_CREATORS_IN_EXAMPLE = {
+    "creators": [
+        {
+            "creator_id": "cr-0000042",
+            "name": "Zoda Fit",
+            "home_market": "DE",
+            "languages": ["de", "en"],
+            "categories": ["fitness"],
+            "accounts": [
+                {
+                    "platform": "instagram",
+                    "handle": "zodafit",
+                    "followers": 85000,
+                    "engagement_rate": 0.031,
+                    "avg_likes": 2500,
+                    "avg_comments": 140,
+                }
+            ],
+            "audience": [
+                {"market": "DE", "audience_share": 0.62, "engagement_rate": 0.033},
+                {"market": "AT", "audience_share": 0.11, "engagement_rate": 0.029},
+            ],
+            "price_usd": 1200,
+            "measured_on": "2026-11-30",
+        }
+    ]
+}
+
+
+class BulkCreatorsIn(BaseModel, json_schema_extra={"examples": [BULK_CREATORS_IN_EXAMPLE]}):
     """Creators to create or update, keyed by `creator_id`; sending the same payload again changes nothing."""
 
     model_config = ConfigDict(extra="forbid")
@@ -660,7 +656,10 @@ class SearchOut(BaseModel):
     descending: bool = Field(description="Whether the order is largest first.")
 
 
-class LookalikesIn(BaseModel, json_schema_extra={"examples": [{"creator_ids": ["cr-0000042"], "limit": 20}]}):
+LOOKALIKES_IN_EXAMPLE = {"creator_ids": ["cr-0000042"], "limit": 20}
+
+
+class LookalikesIn(BaseModel, json_schema_extra={"examples": [LOOKALIKES_IN_EXAMPLE]}):
     """Seeds by id, and/or the winners (actual >= forecast) of past campaigns."""
 
     model_config = ConfigDict(extra="forbid")

@@ -20,24 +20,20 @@ def _known_market(v: str) -> str:
 Market = Annotated[str, AfterValidator(_known_market)]
 
 
-class ForecastIn(
-    BaseModel,
-    json_schema_extra={
-        "examples": [
-            {
-                "followers": 85000,
-                "engagement_rate": 0.031,
-                "platform": "instagram",
-                "format": "reel",
-                "market": "DE",
-                "market_share": 0.62,
-                "hour": 19,
-                "weekday": 2,
-                "paid": False,
-            }
-        ]
-    },
-):
+FORECAST_IN_EXAMPLE = {
+    "followers": 85000,
+    "engagement_rate": 0.031,
+    "platform": "instagram",
+    "format": "reel",
+    "market": "DE",
+    "market_share": 0.62,
+    "hour": 19,
+    "weekday": 2,
+    "paid": False,
+}
+
+
+class ForecastIn(BaseModel, json_schema_extra={"examples": [FORECAST_IN_EXAMPLE]}):
     """One planned post by one creator, to forecast."""
 
     model_config = ConfigDict(extra="forbid")
@@ -55,25 +51,10 @@ class ForecastIn(
     paid: bool = Field(False, description="Whether the post is boosted with paid promotion.")
 
 
-class BatchForecastIn(
-    BaseModel,
-    json_schema_extra={
-        "examples": [
-            {
-                "items": [
-                    {
-                        "followers": 85000,
-                        "engagement_rate": 0.031,
-                        "platform": "instagram",
-                        "format": "reel",
-                        "market": "DE",
-                        "market_share": 0.62,
-                    }
-                ]
-            }
-        ]
-    },
-):
+BATCH_FORECAST_IN_EXAMPLE = {"items": [FORECAST_IN_EXAMPLE]}
+
+
+class BatchForecastIn(BaseModel, json_schema_extra={"examples": [BATCH_FORECAST_IN_EXAMPLE]}):
     """Up to 10,000 posts forecast in one call."""
 
     model_config = ConfigDict(extra="forbid")
@@ -150,38 +131,34 @@ class PlanContent(BaseModel):
     )
 
 
-class PlanIn(
-    BaseModel,
-    json_schema_extra={
-        "examples": [
-            {
-                "window_start": "2027-03-01",
-                "window_end": "2027-03-28",
-                "objective": "reach",
-                "budget_usd": 10000,
-                "content": [
-                    {"content_id": "teaser", "format": "story"},
-                    {"content_id": "launch", "format": "reel", "after": ["teaser"]},
-                ],
-                "creators": [
-                    {
-                        "creator_id": "cr-0000042",
-                        "market": "DE",
-                        "market_share": 0.62,
-                        "accounts": [
-                            {
-                                "platform": "instagram",
-                                "followers": 85000,
-                                "engagement_rate": 0.031,
-                                "cost_per_post_usd": 1200,
-                            }
-                        ],
-                    }
-                ],
-            }
-        ]
-    },
-):
+PLAN_IN_EXAMPLE = {
+    "window_start": "2027-03-01",
+    "window_end": "2027-03-28",
+    "objective": "reach",
+    "budget_usd": 10000,
+    "content": [
+        {"content_id": "teaser", "format": "story"},
+        {"content_id": "launch", "format": "reel", "after": ["teaser"]},
+    ],
+    "creators": [
+        {
+            "creator_id": "cr-0000042",
+            "market": "DE",
+            "market_share": 0.62,
+            "accounts": [
+                {
+                    "platform": "instagram",
+                    "followers": 85000,
+                    "engagement_rate": 0.031,
+                    "cost_per_post_usd": 1200,
+                }
+            ],
+        }
+    ],
+}
+
+
+class PlanIn(BaseModel, json_schema_extra={"examples": [PLAN_IN_EXAMPLE]}):
     """A campaign window, candidate content and creators, and the constraints a schedule must respect."""
 
     model_config = ConfigDict(extra="forbid")
@@ -243,19 +220,15 @@ class PlanOut(BaseModel):
     model_version: str = Field(description="Version of that model; quote it when you question a forecast.")
 
 
-class AdjustmentIn(
-    BaseModel,
-    json_schema_extra={
-        "examples": [
-            {
-                "metric": "reach",
-                "multiplier": 0.8,
-                "reason": "The creator posted less this month.",
-                "market": "DE",
-            }
-        ]
-    },
-):
+ADJUSTMENT_IN_EXAMPLE = {
+    "metric": "reach",
+    "multiplier": 0.8,
+    "reason": "The creator posted less this month.",
+    "market": "DE",
+}
+
+
+class AdjustmentIn(BaseModel, json_schema_extra={"examples": [ADJUSTMENT_IN_EXAMPLE]}):
     """A person's change to one metric: a multiplier or an absolute value, with a reason and a market tag."""
 
     model_config = ConfigDict(extra="forbid")
@@ -323,21 +296,17 @@ class ForecastDetailOut(StoredForecastOut):
     )
 
 
-class ExperimentIn(
-    BaseModel,
-    json_schema_extra={
-        "examples": [
-            {
-                "name": "Spring message test",
-                "metric": "ctr",
-                "metric_type": "binary",
-                "variants": ["A", "B"],
-                "baseline": 0.02,
-                "mde": 0.005,
-            }
-        ]
-    },
-):
+EXPERIMENT_IN_EXAMPLE = {
+    "name": "Spring message test",
+    "metric": "ctr",
+    "metric_type": "binary",
+    "variants": ["A", "B"],
+    "baseline": 0.02,
+    "mde": 0.005,
+}
+
+
+class ExperimentIn(BaseModel, json_schema_extra={"examples": [EXPERIMENT_IN_EXAMPLE]}):
     """Variants, metric and the design inputs that fix the sample size per arm."""
 
     model_config = ConfigDict(extra="forbid")
@@ -398,19 +367,15 @@ class ObservationIn(BaseModel):
     value: float | None = Field(None, description="Outcome; leave out to record an exposure only.")
 
 
-class ObservationsIn(
-    BaseModel,
-    json_schema_extra={
-        "examples": [
-            {
-                "items": [
-                    {"unit_id": "viewer-1", "variant": "A", "value": 1},
-                    {"unit_id": "viewer-2", "variant": "B"},
-                ]
-            }
-        ]
-    },
-):
+OBSERVATIONS_IN_EXAMPLE = {
+    "items": [
+        {"unit_id": "viewer-1", "variant": "A", "value": 1},
+        {"unit_id": "viewer-2", "variant": "B"},
+    ]
+}
+
+
+class ObservationsIn(BaseModel, json_schema_extra={"examples": [OBSERVATIONS_IN_EXAMPLE]}):
     """Observations to add to an experiment."""
 
     model_config = ConfigDict(extra="forbid")
@@ -420,21 +385,17 @@ class ObservationsIn(
     )
 
 
-class ForecastColumnsIn(
-    BaseModel,
-    json_schema_extra={
-        "examples": [
-            {
-                "followers": [85000, 12000],
-                "engagement_rate": [0.031, 0.054],
-                "platform": ["instagram", "tiktok"],
-                "format": ["reel", "reel"],
-                "market": ["DE", "BR"],
-                "market_share": [0.62, 0.8],
-            }
-        ]
-    },
-):
+FORECAST_COLUMNS_IN_EXAMPLE = {
+    "followers": [85000, 12000],
+    "engagement_rate": [0.031, 0.054],
+    "platform": ["instagram", "tiktok"],
+    "format": ["reel", "reel"],
+    "market": ["DE", "BR"],
+    "market_share": [0.62, 0.8],
+}
+
+
+class ForecastColumnsIn(BaseModel, json_schema_extra={"examples": [FORECAST_COLUMNS_IN_EXAMPLE]}):
     """Many plans as columns (one list per field, equal lengths): the bulk path, no object per row."""
 
     model_config = ConfigDict(extra="forbid")
@@ -472,26 +433,22 @@ class PagePostIn(BaseModel):
     )
 
 
-class PagePostsIn(
-    BaseModel,
-    json_schema_extra={
-        "examples": [
-            {
-                "items": [
-                    {
-                        "page_total_likes": 139441,
-                        "type": "Photo",
-                        "category": 2,
-                        "post_month": 12,
-                        "post_weekday": 4,
-                        "post_hour": 3,
-                        "paid": False,
-                    }
-                ]
-            }
-        ]
-    },
-):
+PAGE_POSTS_IN_EXAMPLE = {
+    "items": [
+        {
+            "page_total_likes": 139441,
+            "type": "Photo",
+            "category": 2,
+            "post_month": 12,
+            "post_weekday": 4,
+            "post_hour": 3,
+            "paid": False,
+        }
+    ]
+}
+
+
+class PagePostsIn(BaseModel, json_schema_extra={"examples": [PAGE_POSTS_IN_EXAMPLE]}):
     """Brand-page posts to forecast."""
 
     model_config = ConfigDict(extra="forbid")
@@ -531,31 +488,27 @@ class ResultIn(BaseModel):
     )
 
 
-class ResultsIn(
-    BaseModel,
-    json_schema_extra={
-        "examples": [
-            {
-                "results": [
-                    {
-                        "result_id": "res-20270305-0001",
-                        "campaign_id": "cmp-3f9a1c2b7d4e",
-                        "creator_id": "cr-0000042",
-                        "platform": "instagram",
-                        "format": "reel",
-                        "market": "DE",
-                        "reach": 41000,
-                        "engagements": 1900,
-                        "clicks": 320,
-                        "conversions": 12,
-                        "spend_usd": 1200,
-                        "posted_at": "2027-03-05T18:00:00Z",
-                    }
-                ]
-            }
-        ]
-    },
-):
+RESULTS_IN_EXAMPLE = {
+    "results": [
+        {
+            "result_id": "res-20270305-0001",
+            "campaign_id": "cmp-3f9a1c2b7d4e",
+            "creator_id": "cr-0000042",
+            "platform": "instagram",
+            "format": "reel",
+            "market": "DE",
+            "reach": 41000,
+            "engagements": 1900,
+            "clicks": 320,
+            "conversions": 12,
+            "spend_usd": 1200,
+            "posted_at": "2027-03-05T18:00:00Z",
+        }
+    ]
+}
+
+
+class ResultsIn(BaseModel, json_schema_extra={"examples": [RESULTS_IN_EXAMPLE]}):
     """Results to report (REST body and partner webhook body)."""
 
     model_config = ConfigDict(extra="forbid")

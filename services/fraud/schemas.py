@@ -40,30 +40,10 @@ class ScoreRequest(BaseModel):
     )
 
 
-class BatchScoreRequest(
-    BaseModel,
-    json_schema_extra={
-        "examples": [
-            {
-                "items": [
-                    {
-                        "creator_id": "cr-0000042",
-                        "account": {
-                            "platform": "instagram",
-                            "handle": "zoda_42",
-                            "followers": 120000,
-                            "following": 900,
-                            "posts": 640,
-                            "engagement_rate": 0.004,
-                            "avg_likes": 450,
-                            "avg_comments": 30,
-                        },
-                    }
-                ]
-            }
-        ]
-    },
-):
+BATCH_SCORE_REQUEST_EXAMPLE = {"items": ScoreRequest.model_config["json_schema_extra"]["examples"]}  # type: ignore[index]
+
+
+class BatchScoreRequest(BaseModel, json_schema_extra={"examples": [BATCH_SCORE_REQUEST_EXAMPLE]}):
     """Up to 10,000 accounts scored in one call, answered in the same order."""
 
     model_config = ConfigDict(extra="forbid")
@@ -129,32 +109,28 @@ class FollowerProfile(BaseModel):
     )
 
 
-class AudienceRequest(
-    BaseModel,
-    json_schema_extra={
-        "examples": [
-            {
-                "creator_id": "cr-0000042",
-                "followers": [
-                    {
-                        "followers": 210,
-                        "following": 380,
-                        "posts": 34,
-                        "has_profile_pic": True,
-                        "username": "anna.k",
-                    },
-                    {
-                        "followers": 3,
-                        "following": 7450,
-                        "posts": 0,
-                        "has_profile_pic": False,
-                        "username": "user83920174",
-                    },
-                ],
-            }
-        ]
-    },
-):
+AUDIENCE_REQUEST_EXAMPLE = {
+    "creator_id": "cr-0000042",
+    "followers": [
+        {
+            "followers": 210,
+            "following": 380,
+            "posts": 34,
+            "has_profile_pic": True,
+            "username": "anna.k",
+        },
+        {
+            "followers": 3,
+            "following": 7450,
+            "posts": 0,
+            "has_profile_pic": False,
+            "username": "user83920174",
+        },
+    ],
+}
+
+
+class AudienceRequest(BaseModel, json_schema_extra={"examples": [AUDIENCE_REQUEST_EXAMPLE]}):
     """A sample of a creator's followers; the creator's own account adds engagement and growth."""
 
     model_config = ConfigDict(extra="forbid")
@@ -215,17 +191,13 @@ class CommentIn(BaseModel):
     )
 
 
-class HistoryRequest(
-    BaseModel,
-    json_schema_extra={
-        "examples": [
-            {
-                "monthly_followers": [40100, 41200, 42050, 96000, 97100],
-                "comments": [{"text": "Nice!", "author": "bot_1"}, {"text": "Nice!", "author": "bot_2"}],
-            }
-        ]
-    },
-):
+HISTORY_REQUEST_EXAMPLE = {
+    "monthly_followers": [40100, 41200, 42050, 96000, 97100],
+    "comments": [{"text": "Nice!", "author": "bot_1"}, {"text": "Nice!", "author": "bot_2"}],
+}
+
+
+class HistoryRequest(BaseModel, json_schema_extra={"examples": [HISTORY_REQUEST_EXAMPLE]}):
     """A creator's history: month-end follower counts, recent comments, optional campaign hourly clicks."""
 
     model_config = ConfigDict(extra="forbid")
@@ -273,14 +245,13 @@ class AnomalyOut(BaseModel):
     detected_at: datetime = Field(description="When it was found (UTC).")
 
 
-class AnomalyReviewIn(
-    BaseModel,
-    json_schema_extra={
-        "examples": [
-            {"verdict": "confirmed", "notes": "Followers bought in March: 55k in a week from one region."}
-        ]
-    },
-):
+ANOMALY_REVIEW_IN_EXAMPLE = {
+    "verdict": "confirmed",
+    "notes": "Followers bought in March: 55k in a week from one region.",
+}
+
+
+class AnomalyReviewIn(BaseModel, json_schema_extra={"examples": [ANOMALY_REVIEW_IN_EXAMPLE]}):
     """A person's verdict on an anomaly, recorded as the caller."""
 
     model_config = ConfigDict(extra="forbid")

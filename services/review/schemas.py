@@ -32,21 +32,17 @@ class ChecklistItem(BaseModel):
 PERSON_FIELD = "Optional: recorded as the authenticated person; a different name is refused (422)."
 
 
-class DecisionIn(
-    BaseModel,
-    json_schema_extra={
-        "examples": [
-            {
-                "decision": "approve",
-                "notes": "Strong fit, audience in DE as briefed.",
-                "checklist": {
-                    "brand_values": {"rating": 4, "note": "Talks about healthy routines often."},
-                    "audience_interest": {"rating": 5},
-                },
-            }
-        ]
+DECISION_IN_EXAMPLE = {
+    "decision": "approve",
+    "notes": "Strong fit, audience in DE as briefed.",
+    "checklist": {
+        "brand_values": {"rating": 4, "note": "Talks about healthy routines often."},
+        "audience_interest": {"rating": 5},
     },
-):
+}
+
+
+class DecisionIn(BaseModel, json_schema_extra={"examples": [DECISION_IN_EXAMPLE]}):
     """A reviewer's decision on a task, recorded as the authenticated caller."""
 
     model_config = ConfigDict(extra="forbid")
@@ -160,20 +156,16 @@ class CampaignSummary(BaseModel):
     escalated: int = Field(0, description="Tasks escalated to a manager.")
 
 
-class ReviewerIn(
-    BaseModel,
-    json_schema_extra={
-        "examples": [
-            {
-                "name": "Maria Petrova",
-                "markets": ["RU", "KZ"],
-                "languages": ["ru", "kk"],
-                "employment": "in_house",
-                "daily_capacity": 20,
-            }
-        ]
-    },
-):
+REVIEWER_IN_EXAMPLE = {
+    "name": "Maria Petrova",
+    "markets": ["RU", "KZ"],
+    "languages": ["ru", "kk"],
+    "employment": "in_house",
+    "daily_capacity": 20,
+}
+
+
+class ReviewerIn(BaseModel, json_schema_extra={"examples": [REVIEWER_IN_EXAMPLE]}):
     """A person who reviews creators; markets and languages decide which tasks they get."""
 
     model_config = ConfigDict(extra="forbid")
@@ -214,19 +206,15 @@ class ReviewerOut(BaseModel):
     can_sign_in: bool = Field(False, description="Whether a password is set for the reviewer web app.")
 
 
-class RoutingValues(
-    BaseModel,
-    json_schema_extra={
-        "examples": [
-            {
-                "auto_approve_min_match": 0.85,
-                "auto_approve_max_fraud": 0.2,
-                "auto_reject_min_fraud": 0.8,
-                "audit_sample_rate": 0.1,
-            }
-        ]
-    },
-):
+ROUTING_VALUES_EXAMPLE = {
+    "auto_approve_min_match": 0.85,
+    "auto_approve_max_fraud": 0.2,
+    "auto_reject_min_fraud": 0.8,
+    "audit_sample_rate": 0.1,
+}
+
+
+class RoutingValues(BaseModel, json_schema_extra={"examples": [ROUTING_VALUES_EXAMPLE]}):
     """Routing thresholds and sample rates; a field left out falls back to the brand's or the config's."""
 
     model_config = ConfigDict(extra="forbid")
@@ -267,19 +255,15 @@ class SettingOut(BaseModel):
     )
 
 
-class RelationshipIn(
-    BaseModel,
-    json_schema_extra={
-        "examples": [
-            {
-                "campaign_id": "cmp-3f9a1c2b7d4e",
-                "status": "completed",
-                "outcome_vs_forecast": 1.12,
-                "notes": "Delivered on time; stories beat the forecast.",
-            }
-        ]
-    },
-):
+RELATIONSHIP_IN_EXAMPLE = {
+    "campaign_id": "cmp-3f9a1c2b7d4e",
+    "status": "completed",
+    "outcome_vs_forecast": 1.12,
+    "notes": "Delivered on time; stories beat the forecast.",
+}
+
+
+class RelationshipIn(BaseModel, json_schema_extra={"examples": [RELATIONSHIP_IN_EXAMPLE]}):
     """A note in a creator's relationship history (how working with them went)."""
 
     model_config = ConfigDict(extra="forbid")
@@ -314,19 +298,15 @@ class RelationshipOut(BaseModel):
     recorded_at: datetime = Field(description="When it was recorded (UTC).")
 
 
-class AdjustmentIn(
-    BaseModel,
-    json_schema_extra={
-        "examples": [
-            {
-                "metric": "reach",
-                "multiplier": 0.7,
-                "reason": "Summer holidays in RU: reach drops about 30%.",
-                "market": "RU",
-            }
-        ]
-    },
-):
+ADJUSTMENT_IN_EXAMPLE = {
+    "metric": "reach",
+    "multiplier": 0.7,
+    "reason": "Summer holidays in RU: reach drops about 30%.",
+    "market": "RU",
+}
+
+
+class AdjustmentIn(BaseModel, json_schema_extra={"examples": [ADJUSTMENT_IN_EXAMPLE]}):
     """A reviewer's push-back on a forecast, recorded as the caller and sent to the forecast service."""
 
     model_config = ConfigDict(extra="forbid")
@@ -408,22 +388,18 @@ class TaskContext(BaseModel):
 ForecastMetric = Literal["reach", "engagements", "clicks", "conversions"]
 
 
-class LessonIn(
-    BaseModel,
-    json_schema_extra={
-        "examples": [
-            {
-                "campaign_id": "cmp-3f9a1c2b7d4e",
-                "scope": "market",
-                "scope_value": "RU",
-                "text": "Reels reached fewer 35+ viewers than forecast.",
-                "rule": "RU 35+: halve reach forecasts for reels",
-                "metric": "reach",
-                "multiplier": 0.5,
-            }
-        ]
-    },
-):
+LESSON_IN_EXAMPLE = {
+    "campaign_id": "cmp-3f9a1c2b7d4e",
+    "scope": "market",
+    "scope_value": "RU",
+    "text": "Reels reached fewer 35+ viewers than forecast.",
+    "rule": "RU 35+: halve reach forecasts for reels",
+    "metric": "reach",
+    "multiplier": 0.5,
+}
+
+
+class LessonIn(BaseModel, json_schema_extra={"examples": [LESSON_IN_EXAMPLE]}):
     """A diagnosis after a retrospective. The author is the signed-in principal, never a body field."""
 
     model_config = ConfigDict(extra="forbid")
@@ -479,22 +455,18 @@ class LessonOut(BaseModel):
     recorded_at: datetime = Field(description="When it was recorded (UTC).")
 
 
-class TrendIn(
-    BaseModel,
-    json_schema_extra={
-        "examples": [
-            {
-                "market": "BR",
-                "platform": "tiktok",
-                "topic_or_format": "reel",
-                "direction": "up",
-                "confidence": 0.7,
-                "expires_on": "2099-06-30",
-                "reason": "Short recipe videos are taking off before the season.",
-            }
-        ]
-    },
-):
+TREND_IN_EXAMPLE = {
+    "market": "BR",
+    "platform": "tiktok",
+    "topic_or_format": "reel",
+    "direction": "up",
+    "confidence": 0.7,
+    "expires_on": "2099-06-30",
+    "reason": "Short recipe videos are taking off before the season.",
+}
+
+
+class TrendIn(BaseModel, json_schema_extra={"examples": [TREND_IN_EXAMPLE]}):
     """An expert's call on a trend before the data shows it. The author is the signed-in principal."""
 
     model_config = ConfigDict(extra="forbid")
@@ -586,9 +558,10 @@ class PortfolioOut(BaseModel):
     markets: list[str] = Field(description="Every market in the portfolio, for filter choices.")
 
 
-class CloseIn(
-    BaseModel, json_schema_extra={"examples": [{"reason": "All posts are out and results are in."}]}
-):
+CLOSE_IN_EXAMPLE = {"reason": "All posts are out and results are in."}
+
+
+class CloseIn(BaseModel, json_schema_extra={"examples": [CLOSE_IN_EXAMPLE]}):
     """Closing a campaign (it then gets a retrospective)."""
 
     model_config = ConfigDict(extra="forbid")

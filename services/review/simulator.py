@@ -21,22 +21,18 @@ class TeamMember(BaseModel):
     employment: str = Field("in_house", description="in_house or freelance.")
 
 
-class SimulationIn(
-    BaseModel,
-    json_schema_extra={
-        "examples": [
-            {
-                "campaigns_per_month": 50,
-                "finalists_per_campaign": 20,
-                "strategic_share": 0.2,
-                "team": [
-                    {"count": 4, "daily_capacity": 25, "employment": "in_house"},
-                    {"count": 2, "daily_capacity": 15, "employment": "freelance"},
-                ],
-            }
-        ]
-    },
-):
+SIMULATION_IN_EXAMPLE = {
+    "campaigns_per_month": 50,
+    "finalists_per_campaign": 20,
+    "strategic_share": 0.2,
+    "team": [
+        {"count": 4, "daily_capacity": 25, "employment": "in_house"},
+        {"count": 2, "daily_capacity": 15, "employment": "freelance"},
+    ],
+}
+
+
+class SimulationIn(BaseModel, json_schema_extra={"examples": [SIMULATION_IN_EXAMPLE]}):
     """A month of review work to simulate (what-if for staffing and routing thresholds)."""
 
     campaigns_per_month: float = Field(50, ge=0, le=10_000, description="Campaigns briefed a month.")

@@ -103,10 +103,10 @@ class AttemptOut(BaseModel):
     error: str = Field(description="The network error, empty when your endpoint answered.")
 
 
-class ReplayRange(
-    BaseModel,
-    json_schema_extra={"examples": [{"since": "2027-03-01T00:00:00Z", "until": "2027-03-02T00:00:00Z"}]},
-):
+REPLAY_RANGE_EXAMPLE = {"since": "2027-03-01T00:00:00Z", "until": "2027-03-02T00:00:00Z"}
+
+
+class ReplayRange(BaseModel, json_schema_extra={"examples": [REPLAY_RANGE_EXAMPLE]}):
     """A time range of past deliveries to send again (e.g. after your endpoint was down)."""
 
     model_config = ConfigDict(extra="forbid")

@@ -10,22 +10,18 @@ from pydantic import BaseModel, ConfigDict, Field
 from shared.events import MessageVariant, MetricForecast, PlanLine
 from shared.vocabulary import ContentFormat, Platform
 
+MESSAGES_EXAMPLE = [
+    {"variant_id": "A", "text": "Your first workout takes 7 minutes."},
+    {"variant_id": "B", "text": "No gym, no excuses: train at home."},
+]
+PLAN_PROPOSE_IN_EXAMPLE = {
+    "variants": MESSAGES_EXAMPLE,
+    "formats": ["reel", "story"],
+    "why": "First proposal",
+}
 
-class PlanProposeIn(
-    BaseModel,
-    json_schema_extra={
-        "examples": [
-            {
-                "variants": [
-                    {"variant_id": "A", "text": "Your first workout takes 7 minutes."},
-                    {"variant_id": "B", "text": "No gym, no excuses: train at home."},
-                ],
-                "formats": ["reel", "story"],
-                "why": "First proposal",
-            }
-        ]
-    },
-):
+
+class PlanProposeIn(BaseModel, json_schema_extra={"examples": [PLAN_PROPOSE_IN_EXAMPLE]}):
     """What the AI's proposal needs beyond the brief: the messages to test, and the plan's constraints."""
 
     model_config = ConfigDict(extra="forbid")
@@ -52,18 +48,14 @@ class PlanProposeIn(
     )
 
 
-class LineEditIn(
-    BaseModel,
-    json_schema_extra={
-        "examples": [
-            {
-                "scheduled_on": "2027-03-12",
-                "cost_usd": 1100,
-                "why": "The creator is travelling until the 11th.",
-            }
-        ]
-    },
-):
+LINE_EDIT_IN_EXAMPLE = {
+    "scheduled_on": "2027-03-12",
+    "cost_usd": 1100,
+    "why": "The creator is travelling until the 11th.",
+}
+
+
+class LineEditIn(BaseModel, json_schema_extra={"examples": [LINE_EDIT_IN_EXAMPLE]}):
     """A person's edit of one line; any change but `locked: false` also locks the line."""
 
     model_config = ConfigDict(extra="forbid")
@@ -89,7 +81,10 @@ class LineEditIn(
     )
 
 
-class WhyIn(BaseModel, json_schema_extra={"examples": [{"why": "The creator cancelled."}]}):
+WHY_IN_EXAMPLE = {"why": "The creator cancelled."}
+
+
+class WhyIn(BaseModel, json_schema_extra={"examples": [WHY_IN_EXAMPLE]}):
     """A plan change that needs only a reason."""
 
     model_config = ConfigDict(extra="forbid")
@@ -101,17 +96,13 @@ class WhyIn(BaseModel, json_schema_extra={"examples": [{"why": "The creator canc
     )
 
 
-class VariantsIn(
-    BaseModel,
-    json_schema_extra={
-        "examples": [
-            {
-                "variants": [{"variant_id": "A", "text": "Your first workout takes 7 minutes."}],
-                "why": "Legal rejected variant B.",
-            }
-        ]
-    },
-):
+VARIANTS_IN_EXAMPLE = {
+    "variants": MESSAGES_EXAMPLE[:1],
+    "why": "Legal rejected variant B.",
+}
+
+
+class VariantsIn(BaseModel, json_schema_extra={"examples": [VARIANTS_IN_EXAMPLE]}):
     """The campaign's message variants, replacing the current ones."""
 
     model_config = ConfigDict(extra="forbid")
@@ -124,9 +115,10 @@ class VariantsIn(
     )
 
 
-class ApplyInsightIn(
-    BaseModel, json_schema_extra={"examples": [{"why": "Last spring's lesson applies here."}]}
-):
+APPLY_INSIGHT_IN_EXAMPLE = {"why": "Last spring's lesson applies here."}
+
+
+class ApplyInsightIn(BaseModel, json_schema_extra={"examples": [APPLY_INSIGHT_IN_EXAMPLE]}):
     """Apply a lesson's rule or a trend call; metric and multiplier default to the lesson's rule (a trend
     call: the plan's metric, x(1 +/- 0.2 x confidence))."""
 
