@@ -239,13 +239,17 @@ def _document_operation(path: str, method: str, operation: dict[str, Any], keys_
         operation["security"] = [{"ApiKey": []}, {"Bearer": []}]
     responses = operation.setdefault("responses", {})
     declared = {int(code) for code in responses if code.isdigit() and int(code) in ERRORS}
-    for status in sorted(declared | set(error_statuses(path, method, operation, keys_mode))):
+    edge = set(error_statuses(path, method, operation, keys_mode))
+    for status in sorted(declared | edge):
         own = responses.get(str(status), {}) if status in declared and status != 422 else {}
         if "content" in own:  # the route answers this status with a body of its own (e.g. readiness)
             continue
-        # A route's own words for a status it declares (problems()) win over the generic ones.
-        words = {"description": own["description"]} if own.get("description") else {}
-        responses[str(status)] = {**_problem_response(status), **words}
+        answer = _problem_response(status)
+        if own.get("description"):  # the route's own reasons (problems()), after the edge's if both apply
+            generic = f"{answer['description']} Also: " if status in edge else ""
+            answer["description"] = generic + own["description"]
+        responses[str(status)] = answer
+    operation["responses"] = dict(sorted(responses.items()))  # success first, then errors by status
 
 
 # Parameters with one meaning on every route and in every service: the credential headers shared/orgs.py

@@ -120,3 +120,14 @@ def test_the_error_set_follows_the_edge(name: str) -> None:
     assert set(keys_doc["components"]["securitySchemes"]) == {"ApiKey", "Bearer"}
     assert "securitySchemes" not in open_doc["components"]
     assert "HTTPValidationError" not in keys_doc["components"]["schemas"]
+
+
+def test_routes_document_the_errors_their_own_logic_answers() -> None:
+    """problems() on a route adds its reasons: kept in open mode, after the edge's in keys mode."""
+    discovery = _document("discovery", "open")["paths"]["/v1/lookalikes"]["post"]["responses"]
+    assert "winners_of" in discovery["404"]["description"]
+    for mode in MODES:
+        decision = _document("review", mode)["paths"]["/v1/tasks/{task_id}/decision"]["post"]["responses"]
+        assert "escalated to a manager" in decision["403"]["description"]
+        assert decision["403"]["content"]["application/problem+json"]
+        assert list(decision) == sorted(decision)
