@@ -61,7 +61,7 @@ class ScoreOut(BaseModel):
         description="Probability-like risk that the account's audience or engagement is not genuine, 0 (clean) to 1."
     )
     level: RiskLevel = Field(
-        description="The risk in words: low below 0.3, medium from 0.3, high from 0.6 (the service's configured thresholds); unknown when it could not be scored."
+        description="The risk in words: low below 0.3, medium from 0.3, high from 0.6 (the service's default thresholds); unknown when it could not be scored."
     )
     reasons: list[Reason] = Field(description="What moved this score most, first; missing inputs last.")
     confidence: float = Field(1.0, description="1.0 with every input given; a quarter less per missing one.")
@@ -143,7 +143,7 @@ class AudienceRequest(BaseModel, json_schema_extra={"examples": [AUDIENCE_REQUES
     followers: list[FollowerProfile] = Field(
         min_length=1,
         max_length=20_000,
-        description="A random sample of the creator's followers, 1 to 20,000 (400 or more gives a usable interval).",
+        description="A random sample of the creator's followers, 1 to 20,000 (below 100 the answer is low_confidence, without a score).",
     )
     account: FiniteAccount | None = Field(None, description="The creator's account, for the engagement part.")
 
@@ -234,7 +234,7 @@ class AnomalyOut(BaseModel):
     creator_id: str = Field(description="The creator it concerns.")
     campaign_id: str | None = Field(description="The campaign whose data showed it, or null.")
     kind: str = Field(
-        description="What was found, e.g. growth_spike, low_engagement, duplicate_comments, click_burst, fake_audience."
+        description="What was found, growth_spike, low_engagement, high_engagement, like_comment_ratio, engagement_pod, generic_comments, traffic_burst or fake_followers."
     )
     severity: float = Field(description="How strong the signal is, 0 (barely over the threshold) to 1.")
     reasons: list[Reason] = Field(description="The figures behind it, compared with what is typical.")

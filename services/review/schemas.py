@@ -130,7 +130,8 @@ class TaskOut(BaseModel):
     )
     due_at: datetime = Field(description="When it should be decided by (UTC).")
     market: str = Field(
-        "", description="The creator's home market (ISO 3166-1 alpha-2), used to pick reviewers."
+        "",
+        description="The market the task is judged for (ISO 3166-1 alpha-2): the creator's home market if the brief targets it, else their largest targeted audience market; reviewers covering it get the task.",
     )
     brief_name: str = Field("", description="The campaign's name.")
     required_reviews: int = Field(
@@ -173,7 +174,7 @@ class ReviewerIn(BaseModel, json_schema_extra={"examples": [REVIEWER_IN_EXAMPLE]
     name: str = Field(
         min_length=1,
         max_length=200,
-        description="The person's name (1-200 characters); they sign in and are recorded under it.",
+        description="The person's display name (1-200 characters).",
     )
     markets: list[str] = Field(min_length=1, description="ISO 3166-1 alpha-2 markets this person covers.")
     languages: list[str] = Field(default_factory=list, description="ISO 639-1 codes, e.g. en, ru.")
@@ -194,7 +195,9 @@ class ReviewerIn(BaseModel, json_schema_extra={"examples": [REVIEWER_IN_EXAMPLE]
 class ReviewerOut(BaseModel):
     """A reviewer and their current load."""
 
-    reviewer_id: str = Field(description="Id of the reviewer (their name as recorded).")
+    reviewer_id: str = Field(
+        description="The reviewer's id, as chosen in PUT /v1/reviewers/{reviewer_id}; their decisions are recorded under it."
+    )
     name: str = Field(description="The person's name.")
     markets: list[str] = Field(description="Markets they cover (ISO 3166-1 alpha-2).")
     languages: list[str] = Field(description="Languages they read (ISO 639-1).")

@@ -37,7 +37,7 @@ class EndpointIn(BaseModel):
     )  # fmt: skip
 
     url: HttpUrl = Field(
-        description="The HTTPS URL events are POSTed to; private and loopback addresses are refused."
+        description="The http(s) URL events are POSTed to (use HTTPS); private and loopback addresses are refused."
     )
     event_types: list[str] = Field(
         min_length=1, description=f"Event types, or '*' for all: {', '.join(EVENT_TYPES)}"
