@@ -16,6 +16,7 @@ from services.fraud.config import FraudSettings
 from services.fraud.explanations import confidence
 from services.fraud.models import FraudScore
 from services.fraud.schemas import (
+    SCORE_COLUMNS_BODY,
     AnomalyOut,
     AnomalyReviewIn,
     AudienceOut,
@@ -130,7 +131,8 @@ def stored_score(creator_id: str, runtime: RuntimeDep, org_id: OrgDep) -> Stored
         )
 
 
-@router.post("/score/columns", dependencies=COMPUTE, summary="Score accounts in columns (bulk)")
+@router.post("/score/columns", dependencies=COMPUTE, summary="Score accounts in columns (bulk)",
+             openapi_extra={"requestBody": SCORE_COLUMNS_BODY})  # fmt: skip
 async def score_columns(request: Request, runtime: RuntimeDep, _: PrincipalDep) -> Response:
     """Bulk scoring, columnar body `{"columns": {"platform": [...], "followers": [...], ...}}`.
 

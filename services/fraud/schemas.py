@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from shared.events import AccountStats, Reason
-from shared.vocabulary import RiskLevel
+from shared.vocabulary import Platform, RiskLevel
 
 
 class FiniteAccount(AccountStats):
@@ -269,3 +269,39 @@ class AnomalyReviewIn(BaseModel, json_schema_extra={"examples": [ANOMALY_REVIEW_
         max_length=2000,
         description="Why, in a few words (up to 2,000 characters); kept with the verdict.",
     )
+
+
+def _column(name: str, items: dict[str, Any]) -> dict[str, Any]:
+    """One column of the columnar body, described as the account field it carries."""
+    field = FiniteAccount.model_fields[name].description
+    return {"type": "array", "items": items, "description": f"One value per row. {field}"}
+
+
+NUMBER = {"type": "number", "minimum": 0}
+# The columnar body of POST /v1/fraud/score/columns (services/fraud/bulk.py parses it with orjson, not pydantic).
+SCORE_COLUMNS_BODY: dict[str, Any] = {
+    "required": True,
+    "content": {"application/json": {"schema": {
+        "type": "object", "required": ["columns"], "additionalProperties": False,
+        "description": "Accounts as columns: one list per field, every list as long as `platform`.",
+        "properties": {"columns": {
+            "type": "object", "required": ["platform", "followers", "engagement_rate"], "additionalProperties": False,
+            "description": "1 to 1,000,000 rows. Left-out optional columns count as unknown (following, posts) or 0.",
+            "properties": {
+                "creator_id": {"type": "array", "items": {"type": "string"},
+                               "description": "One value per row: your id for the creator (not used in scoring)."},
+                "platform": _column("platform", {"type": "string", "enum": list(get_args(Platform))}),
+                "followers": _column("followers", NUMBER),
+                "engagement_rate": _column("engagement_rate", {"type": "number", "minimum": 0, "maximum": 1}),
+                "following": _column("following", {"anyOf": [NUMBER, {"type": "null"}]}),
+                "posts": _column("posts", {"anyOf": [NUMBER, {"type": "null"}]}),
+                "avg_likes": _column("avg_likes", NUMBER),
+                "avg_comments": _column("avg_comments", NUMBER),
+                "max_monthly_growth": _column("max_monthly_growth", {"type": "number"}),
+                "median_monthly_growth": _column("median_monthly_growth", {"type": "number"}),
+            },
+        }},
+        "examples": [{"columns": {"platform": ["instagram", "tiktok"], "followers": [120000, 8500],
+                                  "engagement_rate": [0.004, 0.061], "posts": [640, None]}}],
+    }}},
+}  # fmt: skip
