@@ -14,7 +14,7 @@ from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Request
 
-from shared.api_docs import describe, install_docs, install_openapi
+from shared.api_docs import describe, install_docs, install_openapi, tag_list
 from shared.bus.consumer import BatchHandler, ConsumerLoop, EventDispatcher, Handler
 from shared.bus.health import BrokerWatch, LagReader
 from shared.bus.outbox import Outbox, OutboxRelay
@@ -59,6 +59,8 @@ class ServiceSpec:
     fast_routes: dict[str, FastHandler] = field(default_factory=dict)
     # What the service does for a partner developer: the first thing /docs and /redoc show (markdown).
     description: str = ""
+    # Its routers' tags and what each group of routes is for (the docs' sections).
+    tags: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -261,7 +263,7 @@ def create_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
             runtime.close()
 
     app = ServiceApp(title=spec.title, version="0.1.0", description=describe(spec.description), lifespan=lifespan,
-                     docs_url=None, redoc_url=None)  # fmt: skip
+                     docs_url=None, redoc_url=None, openapi_tags=tag_list(spec.tags))  # fmt: skip
     install_docs(app)  # Swagger UI and ReDoc from the installed package, not a CDN
     install_openapi(app, keys_mode=settings.auth_mode == "keys")  # errors, security, edge headers
     for path, handler in spec.fast_routes.items():

@@ -40,6 +40,12 @@ def test_every_operation_has_a_summary_and_a_description(doc: dict[str, Any]) ->
     assert missing == []
 
 
+def test_every_section_says_what_it_is_for(doc: dict[str, Any]) -> None:
+    used = {tag for _, _, op in _operations(doc) for tag in op.get("tags", [])}
+    described = {t["name"] for t in doc.get("tags", []) if t.get("description")}
+    assert used <= described
+
+
 def test_every_parameter_is_described(doc: dict[str, Any]) -> None:
     missing = [f"{m.upper()} {p} {param['name']}" for p, m, op in _operations(doc)
                for param in op.get("parameters", []) if not param.get("description")]  # fmt: skip
