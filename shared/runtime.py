@@ -14,7 +14,7 @@ from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Request
 
-from shared.api_docs import describe, install_docs, install_openapi, tag_list
+from shared.api_docs import describe, install_docs, tag_list
 from shared.bus.consumer import BatchHandler, ConsumerLoop, EventDispatcher, Handler
 from shared.bus.health import BrokerWatch, LagReader
 from shared.bus.outbox import Outbox, OutboxRelay
@@ -31,6 +31,7 @@ from shared.identity.revocation import RevocationVersion
 from shared.model_registry import ModelRegistry, ModelWatcher
 from shared.observability import configure_logging
 from shared.onnx_model import ModelSlot, OnnxModel
+from shared.openapi import install_openapi
 from shared.security import InsecureSettings
 from shared.settings import ServiceSettings
 from shared.webhooks import hub as webhook_hub

@@ -28,9 +28,9 @@ from services.discovery.schemas import (
     SearchOut,
     ShortlistOut,
 )
-from shared.api_docs import problems
 from shared.errors import NotFound
 from shared.events import Reason
+from shared.openapi import problems
 from shared.orgs import COMPUTE, INGEST, PLAN, ActorDep, OrgDep
 from shared.runtime import Runtime, RuntimeDep
 from shared.webhooks.inbound import receive

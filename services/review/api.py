@@ -47,9 +47,9 @@ from services.review.schemas import (
     TrendOut,
 )
 from services.review.simulator import SimulationIn, SimulationOut, simulate
-from shared.api_docs import png_response, problems
 from shared.errors import Forbidden
 from shared.identity.keys import Principal
+from shared.openapi import png_response, problems
 from shared.orgs import ADMIN, COMPUTE, JUDGE, PLAN, ActorDep, OrgDep, PrincipalDep, acting_via, judged_as
 from shared.runtime import Runtime, RuntimeDep
 from shared.vocabulary import CampaignStage, CampaignTier, InsightScope

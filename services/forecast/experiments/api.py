@@ -12,8 +12,8 @@ from fastapi import APIRouter, Response, status
 from services.forecast.experiments import store
 from services.forecast.experiments.plot import plot_over_time
 from services.forecast.schemas import ExperimentIn, ExperimentOut, ObservationsIn
-from shared.api_docs import png_response
 from shared.errors import Invalid
+from shared.openapi import png_response
 from shared.orgs import INGEST, PLAN, OrgDep
 from shared.runtime import RuntimeDep
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from shared.api_docs import error_statuses
+from shared.openapi import error_statuses
 from shared.runtime import create_app
 from tandem.services import SERVICES
 
