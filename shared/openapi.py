@@ -174,30 +174,39 @@ def document_edge(doc: dict[str, Any], keys_mode: bool) -> dict[str, Any]:
 
 
 def _document_operation(path: str, method: str, operation: dict[str, Any], keys_mode: bool) -> None:
-    params = operation.setdefault("parameters", [])
+    inbound = path.startswith(INBOUND)
+    _document_parameters(operation, method == "post", inbound)
+    if keys_mode and path.startswith("/v1") and not inbound:
+        operation["security"] = [{"ApiKey": []}, {"Bearer": []}]
+    _document_errors(operation, set(error_statuses(path, method, operation, keys_mode)))
+
+
+def _document_parameters(operation: dict[str, Any], post: bool, inbound: bool) -> None:
     # The credential headers are the security scheme's (keys mode) or ignored (open mode).
-    params[:] = [p for p in params if p["name"].lower() not in ("x-api-key", "authorization")]
+    params = [
+        p for p in operation.get("parameters", []) if p["name"].lower() not in ("x-api-key", "authorization")
+    ]
     for p in params:
         if not p.get("description") and (p["in"], p["name"]) in PARAMETER_DESCRIPTIONS:
             p["description"] = PARAMETER_DESCRIPTIONS[(p["in"], p["name"])]
-    if method == "post":
-        params.append(IDEMPOTENCY_PARAMETER)
-    inbound = path.startswith(INBOUND)
-    if inbound:
-        params.extend(WEBHOOK_PARAMETERS)
-    if not params:
-        operation.pop("parameters")
-    if keys_mode and path.startswith("/v1") and not inbound:
-        operation["security"] = [{"ApiKey": []}, {"Bearer": []}]
+    params += [IDEMPOTENCY_PARAMETER] if post else []
+    params += WEBHOOK_PARAMETERS if inbound else []
+    if params:
+        operation["parameters"] = params
+    else:
+        operation.pop("parameters", None)
+
+
+def _document_errors(operation: dict[str, Any], edge: set[int]) -> None:
+    """The edge's errors plus those the route declares itself (problems()), all as problem details."""
     responses = operation.setdefault("responses", {})
     declared = {int(code) for code in responses if code.isdigit() and int(code) in ERRORS}
-    edge = set(error_statuses(path, method, operation, keys_mode))
     for status in sorted(declared | edge):
         own = responses.get(str(status), {}) if status in declared and status != 422 else {}
         if "content" in own:  # the route answers this status with a body of its own (e.g. readiness)
             continue
         answer = _problem_response(status)
-        if own.get("description"):  # the route's own reasons (problems()), after the edge's if both apply
+        if own.get("description"):  # the route's own reasons, after the edge's when both apply
             generic = f"{answer['description']} Also: " if status in edge else ""
             answer["description"] = generic + own["description"]
         responses[str(status)] = answer
@@ -212,10 +221,7 @@ PARAMETER_DESCRIPTIONS = {
     ("header", "X-Person"): "Open mode only: the person the call acts as (their judgements are recorded "
     "under this name). With an API key, the key's person is used.",
     ("path", "creator_id"): "Your id for the creator, as sent to discovery (POST /v1/creators/bulk).",
-    (
-        "path",
-        "campaign_id",
-    ): "The campaign's id, given when its brief was posted (POST /v1/briefs in discovery).",
+    ("path", "campaign_id"): "The campaign's id, given when its brief was posted (POST /v1/briefs).",
     ("path", "task_id"): "A review task's id (GET /v1/tasks).",
     ("path", "reviewer_id"): "A reviewer's id (GET /v1/reviewers).",
     ("path", "anomaly_id"): "An anomaly's id (GET /v1/fraud/anomalies).",
