@@ -3,6 +3,7 @@ field described, and every error the shared edge can answer documented as proble
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import pytest
@@ -14,6 +15,7 @@ from tandem.services import SERVICES
 MODES = ["open", "keys"]
 
 
+@functools.cache  # one app per service and mode: building it is most of this file's time
 def _document(name: str, mode: str) -> dict[str, Any]:
     entry = SERVICES[name]
     # The document needs no lifespan; keys mode refuses weak secrets only when the runtime starts.
@@ -21,7 +23,7 @@ def _document(name: str, mode: str) -> dict[str, Any]:
     return doc
 
 
-@pytest.fixture(params=[(n, m) for n in sorted(SERVICES) for m in MODES], ids="-".join, scope="module")
+@pytest.fixture(params=[(n, m) for n in sorted(SERVICES) for m in MODES], ids="-".join)
 def doc(request: pytest.FixtureRequest) -> dict[str, Any]:
     name, mode = request.param
     return _document(name, mode)
