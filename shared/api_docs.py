@@ -31,6 +31,18 @@ CALLING = (
 )
 
 
+# The sections every service shares (a service adds its own: ServiceSpec.tags).
+SHARED_TAGS = {
+    "webhooks": "Your endpoints for Tandem's events (signed with Standard Webhooks), their deliveries and replays.",
+    "health": "Probes for orchestrators (liveness, readiness); no API key needed.",
+}
+
+
+def tag_list(service_tags: dict[str, str]) -> list[dict[str, str]]:
+    """The docs' sections, the service's own first, each with what it is for."""
+    return [{"name": name, "description": text} for name, text in {**service_tags, **SHARED_TAGS}.items()]
+
+
 def describe(service: str) -> str:
     """A service's own description followed by how to call any Tandem service."""
     return service + CALLING

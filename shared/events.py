@@ -79,10 +79,17 @@ class Envelope(EnvelopeMeta):
 class Reason(Contract):
     """One reason behind a score, in words and numbers: `value` compared with `reference`."""
 
-    code: str
-    text: str
-    value: float | None = None
-    reference: float | None = None
+    code: str = Field(
+        description="Machine-readable reason, e.g. engagement_low, growth_spike, missing_posts."
+    )
+    text: str = Field(description="The reason in plain words.")
+    value: float | None = Field(
+        None, description="The creator's figure behind the reason, when there is one."
+    )
+    reference: float | None = Field(
+        None,
+        description="What `value` is compared with (a typical figure for the tier, a threshold), when there is one.",
+    )
     direction: int = Field(0, description="+1 supports the suggestion, -1 counts against it, 0 neutral.")
     as_of: AwareDatetime | None = Field(
         None, description="When the figure behind this reason was last updated."
@@ -90,16 +97,27 @@ class Reason(Contract):
 
 
 class AccountStats(Contract):
-    platform: Platform
-    handle: str
-    followers: int = Field(ge=0)
+    """Public figures of one social account."""
+
+    platform: Platform = Field(description="The social network.")
+    handle: str = Field(description="The account's handle on that network, without @.")
+    followers: int = Field(ge=0, description="Followers now.")
     following: int | None = Field(None, ge=0, description="Accounts followed; null when not known.")
     posts: int | None = Field(None, ge=0, description="Posts published; null when not known.")
-    engagement_rate: float = Field(ge=0, le=1)
-    engagement_basis: EngagementBasis = "per_follower"
-    avg_likes: float = Field(0, ge=0)
-    avg_comments: float = Field(0, ge=0)
-    avg_views: float = Field(0, ge=0)
+    engagement_rate: float = Field(
+        ge=0,
+        le=1,
+        description="Average engagements (likes + comments) per post divided by followers (or by views, see `engagement_basis`), as a fraction 0-1: 0.035 is 3.5%.",
+    )
+    engagement_basis: EngagementBasis = Field(
+        "per_follower",
+        description="What `engagement_rate` is divided by: per_follower (Instagram style) or per_view (TikTok, YouTube).",
+    )
+    avg_likes: float = Field(0, ge=0, description="Average likes per recent post.")
+    avg_comments: float = Field(0, ge=0, description="Average comments per recent post.")
+    avg_views: float = Field(
+        0, ge=0, description="Average views per recent post (0 when the network shows none)."
+    )
     max_monthly_growth: float = Field(0, description="Largest month-on-month follower growth, as a fraction.")
     median_monthly_growth: float = Field(
         0, description="Median month-on-month follower growth, as a fraction."
@@ -107,23 +125,35 @@ class AccountStats(Contract):
 
 
 class MarketStats(Contract):
-    market: str = Field(min_length=2, max_length=2)
-    audience_share: float = Field(ge=0, le=1)
-    engagement_rate: float = Field(ge=0, le=1)
+    """A creator's audience in one country."""
+
+    market: str = Field(
+        min_length=2, max_length=2, description="ISO 3166-1 alpha-2 country code, upper case (e.g. DE)."
+    )
+    audience_share: float = Field(
+        ge=0, le=1, description="Share of the creator's audience in this country, 0-1."
+    )
+    engagement_rate: float = Field(ge=0, le=1, description="Engagement rate of that audience, fraction 0-1.")
 
 
 class CreatorSnapshot(Contract):
     """What downstream services need to know about a creator at decision time."""
 
-    creator_id: str
-    name: str
-    home_market: str
-    platform: Platform
-    followers: int
-    engagement_rate: float
-    engagement_basis: EngagementBasis = "per_follower"
-    categories: list[str] = Field(default_factory=list)
-    audience: list[MarketStats] = Field(default_factory=list)
+    creator_id: str = Field(description="The creator's id in your catalogue.")
+    name: str = Field(description="Display name.")
+    home_market: str = Field(description="Country the creator is based in (ISO 3166-1 alpha-2).")
+    platform: Platform = Field(description="The creator's main network.")
+    followers: int = Field(description="Followers on the main network.")
+    engagement_rate: float = Field(description="Engagement rate on the main network, fraction 0-1.")
+    engagement_basis: EngagementBasis = Field(
+        "per_follower", description="What the engagement rate is divided by: per_follower or per_view."
+    )
+    categories: list[str] = Field(
+        default_factory=list, description="Content categories (e.g. beauty, fitness)."
+    )
+    audience: list[MarketStats] = Field(
+        default_factory=list, description="Audience by country, largest first."
+    )
 
 
 # --- events ------------------------------------------------------------------------------------------
@@ -309,11 +339,17 @@ class AnomalyReviewed(Event):
 
 
 class MetricForecast(Contract):
-    metric: str
-    p10: float
-    p50: float
-    p90: float
-    definition: str
+    """A forecast of one metric as a range: 80% of outcomes are expected between p10 and p90."""
+
+    metric: str = Field(
+        description="The metric, e.g. reach, engagements, clicks, conversions, engagement_rate, ctr."
+    )
+    p10: float = Field(description="10th percentile: a pessimistic outcome (9 in 10 outcomes are above it).")
+    p50: float = Field(description="Median: the central forecast.")
+    p90: float = Field(description="90th percentile: an optimistic outcome (1 in 10 outcomes is above it).")
+    definition: str = Field(
+        description="How the metric is counted, in words (what counts as a click, a conversion)."
+    )
 
 
 class ForecastPublished(Event):
@@ -476,25 +512,33 @@ class CampaignStageChanged(Event):
 class MessageVariant(Contract):
     """One message (an arm of the campaign's message experiment)."""
 
-    variant_id: str = Field(min_length=1, max_length=64)
-    text: str = Field(min_length=1, max_length=2000)
+    variant_id: str = Field(
+        min_length=1,
+        max_length=64,
+        description="Your id for the message (1-64 characters), unique within the campaign.",
+    )
+    text: str = Field(
+        min_length=1,
+        max_length=2000,
+        description="The message itself, as the creators will get it (1-2,000 characters).",
+    )
 
 
 class PlanLine(Contract):
     """One post of a content plan: creator x platform x format x message x date, with its forecast."""
 
-    line_id: str
-    creator_id: str
-    creator_name: str = ""
-    platform: Platform
-    format: ContentFormat
-    market: str
-    variant_id: str
-    scheduled_on: date
-    cost_usd: float = Field(ge=0)
-    locked: bool = False
-    forecast: list[MetricForecast]
-    reason: str
+    line_id: str = Field(description="Id of the line within the plan (use it to edit the line).")
+    creator_id: str = Field(description="The creator who posts.")
+    creator_name: str = Field("", description="The creator's display name, for people reading the plan.")
+    platform: Platform = Field(description="Where it is posted.")
+    format: ContentFormat = Field(description="What is posted: post, reel, story, long_video or stream.")
+    market: str = Field(description="The country the post targets (ISO 3166-1 alpha-2).")
+    variant_id: str = Field(description="The message variant it carries.")
+    scheduled_on: date = Field(description="The day it goes out.")
+    cost_usd: float = Field(ge=0, description="What the post costs, in US dollars.")
+    locked: bool = Field(False, description="A person fixed this line; re-planning keeps it as it is.")
+    forecast: list[MetricForecast] = Field(description="What the post is expected to achieve.")
+    reason: str = Field(description="Why the planner chose this line, in words.")
 
 
 class CampaignPlanUpdated(Event):

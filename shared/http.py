@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from typing import Any
 
 from fastapi import APIRouter, FastAPI
 from fastapi.responses import JSONResponse
@@ -83,15 +84,33 @@ def replay_body(body: bytes) -> Receive:
     return receive
 
 
+# The readiness answer, 200 or 503 alike (documented here: the route builds its JSON by hand).
+READINESS_SCHEMA = {
+    "type": "object",
+    "required": ["status", "checks"],
+    "properties": {
+        "status": {"type": "string", "enum": ["ready", "not_ready"], "description": "ready when every check passed."},
+        "checks": {"type": "object", "additionalProperties": {"type": "boolean"},
+                   "description": "Each dependency (database, broker, models, consumer) and whether it is ready."},
+    },
+}  # fmt: skip
+READINESS_RESPONSES: dict[int | str, dict[str, Any]] = {
+    status: {"description": text, "content": {"application/json": {"schema": READINESS_SCHEMA}}}
+    for status, text in ((200, "Ready to serve."), (503, "Not ready: `checks` names what is not."))
+}
+
+
 def health_router(readiness: ReadinessCheck) -> APIRouter:
     router = APIRouter(tags=["health"])
 
-    @router.get("/health/live")
+    @router.get("/health/live", summary="Liveness probe")
     async def live() -> dict[str, str]:
         """200 while the process answers at all (for a liveness probe: restart when it stops answering)."""
         return {"status": "live"}
 
-    @router.get("/health/ready", response_model=None)
+    @router.get(
+        "/health/ready", response_model=None, responses=READINESS_RESPONSES, summary="Readiness probe"
+    )
     async def ready() -> JSONResponse:
         """200 when database, broker, consumer and models are ready; else 503 with the failing `checks`."""
         checks = readiness()

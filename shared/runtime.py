@@ -14,7 +14,7 @@ from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Request
 
-from shared.api_docs import describe, install_docs
+from shared.api_docs import describe, install_docs, tag_list
 from shared.bus.consumer import BatchHandler, ConsumerLoop, EventDispatcher, Handler
 from shared.bus.health import BrokerWatch, LagReader
 from shared.bus.outbox import Outbox, OutboxRelay
@@ -31,6 +31,7 @@ from shared.identity.revocation import RevocationVersion
 from shared.model_registry import ModelRegistry, ModelWatcher
 from shared.observability import configure_logging
 from shared.onnx_model import ModelSlot, OnnxModel
+from shared.openapi import install_openapi
 from shared.security import InsecureSettings
 from shared.settings import ServiceSettings
 from shared.webhooks import hub as webhook_hub
@@ -59,6 +60,8 @@ class ServiceSpec:
     fast_routes: dict[str, FastHandler] = field(default_factory=dict)
     # What the service does for a partner developer: the first thing /docs and /redoc show (markdown).
     description: str = ""
+    # Its routers' tags and what each group of routes is for (the docs' sections).
+    tags: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -268,8 +271,9 @@ def create_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
             runtime.close()
 
     app = ServiceApp(title=spec.title, version="0.1.0", description=describe(spec.description), lifespan=lifespan,
-                     docs_url=None, redoc_url=None)  # fmt: skip
+                     docs_url=None, redoc_url=None, openapi_tags=tag_list(spec.tags))  # fmt: skip
     install_docs(app)  # Swagger UI and ReDoc from the installed package, not a CDN
+    install_openapi(app, keys_mode=settings.auth_mode == "keys")  # errors, security, edge headers
     for path, handler in spec.fast_routes.items():
         app.add_fast_route(settings.service_name, path, handler)
     install_error_handlers(app)

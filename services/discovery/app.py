@@ -41,6 +41,10 @@ SPEC = ServiceSpec(
     name="discovery",
     title="Tandem discovery service",
     description=DESCRIPTION,
+    tags={
+        "discovery": "The creator catalogue (bulk import, partner webhooks), search, lookalikes, and briefs "
+        "with their ranked shortlists."
+    },
     migrations=Path(__file__).parent / "migrations",
     consumes=[
         topics.FRAUD_SCORES,

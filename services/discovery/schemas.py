@@ -60,14 +60,31 @@ class CreatorIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    creator_id: str = Field(min_length=1, max_length=64)
-    name: str = Field(min_length=1, max_length=200)
+    creator_id: str = Field(
+        min_length=1,
+        max_length=64,
+        description="Your id for the creator (1-64 characters), stable across imports: re-sending it updates the creator.",
+    )
+    name: str = Field(min_length=1, max_length=200, description="Display name (1-200 characters).")
     home_market: str = Field(description="ISO country code of MARKETS, or '' when no source names it.")
-    languages: list[str] = Field(default_factory=list)
-    categories: list[str] = Field(default_factory=list)
-    accounts: list[AccountStats] = Field(min_length=1)
-    audience: list[MarketStats] = Field(default_factory=list)
-    price_usd: float | None = Field(None, ge=0)
+    languages: list[str] = Field(
+        default_factory=list,
+        description="Languages the creator posts in (ISO 639-1 codes from the vocabulary, e.g. en, ru).",
+    )
+    categories: list[str] = Field(
+        default_factory=list,
+        description="Content categories from the vocabulary (e.g. beauty, fitness, gaming); unknown values are refused naming the known ones.",
+    )
+    accounts: list[AccountStats] = Field(
+        min_length=1, description="The creator's social accounts, at most one per platform (at least one)."
+    )
+    audience: list[MarketStats] = Field(
+        default_factory=list,
+        description="Audience by country; shares add up to at most 1. Leave empty when unknown.",
+    )
+    price_usd: float | None = Field(
+        None, ge=0, description="What one sponsored post costs, in US dollars; null when unknown."
+    )
     audience_female_share: float | None = Field(
         None, ge=0, le=1, description="Share of the audience that is female."
     )
@@ -140,7 +157,36 @@ class CreatorIn(BaseModel):
         return v
 
 
-class BulkCreatorsIn(BaseModel):
+BULK_CREATORS_IN_EXAMPLE = {
+    "creators": [
+        {
+            "creator_id": "cr-0000042",
+            "name": "Zoda Fit",
+            "home_market": "DE",
+            "languages": ["de", "en"],
+            "categories": ["fitness"],
+            "accounts": [
+                {
+                    "platform": "instagram",
+                    "handle": "zodafit",
+                    "followers": 85000,
+                    "engagement_rate": 0.031,
+                    "avg_likes": 2500,
+                    "avg_comments": 140,
+                }
+            ],
+            "audience": [
+                {"market": "DE", "audience_share": 0.62, "engagement_rate": 0.033},
+                {"market": "AT", "audience_share": 0.11, "engagement_rate": 0.029},
+            ],
+            "price_usd": 1200,
+            "measured_on": "2026-11-30",
+        }
+    ]
+}
+
+
+class BulkCreatorsIn(BaseModel, json_schema_extra={"examples": [BULK_CREATORS_IN_EXAMPLE]}):
     """Creators to create or update, keyed by `creator_id`; sending the same payload again changes nothing."""
 
     model_config = ConfigDict(extra="forbid")
@@ -178,28 +224,74 @@ class BriefIn(BaseModel):
         },
     )  # fmt: skip
 
-    name: str = Field(min_length=1, max_length=200)
+    name: str = Field(min_length=1, max_length=200, description="The campaign's name (1-200 characters).")
     brand: str = Field("", max_length=200, description="Selects the brand's review settings.")
-    objective: CampaignObjective = "awareness"
-    starts_on: date | None = None
-    ends_on: date | None = None
-    product: str = Field("", max_length=500)
-    category: str
-    target_markets: list[str] = Field(min_length=1, max_length=10)
-    platforms: list[Platform] = Field(min_length=1)
-    languages: list[str] = Field(default_factory=list)
-    budget_usd: float | None = Field(None, gt=0)
-    tier: CampaignTier = "volume"
-    brand_values: list[str] = Field(default_factory=list, max_length=20)
-    keywords: list[str] = Field(default_factory=list, max_length=50)
-    exclude_creator_ids: list[str] = Field(default_factory=list, max_length=1000)
-    min_followers: int | None = Field(None, ge=0)
-    max_followers: int | None = Field(None, ge=0)
-    max_fraud_risk: float = Field(0.8, ge=0, le=1)
+    objective: CampaignObjective = Field(
+        "awareness",
+        description="What the campaign is for: awareness (reach), engagement, or conversions; forecasts and the shortlist weigh creators by it.",
+    )
+    starts_on: date | None = Field(None, description="First day of the campaign, if known.")
+    ends_on: date | None = Field(
+        None, description="Last day of the campaign, if known (not before starts_on)."
+    )
+    product: str = Field(
+        "", max_length=500, description="What is promoted, in a few words (up to 500 characters)."
+    )
+    category: str = Field(
+        description="The product's content category from the vocabulary (e.g. fitness); creators in it match better."
+    )
+    target_markets: list[str] = Field(
+        min_length=1,
+        max_length=10,
+        description="Countries the campaign targets (1-10 ISO 3166-1 alpha-2 codes); creators need audience there.",
+    )
+    platforms: list[Platform] = Field(
+        min_length=1, description="Networks the campaign runs on; creators need an account on one of them."
+    )
+    languages: list[str] = Field(
+        default_factory=list, description="Languages the content must be in (ISO 639-1); empty means any."
+    )
+    budget_usd: float | None = Field(
+        None,
+        gt=0,
+        description="Total budget in US dollars; creators priced far above budget / shortlist size rank lower.",
+    )
+    tier: CampaignTier = Field(
+        "volume",
+        description="How much human touch: strategic (people review every finalist) or volume (the routing policy decides clear cases, people the rest).",
+    )
+    brand_values: list[str] = Field(
+        default_factory=list,
+        max_length=20,
+        description="Values the brand stands for (up to 20); reviewers are asked whether each creator's content lives them.",
+    )
+    keywords: list[str] = Field(
+        default_factory=list,
+        max_length=50,
+        description="Words or phrases (up to 50) matched against creators' bios, tags and recent posts; a match lifts a creator.",
+    )
+    exclude_creator_ids: list[str] = Field(
+        default_factory=list, max_length=1000, description="Creators never to shortlist (up to 1,000 ids)."
+    )
+    min_followers: int | None = Field(None, ge=0, description="Least followers on the largest account.")
+    max_followers: int | None = Field(
+        None, ge=0, description="Most followers on the largest account (not below min_followers)."
+    )
+    max_fraud_risk: float = Field(
+        0.8,
+        ge=0,
+        le=1,
+        description="Creators scored above this fraud risk (0-1) are left out; unscored creators stay in and are flagged.",
+    )
     min_target_share: float = Field(
         0.1, ge=0, le=1, description="Least audience share in the target markets."
     )
-    shortlist_size: int | None = Field(None, ge=1, le=200)
+    shortlist_size: int | None = Field(
+        None,
+        ge=1,
+        le=200,
+        description="How many creators to shortlist (1-200); the service's default (20) when left out.",
+    )
 
     @field_validator("category")
     @classmethod
@@ -236,12 +328,22 @@ class BriefIn(BaseModel):
 
 
 class ShortlistEntryOut(BaseModel):
-    rank: int
-    creator: CreatorSnapshot
-    match_score: float
-    fraud_risk: float | None
-    fraud_level: RiskLevel
-    reasons: list[Reason]
+    """One shortlisted creator with the scores and reasons behind its rank."""
+
+    rank: int = Field(description="Position on the shortlist, 1 is the best match.")
+    creator: CreatorSnapshot = Field(description="The creator as the ranking saw it.")
+    match_score: float = Field(
+        description="How well the creator fits the brief, 0-1 (the ranking model's score, with keyword and lesson adjustments)."
+    )
+    fraud_risk: float | None = Field(
+        description="Fraud risk from the fraud service, 0 (clean) to 1; null until the creator has been scored."
+    )
+    fraud_level: RiskLevel = Field(
+        description="The fraud risk in words: low, medium, high, or unknown when not scored yet."
+    )
+    reasons: list[Reason] = Field(
+        description="Why the creator ranks here (fit, audience, fraud, keywords, past results), most important first."
+    )
     data_as_of: datetime = Field(description="When the source measured the figures, else when they arrived.")
     confidence_notes: list[str] = Field(
         default_factory=list, description="Why the figures may be thin or the creator doubtful."
@@ -260,41 +362,61 @@ class ShortlistEntryOut(BaseModel):
 class InsightOut(BaseModel):
     """A lesson from a past campaign or an expert's trend call that applies to this brief."""
 
-    kind: Literal["lesson", "trend"]
-    insight_id: str
+    kind: Literal["lesson", "trend"] = Field(
+        description="lesson (a person's diagnosis after a past campaign) or trend (an expert's call about what is rising or falling)."
+    )
+    insight_id: str = Field(description="Id of the lesson or trend call.")
     scope: str = Field(description="lesson: market, category, ...; trend: 'trend'")
-    scope_value: str
-    market: str | None
-    platform: str | None = None
-    text: str
-    rule: str = ""
-    direction: str | None = None
-    confidence: float | None = None
-    expires_on: date | None = None
-    campaign_id: str | None = None
-    author: str
-    recorded_at: datetime
+    scope_value: str = Field(
+        description="What it applies to: the market code, category, creator id or format named by `scope`."
+    )
+    market: str | None = Field(description="The market it is narrowed to, or null for all.")
+    platform: str | None = Field(None, description="The platform it is narrowed to, or null for all.")
+    text: str = Field(description="The insight in the author's words.")
+    rule: str = Field("", description="A lesson's rule of thumb for next time, if the author gave one.")
+    direction: str | None = Field(None, description="A trend's direction: up or down; null for lessons.")
+    confidence: float | None = Field(None, description="A trend caller's confidence, 0-1; null for lessons.")
+    expires_on: date | None = Field(
+        None, description="Last day a trend call applies; null when it does not expire."
+    )
+    campaign_id: str | None = Field(None, description="The campaign a lesson was learnt on, or null.")
+    author: str = Field(description="Who recorded it (the authenticated person).")
+    recorded_at: datetime = Field(description="When it was recorded (UTC).")
 
 
 class ShortlistOut(BaseModel):
-    shortlist_id: str
-    campaign_id: str
-    tier: CampaignTier
-    target_markets: list[str]
-    model_name: str
-    model_version: str
-    candidates_considered: int
-    entries: list[ShortlistEntryOut]
-    brand: str = ""
-    owner: str = ""
+    """A brief's shortlist: the best-matching creators, ranked, with the campaign it created."""
+
+    shortlist_id: str = Field(description="Id of this shortlist.")
+    campaign_id: str = Field(
+        description="Id of the campaign the brief created (use it in review and forecast)."
+    )
+    tier: CampaignTier = Field(description="The brief's tier (strategic or volume).")
+    target_markets: list[str] = Field(description="The brief's target countries.")
+    model_name: str = Field(description="Name of the ranking model.")
+    model_version: str = Field(description="Version of the ranking model.")
+    candidates_considered: int = Field(
+        description="Creators that passed the brief's filters and were ranked."
+    )
+    entries: list[ShortlistEntryOut] = Field(description="The shortlisted creators, best first.")
+    brand: str = Field("", description="The brief's brand ('' when none).")
+    owner: str = Field("", description="Who created the brief (the authenticated caller).")
     lessons: list[InsightOut] = Field(default_factory=list, description="Lessons in the brief's scope.")
     trends: list[InsightOut] = Field(default_factory=list, description="Live trend calls in its scope.")
 
 
 class CreatorOut(CreatorIn):
-    fraud_risk: float | None
-    fraud_level: RiskLevel
-    fraud_reasons: list[Reason]
+    """A creator in your catalogue, with its latest fraud score."""
+
+    fraud_risk: float | None = Field(
+        description="Fraud risk from the fraud service, 0 (clean) to 1; null until the creator has been scored."
+    )
+    fraud_level: RiskLevel = Field(
+        description="The fraud risk in words: low, medium, high, or unknown when not scored yet."
+    )
+    fraud_reasons: list[Reason] = Field(
+        description="The reasons behind the fraud score, most important first; empty until scored."
+    )
     updated_at: datetime = Field(description="When the figures reached us.")
     data_as_of: datetime = Field(description="When the source measured them (updated_at when undated).")
     person: PersonOut | None = Field(None, description="The person behind this creator, when linked.")
@@ -338,9 +460,19 @@ class EngagementFilter(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    markets: list[str] = Field(min_length=1, max_length=len(MARKETS))
-    min_rate: float = Field(ge=0, le=1)
-    min_markets: int = Field(1, ge=1)
+    markets: list[str] = Field(
+        min_length=1,
+        max_length=len(MARKETS),
+        description="Countries whose per-market engagement is checked (ISO 3166-1 alpha-2).",
+    )
+    min_rate: float = Field(
+        ge=0, le=1, description="Least engagement rate in a market, fraction 0-1 (0.03 is 3%)."
+    )
+    min_markets: int = Field(
+        1,
+        ge=1,
+        description="In how many of `markets` the rate must be reached (at least 1, at most the number of markets).",
+    )
 
     @field_validator("markets")
     @classmethod
@@ -380,36 +512,62 @@ class SearchIn(BaseModel):
         "name, then bio, tags and posts), paged by `next_cursor`; the other filters still apply.",
     )
     platforms: list[Platform] = Field(default_factory=list, description="Has an account on any of these.")
-    min_followers: int | None = Field(None, ge=0)
-    max_followers: int | None = Field(None, ge=0)
+    min_followers: int | None = Field(None, ge=0, description="Least followers (largest account).")
+    max_followers: int | None = Field(
+        None, ge=0, description="Most followers (largest account), not below min_followers."
+    )
     tiers: list[str] = Field(
         default_factory=list, description="Follower tiers (nano, micro, mid, macro, mega)."
     )
-    categories: list[str] = Field(default_factory=list)
-    languages: list[str] = Field(default_factory=list)
+    categories: list[str] = Field(default_factory=list, description="In any of these content categories.")
+    languages: list[str] = Field(
+        default_factory=list, description="Posts in any of these languages (ISO 639-1)."
+    )
     audience_markets: list[str] = Field(
         default_factory=list, description="Audience share >= min in any of these."
     )
-    min_audience_share: float = Field(0.1, ge=0, le=1)
-    engagement: EngagementFilter | None = None
-    min_female_share: float | None = Field(None, ge=0, le=1)
-    max_female_share: float | None = Field(None, ge=0, le=1)
+    min_audience_share: float = Field(
+        0.1,
+        ge=0,
+        le=1,
+        description="Least audience share (0-1) in one of `audience_markets` for a creator to match.",
+    )
+    engagement: EngagementFilter | None = Field(None, description="Per-market engagement filter.")
+    min_female_share: float | None = Field(
+        None, ge=0, le=1, description="Least female share of the audience, 0-1."
+    )
+    max_female_share: float | None = Field(
+        None, ge=0, le=1, description="Most female share of the audience, 0-1 (not below min_female_share)."
+    )
     age_bands: list[str] = Field(
         default_factory=list, description="Their summed audience share >= min_age_share."
     )
-    min_age_share: float = Field(0.3, ge=0, le=1)
-    max_fraud_risk: float | None = Field(None, ge=0, le=1)
+    min_age_share: float = Field(
+        0.3, ge=0, le=1, description="Least summed audience share (0-1) of the `age_bands`."
+    )
+    max_fraud_risk: float | None = Field(
+        None,
+        ge=0,
+        le=1,
+        description="Most fraud risk, 0-1 (see include_unscored for creators not yet scored).",
+    )
     include_unscored: bool = Field(True, description="Keep creators not yet scored for fraud.")
-    min_price_usd: float | None = Field(None, ge=0)
-    max_price_usd: float | None = Field(None, ge=0)
-    worked_with: Literal["any", "yes", "no"] = "any"
+    min_price_usd: float | None = Field(None, ge=0, description="Least price per post in US dollars.")
+    max_price_usd: float | None = Field(None, ge=0, description="Most price per post in US dollars.")
+    worked_with: Literal["any", "yes", "no"] = Field(
+        "any", description="yes: only creators with past campaigns with you; no: only new ones; any: both."
+    )
     min_outcome_vs_forecast: float | None = Field(
         None, ge=0, description="Past campaigns with us averaged at least this actual/forecast."
     )
-    sort: SortKey = "followers"
-    descending: bool = True
-    limit: int = Field(50, ge=1, le=200)
-    cursor: str | None = Field(None, max_length=500)
+    sort: SortKey = Field("followers", description="What to sort by.")
+    descending: bool = Field(True, description="Largest first (true) or smallest first.")
+    limit: int = Field(50, ge=1, le=200, description="Hits per page, 1-200.")
+    cursor: str | None = Field(
+        None,
+        max_length=500,
+        description="The previous page's `next_cursor`, for the next page; leave out for the first page.",
+    )
 
     @field_validator("tiers")
     @classmethod
@@ -497,31 +655,51 @@ class LinkRunOut(BaseModel):
 
 
 class MarketFigure(BaseModel):
-    market: str
-    audience_share: float
-    engagement_rate: float
+    """A creator's audience in one country."""
+
+    market: str = Field(description="ISO 3166-1 alpha-2 country code, upper case (e.g. DE).")
+    audience_share: float = Field(description="Share of the audience in this country, 0-1.")
+    engagement_rate: float = Field(description="Engagement rate of that audience, fraction 0-1.")
 
 
 class SearchHit(BaseModel):
-    creator_id: str
-    name: str
-    home_market: str
-    platforms: list[str]
-    followers: int
-    tier: str
-    engagement_rate: float
-    engagement_basis: str
-    categories: list[str]
-    languages: list[str]
-    price_usd: float | None
-    growth: float
-    fraud_risk: float | None
-    fraud_level: RiskLevel
-    past_campaigns: int
-    past_outcome: float | None
-    audience: list[MarketFigure]
-    confidence: Literal["high", "low"]
-    confidence_notes: list[str]
+    """One creator found by a search."""
+
+    creator_id: str = Field(description="The creator's id in your catalogue.")
+    name: str = Field(description="Display name.")
+    home_market: str = Field(
+        description="Country the creator is based in (ISO 3166-1 alpha-2), '' when no source names it."
+    )
+    platforms: list[str] = Field(description="Networks the creator has an account on.")
+    followers: int = Field(description="Followers on the largest account.")
+    tier: str = Field(
+        description="Follower tier: nano (<10k), micro (10k-50k), mid (50k-500k), macro (500k-1M), mega (1M+)."
+    )
+    engagement_rate: float = Field(description="Engagement rate of the largest account, fraction 0-1.")
+    engagement_basis: str = Field(description="What the rate is divided by: per_follower or per_view.")
+    categories: list[str] = Field(description="Content categories.")
+    languages: list[str] = Field(description="Languages the creator posts in.")
+    price_usd: float | None = Field(description="Price per sponsored post in US dollars, null when unknown.")
+    growth: float = Field(
+        description="Median monthly follower growth of the largest account, as a fraction (0.02 is 2% a month)."
+    )
+    fraud_risk: float | None = Field(
+        description="Fraud risk from the fraud service, 0 (clean) to 1; null until the creator has been scored."
+    )
+    fraud_level: RiskLevel = Field(
+        description="The fraud risk in words: low, medium, high, or unknown when not scored yet."
+    )
+    past_campaigns: int = Field(description="Campaigns the creator ran with you.")
+    past_outcome: float | None = Field(
+        description="Mean actual / forecast over those campaigns (1.0 is on forecast); null without history."
+    )
+    audience: list[MarketFigure] = Field(description="Audience by country, largest first.")
+    confidence: Literal["high", "low"] = Field(
+        description="low when `confidence_notes` has anything (thin or doubtful data), else high."
+    )
+    confidence_notes: list[str] = Field(
+        description="Why the figures may be thin or the creator doubtful (e.g. stale data, not yet scored)."
+    )
     data_as_of: datetime = Field(description="When the source measured the figures, else when they arrived.")
     top_audience_market: str = Field(
         "", description="The top audience country a source names without its share ('' when none)."
@@ -533,13 +711,20 @@ class SearchHit(BaseModel):
 
 
 class SearchOut(BaseModel):
-    hits: list[SearchHit]
-    next_cursor: str | None
-    sort: SortKey
-    descending: bool
+    """One page of search hits."""
+
+    hits: list[SearchHit] = Field(description="The creators found, in the requested order.")
+    next_cursor: str | None = Field(
+        description="Pass as `cursor` to get the next page; null on the last page."
+    )
+    sort: SortKey = Field(description="The sort used.")
+    descending: bool = Field(description="Whether the order is largest first.")
 
 
-class LookalikesIn(BaseModel):
+LOOKALIKES_IN_EXAMPLE = {"creator_ids": ["cr-0000042"], "limit": 20}
+
+
+class LookalikesIn(BaseModel, json_schema_extra={"examples": [LOOKALIKES_IN_EXAMPLE]}):
     """Seeds by id, and/or the winners (actual >= forecast) of past campaigns."""
 
     model_config = ConfigDict(extra="forbid")
@@ -548,7 +733,7 @@ class LookalikesIn(BaseModel):
     winners_of: list[str] = Field(
         default_factory=list, max_length=50, description="Campaign ids whose creators beat the forecast."
     )
-    limit: int = Field(20, ge=1, le=100)
+    limit: int = Field(20, ge=1, le=100, description="How many lookalikes to return, 1-100.")
 
     @model_validator(mode="after")
     def _some_seed(self) -> LookalikesIn:
@@ -558,17 +743,25 @@ class LookalikesIn(BaseModel):
 
 
 class Lookalike(BaseModel):
-    creator_id: str
-    name: str
-    home_market: str
-    followers: int
+    """A creator similar to the seeds."""
+
+    creator_id: str = Field(description="The creator's id.")
+    name: str = Field(description="Display name.")
+    home_market: str = Field(description="Country the creator is based in (ISO 3166-1 alpha-2).")
+    followers: int = Field(description="Followers on the largest account.")
     similarity: float = Field(description="Cosine similarity of audience and content vectors, -1..1.")
-    shared_markets: list[str]
-    shared_categories: list[str]
+    shared_markets: list[str] = Field(description="Audience countries it shares with the seeds.")
+    shared_categories: list[str] = Field(description="Content categories it shares with the seeds.")
 
 
 class LookalikesOut(BaseModel):
-    seeds: list[str]
-    features: list[str]
-    candidates_considered: int
-    results: list[Lookalike]
+    """Creators most similar to the seeds, most similar first."""
+
+    seeds: list[str] = Field(
+        description="The seed creator ids used (given, and winners of the named campaigns)."
+    )
+    features: list[str] = Field(
+        description="The features similarity is computed on (audience per market, categories, platforms)."
+    )
+    candidates_considered: int = Field(description="Creators compared with the seeds.")
+    results: list[Lookalike] = Field(description="The lookalikes, most similar first.")

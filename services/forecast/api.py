@@ -38,28 +38,35 @@ from shared.runtime import RuntimeDep
 router = APIRouter(prefix="/v1", tags=["forecast"])
 
 
-@router.post("/forecasts/predict", dependencies=COMPUTE)
+@router.post("/forecasts/predict", dependencies=COMPUTE, summary="Forecast one post")
 async def predict_one(body: ForecastIn, runtime: RuntimeDep) -> ForecastOut:
+    """Forecast reach, engagements, clicks and conversions of one planned post as p10/p50/p90 ranges, with
+    each metric's definition. Nothing is stored."""
     model = runtime.model("forecast").current
     metrics = forecast(model, [content_from_request(body)])[0]
     return ForecastOut(metrics=metrics, model_name=model.name, model_version=model.version)
 
 
-@router.post("/forecasts/predict/batch", dependencies=COMPUTE)
+@router.post("/forecasts/predict/batch", dependencies=COMPUTE, summary="Forecast up to 10,000 posts")
 async def predict_batch(body: BatchForecastIn, runtime: RuntimeDep) -> list[ForecastOut]:
+    """The same forecast for many posts in one call, in the request's order. Nothing is stored."""
     model = runtime.model("forecast").current
     results = forecast(model, [content_from_request(i) for i in body.items])
     return [ForecastOut(metrics=m, model_name=model.name, model_version=model.version) for m in results]
 
 
-@router.post("/forecasts/predict/columns", dependencies=COMPUTE)
+@router.post("/forecasts/predict/columns", dependencies=COMPUTE, summary="Forecast posts in columns (bulk)")
 async def predict_columns(body: ForecastColumnsIn, runtime: RuntimeDep) -> Response:
-    """The bulk path: columns in, columns out (orjson), one ONNX batch per head."""
+    """Many posts as columns (one list per field, equal lengths, up to 200,000 rows). The answer has `rows`,
+    and `metrics`: for each of reach, engagements, clicks, conversions and engagement_rate, its p10, p50 and
+    p90 as lists in row order; plus the model's name and version.
+    \f
+    The bulk path: columns in, columns out (orjson), one ONNX batch per head."""
     result = bulk.score_columns(runtime.model("forecast").current, body)
     return Response(orjson.dumps(result), media_type="application/json")
 
 
-@router.post("/page-posts/forecast", dependencies=COMPUTE)
+@router.post("/page-posts/forecast", dependencies=COMPUTE, summary="Forecast brand-page posts")
 async def page_posts_forecast(body: PagePostsIn, runtime: RuntimeDep) -> dict[str, Any]:
     """Lifetime metrics of brand-page posts (the page_posts model, trained on UCI Facebook metrics)."""
     model = runtime.model(page_posts.MODEL_NAME).current
@@ -70,8 +77,10 @@ async def page_posts_forecast(body: PagePostsIn, runtime: RuntimeDep) -> dict[st
             "model_version": model.version}  # fmt: skip
 
 
-@router.get("/campaigns/{campaign_id}/forecasts")
+@router.get("/campaigns/{campaign_id}/forecasts", summary="List a campaign's stored forecasts")
 def campaign_forecasts(campaign_id: str, runtime: RuntimeDep, org_id: OrgDep) -> list[StoredForecastOut]:
+    """The forecasts stored for a campaign's approved creators (one per creator, made when review approved
+    them), oldest first."""
     with runtime.db.transaction() as session:
         stmt = (
             select(ForecastRecord)
@@ -81,7 +90,7 @@ def campaign_forecasts(campaign_id: str, runtime: RuntimeDep, org_id: OrgDep) ->
         return [StoredForecastOut.model_validate(r, from_attributes=True) for r in session.exec(stmt)]
 
 
-@router.get("/forecasts/{forecast_id}")
+@router.get("/forecasts/{forecast_id}", summary="Get a stored forecast")
 def forecast_detail(forecast_id: str, runtime: RuntimeDep, org_id: OrgDep) -> ForecastDetailOut:
     """A stored forecast with every adjustment (model and adjusted figures) and the outcomes scored so far."""
     with runtime.db.transaction() as session:
@@ -100,7 +109,12 @@ def forecast_detail(forecast_id: str, runtime: RuntimeDep, org_id: OrgDep) -> Fo
                                  outcomes=[{"result_id": o.result_id, "errors": o.errors} for o in outcomes])  # fmt: skip
 
 
-@router.post("/forecasts/{forecast_id}/adjustments", status_code=status.HTTP_201_CREATED, dependencies=JUDGE)
+@router.post(
+    "/forecasts/{forecast_id}/adjustments",
+    status_code=status.HTTP_201_CREATED,
+    dependencies=JUDGE,
+    summary="Adjust a stored forecast",
+)
 def adjust(
     forecast_id: str, body: AdjustmentIn, runtime: RuntimeDep, principal: PrincipalDep
 ) -> AdjustmentOut:
@@ -113,34 +127,42 @@ def adjust(
         return AdjustmentOut.model_validate(row, from_attributes=True)
 
 
-@router.post("/plans", dependencies=COMPUTE)
+@router.post("/plans", dependencies=COMPUTE, summary="Optimise a posting schedule")
 async def propose_plan(body: PlanIn, runtime: RuntimeDep) -> PlanOut:
     """A schedule that maximises the forecast objective under the constraints, explained, vs the naive plan."""
     return plan(runtime.model("forecast").current, body)
 
 
-@router.post("/results", status_code=status.HTTP_202_ACCEPTED, dependencies=INGEST)
+@router.post(
+    "/results", status_code=status.HTTP_202_ACCEPTED, dependencies=INGEST, summary="Report campaign results"
+)
 def report_results(body: ResultsIn, runtime: RuntimeDep, org_id: OrgDep) -> ResultsAccepted:
     """Campaign results in; each new result_id becomes one campaign.result_reported event, repeats are no-ops."""
     with runtime.db.transaction() as session:
         return results.ingest(session, runtime.outbox, org_id, body.results, source="rest")
 
 
-@router.post("/inbound/{source_id}/results", status_code=status.HTTP_202_ACCEPTED, dependencies=INGEST)
+@router.post(
+    "/inbound/{source_id}/results",
+    status_code=status.HTTP_202_ACCEPTED,
+    dependencies=INGEST,
+    summary="Receive results from a partner (signed webhook)",
+)
 async def inbound_results(source_id: str, request: Request, runtime: RuntimeDep) -> ResultsAccepted:
-    """A partner's signed webhook (Standard Webhooks headers) with the /v1/results payload; the org is the source's."""
+    """A partner's signed webhook (Standard Webhooks headers) with the /v1/results payload; the org is the
+    source's."""
     body = await request.body()
     return await run_in_threadpool(results.receive_webhook, runtime, source_id, dict(request.headers), body)
 
 
-@router.get("/feedback/adjustments")
+@router.get("/feedback/adjustments", summary="Report whose forecast adjustments help")
 def adjustment_report(runtime: RuntimeDep, org_id: OrgDep) -> list[dict[str, Any]]:
     """Per author, market and metric: the adjusted figures' error against results next to the raw model's."""
     with runtime.db.transaction() as session:
         return feedback.adjustment_report(session, org_id)
 
 
-@router.get("/feedback/insights")
+@router.get("/feedback/insights", summary="Report which applied insights paid off")
 def insight_report(runtime: RuntimeDep, org_id: OrgDep) -> list[dict[str, Any]]:
     """Per lesson or trend call applied: whether following it paid off against the results."""
     with runtime.db.transaction() as session:

@@ -44,6 +44,13 @@ SPEC = ServiceSpec(
     name="forecast",
     title="Tandem forecast service",
     description=DESCRIPTION,
+    tags={
+        "forecast": "Forecasts of posts (one, batches, columns), stored forecasts and people's adjustments, "
+        "posting schedules, results in, and reports on whose adjustments help.",
+        "campaign plans": "A campaign's content plan: the AI's proposal, people's edits, versions, approval, "
+        "insights applied, tracking while live and the retrospective.",
+        "experiments": "Message A/B tests: design (sample size), observations, report and plot.",
+    },
     migrations=Path(__file__).parent / "migrations",
     consumes=[
         topics.REVIEW_DECISIONS,

@@ -16,6 +16,7 @@ from services.fraud.config import FraudSettings
 from services.fraud.explanations import confidence
 from services.fraud.models import FraudScore
 from services.fraud.schemas import (
+    SCORE_COLUMNS_BODY,
     AnomalyOut,
     AnomalyReviewIn,
     AudienceOut,
@@ -95,6 +96,7 @@ def _score_json(runtime: Runtime, body: ScoreRequest) -> bytes:
             "required": True,
         }
     },
+    summary="Score one account",
 )
 async def score_one(request: Request, runtime: RuntimeDep, _: PrincipalDep) -> Response:
     """Score one account: risk 0-1, level, reasons with comparisons, model name and version."""
@@ -102,14 +104,17 @@ async def score_one(request: Request, runtime: RuntimeDep, _: PrincipalDep) -> R
     return Response(_score_json(runtime, body), media_type="application/json")
 
 
-@router.post("/score/batch", dependencies=COMPUTE)
+@router.post("/score/batch", dependencies=COMPUTE, summary="Score up to 10,000 accounts")
 async def score_batch(body: BatchScoreRequest, runtime: RuntimeDep, _: PrincipalDep) -> BatchScoreOut:
+    """Score many accounts in one call; the answer keeps the request's order. Nothing is stored."""
     assessments = _assess(runtime, body.items)
     return BatchScoreOut(scores=[_out(i.creator_id, a) for i, a in zip(body.items, assessments, strict=True)])
 
 
-@router.get("/creators/{creator_id}")
+@router.get("/creators/{creator_id}", summary="Get a creator's stored fraud score")
 def stored_score(creator_id: str, runtime: RuntimeDep, org_id: OrgDep) -> StoredScoreOut:
+    """The latest fraud score stored for a catalogue creator (the service scores each creator discovery
+    announces, and again when its figures change); 404 until it has been scored."""
     with runtime.db.transaction() as session:
         row = session.get(FraudScore, (org_id, creator_id))
         if row is None:
@@ -126,12 +131,15 @@ def stored_score(creator_id: str, runtime: RuntimeDep, org_id: OrgDep) -> Stored
         )
 
 
-@router.post("/score/columns", dependencies=COMPUTE)
+@router.post("/score/columns", dependencies=COMPUTE, summary="Score accounts in columns (bulk)",
+             openapi_extra={"requestBody": SCORE_COLUMNS_BODY})  # fmt: skip
 async def score_columns(request: Request, runtime: RuntimeDep, _: PrincipalDep) -> Response:
     """Bulk scoring, columnar body `{"columns": {"platform": [...], "followers": [...], ...}}`.
 
     Bad rows are listed in `errors` (row, field, reason) and come back with a null risk; the rest are
-    scored. The body is parsed with orjson, never as per-row pydantic models.
+    scored.
+    \f
+    The body is parsed with orjson, never as per-row pydantic models.
     """
     settings = _settings(runtime)
     cols = bulk.parse(await request.body())
@@ -140,7 +148,7 @@ async def score_columns(request: Request, runtime: RuntimeDep, _: PrincipalDep) 
     return Response(body, media_type="application/json")
 
 
-@router.post("/audience", dependencies=INGEST)
+@router.post("/audience", dependencies=INGEST, summary="Estimate fake followers from a follower sample")
 def audience(body: AudienceRequest, runtime: RuntimeDep, org_id: OrgDep) -> AudienceOut:
     """Fake-follower share with a 95% interval, follower types and Audience Quality Score from a sample.
 
@@ -157,7 +165,9 @@ def audience(body: AudienceRequest, runtime: RuntimeDep, org_id: OrgDep) -> Audi
     return report
 
 
-@router.post("/creators/{creator_id}/history", dependencies=INGEST)
+@router.post(
+    "/creators/{creator_id}/history", dependencies=INGEST, summary="Look for anomalies in a creator's history"
+)
 def analyse_history(
     creator_id: str, body: HistoryRequest, runtime: RuntimeDep, org_id: OrgDep
 ) -> list[AnomalyOut]:
@@ -177,20 +187,26 @@ def analyse_history(
         return [anomaly_records.to_out(r) for r in rows]
 
 
-@router.get("/anomalies")
+@router.get("/anomalies", summary="List anomalies")
 def list_anomalies(
     runtime: RuntimeDep,
     org_id: OrgDep,
-    creator_id: str | None = Query(None, max_length=64),
-    status: str | None = Query(None, pattern="^(open|confirmed|dismissed)$"),
-    limit: int = Query(100, ge=1, le=1000),
+    creator_id: str | None = Query(None, max_length=64, description="Only this creator's anomalies."),
+    status: str | None = Query(
+        None,
+        pattern="^(open|confirmed|dismissed)$",
+        description="Only anomalies in this state: open (waiting for a person), confirmed or dismissed.",
+    ),
+    limit: int = Query(100, ge=1, le=1000, description="Most anomalies to return (1-1,000), newest first."),
 ) -> list[AnomalyOut]:
+    """Anomalies found for your creators, newest first, optionally of one creator or in one state; open ones
+    wait for a person's verdict (POST .../review)."""
     with runtime.db.transaction() as session:
         rows = anomaly_records.find(session, org_id, creator_id, status, limit)
         return [anomaly_records.to_out(r) for r in rows]
 
 
-@router.post("/anomalies/{anomaly_id}/review", dependencies=JUDGE)
+@router.post("/anomalies/{anomaly_id}/review", dependencies=JUDGE, summary="Confirm or dismiss an anomaly")
 def review_anomaly(
     anomaly_id: str, body: AnomalyReviewIn, runtime: RuntimeDep, principal: PrincipalDep
 ) -> AnomalyOut:

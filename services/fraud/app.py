@@ -38,6 +38,10 @@ SPEC = ServiceSpec(
     name="fraud",
     title="Tandem fraud service",
     description=DESCRIPTION,
+    tags={
+        "fraud": "Fraud risk of accounts (one, batches, columns), fake-follower share from a follower sample, "
+        "and anomalies in creators' histories for people to confirm or dismiss."
+    },
     migrations=Path(__file__).parent / "migrations",
     consumes=[topics.CATALOG_CREATORS, topics.CAMPAIGN_RESULTS],
     model_names=["fraud_risk", "fake_account"],

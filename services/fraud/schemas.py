@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from shared.events import AccountStats, Reason
-from shared.vocabulary import RiskLevel
+from shared.vocabulary import Platform, RiskLevel
 
 
 class FiniteAccount(AccountStats):
@@ -18,6 +18,8 @@ class FiniteAccount(AccountStats):
 
 
 class ScoreRequest(BaseModel):
+    """One account to score for fake followers and bought engagement."""
+
     model_config = ConfigDict(
         extra="forbid",
         json_schema_extra={
@@ -33,31 +35,52 @@ class ScoreRequest(BaseModel):
     )  # fmt: skip
 
     creator_id: str | None = Field(None, max_length=64, description="Stored with the score when given.")
-    account: FiniteAccount
+    account: FiniteAccount = Field(
+        description="The account's public figures; leave out (or null) what you do not know and the answer says so in `reasons` and `confidence`."
+    )
 
 
-class BatchScoreRequest(BaseModel):
+BATCH_SCORE_REQUEST_EXAMPLE = {"items": ScoreRequest.model_config["json_schema_extra"]["examples"]}  # type: ignore[index]
+
+
+class BatchScoreRequest(BaseModel, json_schema_extra={"examples": [BATCH_SCORE_REQUEST_EXAMPLE]}):
+    """Up to 10,000 accounts scored in one call, answered in the same order."""
+
     model_config = ConfigDict(extra="forbid")
 
-    items: list[ScoreRequest] = Field(min_length=1, max_length=10_000)
+    items: list[ScoreRequest] = Field(
+        min_length=1, max_length=10_000, description="The accounts, 1 to 10,000."
+    )
 
 
 class ScoreOut(BaseModel):
-    creator_id: str | None
-    risk: float
-    level: RiskLevel
+    """A fraud risk score for one account, with the reasons behind it."""
+
+    creator_id: str | None = Field(description="The `creator_id` you sent, or null when you sent none.")
+    risk: float = Field(
+        description="Probability-like risk that the account's audience or engagement is not genuine, 0 (clean) to 1."
+    )
+    level: RiskLevel = Field(
+        description="The risk in words: low below 0.3, medium from 0.3, high from 0.6 (the service's default thresholds); unknown when it could not be scored."
+    )
     reasons: list[Reason] = Field(description="What moved this score most, first; missing inputs last.")
     confidence: float = Field(1.0, description="1.0 with every input given; a quarter less per missing one.")
-    model_name: str
-    model_version: str
+    model_name: str = Field(description="Name of the model that produced this answer.")
+    model_version: str = Field(
+        description="Version of that model (models/<name>/<version>); quote it when you question a result."
+    )
 
 
 class StoredScoreOut(ScoreOut):
-    scored_at: datetime
+    """The latest stored fraud score of a creator (scored when the creator entered the catalogue or changed)."""
+
+    scored_at: datetime = Field(description="When this score was computed (UTC).")
 
 
 class BatchScoreOut(BaseModel):
-    scores: list[ScoreOut]
+    """Scores for a batch, in the order of the request's items."""
+
+    scores: list[ScoreOut] = Field(description="One score per requested item, same order.")
 
 
 class FollowerProfile(BaseModel):
@@ -65,87 +88,220 @@ class FollowerProfile(BaseModel):
 
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
-    followers: int = Field(ge=0)
-    following: int = Field(ge=0)
-    posts: int = Field(ge=0)
+    followers: int = Field(ge=0, description="Followers of this follower account.")
+    following: int = Field(ge=0, description="Accounts this follower account follows.")
+    posts: int = Field(ge=0, description="Posts this follower account has published.")
     bio_length: int | None = Field(None, ge=0, description="Characters in the biography.")
-    has_profile_pic: bool | None = None
-    is_private: bool | None = None
+    has_profile_pic: bool | None = Field(
+        None, description="Whether it has a profile picture; null when unknown."
+    )
+    is_private: bool | None = Field(None, description="Whether the account is private; null when unknown.")
     username: str | None = Field(None, max_length=100, description="Used for digit share and length.")
     username_digit_share: float | None = Field(None, ge=0, le=1, description="When the name is not given.")
-    username_length: int | None = Field(None, ge=0)
-    has_external_url: bool | None = None
-    full_name: str | None = Field(None, max_length=200)
+    username_length: int | None = Field(
+        None, ge=0, description="Characters in the username, when `username` is not given."
+    )
+    has_external_url: bool | None = Field(
+        None, description="Whether the profile links to an outside site; null when unknown."
+    )
+    full_name: str | None = Field(
+        None, max_length=200, description="The display name, if shown (only its presence and shape are used)."
+    )
 
 
-class AudienceRequest(BaseModel):
+AUDIENCE_REQUEST_EXAMPLE = {
+    "creator_id": "cr-0000042",
+    "followers": [
+        {
+            "followers": 210,
+            "following": 380,
+            "posts": 34,
+            "has_profile_pic": True,
+            "username": "anna.k",
+        },
+        {
+            "followers": 3,
+            "following": 7450,
+            "posts": 0,
+            "has_profile_pic": False,
+            "username": "user83920174",
+        },
+    ],
+}
+
+
+class AudienceRequest(BaseModel, json_schema_extra={"examples": [AUDIENCE_REQUEST_EXAMPLE]}):
     """A sample of a creator's followers; the creator's own account adds engagement and growth."""
 
     model_config = ConfigDict(extra="forbid")
 
-    creator_id: str | None = Field(None, max_length=64)
-    followers: list[FollowerProfile] = Field(min_length=1, max_length=20_000)
+    creator_id: str | None = Field(
+        None,
+        max_length=64,
+        description="Your id for the creator; with it, a confident fake share above 25% is stored and published as an anomaly.",
+    )
+    followers: list[FollowerProfile] = Field(
+        min_length=1,
+        max_length=20_000,
+        description="A random sample of the creator's followers, 1 to 20,000 (below 100 the answer is low_confidence, without a score).",
+    )
     account: FiniteAccount | None = Field(None, description="The creator's account, for the engagement part.")
 
 
 class FakeShareOut(BaseModel):
+    """Share of fake accounts in the follower sample, corrected for the classifier's own error rates."""
+
     apparent: float = Field(description="Share the classifier flags, before correcting for its errors.")
     estimate: float | None = Field(description="Corrected share (Rogan-Gladen); null when low confidence.")
     low: float = Field(description="95% interval, sampling and classifier-rate uncertainty together.")
-    high: float
+    high: float = Field(description="Upper end of the 95% interval (fraction 0-1); `low` is the lower end.")
 
 
 class AudienceOut(BaseModel):
-    creator_id: str | None
+    """Audience quality of a creator from a follower sample."""
+
+    creator_id: str | None = Field(description="The `creator_id` you sent, or null.")
     state: str = Field(description="ready | low_confidence (too few followers, or the interval too wide)")
-    sample_size: int
-    fake_share: FakeShareOut
-    follower_types: dict[str, float]
+    sample_size: int = Field(description="Followers in the sample that were scored.")
+    fake_share: FakeShareOut = Field(description="Estimated share of fake followers with its 95% interval.")
+    follower_types: dict[str, float] = Field(
+        description="Share (0-1) of the sample in each type: real, influencers, mass_followers (follow very many accounts), suspicious; they sum to 1."
+    )
     audience_quality_score: int | None = Field(description="0-100; null when low confidence.")
-    reasons: list[Reason]
-    correction: dict[str, float]
-    model_name: str
-    model_version: str
+    reasons: list[Reason] = Field(description="What drove the quality score, most important first.")
+    correction: dict[str, float] = Field(
+        description="The classifier's measured error rates used for the correction: sensitivity, specificity, and the validation counts behind them (validation_fakes, validation_real)."
+    )
+    model_name: str = Field(description="Name of the model that produced this answer.")
+    model_version: str = Field(
+        description="Version of that model (models/<name>/<version>); quote it when you question a result."
+    )
 
 
 class CommentIn(BaseModel):
+    """One comment under the creator's recent posts."""
+
     model_config = ConfigDict(extra="forbid")
 
-    text: str = Field(max_length=2000)
-    author: str | None = Field(None, max_length=100)
+    text: str = Field(max_length=2000, description="The comment text (up to 2,000 characters).")
+    author: str | None = Field(
+        None,
+        max_length=100,
+        description="The commenter's handle, when known (repeated authors are a signal).",
+    )
 
 
-class HistoryRequest(BaseModel):
+HISTORY_REQUEST_EXAMPLE = {
+    "monthly_followers": [40100, 41200, 42050, 96000, 97100],
+    "comments": [{"text": "Nice!", "author": "bot_1"}, {"text": "Nice!", "author": "bot_2"}],
+}
+
+
+class HistoryRequest(BaseModel, json_schema_extra={"examples": [HISTORY_REQUEST_EXAMPLE]}):
     """A creator's history: month-end follower counts, recent comments, optional campaign hourly clicks."""
 
     model_config = ConfigDict(extra="forbid")
 
-    monthly_followers: list[int] = Field(default_factory=list, max_length=240)
-    comments: list[CommentIn] = Field(default_factory=list, max_length=20_000)
-    account: FiniteAccount | None = None
-    campaign_id: str | None = Field(None, max_length=64)
-    hourly_clicks: list[float] = Field(default_factory=list, max_length=24 * 90)
+    monthly_followers: list[int] = Field(
+        default_factory=list,
+        max_length=240,
+        description="Follower count at each month end, oldest first (up to 240 months); spikes are looked for here.",
+    )
+    comments: list[CommentIn] = Field(
+        default_factory=list,
+        max_length=20_000,
+        description="Recent comments (up to 20,000); duplicated and generic comments are looked for here.",
+    )
+    account: FiniteAccount | None = Field(
+        None, description="The creator's current account figures, for the engagement checks."
+    )
+    campaign_id: str | None = Field(
+        None,
+        max_length=64,
+        description="The campaign the `hourly_clicks` belong to, stored with any anomaly found.",
+    )
+    hourly_clicks: list[float] = Field(
+        default_factory=list,
+        max_length=24 * 90,
+        description="Clicks per hour of a campaign, oldest first (up to 90 days); bursts are looked for here.",
+    )
 
 
 class AnomalyOut(BaseModel):
-    anomaly_id: str
-    creator_id: str
-    campaign_id: str | None
-    kind: str
-    severity: float
-    reasons: list[Reason]
-    source: str
-    status: str
-    detected_at: datetime
+    """Something suspicious found in a creator's data, waiting for (or carrying) a person's verdict."""
+
+    anomaly_id: str = Field(description="Id of the anomaly (use it to review it).")
+    creator_id: str = Field(description="The creator it concerns.")
+    campaign_id: str | None = Field(description="The campaign whose data showed it, or null.")
+    kind: str = Field(
+        description="What was found, growth_spike, low_engagement, high_engagement, like_comment_ratio, engagement_pod, generic_comments, traffic_burst or fake_followers."
+    )
+    severity: float = Field(description="How strong the signal is, 0 (barely over the threshold) to 1.")
+    reasons: list[Reason] = Field(description="The figures behind it, compared with what is typical.")
+    source: str = Field(
+        description="Where it was found: history (POST /v1/creators/{creator_id}/history), audience (POST /v1/audience) or campaign (results from the forecast service)."
+    )
+    status: str = Field(description="open until a person reviews it, then confirmed or dismissed.")
+    detected_at: datetime = Field(description="When it was found (UTC).")
 
 
-class AnomalyReviewIn(BaseModel):
+ANOMALY_REVIEW_IN_EXAMPLE = {
+    "verdict": "confirmed",
+    "notes": "Followers bought in March: 55k in a week from one region.",
+}
+
+
+class AnomalyReviewIn(BaseModel, json_schema_extra={"examples": [ANOMALY_REVIEW_IN_EXAMPLE]}):
+    """A person's verdict on an anomaly, recorded as the caller."""
+
     model_config = ConfigDict(extra="forbid")
 
-    verdict: Literal["confirmed", "dismissed"]
+    verdict: Literal["confirmed", "dismissed"] = Field(
+        description="confirmed (it is fraud or fake activity) or dismissed (a false alarm)."
+    )
     reviewer: str = Field(
         "",
         max_length=128,
         description="Optional: the verdict is the caller's; another name is refused (422).",
     )
-    notes: str = Field("", max_length=2000)
+    notes: str = Field(
+        "",
+        max_length=2000,
+        description="Why, in a few words (up to 2,000 characters); kept with the verdict.",
+    )
+
+
+def _column(name: str, items: dict[str, Any]) -> dict[str, Any]:
+    """One column of the columnar body, described as the account field it carries."""
+    field = FiniteAccount.model_fields[name].description
+    return {"type": "array", "items": items, "description": f"One value per row. {field}"}
+
+
+NUMBER = {"type": "number", "minimum": 0}
+# The columnar body of POST /v1/fraud/score/columns (services/fraud/bulk.py parses it with orjson, not pydantic).
+SCORE_COLUMNS_BODY: dict[str, Any] = {
+    "required": True,
+    "content": {"application/json": {"schema": {
+        "type": "object", "required": ["columns"], "additionalProperties": False,
+        "description": "Accounts as columns: one list per field, every list as long as `platform`.",
+        "properties": {"columns": {
+            "type": "object", "required": ["platform", "followers", "engagement_rate"], "additionalProperties": False,
+            "description": "1 to 1,000,000 rows. Left-out optional columns count as unknown (following, posts) or 0.",
+            "properties": {
+                "creator_id": {"type": "array", "items": {"type": "string"},
+                               "description": "One value per row: your id for the creator (not used in scoring)."},
+                "platform": _column("platform", {"type": "string", "enum": list(get_args(Platform))}),
+                "followers": _column("followers", NUMBER),
+                "engagement_rate": _column("engagement_rate", {"type": "number", "minimum": 0, "maximum": 1}),
+                "following": _column("following", {"anyOf": [NUMBER, {"type": "null"}]}),
+                "posts": _column("posts", {"anyOf": [NUMBER, {"type": "null"}]}),
+                "avg_likes": _column("avg_likes", NUMBER),
+                "avg_comments": _column("avg_comments", NUMBER),
+                "max_monthly_growth": _column("max_monthly_growth", {"type": "number"}),
+                "median_monthly_growth": _column("median_monthly_growth", {"type": "number"}),
+            },
+        }},
+        "examples": [{"columns": {"platform": ["instagram", "tiktok"], "followers": [120000, 8500],
+                                  "engagement_rate": [0.004, 0.061], "posts": [640, None]}}],
+    }}},
+}  # fmt: skip

@@ -36,6 +36,11 @@ SPEC = ServiceSpec(
     name="review",
     title="Tandem review service",
     description=DESCRIPTION,
+    tags={
+        "review": "People's judgement: review tasks and decisions, the team and its queues, routing thresholds, "
+        "lessons and trend calls, creator relationships, the campaign portfolio, and reports on where "
+        "people add value."
+    },
     migrations=Path(__file__).parent / "migrations",
     consumes=[
         topics.DISCOVERY_SHORTLISTS,

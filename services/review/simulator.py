@@ -14,14 +14,29 @@ from pydantic import BaseModel, Field
 
 
 class TeamMember(BaseModel):
-    count: int = Field(1, ge=0, le=1000)
-    daily_capacity: int = Field(ge=1, le=500)
-    employment: str = "in_house"
+    """A group of alike reviewers in the simulated team."""
+
+    count: int = Field(1, ge=0, le=1000, description="How many people of this kind.")
+    daily_capacity: int = Field(ge=1, le=500, description="Reviews each can do a day.")
+    employment: str = Field("in_house", description="in_house or freelance.")
 
 
-class SimulationIn(BaseModel):
-    campaigns_per_month: float = Field(50, ge=0, le=10_000)
-    finalists_per_campaign: float = Field(20, ge=0, le=1000)
+SIMULATION_IN_EXAMPLE = {
+    "campaigns_per_month": 50,
+    "finalists_per_campaign": 20,
+    "strategic_share": 0.2,
+    "team": [
+        {"count": 4, "daily_capacity": 25, "employment": "in_house"},
+        {"count": 2, "daily_capacity": 15, "employment": "freelance"},
+    ],
+}
+
+
+class SimulationIn(BaseModel, json_schema_extra={"examples": [SIMULATION_IN_EXAMPLE]}):
+    """A month of review work to simulate (what-if for staffing and routing thresholds)."""
+
+    campaigns_per_month: float = Field(50, ge=0, le=10_000, description="Campaigns briefed a month.")
+    finalists_per_campaign: float = Field(20, ge=0, le=1000, description="Shortlisted creators per campaign.")
     strategic_share: float = Field(0.2, ge=0, le=1, description="Share of campaigns on the strategic tier.")
     volume_to_people: float = Field(0.35, ge=0, le=1, description="Share of volume finalists sent to people.")
     low_confidence_share: float = Field(
@@ -31,25 +46,35 @@ class SimulationIn(BaseModel):
         description="Share of the rest that the policy may not decide: low-confidence data, "
         "first-time creators, open anomalies, stale fraud checks (they go to people too).",
     )
-    audit_sample_rate: float = Field(0.1, ge=0, le=1)
-    strategic_reviewers: int = Field(2, ge=1, le=3)
+    audit_sample_rate: float = Field(
+        0.1, ge=0, le=1, description="Share of automatic decisions a person audits, 0-1."
+    )
+    strategic_reviewers: int = Field(
+        2, ge=1, le=3, description="People who review each strategic finalist (1-3)."
+    )
     disagreement_rate: float = Field(0.15, ge=0, le=1, description="Strategic finalists that escalate.")
-    minutes_per_review: float = Field(12, gt=0, le=480)
-    working_days: int = Field(21, ge=1, le=31)
-    team: list[TeamMember] = Field(default_factory=lambda: [TeamMember(count=4, daily_capacity=25)])
+    minutes_per_review: float = Field(12, gt=0, le=480, description="Minutes one review takes.")
+    working_days: int = Field(21, ge=1, le=31, description="Working days in the month.")
+    team: list[TeamMember] = Field(
+        default_factory=lambda: [TeamMember(count=4, daily_capacity=25)], description="The review team."
+    )
 
 
 class SimulationOut(BaseModel):
-    finalists: float
-    strategic_finalists: float
-    volume_finalists: float
-    auto_decided: float
+    """What the simulated month asks of the team (figures per month)."""
+
+    finalists: float = Field(description="Finalists to decide.")
+    strategic_finalists: float = Field(description="Of those, on strategic campaigns.")
+    volume_finalists: float = Field(description="Of those, on volume campaigns.")
+    auto_decided: float = Field(description="Finalists the routing policy decides.")
     low_confidence: float = Field(0.0, description="Volume finalists sent to people because of doubts.")
     reviews: float = Field(description="Human reviews a month, escalations and audits included.")
     share_to_people: float = Field(description="Share of finalists that at least one person sees.")
-    hours: float
+    hours: float = Field(description="Hours of reviewing needed.")
     capacity: float = Field(description="Reviews the team can do in a month.")
-    utilisation: float
+    utilisation: float = Field(
+        description="Reviews needed / team capacity (above 1 means a growing backlog)."
+    )
     backlog: float = Field(description="Reviews left over at the end of the month.")
     backlog_days: float = Field(description="Working days the backlog would take the team to clear.")
 

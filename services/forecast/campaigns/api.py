@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, status
+from fastapi import APIRouter, Query, status
 
 from services.forecast.campaigns import edits, insights, store, tracking
 from services.forecast.campaigns.planner import PlanState
@@ -48,7 +48,12 @@ def plan_out(session: Any, org_id: str, row: PlanVersion) -> PlanOut:
     )  # fmt: skip
 
 
-@router.post("/plan", status_code=status.HTTP_201_CREATED, dependencies=PLAN)
+@router.post(
+    "/plan",
+    status_code=status.HTTP_201_CREATED,
+    dependencies=PLAN,
+    summary="Propose a campaign's content plan",
+)
 def propose(
     campaign_id: str, body: PlanProposeIn, runtime: RuntimeDep, org_id: OrgDep, actor: ActorDep
 ) -> PlanOut:
@@ -59,9 +64,12 @@ def propose(
         return plan_out(session, org_id, row)
 
 
-@router.get("/plan")
+@router.get("/plan", summary="Get a campaign's plan")
 def current_plan(
-    campaign_id: str, runtime: RuntimeDep, org_id: OrgDep, version: int | None = None
+    campaign_id: str,
+    runtime: RuntimeDep,
+    org_id: OrgDep,
+    version: int | None = Query(None, description="A past version to read; the current one when left out."),
 ) -> PlanOut:
     """The current version (or `?version=N`), with lessons and trend calls in scope on each line."""
     with runtime.db.transaction() as session:
@@ -72,14 +80,14 @@ def current_plan(
         return plan_out(session, org_id, row)
 
 
-@router.get("/plan/versions")
+@router.get("/plan/versions", summary="List a plan's versions")
 def plan_versions(campaign_id: str, runtime: RuntimeDep, org_id: OrgDep) -> list[PlanVersionOut]:
     """Every version: who changed what and why."""
     with runtime.db.transaction() as session:
         return [PlanVersionOut(**store.summary(r)) for r in store.versions(session, org_id, campaign_id)]
 
 
-@router.patch("/plan/lines/{line_id}", dependencies=PLAN)
+@router.patch("/plan/lines/{line_id}", dependencies=PLAN, summary="Edit a plan line")
 def edit_line(campaign_id: str, line_id: str, body: LineEditIn, runtime: RuntimeDep, org_id: OrgDep,
               actor: ActorDep) -> PlanOut:  # fmt: skip
     """Swap creator or platform, move the date, change message or fee, lock/unlock; re-optimises the rest."""
@@ -89,16 +97,18 @@ def edit_line(campaign_id: str, line_id: str, body: LineEditIn, runtime: Runtime
         return plan_out(session, org_id, row)
 
 
-@router.post("/plan/lines/{line_id}/drop", dependencies=PLAN)
+@router.post("/plan/lines/{line_id}/drop", dependencies=PLAN, summary="Drop a plan line")
 def drop_line(campaign_id: str, line_id: str, body: WhyIn, runtime: RuntimeDep, org_id: OrgDep,
               actor: ActorDep) -> PlanOut:  # fmt: skip
+    """Take a post out of the plan for good (the optimiser will not put that creator's content back); the rest
+    is re-optimised and saved as a new version, with the reason."""
     with runtime.db.transaction() as session:
         row = edits.drop_line(session, runtime.outbox, runtime.model("forecast").current, org_id, campaign_id,
                               line_id, body.why, actor)  # fmt: skip
         return plan_out(session, org_id, row)
 
 
-@router.put("/plan/variants", dependencies=PLAN)
+@router.put("/plan/variants", dependencies=PLAN, summary="Replace the plan's message variants")
 def set_variants(
     campaign_id: str, body: VariantsIn, runtime: RuntimeDep, org_id: OrgDep, actor: ActorDep
 ) -> PlanOut:
@@ -109,7 +119,7 @@ def set_variants(
         return plan_out(session, org_id, row)
 
 
-@router.post("/plan/approve", dependencies=PLAN)
+@router.post("/plan/approve", dependencies=PLAN, summary="Approve the current plan")
 def approve(campaign_id: str, body: WhyIn, runtime: RuntimeDep, org_id: OrgDep, actor: ActorDep) -> PlanOut:
     """Approve the current version to go live (approving it again changes nothing)."""
     with runtime.db.transaction() as session:
@@ -118,7 +128,9 @@ def approve(campaign_id: str, body: WhyIn, runtime: RuntimeDep, org_id: OrgDep, 
         )
 
 
-@router.post("/plan/insights/{insight_id}/apply", dependencies=PLAN)
+@router.post(
+    "/plan/insights/{insight_id}/apply", dependencies=PLAN, summary="Apply a lesson or trend call to the plan"
+)
 def apply_insight(campaign_id: str, insight_id: str, body: ApplyInsightIn, runtime: RuntimeDep, org_id: OrgDep,
                   actor: ActorDep) -> PlanOut:  # fmt: skip
     """Apply a lesson's rule or a trend call to the plan's forecasts, recorded as this person's adjustment."""
@@ -128,14 +140,14 @@ def apply_insight(campaign_id: str, insight_id: str, body: ApplyInsightIn, runti
         return plan_out(session, org_id, row)
 
 
-@router.get("/tracking")
+@router.get("/tracking", summary="Track a live campaign against its plan")
 def campaign_tracking(campaign_id: str, runtime: RuntimeDep, org_id: OrgDep) -> dict[str, Any]:
     """Spend, reach, engagements, clicks, conversions against plan and each post's interval; costs; alerts."""
     with runtime.db.transaction() as session:
         return tracking.report(session, org_id, campaign_id)
 
 
-@router.get("/retrospective")
+@router.get("/retrospective", summary="Get a closed campaign's retrospective")
 def retrospective(campaign_id: str, runtime: RuntimeDep, org_id: OrgDep) -> dict[str, Any]:
     """The closed campaign's forecast vs actual, decomposed (computed when the campaign closed)."""
     with runtime.db.transaction() as session:
