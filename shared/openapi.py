@@ -222,6 +222,7 @@ PARAMETER_DESCRIPTIONS = {
     "under this name). With an API key, the key's person is used.",
     ("path", "creator_id"): "Your id for the creator, as sent to discovery (POST /v1/creators/bulk).",
     ("path", "campaign_id"): "The campaign's id, given when its brief was posted (POST /v1/briefs).",
+    ("path", "person_id"): "A person's id: `person.person_id` on a creator, search hit or shortlist entry.",
     ("path", "task_id"): "A review task's id (GET /v1/tasks).",
     ("path", "reviewer_id"): "A reviewer's id (GET /v1/reviewers).",
     ("path", "anomaly_id"): "An anomaly's id (GET /v1/fraud/anomalies).",

@@ -431,7 +431,7 @@ class FigureVersion(BaseModel):
     """One version of a creator's figures, as a source sent it."""
 
     measured_on: date | None = Field(description="When the source measured them (null: undated).")
-    received_at: datetime
+    received_at: datetime = Field(description="When discovery received this version (UTC).")
     followers: dict[str, int] = Field(description="Followers per platform in this version.")
     shown: bool = Field(description="True for the version the creator shows (the newest measured).")
     note: str = Field(description="Why it is or is not the one shown.")
@@ -615,12 +615,12 @@ class LinkedAccount(BaseModel):
     """One account of a person with several, and how it came to be linked."""
 
     creator_id: str = Field(description="The catalogue creator that holds this account.")
-    platform: str
-    handle: str
-    followers: int
+    platform: str = Field(description="The account's platform (instagram, tiktok, youtube, vk, ...).")
+    handle: str = Field(description="The account's handle on that platform.")
+    followers: int = Field(description="The account's followers, as last measured.")
     method: str = Field(description="cross_link | handle | name | manual: what linked it.")
     confidence: float = Field(description="How sure the link is, 0..1 (1 when a person linked it).")
-    evidence: str = ""
+    evidence: str = Field("", description="What the link rests on, in words (e.g. the same handle and name).")
     decided_by: str | None = Field(None, description="The person who linked it; null when the linker did.")
 
 
@@ -628,8 +628,8 @@ class PersonOut(BaseModel):
     """A person behind several catalogue creators (accounts), largest account first; no accounts when
     an unlink left nothing to link."""
 
-    person_id: str
-    accounts: list[LinkedAccount]
+    person_id: str = Field(description="The person's id (stable while any of their accounts stays linked).")
+    accounts: list[LinkedAccount] = Field(description="Every linked account, largest first.")
 
 
 class PersonLinkIn(BaseModel):
@@ -637,7 +637,9 @@ class PersonLinkIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    creator_ids: list[str] = Field(min_length=2, max_length=20)
+    creator_ids: list[str] = Field(
+        min_length=2, max_length=20, description="2 to 20 distinct creator ids, all of one person."
+    )
 
     @field_validator("creator_ids")
     @classmethod
@@ -651,7 +653,7 @@ class LinkRunOut(BaseModel):
 
     accounts_linked: int = Field(description="Accounts this run added to (or moved between) persons.")
     persons: int = Field(description="Persons with several accounts in the catalogue after the run.")
-    accounts_in_persons: int
+    accounts_in_persons: int = Field(description="Accounts that belong to a person with several accounts.")
 
 
 class MarketFigure(BaseModel):
