@@ -15,8 +15,8 @@ from typing import Annotated, Any
 from fastapi import Depends, FastAPI, Request
 
 from shared.api_docs import describe, install_docs
-from shared.bus.consumer import BatchHandler, ConsumerLoop, EventDispatcher, Handler
 from shared.bus.admin import ensure_topics
+from shared.bus.consumer import BatchHandler, ConsumerLoop, EventDispatcher, Handler
 from shared.bus.health import BrokerProbe, BrokerWatch, LagReader
 from shared.bus.outbox import Outbox, OutboxRelay
 from shared.bus.producer import BusProducer
@@ -34,9 +34,9 @@ from shared.observability import configure_logging
 from shared.onnx_model import ModelSlot, OnnxModel
 from shared.security import InsecureSettings
 from shared.settings import ServiceSettings
+from shared.topics import MODELS_PROMOTED, PRODUCERS
 from shared.webhooks import hub as webhook_hub
 from shared.webhooks import vault
-from shared.topics import MODELS_PROMOTED, PRODUCERS
 from shared.webhooks.models import WebhookEndpoint
 
 log = logging.getLogger(__name__)

@@ -10,9 +10,9 @@ from datetime import UTC, datetime
 from typing import NamedTuple
 
 import orjson
+from kafka.errors import KafkaError
 from sqlalchemy import func, update
 from sqlalchemy import select as sa_select
-from kafka.errors import KafkaError
 from sqlmodel import Session, col, select
 
 from shared.bus.producer import RawPublisher, is_fatal
