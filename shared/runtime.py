@@ -176,7 +176,7 @@ class Runtime:
         )
         repair = self.create_topics if s.kafka_create_missing_topics else None
         self.broker_watch = BrokerWatch(s.service_name, probe, lag, s.broker_check_interval_s, s.lag_interval_s,
-                                        repair=repair, on_back=self.recover_bus)  # fmt: skip
+                                        repair=repair, on_back=self.broker_back)  # fmt: skip
         self.broker_watch.start()
 
     def create_topics(self, missing: set[str]) -> None:
@@ -187,10 +187,16 @@ class Runtime:
 
     def recover_bus(self) -> None:
         """A new producer, after the broker came back or the relay found the old one past retrying (one
-        rebuild at a time; the consumer loop reconnects by itself)."""
+        rebuild at a time)."""
         with self._recovering:
             if self.producer is not None:
                 self.producer.rebuild()
+
+    def broker_back(self) -> None:
+        """The broker answers again after an outage: a new producer, and the consumer joins afresh."""
+        if self.consumer is not None:
+            self.consumer.reconnect()
+        self.recover_bus()
 
     def close(self) -> None:
         self._stopping.set()
