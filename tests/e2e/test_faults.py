@@ -318,7 +318,8 @@ def test_broker_restart_without_its_data_every_service_publishes_again_and_repla
     applied = "SELECT count(*) FROM processed_event WHERE topic = 'catalog.creators.v1'"
     unsent = "SELECT count(*) FROM outbox_message WHERE published_at IS NULL"
     try:
-        suite.start()
+        for proc in (discovery, fraud):
+            proc.start()
         for proc in (discovery, fraud):
             proc.wait_ready()
         _post(discovery, "/v1/creators/bulk", {"creators": creators[:a]}, org)
