@@ -18,6 +18,8 @@ from typing import TypeVar
 from fastapi import APIRouter
 from kafka.errors import KafkaError
 from pydantic import AwareDatetime, BaseModel, Field
+from sqlalchemy import ColumnElement
+from sqlalchemy.orm import Mapped
 from sqlmodel import Session
 
 from shared.bus.outbox import Message, Outbox, publish
@@ -38,6 +40,17 @@ class ReplayScope(BaseModel):
     ids: list[str] | None = Field(
         None, max_length=10_000, description="Only these aggregates (creator ids); at most 10,000."
     )
+
+    def conditions(self, key: Mapped[str], changed_at: Mapped[datetime]) -> list[ColumnElement[bool]]:
+        """This scope as SQL conditions on an aggregate's id column and the column saying when it changed."""
+        out = []
+        if self.since is not None:
+            out.append(changed_at >= self.since)
+        if self.until is not None:
+            out.append(changed_at < self.until)
+        if self.ids is not None:
+            out.append(key.in_(self.ids))
+        return out
 
 
 class ReplayOut(BaseModel):

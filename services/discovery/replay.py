@@ -27,13 +27,8 @@ def catalogue_events(
     session: Session, outbox: Outbox, org_id: str, scope: ReplayScope
 ) -> Iterator[list[Message]]:
     """The CreatorUpserted events of the organisation's creators in scope, a chunk at a time."""
-    stmt = select(Creator.creator_id, Creator.updated_at).where(Creator.org_id == org_id)
-    if scope.since is not None:
-        stmt = stmt.where(col(Creator.updated_at) >= scope.since)
-    if scope.until is not None:
-        stmt = stmt.where(col(Creator.updated_at) < scope.until)
-    if scope.ids is not None:
-        stmt = stmt.where(col(Creator.creator_id).in_(scope.ids))
+    in_scope = scope.conditions(col(Creator.creator_id), col(Creator.updated_at))
+    stmt = select(Creator.creator_id, Creator.updated_at).where(Creator.org_id == org_id, *in_scope)
     for rows in chunked(session.exec(stmt.order_by(col(Creator.creator_id))).all()):
         published = _last_published(session, org_id, [creator_id for creator_id, _ in rows])
         unpublished = [creator_id for creator_id, _ in rows if creator_id not in published]

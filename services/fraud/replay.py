@@ -24,13 +24,8 @@ def score_events(
     session: Session, outbox: Outbox, org_id: str, scope: ReplayScope
 ) -> Iterator[list[Message]]:
     """The FraudScored events of the organisation's stored scores in scope, a chunk at a time."""
-    stmt = select(FraudScore).where(FraudScore.org_id == org_id)
-    if scope.since is not None:
-        stmt = stmt.where(col(FraudScore.scored_at) >= scope.since)
-    if scope.until is not None:
-        stmt = stmt.where(col(FraudScore.scored_at) < scope.until)
-    if scope.ids is not None:
-        stmt = stmt.where(col(FraudScore.creator_id).in_(scope.ids))
+    in_scope = scope.conditions(col(FraudScore.creator_id), col(FraudScore.scored_at))
+    stmt = select(FraudScore).where(FraudScore.org_id == org_id, *in_scope)
     for rows in chunked(session.exec(stmt.order_by(col(FraudScore.creator_id)))):
         yield outbox.messages([_item(org_id, row) for row in rows])
 

@@ -192,7 +192,7 @@ class Backoff:
     `rebuild_after` broker failures in a row (an InitProducerId that never succeeds, a send that times out
     every time): a KafkaProducer that failed that often is not coming back by itself."""
 
-    def __init__(self, base_s: float = 0.5, max_s: float = 15.0, rebuild_after: int = 3) -> None:
+    def __init__(self, base_s: float = 0.5, max_s: float = 10.0, rebuild_after: int = 3) -> None:
         self.base_s, self.max_s, self.rebuild_after = base_s, max_s, rebuild_after
         self.failures = 0  # in a row
         self._broker_failures = 0  # in a row, since the last rebuild

@@ -3,6 +3,7 @@ service's `POST /v1/admin/replay` (an admin key in keys mode). Consumers skip wh
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -17,6 +18,7 @@ app = typer.Typer(
     no_args_is_help=True,
 )
 
+UrlOpt = Annotated[str, typer.Option(help="The service's base URL.")]
 OrgOpt = Annotated[str, typer.Option(help="Organisation whose state is re-published (X-Org-Id).")]
 KeyOpt = Annotated[str | None, typer.Option(envvar="TANDEM_API_KEY", help="An admin API key (keys mode).")]
 SinceOpt = Annotated[datetime | None, typer.Option(help="Only state changed at or after this time (UTC).")]
@@ -24,36 +26,28 @@ UntilOpt = Annotated[datetime | None, typer.Option(help="Only state changed befo
 IdsOpt = Annotated[list[str] | None, typer.Option("--id", help="Only this creator (repeat).")]
 
 
-@app.command()
-def discovery(
-    url: Annotated[str, typer.Option(envvar="TANDEM_DISCOVERY_URL", help="Discovery's base URL.")] = (
-        "http://127.0.0.1:8001"
-    ),
-    org: OrgOpt = "demo",
-    api_key: KeyOpt = None,
-    since: SinceOpt = None,
-    until: UntilOpt = None,
-    ids: IdsOpt = None,
-    as_json: JsonFlag = False,
-) -> None:
-    """The catalogue: each creator's last update again on catalog.creators.v1 (fraud scores the new ones)."""
-    emit(_replay(url, org, api_key, since, until, ids), as_json, _text)
+def _command(port: int) -> Callable[..., None]:
+    """The command of one service: the same options, its own default URL."""
+
+    def replay(
+        url: UrlOpt = f"http://127.0.0.1:{port}",
+        org: OrgOpt = "demo",
+        api_key: KeyOpt = None,
+        since: SinceOpt = None,
+        until: UntilOpt = None,
+        ids: IdsOpt = None,
+        as_json: JsonFlag = False,
+    ) -> None:
+        emit(_replay(url, org, api_key, since, until, ids), as_json, _text)
+
+    return replay
 
 
-@app.command()
-def fraud(
-    url: Annotated[
-        str, typer.Option(envvar="TANDEM_FRAUD_URL", help="Fraud's base URL.")
-    ] = "http://127.0.0.1:8002",
-    org: OrgOpt = "demo",
-    api_key: KeyOpt = None,
-    since: SinceOpt = None,
-    until: UntilOpt = None,
-    ids: IdsOpt = None,
-    as_json: JsonFlag = False,
-) -> None:
-    """Fraud's scores: each creator's stored score again on fraud.scores.v1."""
-    emit(_replay(url, org, api_key, since, until, ids), as_json, _text)
+app.command("discovery", help="The catalogue: each creator's last update again on catalog.creators.v1 (fraud "
+            "scores the ones it lost).")(_command(8001))  # fmt: skip
+app.command("fraud", help="Fraud's scores: each creator's stored score again on fraud.scores.v1.")(
+    _command(8002)
+)
 
 
 def _utc(at: datetime | None) -> str | None:

@@ -28,7 +28,7 @@ from services.fraud.consumers import batch_handlers, handlers
 from shared import topics
 from shared.broker_kafka import KafkaBroker, kafka_available
 from shared.bus.consumer import EventDispatcher
-from shared.bus.health import BrokerWatch
+from shared.bus.health import BrokerProbe, BrokerWatch
 from shared.bus.outbox import OutboxRelay, pending_count
 from shared.bus.producer import BusProducer
 from tandem import synthetic
@@ -246,7 +246,9 @@ def test_produce_timeout_during_an_outage_goes_through_the_outbox_and_arrives_on
     dispatcher = EventDispatcher(runtime.db, handlers(runtime), producer, "fraud", retries=1, backoff_s=0,
                                  batch_handlers=batch_handlers(runtime))  # fmt: skip
     relay = OutboxRelay(runtime.db, producer, runtime.outbox, "fraud", poll_interval=0.05)
-    watch = BrokerWatch("fraud-outage", kafka.bootstrap, check_interval_s=0.2)
+    watch = BrokerWatch(
+        "fraud-outage", BrokerProbe(kafka.bootstrap, {topics.FRAUD_SCORES}), check_interval_s=0.2
+    )
     watch.start()
     try:
         kafka.stop()  # the poll is in hand, the broker goes away: publishing its scores times out
