@@ -193,10 +193,13 @@ class Runtime:
                 self.producer.rebuild()
 
     def broker_back(self) -> None:
-        """The broker answers again after an outage: a new producer, and the consumer joins afresh."""
+        """The broker answers again after an outage: a new producer, the consumer joins afresh, and the
+        relay tries at once instead of at the end of its back-off."""
         if self.consumer is not None:
             self.consumer.reconnect()
         self.recover_bus()
+        if self.relay is not None:
+            self.relay.retry_now()
 
     def close(self) -> None:
         self._stopping.set()

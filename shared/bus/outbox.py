@@ -241,6 +241,7 @@ class OutboxRelay(threading.Thread):
         self.max_idle_interval = max(max_idle_interval, poll_interval)
         self.recover, self.backoff = recover, backoff or Backoff()
         self._stop_event = threading.Event()
+        self._retry = threading.Event()  # cuts a back-off short: the broker is back
 
     def run(self) -> None:
         wait = self.poll_interval
@@ -274,9 +275,15 @@ class OutboxRelay(threading.Thread):
                 self.recover()
             except Exception as again:  # the broker still away: the next failure tries again
                 log.warning("producer not rebuilt yet", extra={"fields": {"error": str(again)}})
-        self._stop_event.wait(pause)
+        self._retry.wait(pause)
+        self._retry.clear()
+
+    def retry_now(self) -> None:
+        """End the current back-off (the broker answers again): the next round starts at once."""
+        self._retry.set()
 
     def stop(self) -> None:
         self._stop_event.set()
+        self._retry.set()
         self.outbox.wakeup.set()
         self.join(timeout=10)

@@ -293,3 +293,20 @@ def test_backoff_doubles_to_its_cap_and_never_rebuilds_for_database_errors() -> 
     broker = [backoff.failed(KafkaTimeoutError()) for _ in range(4)]
     assert broker == [(1, False), (2, False), (4, True), (5, False)]
     assert backoff.failed(UnknownProducerIdError()) == (5, True)
+
+
+def test_retry_now_cuts_the_relays_back_off_short(db: Database) -> None:
+    """A relay backing off for a minute publishes as soon as it is told the broker is back."""
+    publisher, outbox = BrokenProducer(error=KafkaTimeoutError("away")), Outbox("fraud")
+    _stage(db, outbox, 1)
+    relay = OutboxRelay(
+        db, publisher, outbox, "fraud", poll_interval=0.01, backoff=Backoff(base_s=60, max_s=60)
+    )
+    relay.start()
+    try:
+        _wait_for(lambda: len(publisher.sent) == 1, 2.0)  # the first try failed: a minute's back-off now
+        publisher.rebuilds = 1  # the broker answers again
+        relay.retry_now()
+        assert _wait_for(lambda: pending_count(db) == 0, 2.0) < 1.0
+    finally:
+        relay.stop()
