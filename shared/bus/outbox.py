@@ -190,9 +190,11 @@ class Backoff:
     """The relay's answer to failures: how long to wait before the next try, and when the producer is past
     retrying. A fatal error (shared.bus.producer.is_fatal) calls for a new producer at once, and so do
     `rebuild_after` broker failures in a row (an InitProducerId that never succeeds, a send that times out
-    every time): a KafkaProducer that failed that often is not coming back by itself."""
+    every time): a KafkaProducer that failed that often is not coming back by itself. The wait is capped
+    low (5 s): while the broker is away each try already blocks for the producer's `max_block_ms`, and the
+    runtime cuts a wait short when the broker answers again (`OutboxRelay.retry_now`)."""
 
-    def __init__(self, base_s: float = 0.5, max_s: float = 10.0, rebuild_after: int = 3) -> None:
+    def __init__(self, base_s: float = 0.5, max_s: float = 5.0, rebuild_after: int = 3) -> None:
         self.base_s, self.max_s, self.rebuild_after = base_s, max_s, rebuild_after
         self.failures = 0  # in a row
         self._broker_failures = 0  # in a row, since the last rebuild
