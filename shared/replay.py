@@ -13,7 +13,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from fastapi import APIRouter
 from kafka.errors import KafkaError
@@ -88,7 +88,11 @@ def replay_router(topic: str, events: StateEvents) -> APIRouter:
     """`POST /v1/admin/replay` for a service whose state `events` announces on `topic`; admins only."""
     router = APIRouter(prefix="/v1/admin", tags=["admin"])
 
-    @router.post("/replay", dependencies=ADMIN, response_model=ReplayOut)
+    away: dict[int | str, dict[str, Any]] = {
+        503: {"description": "The broker is away (or refused the events): replay once /health/ready is 200."}
+    }
+
+    @router.post("/replay", dependencies=ADMIN, response_model=ReplayOut, responses=away)
     def replay(scope: ReplayScope, org: OrgDep, runtime: RuntimeDep) -> ReplayOut:
         """Re-publish this service's current state for the caller's organisation (after a broker lost
         events); consumers skip what they already applied. 503 while the broker is away."""
