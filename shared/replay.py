@@ -103,6 +103,8 @@ def replay_router(topic: str, events: StateEvents) -> APIRouter:
         with runtime.db.transaction() as session:
             for chunk in events(session, runtime.outbox, org, scope):
                 try:
+                    # No webhook fan-out (`after_publish`): partners heard of these events when they were
+                    # first published, which is when the outbox fans out.
                     publish(producer, chunk, runtime.settings.service_name)
                 except KafkaError as exc:
                     raise BrokerUnavailable(

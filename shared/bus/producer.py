@@ -22,8 +22,13 @@ FATAL_ERRORS = (UnknownProducerIdError, OutOfOrderSequenceNumberError, IllegalSt
 
 
 def is_fatal(exc: BaseException) -> bool:
-    """True if a publish failed in a way only a new KafkaProducer gets past (retrying cannot)."""
-    return isinstance(exc, FATAL_ERRORS) or (isinstance(exc, KafkaError) and not exc.retriable)
+    """True if a publish failed in a way only a new KafkaProducer gets past (retrying cannot).
+
+    A bare KafkaError is what kafka-python raises when its producer-id handshake fails ("Unexpected error
+    in InitProducerIdResponse": tansu after a restart); errors about a record (too large, not authorised)
+    are subclasses, and a new producer would not help them.
+    """
+    return isinstance(exc, FATAL_ERRORS) or type(exc) is KafkaError
 
 
 class Sendable(Protocol):

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from kafka.errors import KafkaTimeoutError, OutOfOrderSequenceNumberError, UnknownProducerIdError
+from kafka.errors import KafkaError, KafkaTimeoutError, OutOfOrderSequenceNumberError, UnknownProducerIdError
 from sqlalchemy.exc import OperationalError
 from sqlmodel import col, select
 
@@ -265,7 +265,12 @@ class BrokenProducer(FakePublisher):
 
 @pytest.mark.parametrize(
     ("error", "failures_before_rebuild"),
-    [(UnknownProducerIdError(), 1), (OutOfOrderSequenceNumberError(), 1), (KafkaTimeoutError("init"), 3)],
+    [
+        (UnknownProducerIdError(), 1),
+        (OutOfOrderSequenceNumberError(), 1),
+        (KafkaError("Unexpected error in InitProducerIdResponse: [Error -1] UnknownError"), 1),  # tansu
+        (KafkaTimeoutError("init"), 3),
+    ],
 )
 def test_relay_rebuilds_a_producer_past_retrying_and_publishes_again(
     db: Database, error: Exception, failures_before_rebuild: int

@@ -5,7 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from kafka.errors import KafkaTimeoutError, NotLeaderForPartitionError, UnknownProducerIdError
+from kafka.errors import (
+    KafkaError,
+    KafkaTimeoutError,
+    MessageSizeTooLargeError,
+    NotLeaderForPartitionError,
+    UnknownProducerIdError,
+)
 
 from shared.bus import producer as producer_module
 from shared.bus.producer import BusProducer, is_fatal
@@ -68,6 +74,9 @@ def test_rebuild_while_the_broker_is_away_raises_and_keeps_the_old(
 
 def test_fatal_errors_are_the_ones_retrying_cannot_fix() -> None:
     assert is_fatal(UnknownProducerIdError())
+    # What tansu answers an old producer after a restart (seen: shared/bus/producer.py).
+    assert is_fatal(KafkaError("Unexpected error in InitProducerIdResponse: [Error -1] UnknownError"))
+    assert not is_fatal(MessageSizeTooLargeError())  # the record's fault: the dead-letter path's job
     assert not is_fatal(KafkaTimeoutError())
     assert not is_fatal(NotLeaderForPartitionError())
     assert not is_fatal(TimeoutError())
