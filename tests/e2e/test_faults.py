@@ -246,9 +246,9 @@ def test_produce_timeout_during_an_outage_goes_through_the_outbox_and_arrives_on
     dispatcher = EventDispatcher(runtime.db, handlers(runtime), producer, "fraud", retries=1, backoff_s=0,
                                  batch_handlers=batch_handlers(runtime))  # fmt: skip
     relay = OutboxRelay(runtime.db, producer, runtime.outbox, "fraud", poll_interval=0.05)
-    watch = BrokerWatch(
-        "fraud-outage", BrokerProbe(kafka.bootstrap, {topics.FRAUD_SCORES}), check_interval_s=0.2
-    )
+    # As in a service (Runtime.broker_back): the broker's return ends the relay's back-off.
+    probe = BrokerProbe(kafka.bootstrap, {topics.FRAUD_SCORES})
+    watch = BrokerWatch("fraud-outage", probe, check_interval_s=0.2, on_back=relay.retry_now)
     watch.start()
     try:
         kafka.stop()  # the poll is in hand, the broker goes away: publishing its scores times out
