@@ -15,8 +15,9 @@ from typing import Annotated, Any
 from fastapi import Depends, FastAPI, Request
 
 from shared.api_docs import describe, install_docs, tag_list
+from shared.bus.admin import ensure_topics
 from shared.bus.consumer import BatchHandler, ConsumerLoop, EventDispatcher, Handler
-from shared.bus.health import BrokerWatch, LagReader
+from shared.bus.health import BrokerProbe, BrokerWatch, LagReader
 from shared.bus.outbox import Outbox, OutboxRelay
 from shared.bus.producer import BusProducer
 from shared.bus.security import client_options
@@ -34,6 +35,7 @@ from shared.onnx_model import ModelSlot, OnnxModel
 from shared.openapi import install_openapi
 from shared.security import InsecureSettings
 from shared.settings import ServiceSettings
+from shared.topics import MODELS_PROMOTED, PRODUCERS
 from shared.webhooks import hub as webhook_hub
 from shared.webhooks import vault
 from shared.webhooks.models import WebhookEndpoint
@@ -82,6 +84,7 @@ class Runtime:
     webhooks: webhook_hub.DeliveryWorker | None = None
     extras: dict[str, Any] = field(default_factory=dict)
     _stopping: threading.Event = field(default_factory=threading.Event)
+    _recovering: threading.Lock = field(default_factory=threading.Lock)
 
     def model(self, name: str) -> ModelSlot:
         return self.models[name]
@@ -89,7 +92,8 @@ class Runtime:
     def readiness(self) -> dict[str, bool]:
         checks = {
             "database": self.db.ping(),
-            # Connected once, and reachable now: a broker outage turns this 503 until it is back.
+            # Connected once, and answering now with the service's topics (a round trip every couple of
+            # seconds): a broker outage turns this 503 until it is back.
             "broker": self.producer is not None
             and self.broker_watch is not None
             and self.broker_watch.reachable,
@@ -150,6 +154,7 @@ class Runtime:
             s.outbox_poll_interval_s,
             after_publish=fan_out,
             max_idle_interval=s.outbox_idle_poll_max_s,
+            recover=self.recover_bus,
         )
         self.relay.start()
         if s.consumer_enabled and spec.consumes:
@@ -169,14 +174,41 @@ class Runtime:
             self.consumer.start()
 
     def watch_broker(self, spec: ServiceSpec) -> None:
-        """Readiness's reachability check, and the consumer group's lag when this process consumes."""
+        """Readiness's broker check (re-creating lost topics), and the consumer group's lag."""
         s = self.settings
         lag = None
         if s.consumer_enabled and spec.consumes:
             lag = LagReader(s.kafka_bootstrap, s.effective_consumer_group, spec.consumes)
-        self.broker_watch = BrokerWatch(s.service_name, s.kafka_bootstrap, lag,
-                                        s.broker_check_interval_s, s.lag_interval_s)  # fmt: skip
+        produced = [topic for topic, names in PRODUCERS.items() if s.service_name in names]
+        probe = BrokerProbe(
+            s.kafka_bootstrap, {MODELS_PROMOTED, *spec.consumes, *produced}, client_options(s)
+        )
+        repair = self.create_topics if s.kafka_create_missing_topics else None
+        self.broker_watch = BrokerWatch(s.service_name, probe, lag, s.broker_check_interval_s, s.lag_interval_s,
+                                        repair=repair, on_back=self.broker_back)  # fmt: skip
         self.broker_watch.start()
+
+    def create_topics(self, missing: set[str]) -> None:
+        """Create every topic the broker lacks (all of them: a broker that lost some lost them all)."""
+        s = self.settings
+        created = ensure_topics(s.kafka_bootstrap, timeout_s=10, security=client_options(s))
+        log.warning("topics re-created", extra={"fields": {"missing": len(missing), "created": len(created)}})
+
+    def recover_bus(self) -> None:
+        """A new producer, after the broker came back or the relay found the old one past retrying (one
+        rebuild at a time)."""
+        with self._recovering:
+            if self.producer is not None:
+                self.producer.rebuild()
+
+    def broker_back(self) -> None:
+        """The broker answers again after an outage: a new producer, the consumer joins afresh, and the
+        relay tries at once instead of at the end of its back-off."""
+        if self.consumer is not None:
+            self.consumer.reconnect()
+        self.recover_bus()
+        if self.relay is not None:
+            self.relay.retry_now()
 
     def close(self) -> None:
         self._stopping.set()

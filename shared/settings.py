@@ -98,7 +98,14 @@ class ServiceSettings(BaseSettings):
         " partitions were visible gets them assigned at the next refresh (kafka-python's default: 5 minutes).",
     )
     broker_check_interval_s: float = Field(
-        2.0, description="How often readiness checks that a bootstrap server accepts connections."
+        2.0,
+        description="How often readiness asks the broker for its topics (a real round trip); /health/ready "
+        "shows the last answer.",
+    )
+    kafka_create_missing_topics: bool = Field(
+        True,
+        description="Create the topics a broker lost (tansu keeps none across a restart) when readiness finds "
+        "them missing; off where an operator owns the topics.",
     )
     lag_interval_s: float = Field(
         15.0, description="How often the consumer group's lag per partition is read for /metrics."

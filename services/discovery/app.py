@@ -7,10 +7,11 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
-from services.discovery import api, consumers, retraining
+from services.discovery import api, consumers, replay, retraining
 from services.discovery.config import DiscoverySettings
 from shared import topics
 from shared.model_registry import ModelRegistry
+from shared.replay import replay_router
 from shared.runtime import Runtime, ServiceSpec, create_app
 
 
@@ -57,7 +58,7 @@ SPEC = ServiceSpec(
     model_names=["ranking"],
     handlers=consumers.handlers,
     batch_handlers=consumers.batch_handlers,
-    routers=[api.router],
+    routers=[api.router, replay_router(topics.CATALOG_CREATORS, replay.catalogue_events)],
     on_start=start,
 )
 

@@ -6,10 +6,11 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
-from services.fraud import api, consumers, retraining
+from services.fraud import api, consumers, replay, retraining
 from services.fraud.config import FraudSettings
 from shared import topics
 from shared.model_registry import ModelRegistry
+from shared.replay import replay_router
 from shared.runtime import Runtime, ServiceSpec, create_app
 
 
@@ -47,7 +48,7 @@ SPEC = ServiceSpec(
     model_names=["fraud_risk", "fake_account"],
     handlers=consumers.handlers,
     batch_handlers=consumers.batch_handlers,
-    routers=[api.router],
+    routers=[api.router, replay_router(topics.FRAUD_SCORES, replay.score_events)],
     fast_routes={"/v1/fraud/score": api.score_one_fast},
     on_start=start_retraining,
 )

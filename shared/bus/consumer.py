@@ -283,10 +283,16 @@ class ConsumerLoop(threading.Thread):
         super().__init__(name=f"{settings.service_name}-consumer", daemon=True)
         self.settings, self.topics, self.dispatcher = settings, topics, dispatcher
         self._stop_event = threading.Event()
+        self._reconnect = threading.Event()
         self.assigned = threading.Event()
         self.progress = PartitionProgress(
             settings.service_name, settings.effective_consumer_group, settings.consumer_stuck_after_s
         )
+
+    def reconnect(self) -> None:
+        """Leave the current poll and join again with a new KafkaConsumer (the broker came back, maybe
+        without the topics or the group it had: a new client looks everything up afresh)."""
+        self._reconnect.set()
 
     def _make_consumer(self) -> KafkaConsumer:
         consumer = self._new_consumer()
@@ -353,7 +359,10 @@ class ConsumerLoop(threading.Thread):
 
     def _poll_until_stopped(self, consumer: KafkaConsumer) -> None:
         service = self.settings.service_name
+        self._reconnect.clear()
         while not self._stop_event.is_set():
+            if self._reconnect.is_set():
+                return  # uncommitted records come again to the new consumer; the ledger skips them
             batch: dict[TopicPartition, list[ConsumerRecord]] = consumer.poll(timeout_ms=200)
             if assignment := consumer.assignment():
                 self.assigned.set()

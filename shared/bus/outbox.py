@@ -10,11 +10,12 @@ from datetime import UTC, datetime
 from typing import NamedTuple
 
 import orjson
+from kafka.errors import KafkaError
 from sqlalchemy import func, update
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
-from shared.bus.producer import RawPublisher
+from shared.bus.producer import RawPublisher, is_fatal
 from shared.bus.provenance import PRODUCER_HEADER
 from shared.bus.tables import OutboxMessage
 from shared.db import Database, insert_many
@@ -185,12 +186,43 @@ def pending_count(db: Database) -> int:
         return int(session.exec(stmt).one())
 
 
+class Backoff:
+    """The relay's answer to failures: how long to wait before the next try, and when the producer is past
+    retrying. A fatal error (shared.bus.producer.is_fatal) calls for a new producer at once, and so do
+    `rebuild_after` broker failures in a row (an InitProducerId that never succeeds, a send that times out
+    every time): a KafkaProducer that failed that often is not coming back by itself. The wait is capped
+    low (5 s): while the broker is away each try already blocks for the producer's `max_block_ms`, and the
+    runtime cuts a wait short when the broker answers again (`OutboxRelay.retry_now`)."""
+
+    def __init__(self, base_s: float = 0.5, max_s: float = 5.0, rebuild_after: int = 3) -> None:
+        self.base_s, self.max_s, self.rebuild_after = base_s, max_s, rebuild_after
+        self.failures = 0  # in a row
+        self._broker_failures = 0  # in a row, since the last rebuild
+
+    def failed(self, exc: BaseException) -> tuple[float, bool]:
+        """(seconds to wait, whether to rebuild the producer first) after a failed round."""
+        self.failures += 1
+        wait = min(self.max_s, self.base_s * 2 ** (self.failures - 1))
+        if not isinstance(exc, KafkaError):
+            return wait, False  # the database, or a bug: a new producer would not help
+        self._broker_failures += 1
+        rebuild = is_fatal(exc) or self._broker_failures >= self.rebuild_after
+        if rebuild:
+            self._broker_failures = 0
+        return wait, rebuild
+
+    def succeeded(self) -> None:
+        self.failures = self._broker_failures = 0
+
+
 class OutboxRelay(threading.Thread):
     """Background thread that drains the outbox; woken at once whenever something is staged.
 
     The timed look finds rows no wakeup announced (staged by another process, or left by a crash), so
     it backs off from `poll_interval` to `max_idle_interval` while there is nothing to do: an idle
     relay querying 20 times a second cost a service ~5% of a core, and the interpreter lock with it.
+    When publishing fails it waits longer after each failure, and calls `recover` (which makes a new
+    producer, and re-creates topics a broker lost) when the failures say the producer is past retrying.
     """
 
     def __init__(
@@ -202,29 +234,58 @@ class OutboxRelay(threading.Thread):
         poll_interval: float,
         after_publish: AfterPublish | None = None,
         max_idle_interval: float = 1.0,
+        recover: Callable[[], object] | None = None,
+        backoff: Backoff | None = None,
     ) -> None:
         super().__init__(name=f"{service}-outbox-relay", daemon=True)
         self.db, self.publisher, self.outbox = db, publisher, outbox
         self.service, self.poll_interval, self.after_publish = service, poll_interval, after_publish
         self.max_idle_interval = max(max_idle_interval, poll_interval)
+        self.recover, self.backoff = recover, backoff or Backoff()
         self._stop_event = threading.Event()
+        self._retry = threading.Event()  # cuts a back-off short: the broker is back
 
     def run(self) -> None:
         wait = self.poll_interval
         while not self._stop_event.is_set():
             self.outbox.wakeup.clear()  # before reading: a row staged from now on wakes the next wait
             try:
-                if publish_pending(self.db, self.publisher, self.service, after_publish=self.after_publish):
-                    wait = self.poll_interval
-                    continue
-                OUTBOX_PENDING.labels(self.service).set(0)
-            except Exception:
-                log.exception("outbox relay failed; will retry")
-                self._stop_event.wait(1.0)
+                published = publish_pending(
+                    self.db, self.publisher, self.service, after_publish=self.after_publish
+                )
+            except Exception as exc:
+                self._failed(exc)
+                continue
+            self.backoff.succeeded()
+            if published:
+                wait = self.poll_interval
+                continue
+            OUTBOX_PENDING.labels(self.service).set(0)
             woken = self.outbox.wakeup.wait(wait)
             wait = self.poll_interval if woken else min(wait * 2, self.max_idle_interval)
 
+    def _failed(self, exc: Exception) -> None:
+        pause, rebuild = self.backoff.failed(exc)
+        log.warning(
+            "outbox relay failed; will retry",
+            extra={"fields": {"error": f"{type(exc).__name__}: {exc}", "failures": self.backoff.failures,
+                              "retry_in_s": pause, "rebuild": rebuild}},
+            exc_info=not isinstance(exc, KafkaError),  # the broker's errors say it all; others need a trace
+        )  # fmt: skip
+        if rebuild and self.recover is not None:
+            try:
+                self.recover()
+            except Exception as again:  # the broker still away: the next failure tries again
+                log.warning("producer not rebuilt yet", extra={"fields": {"error": str(again)}})
+        self._retry.wait(pause)
+        self._retry.clear()
+
+    def retry_now(self) -> None:
+        """End the current back-off (the broker answers again): the next round starts at once."""
+        self._retry.set()
+
     def stop(self) -> None:
         self._stop_event.set()
+        self._retry.set()
         self.outbox.wakeup.set()
         self.join(timeout=10)

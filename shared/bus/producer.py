@@ -2,15 +2,34 @@
 
 from __future__ import annotations
 
+import logging
+import threading
 from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
 from kafka import KafkaProducer
+from kafka.errors import IllegalStateError, KafkaError, OutOfOrderSequenceNumberError, UnknownProducerIdError
 from kafka.producer.future import FutureRecordMetadata
 
 from shared.bus.partitioning import default_partitions
 from shared.settings import MAX_MESSAGE_BYTES
 from shared.topics import MODELS_PROMOTED
+
+log = logging.getLogger(__name__)
+# Errors after which this KafkaProducer will not publish again: its producer id is unknown to the broker
+# (a broker that restarted without its data, tansu's default) or its sequence state is broken. A new
+# KafkaProducer asks for a new producer id; the old one would fail or block every later send.
+FATAL_ERRORS = (UnknownProducerIdError, OutOfOrderSequenceNumberError, IllegalStateError)
+
+
+def is_fatal(exc: BaseException) -> bool:
+    """True if a publish failed in a way only a new KafkaProducer gets past (retrying cannot).
+
+    A bare KafkaError is what kafka-python raises when its producer-id handshake fails ("Unexpected error
+    in InitProducerIdResponse": tansu after a restart); errors about a record (too large, not authorised)
+    are subclasses, and a new producer would not help them.
+    """
+    return isinstance(exc, FATAL_ERRORS) or type(exc) is KafkaError
 
 
 class Sendable(Protocol):
@@ -50,10 +69,22 @@ class BusProducer:
         security: Mapping[str, Any] | None = None,
         max_request_size: int = MAX_MESSAGE_BYTES,
     ) -> None:
-        self._producer = KafkaProducer(
+        self._options: dict[str, Any] = {
             **dict(security or {}),  # authentication (shared.bus.security.client_options)
-            bootstrap_servers=bootstrap.split(","),
-            client_id=client_id,
+            "bootstrap_servers": bootstrap.split(","),
+            "client_id": client_id,
+            # How long a send waits for metadata while the broker is away before it raises: a consumer's
+            # batch then goes through the outbox instead (kafka-python's default is 60 s).
+            "max_block_ms": max_block_ms,
+        }
+        self.probe_topic, self.max_request_size = probe_topic, max_request_size
+        self.generation = 1  # how many KafkaProducers this object has had (rebuilds + 1)
+        self._lock = threading.Lock()
+        self._producer = self._connect()
+
+    def _connect(self) -> KafkaProducer:
+        producer = KafkaProducer(
+            **self._options,
             acks="all",
             # The relay sends a batch of rows and then flushes, and the dead-letter path flushes too,
             # so a long linger costs no latency; it keeps batches open while a relay batch is appended
@@ -65,17 +96,35 @@ class BusProducer:
             allow_auto_create_topics=False,
             retries=5,
             request_timeout_ms=15000,
-            # How long a send waits for metadata while the broker is away before it raises: a consumer's
-            # batch then goes through the outbox instead (kafka-python's default is 60 s).
-            max_block_ms=max_block_ms,
             # Refused here, before sending, rather than by the broker (shared.settings.MAX_MESSAGE_BYTES).
-            max_request_size=max_request_size,
+            max_request_size=self.max_request_size,
         )
         # Metadata for a known topic proves the broker answers and the topics exist; after that,
-        # readiness follows shared.bus.health.BrokerWatch (reachability now, not a start-up flag).
-        if not self._producer.partitions_for(probe_topic):
-            self._producer.close(timeout=1)
-            raise RuntimeError(f"topic {probe_topic} not found: create topics first (tandem topics create)")
+        # readiness follows shared.bus.health.BrokerWatch (a round trip now, not a start-up flag).
+        try:
+            known = producer.partitions_for(self.probe_topic)
+        except Exception:
+            producer.close(timeout=1)  # the broker is away: no half-made producer left behind
+            raise
+        if not known:
+            producer.close(timeout=1)
+            raise RuntimeError(
+                f"topic {self.probe_topic} not found: create topics first (tandem topics create)"
+            )
+        return producer
+
+    def rebuild(self) -> None:
+        """Replace the KafkaProducer with a new one (a new producer id, fresh metadata and connections).
+
+        The new one is connected first, so if the broker is still away this raises and the old one stays;
+        sends already handed to the old one fail, and their callers retry (the outbox) or re-deliver.
+        """
+        fresh = self._connect()
+        with self._lock:
+            old, self._producer = self._producer, fresh
+            self.generation += 1
+        log.warning("kafka producer rebuilt", extra={"fields": {"generation": self.generation}})
+        old.close(timeout=1)
 
     def send(self, topic: str, key: str, value: bytes, headers: Mapping[str, str]) -> FutureRecordMetadata:
         return self._producer.send(

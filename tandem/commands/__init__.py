@@ -13,6 +13,7 @@ GROUPS: dict[str, str] = {
     "fraud": "Fake-account classifier: train on the real data sets, evaluate, score files.",
     "keys": "API keys: one organisation and one role per key.",
     "models": "Model registry: versions, promotion, rollback.",
+    "replay": "Re-publish a service's state after a broker lost events (consumers skip what they have).",
     "review": "Review: reviewers, the policy simulator, the overdue sweep.",
     "webhooks": "Inbound webhook sources (outbound endpoints are managed over /v1/webhooks).",
 }

@@ -1,10 +1,10 @@
-"""Broker reachability and consumer lag: the arithmetic, a listener coming and going, and exact lag
-read from Apache Kafka (tansu reports wrong end offsets, so lag is only checked on Kafka)."""
+"""Broker reachability and consumer lag: the arithmetic, the watch following a broker that goes and comes
+back (and loses its topics), and exact lag read from Apache Kafka (tansu reports wrong end offsets, so lag
+is only checked on Kafka)."""
 
 from __future__ import annotations
 
 import socket
-import time
 import uuid
 from collections.abc import Callable
 
@@ -15,7 +15,7 @@ from prometheus_client import REGISTRY
 
 from shared import topics
 from shared.broker import Broker, free_port
-from shared.bus.health import BrokerWatch, LagReader, partition_lag, reachable
+from shared.bus.health import BrokerProbe, BrokerWatch, LagReader, partition_lag
 from tests.busutil import creator_messages, produce
 
 TP0, TP1, TP2 = (TopicPartition("t", p) for p in range(3))
@@ -32,22 +32,56 @@ def test_partition_lag_is_never_negative_when_a_commit_runs_ahead_of_a_stale_end
     assert partition_lag(committed={TP0: 12}, earliest={TP0: 0}, latest={TP0: 10}) == {TP0: 0}
 
 
-def test_reachable_follows_a_listener_coming_and_going() -> None:
+class FakeProbe(BrokerProbe):
+    """Answers with the scripted `missing` sets in turn (None: the broker did not answer)."""
+
+    def __init__(self, answers: list[set[str] | None]) -> None:
+        super().__init__("127.0.0.1:1", {"a", "b"})
+        self.answers = answers
+
+    def missing(self) -> set[str] | None:
+        return self.answers.pop(0) if len(self.answers) > 1 else self.answers[0]
+
+
+def test_watch_follows_the_broker_going_and_coming_back_and_tells_the_service_once() -> None:
+    backs: list[int] = []
+    watch = BrokerWatch(
+        "healthtest", FakeProbe([set(), None, None, set(), set()]), on_back=lambda: backs.append(1)
+    )
+    assert [watch.check() for _ in range(5)] == [True, False, False, True, True]
+    assert backs == [1]  # once, when it came back; not at the first answer
+    assert REGISTRY.get_sample_value("tandem_broker_reachable", {"service": "healthtest"}) == 1
+
+
+def test_watch_recreates_missing_topics_and_is_ready_only_once_they_exist() -> None:
+    repaired: list[set[str]] = []
+    probe = FakeProbe([{"a", "b"}, set()])  # a broker that lost its topics; after the repair, all there
+    watch = BrokerWatch("healthtest", probe, repair=repaired.append)
+    assert watch.check()
+    assert repaired == [{"a", "b"}]
+    unrepaired = BrokerWatch("healthtest", FakeProbe([{"a"}]))
+    assert not unrepaired.check()
+
+
+def test_probe_of_a_closed_port_answers_none_then_a_listener_without_kafka_still_none() -> None:
+    """A real round trip: a port that accepts connections but speaks no Kafka is not a broker."""
     port = free_port()
-    assert not reachable(f"127.0.0.1:{port}", timeout_s=0.2)
+    probe = BrokerProbe(f"127.0.0.1:{port}", {"t"}, timeout_ms=300)
+    assert probe.missing() is None
     with socket.socket() as server:
         server.bind(("127.0.0.1", port))
         server.listen()
-        assert reachable(f"127.0.0.1:{free_port()},127.0.0.1:{port}", timeout_s=0.2)
-        watch = BrokerWatch("healthtest", f"127.0.0.1:{port}", check_interval_s=0.05)
-        watch.start()
-        assert watch.reachable
-    deadline = time.monotonic() + 5
-    while watch.reachable and time.monotonic() < deadline:
-        time.sleep(0.02)
-    watch.stop()
-    assert not watch.reachable
-    assert REGISTRY.get_sample_value("tandem_broker_reachable", {"service": "healthtest"}) == 0
+        assert probe.missing() is None
+    probe.close()
+
+
+@pytest.mark.integration
+def test_probe_reports_topics_the_broker_lacks(broker: Broker) -> None:
+    probe = BrokerProbe(broker.bootstrap, {topics.CATALOG_CREATORS, "no.such.topic.v1"})
+    try:
+        assert probe.missing() == {"no.such.topic.v1"}
+    finally:
+        probe.close()
 
 
 @pytest.mark.integration

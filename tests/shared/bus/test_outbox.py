@@ -10,10 +10,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from kafka.errors import KafkaError, KafkaTimeoutError, OutOfOrderSequenceNumberError, UnknownProducerIdError
+from sqlalchemy.exc import OperationalError
 from sqlmodel import col, select
 
 from shared.bus import outbox as outbox_module
 from shared.bus.outbox import (
+    Backoff,
     Message,
     Outbox,
     OutboxRelay,
@@ -240,3 +243,75 @@ def test_every_published_message_names_its_producer(db: Database) -> None:
     publish(publisher, [Message(MODELS_PROMOTED, "k", b"{}", {"event_id": "e-2"})], "forecast")
     publish_pending(db, publisher, "fraud")
     assert [s.headers["producer"] for s in publisher.sent] == ["forecast", "fraud"]
+
+
+@dataclass
+class BrokenProducer(FakePublisher):
+    """Every acknowledgement fails with `error` until `rebuild` (a new producer id) is called."""
+
+    error: Exception = field(default_factory=lambda: UnknownProducerIdError())
+    rebuilds: int = 0
+
+    def __post_init__(self) -> None:
+        self.on_get = self._maybe_fail
+
+    def _maybe_fail(self, index: int) -> None:
+        if self.rebuilds == 0:
+            raise self.error
+
+    def rebuild(self) -> None:
+        self.rebuilds += 1
+
+
+@pytest.mark.parametrize(
+    ("error", "failures_before_rebuild"),
+    [
+        (UnknownProducerIdError(), 1),
+        (OutOfOrderSequenceNumberError(), 1),
+        (KafkaError("Unexpected error in InitProducerIdResponse: [Error -1] UnknownError"), 1),  # tansu
+        (KafkaTimeoutError("init"), 3),
+    ],
+)
+def test_relay_rebuilds_a_producer_past_retrying_and_publishes_again(
+    db: Database, error: Exception, failures_before_rebuild: int
+) -> None:
+    """A fatal error gets a new producer at once; a retriable one that keeps failing, after three tries."""
+    publisher, outbox = BrokenProducer(error=error), Outbox("fraud")
+    _stage(db, outbox, 3)
+    relay = OutboxRelay(db, publisher, outbox, "fraud", poll_interval=0.01, recover=publisher.rebuild,
+                        backoff=Backoff(base_s=0.01, max_s=0.05))  # fmt: skip
+    relay.start()
+    try:
+        _wait_for(lambda: pending_count(db) == 0, 5.0)
+    finally:
+        relay.stop()
+    assert publisher.rebuilds == 1
+    # Each failed round sent the batch of three once; the round after the rebuild sent it again.
+    assert len(publisher.sent) == 3 * (failures_before_rebuild + 1)
+
+
+def test_backoff_doubles_to_its_cap_and_never_rebuilds_for_database_errors() -> None:
+    backoff = Backoff(base_s=1, max_s=5, rebuild_after=3)
+    db_errors = [backoff.failed(OperationalError("select", {}, Exception("down"))) for _ in range(4)]
+    assert db_errors == [(1, False), (2, False), (4, False), (5, False)]
+    backoff.succeeded()
+    broker = [backoff.failed(KafkaTimeoutError()) for _ in range(4)]
+    assert broker == [(1, False), (2, False), (4, True), (5, False)]
+    assert backoff.failed(UnknownProducerIdError()) == (5, True)
+
+
+def test_retry_now_cuts_the_relays_back_off_short(db: Database) -> None:
+    """A relay backing off for a minute publishes as soon as it is told the broker is back."""
+    publisher, outbox = BrokenProducer(error=KafkaTimeoutError("away")), Outbox("fraud")
+    _stage(db, outbox, 1)
+    relay = OutboxRelay(
+        db, publisher, outbox, "fraud", poll_interval=0.01, backoff=Backoff(base_s=60, max_s=60)
+    )
+    relay.start()
+    try:
+        _wait_for(lambda: len(publisher.sent) == 1, 2.0)  # the first try failed: a minute's back-off now
+        publisher.rebuilds = 1  # the broker answers again
+        relay.retry_now()
+        assert _wait_for(lambda: pending_count(db) == 0, 2.0) < 1.0
+    finally:
+        relay.stop()
