@@ -35,6 +35,7 @@ CALLING = (
 SHARED_TAGS = {
     "webhooks": "Your endpoints for Tandem's events (signed with Standard Webhooks), their deliveries and replays.",
     "health": "Probes for orchestrators (liveness, readiness); no API key needed.",
+    "admin": "Operators only (admin role): re-publish this service's current state to the bus after a broker lost events (`tandem replay`).",
 }
 
 

@@ -54,8 +54,10 @@ class ReplayScope(BaseModel):
 
 
 class ReplayOut(BaseModel):
-    org_id: str
-    topic: str
+    """What a replay re-published (consumers skip the events they already applied, by event id)."""
+
+    org_id: str = Field(description="The organisation whose state was re-published.")
+    topic: str = Field(description="The topic the events went to.")
     republished: int = Field(description="Events sent to the topic and acknowledged by the broker.")
 
 
