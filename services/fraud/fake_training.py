@@ -135,6 +135,18 @@ def _cv_metrics(parts: list[Part], chosen: selection.Candidate, figures: dict[st
     }
 
 
+def _notes(chosen: selection.Candidate, candidates: int) -> str:
+    return (
+        f"{chosen.describe()}; chosen among {candidates} candidates (version 1's model is hgb_depth4) by "
+        f"{selection.FOLDS}-fold CV per format on training rows only: lowest mean log loss over the formats "
+        f"(metrics.selection). metrics.cross_validated are the chosen candidate's folds in the run that chose "
+        f"it, so slightly optimistic. Data sets weighted equally. Held-out split: SHA-256 of each row's "
+        f"content salted with {ds_.HOLDOUT_SEED!r}, {ds_.HOLDOUT_PER_MILLE / 10:.0f}% of rows, never used "
+        f"to choose. Fake = positive class, threshold {THRESHOLD}. Published numbers use their own "
+        f"protocols (see each entry)."
+    )
+
+
 def _file_sha(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
@@ -179,12 +191,7 @@ def train(root: Path, registry: ModelRegistry, seed: int = 0, exclude: Collectio
         ),
         evaluate=lambda m: _evaluate(parts, m, _cv_metrics(parts, chosen, figures)),
         reference_rows=x,
-        notes=(
-            f"{chosen.describe()}; chosen among {len(figures)} candidates by {selection.FOLDS}-fold CV per "
-            f"format on training rows only (metrics.selection); data sets weighted equally. Held-out split: SHA-256 of each row's content salted with "
-            f"{ds_.HOLDOUT_SEED!r}, {ds_.HOLDOUT_PER_MILLE / 10:.0f}% of rows. Fake = positive class, "
-            f"threshold {THRESHOLD}. Published numbers use their own protocols (see each entry)."
-        ),
+        notes=_notes(chosen, len(figures)),
     )
     card = model.card.model_copy(update={"training_sets": described})
     write_card(model.folder, card)
@@ -214,26 +221,32 @@ def _one_class(y: np.ndarray, proba: np.ndarray) -> dict[str, Any]:
     }
 
 
+def _trained_on(model: OnnxModel, path: Path) -> bool:
+    """Whether the model's training sets include this very file (same SHA-256)."""
+    return _file_sha(path) in {s["sha256"] for s in getattr(model.card, "training_sets", [])}
+
+
 def resolve_split(model: OnnxModel, path: Path, split: str) -> str:
-    """`auto`: the held-out rows of a file the model was trained on (same SHA-256), else every row."""
+    """`auto`: the held-out rows of a file the model was trained on, else every row."""
     if split != "auto":
         return split
-    trained_on = {s["sha256"] for s in getattr(model.card, "training_sets", [])}
-    return "holdout" if _file_sha(path) in trained_on else "all"
+    return "holdout" if _trained_on(model, path) else "all"
 
 
 def evaluate_file(model: OnnxModel, path: Path, split: str = "auto") -> dict[str, Any]:
-    """Metrics of the model on a labelled file of any known format; `split` = auto | all | holdout | train."""
+    """Metrics of the model on a labelled file of any known format; `split` = auto | all | holdout | train.
+
+    `in_sample_rows` counts the scored rows that trained the model: figures with any are not held out."""
     part = load_part(path)
     split = resolve_split(model, path, split)
     rows = {"all": np.ones(len(part.y), bool), "holdout": part.holdout, "train": ~part.holdout}[split]
     proba = model.run("model", part.x[rows], count=False)
-    metrics = _metrics(part.y[rows], proba)
     cv = model.card.metrics.get("cross_validated", {}).get(part.ds.name)
     return {
         "dataset": part.ds.name,
         "split": split,
-        **metrics,
+        **_metrics(part.y[rows], proba),
+        "in_sample_rows": int((rows & ~part.holdout).sum()) if _trained_on(model, path) else 0,
         # What to read the figures against: the card's CV on the training rows (None for a card without
         # them) and the published accuracy, with its protocol.
         "cross_validated": {k: cv[k] for k in ("accuracy", "accuracy_sd", "roc_auc", "folds")}

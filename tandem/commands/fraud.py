@@ -45,7 +45,7 @@ def train(
     ] = None,
     as_json: JsonFlag = False,
 ) -> None:
-    """Train on instafake + Kaggle + Cresci 2015, export to ONNX, write the card, promote (~1.5 min)."""
+    """Choose by CV per format, train on instafake + Kaggle + Cresci 2015, export to ONNX, write the card, promote (~1 min)."""
     from services.fraud.fake_training import TRAIN_STEPS
     from services.fraud.fake_training import train as run
     from shared.model_registry import ModelRegistry
@@ -145,8 +145,13 @@ def _formats_text(results: list[dict[str, Any]], title: str) -> str:
         "CV accuracy",
         "published accuracy",
     ]
-    sources = "\n".join(f"published, {r['dataset']}: {r['published']['source']}" for r in results)
-    return f"{title}, fake = positive\n{table(rows, headers)}\n{sources}"
+    notes = [f"published, {r['dataset']}: {r['published']['source']}" for r in results]
+    notes += [
+        f"warning, {r['dataset']}: {r['in_sample_rows']} of the {r['rows']} rows trained the model (in-sample, not held out)"
+        for r in results
+        if r["in_sample_rows"]
+    ]
+    return f"{title}, fake = positive\n{table(rows, headers)}\n" + "\n".join(notes)
 
 
 @app.command()

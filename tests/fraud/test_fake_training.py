@@ -34,7 +34,7 @@ def test_card_metrics_equal_evaluate_on_holdout(
     path = datasets.data_file(shared_data, ds)
     printed = evaluate_file(model, path)  # auto: the held-out rows of a file the model was trained on
     card = model.card.metrics["holdout"][ds.name]
-    assert printed["split"] == "holdout"
+    assert printed["split"] == "holdout" and printed["in_sample_rows"] == 0
     assert printed["dataset"] == ds.name
     for key in ("rows", "accuracy", "precision", "recall", "f1", "roc_auc"):
         assert printed[key] == card[key], key
@@ -102,6 +102,12 @@ def test_cli_evaluate_without_a_file_prints_each_format_next_to_published(shared
     )
     assert [r["dataset"] for r in printed["datasets"]] == [ds.name for ds in datasets.DATASETS]
     assert all(r["published"]["accuracy"] and r["cross_validated"]["accuracy"] for r in printed["datasets"])
+
+
+def test_evaluate_counts_training_rows_as_in_sample(shared_data: Path, model: OnnxModel) -> None:
+    printed = evaluate_file(model, datasets.data_file(shared_data, datasets.KAGGLE), split="all")
+    trained = next(s for s in model.card.training_sets if s["name"] == datasets.KAGGLE.name)
+    assert printed["in_sample_rows"] == trained["train_rows"] and printed["rows"] == trained["rows"]
 
 
 def test_evaluate_unseen_file_uses_every_row(shared_data: Path, model: OnnxModel, tmp_path: Path) -> None:
