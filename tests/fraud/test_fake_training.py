@@ -34,7 +34,7 @@ def test_card_metrics_equal_evaluate_on_holdout(
     path = datasets.data_file(shared_data, ds)
     printed = evaluate_file(model, path)  # auto: the held-out rows of a file the model was trained on
     card = model.card.metrics["holdout"][ds.name]
-    assert printed["split"] == "holdout"
+    assert printed["split"] == "holdout" and printed["in_sample_rows"] == 0
     assert printed["dataset"] == ds.name
     for key in ("rows", "accuracy", "precision", "recall", "f1", "roc_auc"):
         assert printed[key] == card[key], key
@@ -76,6 +76,38 @@ def test_cli_evaluate_prints_one_json_object(shared_data: Path) -> None:
     printed = json.loads(result.stdout)
     assert {"dataset", "rows", "accuracy", "precision", "recall", "f1", "roc_auc"} <= set(printed)
     assert printed["dataset"] == datasets.KAGGLE.name
+
+
+def test_card_reports_cross_validated_figures_next_to_published(model: OnnxModel) -> None:
+    cv = model.card.metrics["cross_validated"]
+    assert set(cv) == {ds.name for ds in datasets.DATASETS}
+    for figures in cv.values():
+        assert figures["folds"] >= 5 and 0 < figures["accuracy_sd"] < 0.1
+        assert figures["published"]["accuracy"] and figures["published"]["source"]
+    selection = model.card.metrics["selection"]
+    assert selection["chosen"] in selection["candidates"]
+
+
+def test_cli_evaluate_without_a_file_prints_each_format_next_to_published(shared_data: Path) -> None:
+    result = CliRunner().invoke(
+        app, ["fraud", "evaluate", "--data", str(shared_data)], env={"COLUMNS": "250"}
+    )
+    assert result.exit_code == 0, result.output
+    assert "CV accuracy" in result.stdout and "published accuracy" in result.stdout
+    for ds in datasets.DATASETS:
+        row = next(line for line in result.stdout.splitlines() if line.startswith(ds.name + " "))
+        assert "holdout" in row and f"{ds.published['accuracy']}" in row
+    printed = json.loads(
+        CliRunner().invoke(app, ["fraud", "evaluate", "--data", str(shared_data), "--json"]).stdout
+    )
+    assert [r["dataset"] for r in printed["datasets"]] == [ds.name for ds in datasets.DATASETS]
+    assert all(r["published"]["accuracy"] and r["cross_validated"]["accuracy"] for r in printed["datasets"])
+
+
+def test_evaluate_counts_training_rows_as_in_sample(shared_data: Path, model: OnnxModel) -> None:
+    printed = evaluate_file(model, datasets.data_file(shared_data, datasets.KAGGLE), split="all")
+    trained = next(s for s in model.card.training_sets if s["name"] == datasets.KAGGLE.name)
+    assert printed["in_sample_rows"] == trained["train_rows"] and printed["rows"] == trained["rows"]
 
 
 def test_evaluate_unseen_file_uses_every_row(shared_data: Path, model: OnnxModel, tmp_path: Path) -> None:
