@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlmodel import Session
 
-from services.forecast.campaigns import constraints, messaging, store
+from services.forecast.campaigns import constraints, messaging, planned, store
 from services.forecast.campaigns.planner import (
     DEFAULT_FORMATS,
     OBJECTIVE_METRIC,
@@ -211,10 +211,10 @@ def set_variants(session: Session, outbox: Outbox, model: OnnxModel, org_id: str
     )
 
 
-def approve(
-    session: Session, outbox: Outbox, org_id: str, campaign_id: str, actor: str, why: str
-) -> PlanVersion:
-    """A person approves the current version to go live; it is published again, now approved."""
+def approve(session: Session, outbox: Outbox, model: OnnxModel, org_id: str, campaign_id: str, actor: str,
+            why: str) -> PlanVersion:  # fmt: skip
+    """A person approves the current version to go live; it is published again, now approved, and each line
+    still to post gets a stored forecast of its planned content."""
     row = store.current(session, org_id, campaign_id)
     store.ensure_open(session, org_id, campaign_id)
     if row.approved_by is not None:
@@ -223,6 +223,9 @@ def approve(
     if why:
         row.why = f"{row.why}; approved: {why}" if row.why else f"approved: {why}"
     session.add(row)
+    ctx = context(session, org_id, campaign_id)
+    planned.store_line_forecasts(session, model, org_id, campaign_id, PlanState.from_json(row.state),
+                                 ctx.accounts, set(ctx.actuals))  # fmt: skip
     outbox.stage(session, store.event(row), org_id=org_id)
     return row
 
