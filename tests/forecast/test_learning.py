@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 
 import numpy as np
 import pytest
+from fastapi.testclient import TestClient
 from sqlmodel import select
 
 from services.forecast import learning, results
@@ -15,6 +16,7 @@ from services.forecast.retraining import pooled_orgs
 from services.forecast.schemas import ResultIn
 from shared.events import CampaignResultReported, Event, ReviewDecided, wrap
 from shared.runtime import Runtime
+from tests.forecast.campaignutil import CAMPAIGN, VARIANTS, apply, decided, opened
 
 NOW = datetime(2026, 11, 29, tzinfo=UTC)
 
@@ -87,3 +89,20 @@ def test_few_results_are_shrunk_toward_the_pooled_model() -> None:
 
 def test_pooled_model_learns_only_from_organisations_that_opted_in() -> None:
     assert pooled_orgs([]) == [] and pooled_orgs(["acme"]) == ["acme"] and pooled_orgs(["*"]) is None
+
+
+def test_plan_lines_carry_the_organisations_own_learning(runtime: Runtime, client: TestClient) -> None:
+    _beat_forecasts(runtime, "acme", "cr-77", campaigns=12, factor=3.0)
+    planned = {}
+    for org in ("acme", "globex"):  # the same campaign and creators in both organisations
+        apply(runtime, opened(), org)
+        for i in range(4):
+            apply(runtime, decided(i, "instagram"), org)
+        r = client.post(
+            f"/v1/campaigns/{CAMPAIGN}/plan", json={"variants": VARIANTS}, headers={"X-Org-Id": org}
+        )
+        assert r.status_code == 201, r.text
+        planned[org] = sum(
+            m["p50"] for x in r.json()["lines"] for m in x["forecast"] if m["metric"] == "reach"
+        )
+    assert planned["acme"] > 1.3 * planned["globex"]
