@@ -53,6 +53,9 @@ class StoredForecastOut(ForecastOut):
     platform: str
     format: str
     market: str
+    line_id: str | None = Field(
+        None, description="The approved plan's line it forecasts (planned content); null: made at approval."
+    )
     created_at: datetime
 
 

@@ -95,6 +95,8 @@ def test_approved_plan_stores_each_lines_planned_content_and_its_result_is_judge
         planned = (line["format"], 19, date.fromisoformat(line["scheduled_on"]).weekday())
         assert (stored.format, stored.inputs["hour"], stored.inputs["weekday"]) == planned
         assert next(m["p50"] for m in stored.metrics if m["metric"] == "reach") == _p(line, "reach")
+    listed = client.get(f"{URL}/forecasts", headers=H).json()
+    assert [f["forecast_id"] for f in listed if f["line_id"] == line["line_id"]] == [stored.forecast_id]
     apply(runtime, _event(line, factor=2.0))
     with runtime.db.transaction() as session:
         outcome = session.exec(select(ForecastOutcome).where(ForecastOutcome.org_id == ORG)).one()
