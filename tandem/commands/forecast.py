@@ -72,10 +72,10 @@ def _report(result: dict[str, Any]) -> str:
             _errors_table(held))  # fmt: skip
     cv = {t: e["cross_validated"] for t, e in targets.items()}
     return "\n".join([
-        f"{model} was trained on this file: {len(inside)} of {result['rows']} rows are in-sample (data rows "
-        f"{_row_ranges(inside)}), so their own figures are no test (--json shows them as in_sample).",
+        f"{model} was fitted on {len(inside)} of the {result['rows']} rows of this file: they are in-sample "
+        f"(data rows {_row_ranges(inside)}), so their own figures are no test (--json shows them as in_sample).",
         f"\nHeld out: the {result['rows'] - len(inside)} rows never fitted on", _errors_table(held),
-        "\nCross-validated on the whole file (5-fold x 2: two out-of-fold forecasts per row; from the model card)",
+        "\nCross-validated on its whole training file (5-fold x 2: two out-of-fold forecasts a row; model card)",
         _errors_table(cv, baseline=True),
     ])  # fmt: skip
 

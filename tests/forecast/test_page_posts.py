@@ -69,7 +69,24 @@ def test_evaluate_on_the_training_file_names_in_sample_rows_and_reports_cv(share
     human = CliRunner().invoke(
         app, ["evaluate", str(shared_data / "facebook_metrics_uci" / "dataset_Facebook_train.csv")]
     )
-    assert "321 of 401 rows are in-sample" in human.output and "Cross-validated" in human.output
+    assert "fitted on 321 of the 401 rows" in human.output and "Cross-validated" in human.output
+
+
+def test_evaluate_finds_training_rows_in_any_file_and_only_those(shared_data: Path, tmp_path: Path) -> None:
+    lines = (shared_data / "facebook_metrics_uci" / "dataset_Facebook_train.csv").read_text().splitlines()
+    header, body = lines[0], lines[1:]
+    subset = tmp_path / "subset.csv"
+    subset.write_text("\n".join([header, *reversed(body[:40])]) + "\n")  # other order, other length
+    full = _evaluate(shared_data / "facebook_metrics_uci" / "dataset_Facebook_train.csv")["in_sample_rows"]
+    assert _evaluate(subset)["in_sample_rows"] == sorted(41 - n for n in full if n <= 40)
+    unseen = tmp_path / "unseen.csv"  # the same posts with other outcomes: rows never fitted on
+    col = header.split(",").index(CONSUMERS)
+    cells = [r.split(",") for r in body[:40]]
+    changed = [",".join([*c[:col], str(int(c[col]) + 1), *c[col + 1 :]]) for c in cells]
+    unseen.write_text("\n".join([header, *changed]) + "\n")
+    out = _evaluate(unseen)
+    assert out["in_sample_rows"] == [] and out["targets"][CONSUMERS]["held_out"]["rows"] == 40
+    assert "cross_validated" not in out["targets"][CONSUMERS]
 
 
 def test_evaluate_cli_rejects_a_file_without_the_inputs(tmp_path: Path) -> None:
