@@ -71,7 +71,7 @@ def forecast(
     if not items:
         return []
     x = feature_matrix(items)
-    shift = {t: np.array([o.get(t, 0.0) for o in offsets or [{}] * len(items)]) for t in TARGETS}
+    shift = {t: np.array([o.get(t, 0.0) for o in offsets]) if offsets else 0.0 for t in TARGETS}
     per_head = {f"{t}_{q}": np.expm1(model.run(f"{t}_{q}", x) + shift[t]) for t in TARGETS for q in QUANTILES}
     out = []
     for i, item in enumerate(items):
