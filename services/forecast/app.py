@@ -27,7 +27,8 @@ def start_feedback_loop(runtime: Runtime) -> None:
     if s.retrain_every_results == 0:
         return
     trigger = retraining.RetrainTrigger(runtime.db, runtime.outbox, ModelRegistry(s.models_dir), s.retrain_policy(),
-                                        s.retrain_every_results, s.retrain_check_interval_s)  # fmt: skip
+                                        s.retrain_every_results, s.retrain_check_interval_s,
+                                        s.shared_learning_orgs)  # fmt: skip
     runtime.extras["retrain_trigger"] = trigger
     trigger.start()
 

@@ -1,10 +1,10 @@
 """Calibrated 80% intervals for the forecast heads: conformalised quantile regression, per platform.
 
 Quantile trees fitted on a few thousand results under-cover (55-70% of held-out results inside a nominal
-80% interval, measured in tests/feedback/test_retraining.py), and promotion now refuses such a version. So
-the p10/p90 heads are fitted on the older three quarters of the training results, and the newest quarter
-measures how far each bound must move for 90% of results to fall on its side (Romano et al. 2019, one
-bound at a time). The shift, per platform (all platforms pooled where one has too few results), is baked
+80% interval, measured in tests/feedback/test_retraining.py), and promotion now refuses such a version; they
+also break the monotone constraints (heads.py). So a centre model is fitted on the older three quarters of
+the training results, and the newest quarter measures how far below and above it each bound must sit for
+90% of results to fall on its side (split conformal, one bound at a time, as in Romano et al. 2019). The shift, per platform (all platforms pooled where one has too few results), is baked
 into the ONNX head itself, so serving and evaluation read calibrated bounds with no extra step.
 """
 
@@ -15,7 +15,7 @@ import onnx
 from onnx import helper, numpy_helper
 
 from services.forecast.features import FEATURES
-from services.forecast.training import fit_heads
+from services.forecast.heads import fit_centers
 from shared.onnx_model import run_head
 from shared.vocabulary import PLATFORMS
 
@@ -69,15 +69,17 @@ def shifted_head(head: bytes, pooled: float, per_platform: list[float]) -> bytes
 
 
 def calibrated_heads(x: np.ndarray, ys: dict[str, np.ndarray]) -> dict[str, bytes]:
-    """p50 on every row; p10/p90 on the older rows, moved by the newest quarter's misses."""
+    """p50: the centre fitted on every row; p10/p90: the centre fitted on the older rows, moved by the
+    newest quarter's misses."""
     cut = len(x) - max(1, round(len(x) * CALIBRATION_SHARE))
-    heads = fit_heads(x, ys, quantiles=("p50",))
-    bounds = fit_heads(x[:cut], {t: y[:cut] for t, y in ys.items()}, quantiles=("p10", "p90"))
+    heads = {f"{t}_p50": head for t, head in fit_centers(x, ys).items()}
+    older = fit_centers(x[:cut], {t: y[:cut] for t, y in ys.items()})
     held, truth = x[cut:], {t: y[cut:] for t, y in ys.items()}
     for t, y in truth.items():
+        centre = run_head(older[t], held)
         # Misses are how far a result fell beyond its bound; p10 moves down by them, p90 up.
-        pooled, per = platform_shifts(held, run_head(bounds[f"{t}_p10"], held) - y)
-        heads[f"{t}_p10"] = shifted_head(bounds[f"{t}_p10"], -pooled, [-s for s in per])
-        pooled, per = platform_shifts(held, y - run_head(bounds[f"{t}_p90"], held))
-        heads[f"{t}_p90"] = shifted_head(bounds[f"{t}_p90"], pooled, per)
+        pooled, per = platform_shifts(held, centre - y)
+        heads[f"{t}_p10"] = shifted_head(older[t], -pooled, [-s for s in per])
+        pooled, per = platform_shifts(held, y - centre)
+        heads[f"{t}_p90"] = shifted_head(older[t], pooled, per)
     return heads

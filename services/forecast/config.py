@@ -15,6 +15,12 @@ class ForecastSettings(ServiceSettings, RetrainSettings):
     default_format: str = Field(
         "post", description="Content format forecast for an approval when none is given."
     )
+    shared_learning_orgs: list[str] = Field(
+        default_factory=list,
+        description="Organisations that opted in to let their results retrain the pooled model every "
+        "organisation's forecasts start from ('*' = all, for a single-tenant install; JSON list in the "
+        "environment). Every organisation's own results adapt its own forecasts either way.",
+    )
     retrain_every_results: int = Field(
         500, ge=0, description="Retrain the forecast model after this many new scored results (0 = never)."
     )

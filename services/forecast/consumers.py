@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from sqlmodel import Session, select
 
-from services.forecast import adjustments, outcomes, records
+from services.forecast import adjustments, learning, outcomes, records
 from services.forecast.campaigns import handlers as campaigns
 from services.forecast.campaigns import insights, retrospective, tracking
 from services.forecast.config import ForecastSettings
@@ -49,7 +49,8 @@ def handlers(runtime: Runtime) -> dict[str, Handler]:
             return  # one forecast per creator and campaign, however many approvals (e.g. an audit) it gets
         model = runtime.model("forecast").current
         content = content_for_decision(event, settings.default_format)
-        metrics = forecast(model, [content])[0]
+        taught = learning.learnt(session, model, envelope.org_id)  # this organisation's results only
+        metrics = forecast(model, [content], [taught.offsets(event.creator.creator_id)])[0]
         record = records.new_record(envelope.org_id, event.campaign_id, event.creator.creator_id,
                                     event.decision_id, content, metrics, model)  # fmt: skip
         now = record.created_at

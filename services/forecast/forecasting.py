@@ -7,6 +7,8 @@ arrives; the engagement rate says which basis it uses (per follower for feed, pe
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+
 import numpy as np
 
 from services.forecast.features import PlannedContent, feature_matrix
@@ -61,12 +63,16 @@ def _derived(item: PlannedContent, reach50: float, eng: tuple[float, float, floa
     ]
 
 
-def forecast(model: OnnxModel, items: list[PlannedContent]) -> list[list[MetricForecast]]:
-    """One list of metric forecasts per planned item, scored in one batch per head."""
+def forecast(
+    model: OnnxModel, items: list[PlannedContent], offsets: Sequence[Mapping[str, float]] | None = None
+) -> list[list[MetricForecast]]:
+    """One list of metric forecasts per planned item, scored in one batch per head; `offsets` (one per item,
+    log1p units per target) are what the organisation's own results taught (learning.py)."""
     if not items:
         return []
     x = feature_matrix(items)
-    per_head = {f"{t}_{q}": np.expm1(model.run(f"{t}_{q}", x)) for t in TARGETS for q in QUANTILES}
+    shift = {t: np.array([o.get(t, 0.0) for o in offsets]) if offsets else 0.0 for t in TARGETS}
+    per_head = {f"{t}_{q}": np.expm1(model.run(f"{t}_{q}", x) + shift[t]) for t in TARGETS for q in QUANTILES}
     out = []
     for i, item in enumerate(items):
         metrics = [

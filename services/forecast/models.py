@@ -22,6 +22,7 @@ class ForecastRecord(SQLModel, table=True):
     campaign_id: str | None = Field(default=None, index=True, max_length=64)
     creator_id: str | None = Field(default=None, max_length=64)
     decision_id: str | None = Field(default=None, max_length=64)
+    line_id: str | None = Field(default=None, max_length=64, description="The plan line it was made for.")
     platform: str = Field(max_length=16)
     format: str = Field(max_length=16)
     market: str = Field(max_length=2)

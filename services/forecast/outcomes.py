@@ -8,6 +8,7 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from services.forecast.adjustments import for_forecast
+from services.forecast.campaigns import tracking
 from services.forecast.models import ForecastOutcome, ForecastRecord
 from shared.events import CampaignResultReported
 
@@ -38,16 +39,28 @@ def score(forecast: ForecastRecord, actuals: dict[str, float], adjustments: list
     return out
 
 
-def record_result(session: Session, org_id: str, event: CampaignResultReported) -> ForecastOutcome | None:
-    """Match a result to the creator's forecast for that campaign; None when nothing was forecast."""
-    if existing := session.get(ForecastOutcome, (org_id, event.result_id)):
-        return existing
-    forecast = session.exec(
+def forecast_for(
+    session: Session, org_id: str, event: CampaignResultReported, line_id: str | None
+) -> ForecastRecord | None:
+    """The forecast of the result's plan line (stored when the plan was approved), else the creator's latest
+    approval-time forecast for the campaign."""
+    stmt = (
         select(ForecastRecord)
         .where(ForecastRecord.org_id == org_id, ForecastRecord.campaign_id == event.campaign_id,
                ForecastRecord.creator_id == event.creator_id)
         .order_by(col(ForecastRecord.created_at).desc())
-    ).first()  # fmt: skip
+    )  # fmt: skip
+    if line_id is not None and (row := session.exec(stmt.where(ForecastRecord.line_id == line_id)).first()):
+        return row
+    return session.exec(stmt.where(col(ForecastRecord.line_id).is_(None))).first()
+
+
+def record_result(session: Session, org_id: str, event: CampaignResultReported) -> ForecastOutcome | None:
+    """Match a result to the creator's forecast for that campaign; None when nothing was forecast."""
+    if existing := session.get(ForecastOutcome, (org_id, event.result_id)):
+        return existing
+    found = tracking.plan_line(session, org_id, event)
+    forecast = forecast_for(session, org_id, event, found[0]["line_id"] if found else None)
     if forecast is None:
         return None
     actuals = {"reach": event.reach, "engagements": event.engagements, "clicks": event.clicks,

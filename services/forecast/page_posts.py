@@ -9,12 +9,14 @@ cross-conformal offset (in log space, stored on the card) so held-out coverage i
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
 
 from shared.onnx_model import OnnxModel
+from shared.training import data_sha256
 
 MODEL_NAME = "page_posts"
 POST_TYPES = ("Photo", "Status", "Link", "Video")
@@ -41,6 +43,7 @@ TARGETS: tuple[str, ...] = (
 INPUT_COLUMNS = ("Page total likes", "Type", "Category", "Post Month", "Post Weekday", "Post Hour", "Paid")
 HEADS = ("p10", "point", "p50", "p90")
 OFFSETS_KEY = "conformal_log_offsets"
+FITTED_KEY = "fitted_row_fingerprints"
 
 
 def head_name(target: str, head: str) -> str:
@@ -110,11 +113,55 @@ def target_vector(rows: Sequence[Mapping[str, Any]], target: str) -> np.ndarray:
     return np.array([_num(r.get(target)) for r in rows], dtype=np.float64)
 
 
-def evaluate_rows(model: OnnxModel, rows: Sequence[Mapping[str, Any]]) -> dict[str, dict[str, float]]:
-    """Per target column present in `rows`: mae, mape, coverage80 of the served model."""
+def holdout_mask(n: int) -> np.ndarray:
+    """The rows of a training file train() keeps out of fitting: a fixed-seed fifth."""
+    return np.asarray(np.random.default_rng(0).permutation(n) < round(0.2 * n))
+
+
+def data_fingerprint(rows: Sequence[Mapping[str, Any]]) -> str:
+    """The sha256 a card records for its training file: inputs and every target, blanks as 0."""
+    ys = np.column_stack([target_vector(rows, t) for t in TARGETS])
+    return data_sha256(np.nan_to_num(feature_matrix(rows)), np.nan_to_num(ys))
+
+
+def row_fingerprint(row: Mapping[str, Any]) -> str:
+    """A short hash of one post's inputs and targets (blanks as 0): how a card names the rows it fitted on."""
+    values = np.nan_to_num(
+        np.array([*feature_row(row), *(_num(row.get(t)) for t in TARGETS)], dtype=np.float32)
+    )
+    return hashlib.sha256(values.tobytes()).hexdigest()[:16]
+
+
+def fitted_rows(model: OnnxModel, rows: Sequence[Mapping[str, Any]]) -> np.ndarray:
+    """Which rows the model was fitted on: those the card lists (any file, any order); for a card without
+    the list, all but the hold-out fifth when `rows` are exactly its training file."""
+    if known := set(model.card.metrics.get(FITTED_KEY, [])):
+        return np.array([row_fingerprint(r) in known for r in rows], dtype=bool)
+    if not rows or data_fingerprint(rows) != model.card.training_data.sha256:
+        return np.zeros(len(rows), dtype=bool)
+    return ~holdout_mask(len(rows))
+
+
+def evaluate_file(model: OnnxModel, rows: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """Per target column present: figures on the rows the model never fitted on (`held_out`) and, when the
+    file holds its training rows, which rows those are, the model's figures on them (`in_sample`, not a
+    test) and the card's cross-validated figures on the whole training file."""
+    fitted = fitted_rows(model, rows)
     pred = predict(model, feature_matrix(rows))
-    present = [t for t in TARGETS if rows and t in rows[0]]
-    return {t: error_metrics(target_vector(rows, t), pred[t]) for t in present}
+    present = [t for t in TARGETS if t in rows[0]]
+    out: dict[str, Any] = {"rows": len(rows), "in_sample_rows": [int(i) + 1 for i in np.flatnonzero(fitted)],
+                           "model": f"{model.name} v{model.version}", "targets": {}}  # fmt: skip
+    cv = model.card.metrics.get("cv_5fold_x2", {})
+    for t in present:
+        y = target_vector(rows, t)
+        entry: dict[str, Any] = {
+            "held_out": error_metrics(y[~fitted], {k: v[~fitted] for k, v in pred[t].items()})
+        }
+        if fitted.any():
+            entry["in_sample"] = error_metrics(y[fitted], {k: v[fitted] for k, v in pred[t].items()})
+            entry["cross_validated"] = cv.get(t)
+        out["targets"][t] = entry
+    return out
 
 
 def forecast_rows(model: OnnxModel, rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:

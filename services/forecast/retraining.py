@@ -7,6 +7,7 @@ error are.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime
 from typing import Any
 
@@ -94,11 +95,18 @@ def results_since(session: Session, last: datetime | None) -> int:
     return shared.count_since(session, ForecastOutcome.received_at, last)
 
 
+def pooled_orgs(opted_in: Collection[str]) -> Collection[str] | None:
+    """The organisations whose results may train the pooled model (None: every one, '*' opted in)."""
+    return None if "*" in opted_in else opted_in
+
+
 def retrain(db: Database, outbox: Outbox, registry: ModelRegistry, policy: Policy, trigger: str,
-            run_id: str | None = None) -> Outcome:  # fmt: skip
-    """Read the point-in-time training set, run one challenge, record it and stage ModelPromoted if it won."""
+            run_id: str | None = None, *, opted_in: Collection[str]) -> Outcome:  # fmt: skip
+    """Read the point-in-time training set of the organisations that opted in, run one challenge, record it
+    and stage ModelPromoted if it won. The pooled model starts every organisation's forecasts, so the
+    results of one that did not opt in must not move it (learning.py adapts its own forecasts instead)."""
     with db.transaction() as session:
-        rows = training_sets.rows(session)
+        rows = training_sets.rows(session, orgs=pooled_orgs(opted_in))
     return shared.record(db, outbox, challenge(registry, rows, policy, trigger, run_id))
 
 
@@ -106,8 +114,8 @@ class RetrainTrigger(shared.RetrainTrigger):
     """Retrains when `every` new outcomes were scored since the last run (checked every `interval_s`)."""
 
     def __init__(self, db: Database, outbox: Outbox, registry: ModelRegistry, policy: Policy, every: int,
-                 interval_s: float) -> None:  # fmt: skip
+                 interval_s: float, opted_in: Collection[str]) -> None:  # fmt: skip
         def run(trigger: str, run_id: str) -> Outcome:
-            return retrain(db, outbox, registry, policy, trigger, run_id)
+            return retrain(db, outbox, registry, policy, trigger, run_id, opted_in=opted_in)
 
         super().__init__(db, MODEL_NAME, results_since, run, every, interval_s, trigger="every_n_results")

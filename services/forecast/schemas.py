@@ -75,7 +75,8 @@ class ForecastOut(BaseModel):
 
 
 class StoredForecastOut(ForecastOut):
-    """A forecast as stored for a campaign's creator (made when review approved the creator)."""
+    """A forecast as stored for a campaign's creator (made when review approved the creator, or for each
+    line still to post when a plan is approved)."""
 
     forecast_id: str = Field(description="Id of the stored forecast (use it to adjust it).")
     campaign_id: str | None = Field(description="The campaign it was made for, or null.")
@@ -83,6 +84,9 @@ class StoredForecastOut(ForecastOut):
     platform: str = Field(description="The platform forecast.")
     format: str = Field(description="The format forecast.")
     market: str = Field(description="The market forecast (ISO 3166-1 alpha-2).")
+    line_id: str | None = Field(
+        None, description="The approved plan's line it forecasts (planned content); null: made at approval."
+    )
     created_at: datetime = Field(description="When it was made (UTC).")
 
 

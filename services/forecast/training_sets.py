@@ -8,6 +8,7 @@ what the result itself tells about the post (format, hour, weekday), which was f
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -28,6 +29,7 @@ class TrainingRow:
     received_at: datetime
     content: PlannedContent
     actuals: dict[str, float]
+    creator_id: str | None = None
 
 
 def _content(record: ForecastRecord, result: CampaignResult | None) -> PlannedContent | None:
@@ -48,25 +50,36 @@ SAME_RESULT = (col(CampaignResult.org_id) == col(ForecastOutcome.org_id)) & (
 )
 
 
-def rows(session: Session, since: datetime | None = None) -> list[TrainingRow]:
-    """Every scored outcome (all organisations: the forecast model is shared) in the order received."""
+def rows(
+    session: Session,
+    since: datetime | None = None,
+    orgs: Collection[str] | None = None,
+    latest: int | None = None,
+) -> list[TrainingRow]:
+    """Scored outcomes in the order received: of the organisations in `orgs` (None: every one), only the
+    `latest` ones when given."""
     stmt = (
         select(ForecastOutcome, ForecastRecord, CampaignResult)
         .join(ForecastRecord, col(ForecastRecord.forecast_id) == col(ForecastOutcome.forecast_id))
         .join(CampaignResult, SAME_RESULT, isouter=True)
-        .order_by(col(ForecastOutcome.received_at), col(ForecastOutcome.result_id))
+        .order_by(col(ForecastOutcome.received_at).desc(), col(ForecastOutcome.result_id).desc())
     )
     if since is not None:
         stmt = stmt.where(col(ForecastOutcome.received_at) > since)
+    if orgs is not None:
+        stmt = stmt.where(col(ForecastOutcome.org_id).in_(list(orgs)))
+    if latest is not None:
+        stmt = stmt.limit(latest)
     out = []
-    for outcome, record, result in session.exec(stmt):
+    for outcome, record, result in reversed(session.exec(stmt).all()):
         content = _content(record, result)
         if content is None or not record.inputs:
             continue
         out.append(TrainingRow(result_id=outcome.result_id, forecast_id=record.forecast_id,
                                org_id=outcome.org_id, decided_at=record.created_at,
                                received_at=outcome.received_at, content=content,
-                               actuals={t: float(outcome.actuals[t]) for t in TARGETS}))  # fmt: skip
+                               actuals={t: float(outcome.actuals[t]) for t in TARGETS},
+                               creator_id=record.creator_id))  # fmt: skip
     return out
 
 

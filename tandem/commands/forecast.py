@@ -24,8 +24,9 @@ UciFile = Annotated[
 
 @app.command()
 def evaluate(path: UciFile, models_dir: ModelsDir = REPO_ROOT / "models", as_json: JsonFlag = False) -> None:
-    """Per target column: mae, mape (point forecast), mape of the median and coverage80 of the champion."""
-    from services.forecast.page_posts import MODEL_NAME, TARGETS, evaluate_rows, read_rows
+    """Per target column: mae, mape (point forecast), mape of the median and coverage80 of the champion on
+    rows it never fitted on; on its own training file, which rows are in-sample and the cross-validated figures."""
+    from services.forecast.page_posts import MODEL_NAME, TARGETS, evaluate_file, read_rows
     from shared.model_registry import ModelRegistry
 
     try:
@@ -39,14 +40,44 @@ def evaluate(path: UciFile, models_dir: ModelsDir = REPO_ROOT / "models", as_jso
             f"{path} has none of the target columns to compare forecasts with",
             f"Evaluation needs at least one of: {', '.join(TARGETS)}.",
         )
-    result = evaluate_rows(ModelRegistry(models_dir).load_champion(MODEL_NAME), rows)
-    emit(result, as_json, _errors_table)
+    result = evaluate_file(ModelRegistry(models_dir).load_champion(MODEL_NAME), rows)
+    emit(result, as_json, _report)
 
 
-def _errors_table(result: dict[str, dict[str, Any]]) -> str:
-    rows = [[t, m["rows"], m["mae"], percent(m["mape"]), percent(m["mape_p50"]), percent(m["coverage80"])]
-            for t, m in result.items()]  # fmt: skip
-    return table(rows, ["target", "rows", "MAE", "MAPE", "MAPE (p50)", "80% coverage"])
+def _errors_table(per_target: dict[str, dict[str, Any] | None], baseline: bool = False) -> str:
+    """One row per target; with `baseline`, the plain gradient-boosting MAPE measured on the same folds."""
+    rows = [[t, m["rows"], m["mae"], percent(m["mape"]), percent(m["mape_p50"]), percent(m["coverage80"]),
+             *([percent(m.get("plain_gbm_mape"))] if baseline else [])]
+            for t, m in per_target.items() if m]  # fmt: skip
+    headers = ["target", "rows", "MAE", "MAPE", "MAPE (p50)", "80% coverage"]
+    return table(rows, [*headers, *(["plain GBM MAPE"] if baseline else [])])
+
+
+def _row_ranges(numbers: list[int]) -> str:
+    """[1, 2, 3, 5] -> '1-3, 5'."""
+    spans: list[list[int]] = []
+    for n in numbers:
+        if spans and n == spans[-1][1] + 1:
+            spans[-1][1] = n
+        else:
+            spans.append([n, n])
+    return ", ".join(f"{a}-{b}" if b > a else str(a) for a, b in spans)
+
+
+def _report(result: dict[str, Any]) -> str:
+    targets, model, inside = result["targets"], result["model"], result["in_sample_rows"]
+    held = {t: e["held_out"] for t, e in targets.items()}
+    if not inside:
+        return f"{model}: none of the {result['rows']} rows was fitted on, so every figure is out-of-sample\n" + (
+            _errors_table(held))  # fmt: skip
+    cv = {t: e["cross_validated"] for t, e in targets.items()}
+    return "\n".join([
+        f"{model} was fitted on {len(inside)} of the {result['rows']} rows of this file: they are in-sample "
+        f"(data rows {_row_ranges(inside)}), so their own figures are no test (--json shows them as in_sample).",
+        f"\nHeld out: the {result['rows'] - len(inside)} rows never fitted on", _errors_table(held),
+        "\nCross-validated on its whole training file (5-fold x 2: two out-of-fold forecasts a row; model card)",
+        _errors_table(cv, baseline=True),
+    ])  # fmt: skip
 
 
 @app.command("train-page-posts")

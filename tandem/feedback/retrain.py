@@ -51,8 +51,11 @@ def target(model: str) -> Target:
         from services.forecast import retraining as forecast
         from services.forecast.config import ForecastSettings
 
+        f = ForecastSettings()
         return Target(
-            "forecast", ForecastSettings(), lambda db, o, r, p: forecast.retrain(db, o, r, p, "cli")
+            "forecast",
+            f,
+            lambda db, o, r, p: forecast.retrain(db, o, r, p, "cli", opted_in=f.shared_learning_orgs),
         )
     if model == "fraud":
         from services.fraud import retraining as fraud

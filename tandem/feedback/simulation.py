@@ -187,7 +187,7 @@ def simulate(db: Database, registry: ModelRegistry, months: int = 4, per_month: 
                       ru_reel_log_mae=log_mae(model, [evaluation[i] for i in ru_reels],
                                               [eval_actual[i] for i in ru_reels]))  # fmt: skip
         run = retraining.retrain(
-            db, outbox, registry, policy or retraining.Policy(), trigger="simulation"
+            db, outbox, registry, policy or retraining.Policy(), trigger="simulation", opted_in=[ORG]
         ).run
         entry.retrain = {"challenger": run.challenger_version, "promoted": run.promoted, **run.report}
         report.append(entry)

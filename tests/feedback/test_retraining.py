@@ -162,7 +162,7 @@ def test_trigger_retrains_every_n_results_and_announces_promotion(
     db: Database, registry: ModelRegistry, world: synthetic.World, weak_champion: OnnxModel
 ) -> None:
     trigger = retraining.RetrainTrigger(db, Outbox("forecast"), registry, retraining.Policy(), every=1200,
-                                        interval_s=60)  # fmt: skip
+                                        interval_s=60, opted_in=[simulation.ORG])  # fmt: skip
     _seed_results(db, registry, world, 1100)
     assert trigger.check_once() is None  # 1,100 new results < 1,200
     _seed_results(db, registry, world, 400, month=1)
@@ -185,7 +185,8 @@ def test_cli_retrain_reports_the_challenge(
 ) -> None:
     _seed_results(db, registry, world, 1500)
     result = CliRunner().invoke(feedback_app, ["retrain", "--database-url", db.url,
-                                               "--models-dir", str(registry.root), "--json"])  # fmt: skip
+                                               "--models-dir", str(registry.root), "--json"],
+                                env={"TANDEM_FORECAST_SHARED_LEARNING_ORGS": json.dumps([simulation.ORG])})  # fmt: skip
     assert result.exit_code == 0, result.output
     out = json.loads(result.stdout)
     assert (out["champion_before"], out["promoted"]) == (weak_champion.version, True)

@@ -31,7 +31,7 @@ def test_service_retrains_on_results_and_hot_swaps_without_restart(
     settings = ForecastSettings(data_dir=tmp_path, database_url=f"sqlite:///{tmp_path / 'svc.db'}",
                                 kafka_bootstrap="127.0.0.1:1", consumer_enabled=False, models_dir=registry.root,
                                 model_watch_interval_s=0.1, retrain_every_results=1000,
-                                retrain_check_interval_s=0.1)  # fmt: skip
+                                retrain_check_interval_s=0.1, shared_learning_orgs=[simulation.ORG])  # fmt: skip
     with TestClient(build(settings)) as client:
         before = client.post("/v1/forecasts/predict", json=BODY).json()
         assert before["model_version"] == weak_champion.version

@@ -33,7 +33,8 @@ def test_train_forecast_from_results_prints_the_verdict(
     _seed(db, registry, world, 300)
     args = ["train", "forecast", "--from-results", "--database-url", db.url, "--models-dir", str(registry.root),
             "--min-rows", "100", "--holdout-share", "0.25", "--json"]  # fmt: skip
-    result = CliRunner().invoke(cli_app, args)
+    opted_in = {"TANDEM_FORECAST_SHARED_LEARNING_ORGS": json.dumps([simulation.ORG])}
+    result = CliRunner().invoke(cli_app, args, env=opted_in)
     assert result.exit_code == 0, result.output
     out = json.loads(result.stdout)
     assert (out["model"], out["champion_before"]) == (MODEL_NAME, weak_champion.version)

@@ -3,14 +3,14 @@ and messages re-allocated by Thompson sampling as results arrive."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import select
 
-from services.forecast.models import CampaignResult, LineResult
+from services.forecast.models import CampaignResult, ForecastOutcome, ForecastRecord, LineResult
 from shared.errors import Invalid
 from shared.events import CampaignResultReported
 from shared.runtime import Runtime
@@ -80,6 +80,28 @@ def test_post_below_p10_alerts_once_per_line_and_metric(runtime: Runtime, plan: 
     assert sorted(a["metric"] for a in alerts) == ["engagements", "reach"]
     reach = next(a for a in alerts if a["metric"] == "reach")
     assert reach["line_id"] == line["line_id"] and reach["actual"] < reach["p10"] == _p(line, "reach", "p10")
+
+
+def test_approved_plan_stores_each_lines_planned_content_and_its_result_is_judged_by_it(
+    runtime: Runtime, client: TestClient, plan: dict[str, Any]
+) -> None:
+    assert client.post(f"{URL}/plan/approve", json={"why": "go"}, headers=H).status_code == 200
+    # An Instagram reel: the approval-time forecast assumed a post on a Wednesday.
+    line = next(x for x in plan["lines"] if (x["platform"], x["format"]) == ("instagram", "reel")
+                and date.fromisoformat(x["scheduled_on"]).weekday() != 2)  # fmt: skip
+    with runtime.db.transaction() as session:
+        stored = session.exec(select(ForecastRecord).where(ForecastRecord.org_id == ORG,
+                                                           ForecastRecord.line_id == line["line_id"])).one()  # fmt: skip
+        planned = (line["format"], 19, date.fromisoformat(line["scheduled_on"]).weekday())
+        assert (stored.format, stored.inputs["hour"], stored.inputs["weekday"]) == planned
+        assert next(m["p50"] for m in stored.metrics if m["metric"] == "reach") == _p(line, "reach")
+    listed = client.get(f"{URL}/forecasts", headers=H).json()
+    assert [f["forecast_id"] for f in listed if f["line_id"] == line["line_id"]] == [stored.forecast_id]
+    apply(runtime, _event(line, factor=2.0))
+    with runtime.db.transaction() as session:
+        outcome = session.exec(select(ForecastOutcome).where(ForecastOutcome.org_id == ORG)).one()
+        assert outcome.forecast_id == stored.forecast_id
+        assert outcome.errors["reach"]["model"]["p50"] == _p(line, "reach")
 
 
 def test_result_event_for_unknown_line_fails_for_the_dead_letter_queue(

@@ -122,10 +122,10 @@ def set_variants(
 @router.post("/plan/approve", dependencies=PLAN, summary="Approve the current plan")
 def approve(campaign_id: str, body: WhyIn, runtime: RuntimeDep, org_id: OrgDep, actor: ActorDep) -> PlanOut:
     """Approve the current version to go live (approving it again changes nothing)."""
+    model = runtime.model("forecast").current
     with runtime.db.transaction() as session:
-        return plan_out(
-            session, org_id, edits.approve(session, runtime.outbox, org_id, campaign_id, actor, body.why)
-        )
+        row = edits.approve(session, runtime.outbox, model, org_id, campaign_id, actor, body.why)
+        return plan_out(session, org_id, row)
 
 
 @router.post(

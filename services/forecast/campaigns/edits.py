@@ -3,13 +3,14 @@ unlocked rest around the fixed lines, or is refused with the reason and leaves t
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlmodel import Session
 
-from services.forecast.campaigns import constraints, messaging, store
+from services.forecast import learning
+from services.forecast.campaigns import constraints, messaging, planned, store
 from services.forecast.campaigns.planner import (
     DEFAULT_FORMATS,
     OBJECTIVE_METRIC,
@@ -37,18 +38,21 @@ class Context:
     actuals: dict[str, dict[str, float]]
     row: PlanVersion | None
     state: PlanState | None
+    taught: learning.Learnt = field(default_factory=learning.Learnt)
 
     def fixed(self, state: PlanState) -> list[Line]:
         """Lines the optimiser must not move: locked by a person, or already posted."""
         return [x for x in state.lines if x["locked"] or x["line_id"] in self.actuals]
 
 
-def context(session: Session, org_id: str, campaign_id: str) -> Context:
+def context(session: Session, org_id: str, campaign_id: str, model: OnnxModel | None = None) -> Context:
+    """The campaign's plan and what it needs; with `model`, what the organisation's results taught it too."""
     campaign = store.campaign(session, org_id, campaign_id)
     accounts = accounts_of(campaign, store.approved(session, org_id, campaign_id))
     actuals = {k: r.metrics for k, r in store.results_by_line(session, org_id, campaign_id).items()}
     row = store.latest(session, org_id, campaign_id)
-    return Context(campaign, accounts, actuals, row, PlanState.from_json(row.state) if row else None)
+    taught = learning.learnt(session, model, org_id) if model is not None else learning.Learnt()
+    return Context(campaign, accounts, actuals, row, PlanState.from_json(row.state) if row else None, taught)
 
 
 def _reoptimise(ctx: Context, model: OnnxModel, state: PlanState, version: int) -> PlanState:
@@ -59,13 +63,13 @@ def _reoptimise(ctx: Context, model: OnnxModel, state: PlanState, version: int) 
     constraints.check_fixed(state, fixed, ctx.accounts, set(ctx.actuals))
     obs = messaging.observations(state.lines, ctx.actuals, state.settings.metric)
     allocate = allocator(ctx.campaign.campaign_id, str(version), state, obs, ctx.accounts)
-    return replan(model, state, fixed, ctx.accounts, allocate, set(ctx.actuals))
+    return replan(model, state, fixed, ctx.accounts, allocate, set(ctx.actuals), ctx.taught)
 
 
 def propose(session: Session, outbox: Outbox, model: OnnxModel, org_id: str, campaign_id: str,
             body: Any, actor: str) -> PlanVersion:  # fmt: skip
     """The AI's first proposal from the approved creators (or a fresh one, replacing the plan, if asked)."""
-    ctx = context(session, org_id, campaign_id)
+    ctx = context(session, org_id, campaign_id, model)
     store.ensure_open(session, org_id, campaign_id)
     if ctx.row is not None and not body.replace:
         raise Conflict(f"campaign {campaign_id} already has a plan (version {ctx.row.version}); edit it, "
@@ -124,7 +128,7 @@ def edit_line(session: Session, outbox: Outbox, model: OnnxModel, org_id: str, c
               line_id: str, patch: Any, actor: str) -> PlanVersion:  # fmt: skip
     """Swap the creator, change platform, move the date, change the message or fee, lock or unlock a line.
     Any change but an unlock also locks the line: the optimiser never undoes a person's decision."""
-    ctx = _editable(session, org_id, campaign_id)
+    ctx = _editable(session, org_id, campaign_id, model)
     assert ctx.state is not None and ctx.row is not None
     state, line = ctx.state, _line(ctx.state, ctx, line_id)
     changes: list[str] = []
@@ -172,7 +176,7 @@ def edit_line(session: Session, outbox: Outbox, model: OnnxModel, org_id: str, c
 def drop_line(session: Session, outbox: Outbox, model: OnnxModel, org_id: str, campaign_id: str,
               line_id: str, why: str, actor: str) -> PlanVersion:  # fmt: skip
     """Take a post out of the plan for good (the optimiser will not put that creator's content back)."""
-    ctx = _editable(session, org_id, campaign_id)
+    ctx = _editable(session, org_id, campaign_id, model)
     assert ctx.state is not None and ctx.row is not None
     line = _line(ctx.state, ctx, line_id)
     ctx.state.lines = [x for x in ctx.state.lines if x["line_id"] != line_id]
@@ -185,7 +189,7 @@ def drop_line(session: Session, outbox: Outbox, model: OnnxModel, org_id: str, c
 def set_variants(session: Session, outbox: Outbox, model: OnnxModel, org_id: str, campaign_id: str,
                  variants: list[dict[str, str]], why: str, actor: str) -> PlanVersion:  # fmt: skip
     """Replace the message variants' texts (add, rename the text, remove one no fixed line uses)."""
-    ctx = _editable(session, org_id, campaign_id)
+    ctx = _editable(session, org_id, campaign_id, model)
     assert ctx.state is not None and ctx.row is not None
     ids = [v["variant_id"] for v in variants]
     if len(set(ids)) != len(ids):
@@ -211,10 +215,10 @@ def set_variants(session: Session, outbox: Outbox, model: OnnxModel, org_id: str
     )
 
 
-def approve(
-    session: Session, outbox: Outbox, org_id: str, campaign_id: str, actor: str, why: str
-) -> PlanVersion:
-    """A person approves the current version to go live; it is published again, now approved."""
+def approve(session: Session, outbox: Outbox, model: OnnxModel, org_id: str, campaign_id: str, actor: str,
+            why: str) -> PlanVersion:  # fmt: skip
+    """A person approves the current version to go live; it is published again, now approved, and each line
+    still to post gets a stored forecast of its planned content."""
     row = store.current(session, org_id, campaign_id)
     store.ensure_open(session, org_id, campaign_id)
     if row.approved_by is not None:
@@ -223,12 +227,14 @@ def approve(
     if why:
         row.why = f"{row.why}; approved: {why}" if row.why else f"approved: {why}"
     session.add(row)
+    ctx = context(session, org_id, campaign_id, model)
+    session.add_all(planned.line_forecasts(model, org_id, campaign_id, PlanState.from_json(row.state), ctx))
     outbox.stage(session, store.event(row), org_id=org_id)
     return row
 
 
-def _editable(session: Session, org_id: str, campaign_id: str) -> Context:
-    ctx = context(session, org_id, campaign_id)
+def _editable(session: Session, org_id: str, campaign_id: str, model: OnnxModel) -> Context:
+    ctx = context(session, org_id, campaign_id, model)
     store.ensure_open(session, org_id, campaign_id)
     if ctx.row is None:
         raise NotFound(f"campaign {campaign_id} has no plan yet: POST /v1/campaigns/{campaign_id}/plan",

@@ -116,7 +116,7 @@ def apply(session: Session, outbox: Outbox, model: OnnxModel, org_id: str, campa
     """A person applies a lesson's rule or a trend call: the matching lines' forecasts are adjusted (recorded
     with the insight id and the person), the plan re-optimises, and the approvals' forecasts in scope get
     the same recorded adjustment, so the feedback report scores whether following it paid off."""
-    ctx = edits._editable(session, org_id, campaign_id)
+    ctx = edits._editable(session, org_id, campaign_id, model)
     assert ctx.state is not None and ctx.row is not None
     insight = session.get(Insight, insight_id)
     if insight is None or insight.org_id != org_id:

@@ -17,6 +17,7 @@ from services.forecast.adjustments import adjusted
 from services.forecast.campaigns import messaging
 from services.forecast.features import PlannedContent
 from services.forecast.forecasting import forecast
+from services.forecast.learning import Learnt
 from services.forecast.models import Campaign, CampaignCreator
 from services.forecast.scheduling import Slot, forecast_table, validate
 from services.forecast.schemas import PlanAccount, PlanContent, PlanCreator, PlanIn
@@ -169,13 +170,15 @@ def factor_for(adjustments: list[dict[str, Any]], have: dict[str, str], metric: 
 
 
 def forecast_lines(model: OnnxModel, state: PlanState, accounts: dict[tuple[str, str], Account],
-                   frozen: set[str]) -> None:  # fmt: skip
-    """(Re-)forecast the lines in one batch; people's adjustments scale the matching metrics' intervals.
-    Posted lines (`frozen`) keep the forecast they went out with: it is what their results are judged by."""
+                   frozen: set[str], taught: Learnt) -> None:  # fmt: skip
+    """(Re-)forecast the lines in one batch, adapted by what the organisation's results taught; people's
+    adjustments scale the matching metrics' intervals. Posted lines (`frozen`) keep the forecast they went
+    out with: it is what their results are judged by."""
     todo = [
         x for x in state.lines if x["line_id"] not in frozen and (x["creator_id"], x["platform"]) in accounts
     ]
-    metrics = forecast(model, [content_of(line, accounts, state.settings.post_hour) for line in todo])
+    contents = [content_of(line, accounts, state.settings.post_hour) for line in todo]
+    metrics = forecast(model, contents, [taught.offsets(line["creator_id"]) for line in todo])
     for line, ms in zip(todo, metrics, strict=True):
         out = []
         for m in ms:
@@ -201,7 +204,7 @@ def _table(model: OnnxModel, req: PlanIn, state: PlanState, accounts: list[Accou
 
 
 def replan(model: OnnxModel, state: PlanState, fixed: list[Line], accounts: list[Account],
-           allocate: Any, posted: set[str]) -> PlanState:  # fmt: skip
+           allocate: Any, posted: set[str], taught: Learnt) -> PlanState:  # fmt: skip
     """Keep `fixed` lines, re-plan everything else with the greedy planner, allocate messages to the new
     lines (`allocate(creators_needing_a_variant, fixed_lines) -> {creator: variant}`), re-forecast all."""
     req = plan_request(state.settings, accounts, state.fees)
@@ -237,7 +240,7 @@ def replan(model: OnnxModel, state: PlanState, fixed: list[Line], accounts: list
         line["variant_id"] = variants[line["creator_id"]]
         line["reason"] += f"; message {line['variant_id']}: {how[line['creator_id']]}"
     state.lines = sorted([*fixed, *fresh], key=lambda x: (x["scheduled_on"], x["creator_id"], x["line_id"]))
-    forecast_lines(model, state, by_key, posted)
+    forecast_lines(model, state, by_key, posted, taught)
     return state
 
 

@@ -1,0 +1,108 @@
+"""Per-organisation learning: an organisation's results move its own forecasts, never another's (issue 18)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import numpy as np
+import pytest
+from fastapi.testclient import TestClient
+from sqlmodel import select
+
+from services.forecast import learning, results
+from services.forecast.consumers import handlers
+from services.forecast.models import ForecastRecord
+from services.forecast.retraining import pooled_orgs
+from services.forecast.schemas import ResultIn
+from shared.events import CampaignResultReported, Event, ReviewDecided, wrap
+from shared.runtime import Runtime
+from tests.forecast.campaignutil import CAMPAIGN, VARIANTS, apply, decided, opened
+
+NOW = datetime(2026, 11, 29, tzinfo=UTC)
+
+
+def _apply(runtime: Runtime, org: str, event: Event) -> None:
+    envelope = wrap(event, producer="test", correlation_id="c-1", org_id=org)
+    with runtime.db.transaction() as session:
+        handlers(runtime)[event.event_type](session, event, envelope)
+
+
+def _approve(runtime: Runtime, org: str, campaign: str, creator: str) -> dict[str, float]:
+    """Approve the creator for the campaign; the p50 of the stored forecast per target."""
+    person = {"creator_id": creator, "name": "Ann", "home_market": "RU", "platform": "instagram",
+              "followers": 60_000, "engagement_rate": 0.03, "engagement_basis": "per_follower",
+              "audience": [{"market": "RU", "audience_share": 0.6, "engagement_rate": 0.03}]}  # fmt: skip
+    _apply(runtime, org, ReviewDecided.model_validate({
+        "decision_id": f"d-{campaign}-{creator}", "task_id": "t-1", "campaign_id": campaign, "tier": "volume",
+        "decision": "approve", "automated": True, "decided_by": "policy:auto", "route_reason": "r",
+        "match_score": 0.9, "target_markets": ["RU"], "creator": person, "decided_at": NOW}))  # fmt: skip
+    with runtime.db.transaction() as session:
+        row = session.exec(select(ForecastRecord).where(
+            ForecastRecord.org_id == org, ForecastRecord.campaign_id == campaign,
+            ForecastRecord.creator_id == creator)).one()  # fmt: skip
+        return {m["metric"]: m["p50"] for m in row.metrics}
+
+
+def _report(
+    runtime: Runtime, org: str, campaign: str, creator: str, reach: float, engagements: float
+) -> None:
+    item = ResultIn.model_validate({"result_id": f"res-{campaign}-{creator}", "campaign_id": campaign,
+                                    "creator_id": creator, "platform": "instagram", "format": "post", "market": "RU",
+                                    "reach": reach, "engagements": engagements,
+                                    "posted_at": "2026-12-02T19:00:00+00:00"})  # fmt: skip
+    with runtime.db.transaction() as session:
+        results.ingest(session, runtime.outbox, org, [item], source="rest")
+    _apply(runtime, org, CampaignResultReported.model_validate(item.model_dump(include=results.EVENT_FIELDS)))
+
+
+def _beat_forecasts(runtime: Runtime, org: str, creator: str, campaigns: int, factor: float) -> None:
+    """The creator's posts come in at `factor` times the pooled model's forecast, campaign after campaign."""
+    pooled = _approve(runtime, "probe", f"probe-{creator}", creator)  # an organisation with no results
+    for i in range(campaigns):
+        _approve(runtime, org, f"past-{creator}-{i}", creator)
+        _report(runtime, org, f"past-{creator}-{i}", creator, pooled["reach"] * factor,
+                pooled["engagements"] * factor)  # fmt: skip
+
+
+def test_one_organisations_results_change_its_own_forecasts_only(runtime: Runtime) -> None:
+    before = {org: _approve(runtime, org, "cmp-before", "cr-9") for org in ("acme", "globex")}
+    assert before["acme"] == before["globex"]  # the same pooled prior
+    _beat_forecasts(runtime, "acme", "cr-1", campaigns=12, factor=3.0)
+    acme, globex = (_approve(runtime, org, "cmp-next", "cr-9") for org in ("acme", "globex"))
+    assert globex == before["globex"]  # acme's results did not reach globex
+    assert acme["reach"] > 1.3 * before["acme"]["reach"]  # acme's own forecasts learnt it under-forecasts
+    assert acme["engagements"] > 1.3 * before["acme"]["engagements"]
+
+
+def test_a_creators_own_record_moves_its_forecast_more_than_its_peers(runtime: Runtime) -> None:
+    _beat_forecasts(runtime, "acme", "cr-1", campaigns=8, factor=4.0)
+    _beat_forecasts(runtime, "acme", "cr-2", campaigns=8, factor=1.0)
+    star, steady, new = (_approve(runtime, "acme", "cmp-next", c) for c in ("cr-1", "cr-2", "cr-3"))
+    assert star["reach"] > 1.5 * steady["reach"]  # same figures, different track records
+    assert steady["reach"] < new["reach"] < star["reach"]  # a newcomer gets the organisation's norm
+
+
+def test_few_results_are_shrunk_toward_the_pooled_model() -> None:
+    assert learning.shrunk_mean(np.array([1.0]), learning.CREATOR_PRIOR) == pytest.approx(1 / 6)
+    assert learning.shrunk_mean(np.full(95, 1.0), learning.CREATOR_PRIOR) == pytest.approx(0.95)
+
+
+def test_pooled_model_learns_only_from_organisations_that_opted_in() -> None:
+    assert pooled_orgs([]) == [] and pooled_orgs(["acme"]) == ["acme"] and pooled_orgs(["*"]) is None
+
+
+def test_plan_lines_carry_the_organisations_own_learning(runtime: Runtime, client: TestClient) -> None:
+    _beat_forecasts(runtime, "acme", "cr-77", campaigns=12, factor=3.0)
+    planned = {}
+    for org in ("acme", "globex"):  # the same campaign and creators in both organisations
+        apply(runtime, opened(), org)
+        for i in range(4):
+            apply(runtime, decided(i, "instagram"), org)
+        r = client.post(
+            f"/v1/campaigns/{CAMPAIGN}/plan", json={"variants": VARIANTS}, headers={"X-Org-Id": org}
+        )
+        assert r.status_code == 201, r.text
+        planned[org] = sum(
+            m["p50"] for x in r.json()["lines"] for m in x["forecast"] if m["metric"] == "reach"
+        )
+    assert planned["acme"] > 1.3 * planned["globex"]
