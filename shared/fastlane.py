@@ -20,6 +20,7 @@ from starlette.types import Receive, Scope, Send
 
 from shared.http import read_body, replay_body, usable_correlation_id
 from shared.identity.keys import Principal
+from shared.limits import header_size_problem
 from shared.observability import CORRELATION_HEADER, HTTP_LATENCY, HTTP_REQUESTS, correlation
 from shared.security import security_headers
 
@@ -59,7 +60,7 @@ class ServiceApp(FastAPI):
             return
         headers = dict(scope["headers"])
         runtime: Runtime = self.state.runtime
-        if not _eligible(headers, runtime):
+        if not _eligible(headers, runtime) or header_size_problem(scope["headers"]):
             await super().__call__(scope, receive, send)
             return
         body = await read_body(receive)

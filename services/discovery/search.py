@@ -21,6 +21,7 @@ from services.discovery.catalog import mask
 from services.discovery.models import Creator, CreatorMarket
 from services.discovery.schemas import EngagementFilter, MarketFigure, SearchHit, SearchIn, SearchOut
 from shared.errors import Invalid
+from shared.input_limits import column_problem
 from shared.vocabulary import CATEGORIES, LANGUAGES, PLATFORMS, TIERS, follower_tier
 
 THIN_AUDIENCE = 0.5  # below this share of the audience with a known country, market figures are thin
@@ -192,13 +193,17 @@ def encode_cursor(value: Any, creator_id: str) -> str:
     return base64.urlsafe_b64encode(orjson.dumps([value, creator_id])).decode()
 
 
-def decode_cursor(cursor: str) -> tuple[Any, str]:
+def decode_cursor(cursor: str, sort: str) -> tuple[Any, str]:
     try:
         value, creator_id = orjson.loads(base64.urlsafe_b64decode(cursor.encode()))
     except (ValueError, TypeError) as exc:
         raise Invalid("cursor is not one this service issued", field="cursor") from exc
     if not isinstance(creator_id, str) or not isinstance(value, (int, float)):
         raise Invalid("cursor is not one this service issued", field="cursor")
+    columns = Creator.__table__.c  # type: ignore[attr-defined]
+    # A forged cursor must not reach the database with a key its column can't hold (2^63, 1e400).
+    if reason := column_problem(value, columns[sort]) or column_problem(creator_id, columns.creator_id):
+        raise Invalid(f"cursor is not one this service issued ({reason})", field="cursor")
     return value, creator_id
 
 
@@ -216,7 +221,7 @@ def search(session: Session, org_id: str, q: SearchIn, dense_at: int = DENSE_AT)
     if q.sort == "price_usd":
         stmt = stmt.where(col(Creator.price_usd).is_not(None))
     if q.cursor:
-        value, after = decode_cursor(q.cursor)
+        value, after = decode_cursor(q.cursor, q.sort)
         position = tuple_(key, col(Creator.creator_id))
         stmt = stmt.where(
             position < tuple_(value, after) if q.descending else position > tuple_(value, after)

@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from shared.events import AccountStats, Reason
+from shared.plausibility import Plausible
 from shared.vocabulary import RiskLevel
 
 
@@ -115,7 +116,7 @@ class CommentIn(BaseModel):
     author: str | None = Field(None, max_length=100)
 
 
-class HistoryRequest(BaseModel):
+class HistoryRequest(Plausible):
     """A creator's history: month-end follower counts, recent comments, optional campaign hourly clicks."""
 
     model_config = ConfigDict(extra="forbid")
