@@ -95,19 +95,25 @@ def database_unavailable(exc: BaseException) -> bool:
     )
 
 
-def unexpected_problem(exc: Exception) -> JSONResponse:
+def unexpected_problem(exc: Exception, where: str = "") -> JSONResponse:
     """The answer to an exception nobody handled: 503 + Retry-After for a database outage, 422 for a value
     a column cannot hold (the limits in shared.input_limits should have caught it first), else 500. The
     details go to the log under the response's correlation id, never to the caller."""
     if database_unavailable(exc):
-        log.warning("database unavailable", extra={"fields": {"error": str(exc).splitlines()[0][:300]}})
+        log.warning(
+            "database unavailable",
+            extra={"fields": {"request": where, "error": str(exc).splitlines()[0][:300]}},
+        )
         return problem(503, "database_unavailable", "Service unavailable",
                        "the database is not reachable just now; retry later",
                        headers={"Retry-After": str(DATABASE_RETRY_AFTER_S)})  # fmt: skip
     if isinstance(exc, sa.DataError):
-        log.warning("value refused by the database", extra={"fields": {"error": str(exc.orig)[:300]}})
+        log.warning(
+            "value refused by the database",
+            extra={"fields": {"request": where, "error": str(exc.orig)[:300]}},
+        )
         return problem(422, "invalid", "Invalid request", f"a value does not fit its column: {exc.orig}")
-    log.error("unhandled error", exc_info=exc)
+    log.error("unhandled error", exc_info=exc, extra={"fields": {"request": where}})
     return problem(500, "internal_error", "Internal server error",
                    "an unexpected error; quote the correlation_id when you report it")  # fmt: skip
 

@@ -79,7 +79,7 @@ class ProblemBoundary:
         except Exception as exc:
             if started:  # too late for another status; the server closes the connection
                 raise
-            await unexpected_problem(exc)(scope, receive, send)
+            await unexpected_problem(exc, f"{scope['method']} {scope['path']}")(scope, receive, send)
 
 
 def usable_correlation_id(raw: bytes | None) -> str | None:
