@@ -4,8 +4,9 @@ numbers. Without them PostgreSQL answered 500 where SQLite silently stored what 
 
 The limits come from the service's own tables by column name (a body's `creator_id` is bounded by the
 `creator_id` columns); a value whose name matches no column still gets the NUL, int64 and finiteness
-checks. Names shared by several tables take the widest column, so no valid value is refused; anything
-still too large for a narrower column is the database's DataError, a 422 (shared.errors).
+checks. Text whose name several tables share takes the widest column, so no valid text is refused (text
+still too long for a narrower one is the database's DataError, a 422 without the field: shared.errors);
+integers take the narrowest range, as no real count or version comes near 2^31.
 """
 
 from __future__ import annotations
@@ -50,7 +51,7 @@ class ColumnLimits:
                     lengths[column.name] = max(length, lengths.get(column.name, 0))
                 if bounds := _int_range(column.type):
                     low, high = ranges.get(column.name, bounds)
-                    ranges[column.name] = (min(low, bounds[0]), max(high, bounds[1]))
+                    ranges[column.name] = (max(low, bounds[0]), min(high, bounds[1]))
         return cls(lengths, ranges)
 
     def length(self, name: str | int) -> int | None:
