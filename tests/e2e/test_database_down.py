@@ -4,6 +4,7 @@ be opened)."""
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import threading
 from collections.abc import Callable, Iterator
@@ -62,10 +63,8 @@ class Outage:
     def cut(self) -> None:
         self.up.clear()
         for s in self.open:
-            try:
+            with contextlib.suppress(OSError):
                 s.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
         self.open.clear()
 
     def restore(self) -> None:
