@@ -59,9 +59,10 @@ class ProblemBoundary:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+        guarded = self._guarded if scope["type"] == "http" else self.app
+        await guarded(scope, receive, send)
+
+    async def _guarded(self, scope: Scope, receive: Receive, send: Send) -> None:
         if refusal := header_size_problem(scope.get("headers") or []):
             await problem(431, "headers_too_large", "Request header fields too large", refusal)(
                 scope, receive, send
