@@ -114,7 +114,7 @@ class MarketStats(Contract):
     engagement_rate: float = Field(ge=0, le=1)
 
 
-class CreatorSnapshot(Contract):
+class CreatorSnapshot(Contract, Plausible):
     """What downstream services need to know about a creator at decision time."""
 
     creator_id: str

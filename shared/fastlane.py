@@ -20,6 +20,7 @@ from starlette.types import Receive, Scope, Send
 
 from shared.http import read_body, replay_body, usable_correlation_id
 from shared.identity.keys import Principal
+from shared.input_limits import document_limits
 from shared.limits import header_size_problem
 from shared.observability import CORRELATION_HEADER, HTTP_LATENCY, HTTP_REQUESTS, correlation
 from shared.security import security_headers
@@ -53,6 +54,14 @@ class ServiceApp(FastAPI):
 
     def add_fast_route(self, service: str, path: str, handler: FastHandler) -> None:
         self._fast[path] = _Route(service, path, handler)
+
+    def openapi(self) -> dict[str, Any]:
+        """The document with the input limits every route applies (shared.input_limits) written in."""
+        if self.openapi_schema is None:
+            schema = super().openapi()
+            if limits := getattr(self.state, "input_limits", None):
+                document_limits(schema, limits)
+        return super().openapi()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         route = self._fast.get(scope["path"]) if scope["type"] == "http" else None

@@ -185,3 +185,28 @@ async def check_input(request: Request) -> None:
         raise RequestValidationError(
             [{"type": "value_error", "loc": loc, "msg": reason, "input": None} for loc, reason in found[:50]]
         )
+
+
+def document_limits(openapi: dict[str, Any], limits: ColumnLimits) -> None:
+    """Write the limits into an OpenAPI document, so clients (and generated tests) know them: maxLength on
+    text and minimum/maximum on integers, by the same names the checks use, where the schema is wider."""
+    for schema in openapi.get("components", {}).get("schemas", {}).values():
+        for name, prop in (schema.get("properties") or {}).items():
+            _bound(prop, name, limits)
+    for operations in openapi.get("paths", {}).values():
+        for operation in operations.values():
+            for param in operation.get("parameters", []) if isinstance(operation, dict) else []:
+                if param.get("in") in ("query", "path"):
+                    _bound(param.get("schema", {}), param["name"], limits)
+
+
+def _bound(schema: dict[str, Any], name: str, limits: ColumnLimits) -> None:
+    for variant in [schema, *schema.get("anyOf", []), schema.get("items") or {}]:
+        kind = variant.get("type")
+        longest = limits.length(name)
+        if kind == "string" and longest is not None and variant.get("maxLength", longest + 1) > longest:
+            variant["maxLength"] = longest
+        elif kind == "integer":
+            low, high = limits.int_range(name)
+            variant["minimum"] = max(variant.get("minimum", low), low)
+            variant["maximum"] = min(variant.get("maximum", high), high)

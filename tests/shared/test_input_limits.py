@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from shared.input_limits import INT64, ColumnLimits, problems
+from shared.input_limits import INT64, ColumnLimits, document_limits, problems
 
 LIMITS = ColumnLimits(
     lengths={"creator_id": 64, "name": 200}, int_ranges={"followers": (-(2**31), 2**31 - 1)}
@@ -41,3 +41,24 @@ def test_plain_bulk_columns_pass_and_keys_with_nul_are_named() -> None:
         _found({"followers": list(range(100_000)), "rate": [0.5] * 100_000, "creator_id": ["a"] * 10}) == {}
     )
     assert set(_found({"audience_age": {"\x00": 0.1}})) == {"audience_age.\x00"}
+
+
+def test_openapi_documents_the_limits_where_the_schema_is_wider() -> None:
+    doc: dict[str, Any] = {
+        "components": {"schemas": {"SearchIn": {"properties": {
+            "min_followers": {"anyOf": [{"type": "integer", "minimum": 0}, {"type": "null"}]},
+            "creator_id": {"type": "string", "maxLength": 32},
+            "name": {"type": "string"},
+        }}}},
+        "paths": {"/c/{creator_id}": {"get": {"parameters": [
+            {"name": "creator_id", "in": "path", "schema": {"type": "string"}},
+            {"name": "limit", "in": "query", "schema": {"type": "integer", "maximum": 100}},
+        ]}}},
+    }  # fmt: skip
+    document_limits(doc, LIMITS)
+    props = doc["components"]["schemas"]["SearchIn"]["properties"]
+    assert props["min_followers"]["anyOf"][0] == {"type": "integer", "minimum": 0, "maximum": 2**31 - 1}
+    assert props["creator_id"]["maxLength"] == 32 and props["name"]["maxLength"] == 200
+    creator, limit = doc["paths"]["/c/{creator_id}"]["get"]["parameters"]
+    assert creator["schema"]["maxLength"] == 64
+    assert limit["schema"] == {"type": "integer", "minimum": INT64[0], "maximum": 100}
