@@ -112,7 +112,8 @@ def unexpected_problem(exc: Exception, where: str = "") -> JSONResponse:
             "value refused by the database",
             extra={"fields": {"request": where, "error": str(exc.orig)[:300]}},
         )
-        return problem(422, "invalid", "Invalid request", f"a value does not fit its column: {exc.orig}")
+        reason = str(exc.orig).splitlines()[0][:200]  # the database's one-line reason, without the SQL
+        return problem(422, "invalid", "Invalid request", f"a value does not fit its column: {reason}")
     log.error("unhandled error", exc_info=exc, extra={"fields": {"request": where}})
     return problem(500, "internal_error", "Internal server error",
                    "an unexpected error; quote the correlation_id when you report it")  # fmt: skip

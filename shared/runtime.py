@@ -267,7 +267,7 @@ def create_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
     for path, handler in spec.fast_routes.items():
         app.add_fast_route(settings.service_name, path, handler)
     install_error_handlers(app)
-    # Before the routers are included: their models are imported, so the service's tables are known.
+    # The limits of the service's own tables and shared's (identity, webhooks), all imported by now.
     app.state.input_limits = ColumnLimits.of_modules(
         spec.handlers.__module__.rsplit(".", 1)[0] + ".", "shared."
     )

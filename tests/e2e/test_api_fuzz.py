@@ -7,6 +7,7 @@ the assertion is on server errors, counted at the transport so the checks' own r
 
 from __future__ import annotations
 
+import os
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
@@ -25,9 +26,13 @@ from shared.runtime import IDENTITY_MIGRATIONS, create_app
 from tandem.services import SERVICES
 
 pytestmark = [pytest.mark.integration]
-# Derandomized: the same examples every run, so CI is repeatable; raise max_examples locally to dig deeper.
+# Derandomized: the same examples every run, so CI is repeatable; TANDEM_FUZZ_EXAMPLES=200 digs deeper.
 FUZZ = settings(
-    max_examples=30, deadline=None, suppress_health_check=list(HealthCheck), database=None, derandomize=True
+    max_examples=int(os.environ.get("TANDEM_FUZZ_EXAMPLES", "30")),
+    deadline=None,
+    suppress_health_check=list(HealthCheck),
+    database=None,
+    derandomize=True,
 )
 ORG = "fuzz"
 
