@@ -99,6 +99,8 @@ def unexpected_problem(exc: Exception, where: str = "") -> JSONResponse:
     """The answer to an exception nobody handled: 503 + Retry-After for a database outage, 422 for a value
     a column cannot hold (the limits in shared.input_limits should have caught it first), else 500. The
     details go to the log under the response's correlation id, never to the caller."""
+    while isinstance(exc, ExceptionGroup) and len(exc.exceptions) == 1:  # task groups wrap what they raise
+        exc = exc.exceptions[0]
     if database_unavailable(exc):
         log.warning(
             "database unavailable",
