@@ -49,7 +49,9 @@ class SimulationOut(BaseModel):
     share_to_people: float = Field(description="Share of finalists that at least one person sees.")
     hours: float
     capacity: float = Field(description="Reviews the team can do in a month.")
-    utilisation: float
+    utilisation: float | None = Field(
+        description="Reviews / capacity; null when there are reviews and no capacity at all (JSON has no infinity)."
+    )
     backlog: float = Field(description="Reviews left over at the end of the month.")
     backlog_days: float = Field(description="Working days the backlog would take the team to clear.")
 
@@ -77,7 +79,7 @@ def simulate(p: SimulationIn) -> SimulationOut:
         share_to_people=(strategic + to_people + audits) / finalists if finalists else 0.0,
         hours=reviews * p.minutes_per_review / 60,
         capacity=capacity,
-        utilisation=reviews / capacity if capacity else float("inf") if reviews else 0.0,
+        utilisation=reviews / capacity if capacity else None if reviews else 0.0,
         backlog=backlog,
         backlog_days=backlog / daily if daily else 0.0,
     )
