@@ -37,6 +37,7 @@ class ColumnLimits:
 
     lengths: dict[str, int] = field(default_factory=dict)
     int_ranges: dict[str, tuple[int, int]] = field(default_factory=dict)
+    _bounds: dict[str | int, tuple[int | None, tuple[int, int]]] = field(default_factory=dict, repr=False)
 
     @classmethod
     def of_modules(cls, *prefixes: str) -> ColumnLimits:
@@ -53,6 +54,13 @@ class ColumnLimits:
                     low, high = ranges.get(column.name, bounds)
                     ranges[column.name] = (max(low, bounds[0]), min(high, bounds[1]))
         return cls(lengths, ranges)
+
+    def bounds(self, name: str | int) -> tuple[int | None, tuple[int, int]]:
+        """(longest text, integer range) for a name, remembered: the body walk asks for every value."""
+        known = self._bounds.get(name)
+        if known is None:
+            known = self._bounds[name] = (self.length(name), self.int_range(name))
+        return known
 
     def length(self, name: str | int) -> int | None:
         column = self._column(name, self.lengths)
@@ -108,21 +116,42 @@ def value_problem(value: Any, longest: int | None, int_range: tuple[int, int]) -
 
 def problems(
     value: Any, limits: ColumnLimits, loc: tuple[str | int, ...] = (), name: str | int | None = None
-) -> Iterator[Problem]:
+) -> list[Problem]:
     """Every value in a parsed JSON document that no column could hold, with its location. A value is
-    bounded by the column of its key; a list's items by the list's key (`creator_ids` -> `creator_id`)."""
-    name = name if name is not None else (loc[-1] if loc else "")
-    if isinstance(value, dict):
-        for key, item in value.items():
-            if NUL in key:
-                yield (*loc, key), "names cannot contain NUL characters (\\u0000)"
-            yield from problems(item, limits, (*loc, key))
-    elif isinstance(value, list):
-        if not _plainly_fine(value, limits, name):
-            for index, item in enumerate(value):
-                yield from problems(item, limits, (*loc, index), name)
-    elif reason := scalar_problem(value, name, limits):
-        yield loc, reason
+    bounded by the column of its key; a list's items by the list's key (`creator_ids` -> `creator_id`).
+    A loop, not recursion, and paths spelled out only for problems: it runs on every request body."""
+    found: list[Problem] = []
+    stack: list[tuple[Any, Any, str | int]] = [
+        (value, None, name if name is not None else (loc[-1] if loc else ""))
+    ]
+    while stack:
+        item, path, column = stack.pop()  # path: a linked (parent, key) pair
+        kind = type(item)
+        if kind is dict:
+            for key, child in item.items():
+                if NUL in key:
+                    found.append(
+                        (_spelled(loc, (path, key)), "names cannot contain NUL characters (\\u0000)")
+                    )
+                stack.append((child, (path, key), key))
+        elif kind is list:
+            if not _plainly_fine(item, limits, column):
+                stack.extend((child, (path, index), column) for index, child in enumerate(item))
+        elif kind is str or kind is int or kind is float:
+            longest, int_range = limits.bounds(column)
+            if (kind is float and not math.isfinite(item)) or (kind is str and (NUL in item or (
+                    longest is not None and len(item) > longest))) or (kind is int and not (
+                    int_range[0] <= item <= int_range[1])):  # fmt: skip
+                found.append((_spelled(loc, path), value_problem(item, longest, int_range) or "invalid"))
+    return found
+
+
+def _spelled(loc: tuple[str | int, ...], path: Any) -> tuple[str | int, ...]:
+    keys: list[str | int] = []
+    while path is not None:
+        path, key = path
+        keys.append(key)
+    return (*loc, *reversed(keys))
 
 
 def _plainly_fine(items: list[Any], limits: ColumnLimits, name: str | int) -> bool:
