@@ -2,16 +2,28 @@
 
 from __future__ import annotations
 
+import logging
+import sqlite3
 from typing import Any
 
+import psycopg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy import exc as sa
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from shared.observability import current_correlation_id
 
+log = logging.getLogger(__name__)
 PROBLEM_JSON = "application/problem+json"
+# How long a client should wait after a database outage before trying again: the pool's pre-ping
+# reconnects on the next checkout, so a short wait is enough once the database is back.
+DATABASE_RETRY_AFTER_S = 5
+# SQLite's ways of saying "the file is not usable now" (gone, locked, read-only, I/O), as opposed to bugs
+# such as a missing table, which stay 500s.
+_SQLITE_UNAVAILABLE = ("unable to open", "database is locked", "disk i/o error", "readonly database")
 
 
 class TandemError(Exception):
@@ -48,7 +60,12 @@ class Forbidden(TandemError):
 
 
 def problem(
-    status: int, code: str, title: str, detail: str, errors: list[dict[str, Any]] | None = None
+    status: int,
+    code: str,
+    title: str,
+    detail: str,
+    errors: list[dict[str, Any]] | None = None,
+    headers: dict[str, str] | None = None,
 ) -> JSONResponse:
     body: dict[str, Any] = {
         "type": f"https://tandem.example/problems/{code}",
@@ -61,7 +78,47 @@ def problem(
         body["errors"] = errors
     if cid := current_correlation_id():
         body["correlation_id"] = cid
-    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON)
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+
+
+def database_unavailable(exc: BaseException) -> bool:
+    """The database could not be reached or used just now (a retry later can succeed), on PostgreSQL or
+    SQLite; a failing statement (a bug, a constraint) is not an outage."""
+    if isinstance(exc, sa.DisconnectionError | sa.TimeoutError | psycopg.OperationalError):
+        return True
+    if not isinstance(exc, sa.DBAPIError):
+        return False
+    if exc.connection_invalidated or isinstance(exc.orig, psycopg.OperationalError | psycopg.InterfaceError):
+        return True
+    return isinstance(exc.orig, sqlite3.OperationalError) and any(
+        s in str(exc.orig).lower() for s in _SQLITE_UNAVAILABLE
+    )
+
+
+def unexpected_problem(exc: Exception, where: str = "") -> JSONResponse:
+    """The answer to an exception nobody handled: 503 + Retry-After for a database outage, 422 for a value
+    a column cannot hold (the limits in shared.input_limits should have caught it first), else 500. The
+    details go to the log under the response's correlation id, never to the caller."""
+    while isinstance(exc, ExceptionGroup) and len(exc.exceptions) == 1:  # task groups wrap what they raise
+        exc = exc.exceptions[0]
+    if database_unavailable(exc):
+        log.warning(
+            "database unavailable",
+            extra={"fields": {"request": where, "error": str(exc).splitlines()[0][:300]}},
+        )
+        return problem(503, "database_unavailable", "Service unavailable",
+                       "the database is not reachable just now; retry later",
+                       headers={"Retry-After": str(DATABASE_RETRY_AFTER_S)})  # fmt: skip
+    if isinstance(exc, sa.DataError):
+        log.warning(
+            "value refused by the database",
+            extra={"fields": {"request": where, "error": str(exc.orig)[:300]}},
+        )
+        reason = str(exc.orig).splitlines()[0][:200]  # the database's one-line reason, without the SQL
+        return problem(422, "invalid", "Invalid request", f"a value does not fit its column: {reason}")
+    log.error("unhandled error", exc_info=exc, extra={"fields": {"request": where}})
+    return problem(500, "internal_error", "Internal server error",
+                   "an unexpected error; quote the correlation_id when you report it")  # fmt: skip
 
 
 def _field(loc: tuple[Any, ...] | list[Any]) -> str:
@@ -70,6 +127,16 @@ def _field(loc: tuple[Any, ...] | list[Any]) -> str:
     if parts and parts[0] in ("body", "query", "path", "header", "cookie"):
         parts = parts[1:]
     return ".".join(parts) or "body"
+
+
+def allowed_methods(app: FastAPI, request: Request) -> list[str]:
+    """Every method some route serves at this path (a path can have one route per method)."""
+    methods: set[str] = set()
+    for route in app.router.routes:
+        match, _ = route.matches({**request.scope, "method": "OPTIONS"})
+        if match != Match.NONE:
+            methods |= set(getattr(route, "methods", None) or ())
+    return sorted(methods)
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -86,8 +153,11 @@ def install_error_handlers(app: FastAPI) -> None:
         return problem(422, "validation_error", "Request failed validation", detail, errors)
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         code = {404: "not_found", 405: "method_not_allowed", 413: "too_large"}.get(
             exc.status_code, "http_error"
         )
-        return problem(exc.status_code, code, str(exc.detail), str(exc.detail))
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:  # RFC 9110: a 405 lists the methods the resource does support
+            headers["Allow"] = ", ".join(allowed_methods(app, request))
+        return problem(exc.status_code, code, str(exc.detail), str(exc.detail), headers=headers)

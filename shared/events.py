@@ -16,6 +16,7 @@ import orjson
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, create_model
 
 from shared import topics
+from shared.plausibility import Plausible
 from shared.vocabulary import (
     CampaignObjective,
     CampaignStage,
@@ -34,9 +35,10 @@ def utcnow() -> datetime:
 
 
 class Contract(BaseModel):
-    """Base for event parts: immutable and strict, so a producer's typo fails loudly."""
+    """Base for event parts: immutable and strict, so a producer's typo fails loudly. Numbers are finite:
+    JSON has no NaN or infinity (they were published as `null`, which the event's own schema refuses)."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
 
 class Event(Contract):
@@ -136,7 +138,7 @@ class MarketStats(Contract):
     engagement_rate: float = Field(ge=0, le=1, description="Engagement rate of that audience, fraction 0-1.")
 
 
-class CreatorSnapshot(Contract):
+class CreatorSnapshot(Contract, Plausible):
     """What downstream services need to know about a creator at decision time."""
 
     creator_id: str = Field(description="The creator's id in your catalogue.")
@@ -286,7 +288,7 @@ class ReviewEscalated(Event):
     escalated_at: AwareDatetime
 
 
-class RelationshipUpdated(Event):
+class RelationshipUpdated(Event, Plausible):
     """A collaboration's history changed: outcome against forecast, notes, incidents."""
 
     event_type: ClassVar[str] = "relationship.updated"
@@ -387,7 +389,7 @@ class ExperimentObservationsRecorded(Event):
     recorded_at: AwareDatetime
 
 
-class CampaignResultReported(Event):
+class CampaignResultReported(Event, Plausible):
     event_type: ClassVar[str] = "campaign.result_reported"
     topic: ClassVar[str] = topics.CAMPAIGN_RESULTS
     key_field: ClassVar[str] = "campaign_id"

@@ -20,6 +20,8 @@ from starlette.types import Receive, Scope, Send
 
 from shared.http import read_body, replay_body, usable_correlation_id
 from shared.identity.keys import Principal
+from shared.input_limits import document_limits
+from shared.limits import header_size_problem
 from shared.observability import CORRELATION_HEADER, HTTP_LATENCY, HTTP_REQUESTS, correlation
 from shared.security import security_headers
 
@@ -31,6 +33,7 @@ FastHandler = Callable[["Runtime", Principal, bytes], bytes | None]
 
 _CORRELATION = CORRELATION_HEADER.lower().encode()
 _JSON = (b"content-type", b"application/json")
+_NUL = b"\\u0000"  # how JSON writes a NUL character
 
 
 class _Route:
@@ -52,6 +55,14 @@ class ServiceApp(FastAPI):
     def add_fast_route(self, service: str, path: str, handler: FastHandler) -> None:
         self._fast[path] = _Route(service, path, handler)
 
+    def openapi(self) -> dict[str, Any]:
+        """The document with the input limits every route applies (shared.input_limits) written in."""
+        if self.openapi_schema is None:
+            schema = super().openapi()
+            if limits := getattr(self.state, "input_limits", None):
+                document_limits(schema, limits)
+        return super().openapi()
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         route = self._fast.get(scope["path"]) if scope["type"] == "http" else None
         if route is None or scope["method"] != "POST":
@@ -59,10 +70,13 @@ class ServiceApp(FastAPI):
             return
         headers = dict(scope["headers"])
         runtime: Runtime = self.state.runtime
-        if not _eligible(headers, runtime):
+        if not _eligible(headers, runtime) or header_size_problem(scope["headers"]):
             await super().__call__(scope, receive, send)
             return
         body = await read_body(receive)
+        if _NUL in body:  # text no column can hold: the full stack's input limits name the field
+            await super().__call__(scope, replay_body(body), send)
+            return
         started = time.perf_counter()
         with correlation(usable_correlation_id(headers.get(_CORRELATION))) as cid:
             answer = _answer(route, runtime, scope["path"], headers, body)

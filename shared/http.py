@@ -11,7 +11,8 @@ from fastapi.responses import JSONResponse
 from prometheus_client import make_asgi_app
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from shared.limits import BodySizeLimit, RateLimit
+from shared.errors import problem, unexpected_problem
+from shared.limits import BodySizeLimit, RateLimit, header_size_problem
 from shared.observability import CORRELATION_HEADER, HTTP_LATENCY, HTTP_REQUESTS, correlation
 from shared.security import SecurityHeaders
 
@@ -47,6 +48,40 @@ class CorrelationMiddleware:
                 route = getattr(scope.get("route"), "path", "unmatched")
                 HTTP_REQUESTS.labels(self.service, scope["method"], route, str(status)).inc()
                 HTTP_LATENCY.labels(self.service, route).observe(time.perf_counter() - started)
+
+
+class ProblemBoundary:
+    """Every error is a problem response: requests whose headers are too large are refused (431) before
+    any work, and an exception nobody handled becomes 503 (database down), 422 or 500 problem details
+    with the correlation id instead of the server's plain-text 500 (pure ASGI: it also covers the other
+    middlewares, e.g. idempotency's database work)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        guarded = self._guarded if scope["type"] == "http" else self.app
+        await guarded(scope, receive, send)
+
+    async def _guarded(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if refusal := header_size_problem(scope.get("headers") or []):
+            await problem(431, "headers_too_large", "Request header fields too large", refusal)(
+                scope, receive, send
+            )
+            return
+        started = False
+
+        async def watch(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, watch)
+        except Exception as exc:
+            if started:  # too late for another status; the server closes the connection
+                raise
+            await unexpected_problem(exc, f"{scope['method']} {scope['path']}")(scope, receive, send)
 
 
 def usable_correlation_id(raw: bytes | None) -> str | None:
@@ -134,5 +169,6 @@ def install_common(
     # Added last = outermost: the correlation id and metrics also cover refused requests.
     app.add_middleware(RateLimit, per_minute=rate_limit_per_minute)
     app.add_middleware(BodySizeLimit, max_bytes=max_body_bytes)
+    app.add_middleware(ProblemBoundary)  # inside the correlation id, outside every other layer
     app.add_middleware(CorrelationMiddleware, service=service)
     app.add_middleware(SecurityHeaders)  # outermost: refusals and errors carry the headers too

@@ -29,6 +29,7 @@ from shared.http import install_common
 from shared.idempotency import IdempotencyMiddleware, IdempotencyStore
 from shared.identity.keys import KeyStore
 from shared.identity.revocation import RevocationVersion
+from shared.input_limits import ColumnLimits, check_input
 from shared.model_registry import ModelRegistry, ModelWatcher
 from shared.observability import configure_logging
 from shared.onnx_model import ModelSlot, OnnxModel
@@ -309,6 +310,10 @@ def create_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
     for path, handler in spec.fast_routes.items():
         app.add_fast_route(settings.service_name, path, handler)
     install_error_handlers(app)
+    # The limits of the service's own tables and shared's (identity, webhooks), all imported by now.
+    app.state.input_limits = ColumnLimits.of_modules(
+        spec.handlers.__module__.rsplit(".", 1)[0] + ".", "shared."
+    )
     # Innermost of the middlewares (added first): size and rate limits apply before a body is buffered.
     app.add_middleware(IdempotencyMiddleware)
     install_common(
@@ -324,9 +329,10 @@ def create_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
 
     for router in [*spec.routers, webhooks_router]:
         # Every API route needs a key in keys mode, whether or not it reads org data; pages under /app
-        # sign people in with their own session.
+        # sign people in with their own session. Every route's input is checked against the columns.
         api = router.prefix.startswith("/v1")
-        app.include_router(router, dependencies=[Depends(current_principal)] if api else None)
+        checks = [Depends(current_principal), Depends(check_input)] if api else [Depends(check_input)]
+        app.include_router(router, dependencies=checks)
     return app
 
 

@@ -9,6 +9,7 @@ runs on SQLite and PostgreSQL.
 from __future__ import annotations
 
 import base64
+import math
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -21,6 +22,7 @@ from services.discovery.catalog import mask
 from services.discovery.models import Creator, CreatorMarket
 from services.discovery.schemas import EngagementFilter, MarketFigure, SearchHit, SearchIn, SearchOut
 from shared.errors import Invalid
+from shared.input_limits import column_problem
 from shared.vocabulary import CATEGORIES, LANGUAGES, PLATFORMS, follower_tier
 
 THIN_AUDIENCE = 0.5  # below this share of the audience with a known country, market figures are thin
@@ -170,13 +172,21 @@ def encode_cursor(value: Any, creator_id: str) -> str:
     return base64.urlsafe_b64encode(orjson.dumps([value, creator_id])).decode()
 
 
-def decode_cursor(cursor: str) -> tuple[Any, str]:
+def decode_cursor(cursor: str, sort: str | None = None) -> tuple[Any, str]:
+    """The sort key and creator id a cursor holds; `sort` names the key's column (None: a relevance score)."""
     try:
         value, creator_id = orjson.loads(base64.urlsafe_b64decode(cursor.encode()))
     except (ValueError, TypeError) as exc:
         raise Invalid("cursor is not one this service issued", field="cursor") from exc
     if not isinstance(creator_id, str) or not isinstance(value, (int, float)):
         raise Invalid("cursor is not one this service issued", field="cursor")
+    columns = Creator.__table__.c  # type: ignore[attr-defined]
+    # A forged cursor must not reach the database with a key its column can't hold (2^63, 1e400).
+    key_problem = (
+        column_problem(value, columns[sort]) if sort else (None if math.isfinite(value) else "not finite")
+    )
+    if reason := key_problem or column_problem(creator_id, columns.creator_id):
+        raise Invalid(f"cursor is not one this service issued ({reason})", field="cursor")
     return value, creator_id
 
 
@@ -193,7 +203,7 @@ def search(session: Session, org_id: str, q: SearchIn, dense_at: int = DENSE_AT)
     conds = conditions(org_id, q, per_creator, session.get_bind().dialect.name)
     if q.sort == "price_usd":
         conds.append(col(Creator.price_usd).is_not(None))
-    position = decode_cursor(q.cursor) if q.cursor else None
+    position = decode_cursor(q.cursor, q.sort) if q.cursor else None
     page, more = grouping.keyset_page(session, org_id, key, conds, q.descending, q.limit, position)
     next_cursor = encode_cursor(*page[-1]) if more else None
     return _out(session, org_id, q, [cid for _, cid in page], next_cursor)

@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
 
 from shared.events import MetricForecast
+from shared.plausibility import Plausible
 from shared.vocabulary import MARKETS, ContentFormat, Platform
 
 
@@ -460,7 +461,7 @@ class PagePostsIn(BaseModel, json_schema_extra={"examples": [PAGE_POSTS_IN_EXAMP
     items: list[PagePostIn] = Field(min_length=1, max_length=10_000, description="1 to 10,000 posts.")
 
 
-class ResultIn(BaseModel):
+class ResultIn(Plausible):
     """Actual results of one piece of content by one creator (the payload of REST and partner webhooks)."""
 
     model_config = ConfigDict(extra="forbid")

@@ -8,6 +8,7 @@ from typing import Any, Literal, get_args
 from pydantic import BaseModel, ConfigDict, Field
 
 from shared.events import AccountStats, Reason
+from shared.plausibility import Plausible
 from shared.vocabulary import Platform, RiskLevel
 
 
@@ -197,7 +198,7 @@ HISTORY_REQUEST_EXAMPLE = {
 }
 
 
-class HistoryRequest(BaseModel, json_schema_extra={"examples": [HISTORY_REQUEST_EXAMPLE]}):
+class HistoryRequest(Plausible, json_schema_extra={"examples": [HISTORY_REQUEST_EXAMPLE]}):
     """A creator's history: month-end follower counts, recent comments, optional campaign hourly clicks."""
 
     model_config = ConfigDict(extra="forbid")

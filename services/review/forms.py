@@ -14,8 +14,9 @@ from services.review.simulator import SimulationIn, TeamMember
 
 
 def _text(form: Mapping[str, Any], name: str) -> str:
+    """A field as typed; NUL characters (which no keyboard types and PostgreSQL can't store) are dropped."""
     value = form.get(name)
-    return value.strip() if isinstance(value, str) else ""
+    return value.replace("\x00", "").strip() if isinstance(value, str) else ""
 
 
 def decision_from(form: Mapping[str, Any], reviewer_id: str) -> DecisionIn:

@@ -72,8 +72,9 @@ class SimulationOut(BaseModel):
     share_to_people: float = Field(description="Share of finalists that at least one person sees.")
     hours: float = Field(description="Hours of reviewing needed.")
     capacity: float = Field(description="Reviews the team can do in a month.")
-    utilisation: float = Field(
-        description="Reviews needed / team capacity (above 1 means a growing backlog)."
+    utilisation: float | None = Field(
+        description="Reviews needed / team capacity (above 1 means a growing backlog); null when there are "
+        "reviews and no capacity at all (JSON has no infinity)."
     )
     backlog: float = Field(description="Reviews left over at the end of the month.")
     backlog_days: float = Field(description="Working days the backlog would take the team to clear.")
@@ -102,7 +103,7 @@ def simulate(p: SimulationIn) -> SimulationOut:
         share_to_people=(strategic + to_people + audits) / finalists if finalists else 0.0,
         hours=reviews * p.minutes_per_review / 60,
         capacity=capacity,
-        utilisation=reviews / capacity if capacity else float("inf") if reviews else 0.0,
+        utilisation=reviews / capacity if capacity else None if reviews else 0.0,
         backlog=backlog,
         backlog_days=backlog / daily if daily else 0.0,
     )

@@ -137,3 +137,26 @@ def test_dispatcher_dead_letters_adjustment_for_unknown_forecast_with_reason(run
     [(topic, body)] = publisher.sent
     assert topic == topics.dlq(topics.FORECAST_ADJUSTMENTS)
     assert "no forecast fc-missing" in orjson.loads(body)["detail"]
+
+
+@pytest.mark.parametrize(("figures", "field"), [({"clicks": 3.0, "conversions": 5.0}, "conversions"),
+                                               ({"reach": 0.0, "engagements": 0.0, "clicks": 4.0}, "clicks")])  # fmt: skip
+def test_dispatcher_dead_letters_a_result_with_impossible_figures_naming_the_field(
+    runtime: Runtime, figures: dict[str, float], field: str
+) -> None:
+    """The same rules as REST and webhooks (shared.plausibility) hold for a result put straight on the topic."""
+    publisher = FakePublisher()
+    dispatcher = EventDispatcher(runtime.db, handlers(runtime), publisher, "forecast", retries=1, backoff_s=0)
+    event = CampaignResultReported(result_id="r-9", campaign_id="cmp-1", creator_id="cr-1", platform="instagram",
+                                   format="post", market="RU", reach=1000.0, engagements=50.0, posted_at=NOW)  # fmt: skip
+    envelope = orjson.loads(wrap(event, producer="forecast", correlation_id="c", org_id="acme").to_bytes())
+    envelope["payload"].update(figures)  # as a foreign producer would send it, past our own model
+    value = orjson.dumps(envelope)
+    record = ConsumerRecord(topics.CAMPAIGN_RESULTS, 0, None, 0, 0, 0, b"cmp-1", value,
+                            [("producer", b"forecast")], None, 1, len(value), 0)  # fmt: skip
+    assert dispatcher.apply(record) == "dead_letter"
+    [(topic, body)] = publisher.sent
+    assert topic == topics.dlq(topics.CAMPAIGN_RESULTS)
+    assert field in orjson.loads(body)["detail"]
+    with runtime.db.transaction() as session:
+        assert session.exec(select(ForecastOutcome)).all() == []

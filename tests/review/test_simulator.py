@@ -56,3 +56,9 @@ def test_simulator_counts_low_confidence_finalists_as_work_for_people() -> None:
     assert (r.low_confidence, r.auto_decided) == pytest.approx((130, 390))
     assert r.reviews == pytest.approx(879)
     assert simulate(base).low_confidence == 0
+
+
+def test_a_team_without_capacity_has_no_utilisation_rather_than_infinity() -> None:
+    r = simulate(SimulationIn(team=[]))
+    assert r.reviews > 0 and r.utilisation is None
+    assert "null" in r.model_dump_json() and "Infinity" not in r.model_dump_json()

@@ -2,12 +2,24 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from pydantic import BaseModel, Field
+from sqlalchemy import create_engine, text
 
-from shared.errors import PROBLEM_JSON, Conflict, Forbidden, Invalid, NotFound, install_error_handlers
+from shared.errors import (
+    PROBLEM_JSON,
+    Conflict,
+    Forbidden,
+    Invalid,
+    NotFound,
+    database_unavailable,
+    install_error_handlers,
+    unexpected_problem,
+)
 from shared.http import CorrelationMiddleware
 
 
@@ -147,3 +159,25 @@ def test_validation_error_keeps_field_named_like_a_location() -> None:
 
     body = TestClient(app).post("/routes", json={"path": "x"}).json()
     assert sorted(e["field"] for e in body["errors"]) == ["path", "query"]
+
+
+def _raised(url: str, sql: str) -> BaseException:
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            conn.execute(text(sql))
+    except Exception as exc:
+        return exc
+    finally:
+        engine.dispose()
+    raise AssertionError("no error")
+
+
+def test_database_outages_are_told_from_failing_statements(tmp_path: Path) -> None:
+    outage = _raised(f"sqlite:///{tmp_path / 'missing-dir' / 'x.db'}", "SELECT 1")
+    bug = _raised(f"sqlite:///{tmp_path / 'x.db'}", "SELECT * FROM no_such_table")
+    refused = _raised("postgresql+psycopg://postgres@127.0.0.1:9/x?connect_timeout=2", "SELECT 1")
+    assert database_unavailable(outage) and database_unavailable(refused)
+    assert not database_unavailable(bug) and not database_unavailable(ValueError("x"))
+    assert unexpected_problem(ExceptionGroup("wrapped", [refused])).status_code == 503  # type: ignore[list-item]
+    assert unexpected_problem(bug).status_code == 500  # type: ignore[arg-type]

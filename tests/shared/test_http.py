@@ -11,7 +11,9 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from prometheus_client import REGISTRY
 
+from shared.errors import PROBLEM_JSON, install_error_handlers
 from shared.http import CorrelationMiddleware, health_router, install_common
+from shared.limits import MAX_HEADER_BYTES, MAX_HEADER_FIELD_BYTES
 from shared.observability import current_correlation_id
 
 SERVICE = "http-test"
@@ -126,3 +128,56 @@ def test_middleware_serves_request_with_non_utf8_correlation_id() -> None:
         asyncio.run(app(scope, receive, send))  # type: ignore[arg-type]
     start = next(m for m in sent if m["type"] == "http.response.start")
     assert start["status"] == 200
+
+
+def _guarded_app() -> FastAPI:
+    app = FastAPI()
+    install_error_handlers(app)
+    install_common(app, "boundary-test", lambda: {"database": True})
+
+    @app.get("/boom")
+    async def boom() -> None:
+        raise RuntimeError("secret detail: /srv/app.py line 12")
+
+    @app.get("/things")
+    async def list_things() -> list[str]:
+        return []
+
+    @app.post("/things")
+    async def add_thing() -> dict[str, str]:
+        return {}
+
+    return app
+
+
+@pytest.fixture(scope="module")
+def guarded() -> TestClient:
+    return TestClient(_guarded_app(), raise_server_exceptions=False)
+
+
+def test_unexpected_error_is_a_500_problem_with_correlation_id_and_no_details(guarded: TestClient) -> None:
+    resp = guarded.get("/boom", headers={"X-Correlation-ID": "c-500"})
+    assert resp.status_code == 500
+    assert resp.headers["content-type"].startswith(PROBLEM_JSON)
+    body = resp.json()
+    assert body["code"] == "internal_error" and body["correlation_id"] == "c-500"
+    assert "secret" not in resp.text and resp.headers["x-correlation-id"] == "c-500"
+
+
+def test_method_not_allowed_lists_every_method_of_the_path(guarded: TestClient) -> None:
+    resp = guarded.delete("/things")
+    assert resp.status_code == 405
+    assert resp.headers["content-type"].startswith(PROBLEM_JSON)
+    assert resp.headers["allow"] == "GET, POST"
+
+
+def test_oversized_headers_are_a_431_problem(guarded: TestClient) -> None:
+    one = guarded.get("/things", headers={"X-Filler": "x" * (MAX_HEADER_FIELD_BYTES + 1)})
+    many = guarded.get(
+        "/things", headers={f"X-Filler-{i}": "x" * 4000 for i in range(MAX_HEADER_BYTES // 4000 + 1)}
+    )
+    for resp in (one, many):
+        assert resp.status_code == 431
+        assert resp.headers["content-type"].startswith(PROBLEM_JSON)
+        assert resp.json()["code"] == "headers_too_large" and resp.json()["correlation_id"]
+    assert guarded.get("/things", headers={"X-Filler": "x" * 4000}).status_code == 200

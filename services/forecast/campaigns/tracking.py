@@ -19,17 +19,6 @@ from shared.events import CampaignResultReported, PostBelowForecast
 ResultLike = ResultIn | CampaignResultReported
 
 
-def check_values(r: ResultLike, where: str = "") -> None:
-    """Refuse figures no post can have, naming the field."""
-    if r.engagements > r.reach:
-        raise Invalid(f"engagements ({r.engagements:g}) above reach ({r.reach:g}): every engagement comes from "
-                      "someone reached", field=f"{where}engagements")  # fmt: skip
-    if r.conversions > r.clicks:
-        raise Invalid(
-            f"conversions ({r.conversions:g}) above clicks ({r.clicks:g})", field=f"{where}conversions"
-        )
-
-
 def plan_line(session: Session, org_id: str, r: ResultLike, where: str = "") -> tuple[Line, PlanState] | None:
     """The plan line a result belongs to; None for a campaign without a plan and a result without line_id.
     Without line_id a result is matched to the creator's earliest unposted line on that platform and format."""
@@ -58,16 +47,16 @@ def plan_line(session: Session, org_id: str, r: ResultLike, where: str = "") -> 
 
 
 def validate(session: Session, org_id: str, items: list[ResultIn]) -> None:
-    """The REST and webhook check, before anything is stored: a 422 naming the result and field."""
+    """The REST and webhook check, before anything is stored: a 422 naming the result and field (figures no
+    post can have were refused by the model itself, shared.plausibility)."""
     for i, r in enumerate(items):
-        check_values(r, f"results.{i}.")
         plan_line(session, org_id, r, f"results.{i}.")
 
 
 def record(session: Session, outbox: Outbox, org_id: str, event: CampaignResultReported) -> LineResult | None:
     """A result on campaign.results.v1: stored against its line (once by result_id), alerts raised, messages
-    re-allocated. Bad figures or an unknown line raise, so the event goes to the dead-letter topic."""
-    check_values(event)
+    re-allocated. An unknown line raises, so the event goes to the dead-letter topic (as did implausible
+    figures, refused when the event was parsed)."""
     if (done := session.get(LineResult, event.result_id)) is not None:
         return done
     found = plan_line(session, org_id, event)
