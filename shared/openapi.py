@@ -82,6 +82,7 @@ ERRORS: dict[int, tuple[str, dict[str, Any]]] = {
     413: ("The request body is larger than the service's limit (code `too_large`).", {}),
     422: ("The request failed validation (code `validation_error` or `invalid`); `errors` names each field. "
           "Also: an Idempotency-Key reused with another body (code `idempotency_key_reused`).", {}),
+    431: ("A request header is over 8 KiB, or all headers together over 32 KiB (code `headers_too_large`).", {}),
     429: ("Too many requests for this caller (code `rate_limited`); wait Retry-After seconds.", _RATE_HEADERS),
     500: ("An unexpected error (the request's transaction is rolled back); quote `correlation_id` when you "
           "report it. A retry with the same Idempotency-Key runs again: errors are never replayed.", {}),
@@ -127,7 +128,7 @@ def png_response(what: str) -> dict[int | str, dict[str, Any]]:
 
 def error_statuses(path: str, method: str, operation: dict[str, Any], keys_mode: bool) -> list[int]:
     """The error statuses a caller of this operation can get, given how every service's edge behaves."""
-    statuses = [500, 503]
+    statuses = [431, 500, 503]
     params = operation.get("parameters", [])
     body = "requestBody" in operation
     if params or body:

@@ -176,7 +176,8 @@ def get_person(person_id: str, runtime: RuntimeDep, org_id: OrgDep) -> PersonOut
         return people.person(session, org_id, person_id)
 
 
-@router.post("/people/link", dependencies=JUDGE)
+@router.post("/people/link", dependencies=JUDGE,
+             responses=problems({404: "A creator in `creator_ids` is not in the catalogue."}))  # fmt: skip
 def link_people(body: PersonLinkIn, runtime: RuntimeDep, org_id: OrgDep, actor: ActorDep) -> PersonOut:
     """These creators are one person: a judgement, recorded as the caller."""
     with runtime.db.transaction() as session:
