@@ -29,13 +29,13 @@ from services.discovery import bulk, search
 from services.discovery.config import DiscoverySettings
 from services.discovery.matching import build_shortlist
 from services.discovery.models import Creator
-from services.discovery.schemas import AGE_BANDS, BriefIn, SearchIn
+from services.discovery.schemas import BriefIn, SearchIn
 from shared.bus.outbox import Outbox
 from shared.db import Database, migrate
 from shared.model_registry import ModelRegistry
 from shared.norms import engagement_norm
 from shared.settings import REPO_ROOT
-from shared.vocabulary import CATEGORIES, SHORT_VIDEO_PLATFORMS
+from shared.vocabulary import AGE_BANDS, CATEGORIES, SHORT_VIDEO_PLATFORMS
 from tandem.synthetic import LANGUAGE, MARKET_WEIGHTS, NEIGHBOURS, PLATFORMS_BY_SPHERE, RU_SPHERE
 
 ADMIN_URL = os.environ.get("TANDEM_TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")

@@ -31,7 +31,7 @@ import orjson
 from pydantic import TypeAdapter
 from sqlmodel import Session
 
-from services.discovery import catalog, textsearch
+from services.discovery import catalog, creator_history, textsearch
 from services.discovery.catalog import (
     DISCOVERY_ONLY_FIELDS,
     is_older,
@@ -291,6 +291,9 @@ def copy_upsert_payloads(
     ids = event_ids(now, len(changed))
     rows = [envelopes.row(payloads[cid], event_id) for cid, event_id in zip(changed, ids, strict=True)]
     _copy(cursor, "outbox_message", OUTBOX_COLUMNS, rows)
+    creator_history.record(
+        session, [r for cid in changed for r in creator_history.metric_rows(org_id, payloads[cid], now)]
+    )
     outbox.wakeup.set()
     return BulkResult(
         received=received,

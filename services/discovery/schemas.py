@@ -18,6 +18,7 @@ from pydantic import (
 
 from shared.events import AccountStats, CreatorSnapshot, MarketStats, Reason
 from shared.vocabulary import (
+    AGE_BANDS,
     CATEGORIES,
     LANGUAGES,
     MARKETS,
@@ -51,7 +52,6 @@ def _unique(values: list[str], what: str) -> None:
     raise ValueError(f"each {what} may appear once; repeated: {', '.join(repeated)}")
 
 
-AGE_BANDS: tuple[str, ...] = ("13-17", "18-24", "25-34", "35-44", "45-54", "55+")
 UNKNOWN_MARKET = ""  # a creator whose country no source names (e.g. the TikTok ranking files)
 
 
@@ -507,3 +507,79 @@ class LookalikesOut(BaseModel):
     features: list[str]
     candidates_considered: int
     results: list[Lookalike]
+
+
+# --- a creator's audience report and history (audience.py, history.py) ---------------------------------
+
+Confidence = Literal["high", "low", "unknown"]
+
+
+class AudienceShareOut(BaseModel):
+    value: str
+    share: float | None = Field(description="Null when the source names the value without measuring it.")
+    low: float | None = Field(None, description="95% interval, where a sample size makes one.")
+    high: float | None = None
+
+
+class MeasurementOut(BaseModel):
+    """Where a figure came from, when it was measured and how sure it is."""
+
+    source: str | None = Field(description="fraud audience check | catalogue import | null: no data yet")
+    measured_at: datetime | None
+    sample_size: int | None = Field(
+        description="Followers the figure rests on; null when the source says not."
+    )
+    confidence: Confidence = Field(
+        description="high: enough followers for a narrow interval; low: too few; unknown: no sample size."
+    )
+    note: str = ""
+
+
+class AudienceSectionOut(MeasurementOut):
+    shares: list[AudienceShareOut] = Field(default_factory=list, description="Largest share first.")
+
+
+class FakeShareSectionOut(MeasurementOut):
+    estimate: float | None = Field(description="Corrected fake-follower share; null when low confidence.")
+    low: float | None = None
+    high: float | None = None
+    audience_quality_score: int | None = None
+    model: str | None = Field(None, description="name:version of fraud's classifier")
+
+
+class AudienceReportOut(BaseModel):
+    creator_id: str
+    name: str
+    countries: AudienceSectionOut
+    languages: AudienceSectionOut
+    age: AudienceSectionOut
+    gender: AudienceSectionOut
+    fake_share: FakeShareSectionOut
+    follower_types: AudienceSectionOut
+
+
+class HistoryPointOut(BaseModel):
+    measured_on: date
+    followers: int
+    engagement_rate: float
+
+
+class HistorySeriesOut(BaseModel):
+    platform: Platform
+    points: list[HistoryPointOut] = Field(description="Oldest first.")
+
+
+class AnomalyMarkerOut(BaseModel):
+    anomaly_id: str
+    kind: str
+    severity: float
+    status: str
+    detected_on: date = Field(description="Where the marker sits on the series.")
+    text: str
+
+
+class HistoryOut(BaseModel):
+    creator_id: str
+    series: list[HistorySeriesOut]
+    anomalies: list[AnomalyMarkerOut] = Field(description="Every anomaly fraud reported, oldest first.")
+    chart: str = Field(description="Path of the same history drawn as an SVG chart.")

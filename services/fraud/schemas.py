@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from shared.events import AccountStats, Reason
+from shared.events import AccountStats, AudienceBreakdown, Reason
 from shared.vocabulary import RiskLevel
 
 
@@ -76,6 +76,11 @@ class FollowerProfile(BaseModel):
     username_length: int | None = Field(None, ge=0)
     has_external_url: bool | None = None
     full_name: str | None = Field(None, max_length=200)
+    # Demographics where the source shows them: not classifier inputs, they make the audience breakdown.
+    country: str | None = Field(None, min_length=2, max_length=2, description="ISO 3166-1 alpha-2.")
+    language: str | None = Field(None, min_length=2, max_length=8, description="ISO 639-1 code.")
+    age: int | None = Field(None, ge=13, le=120)
+    gender: Literal["female", "male", "other"] | None = None
 
 
 class AudienceRequest(BaseModel):
@@ -86,6 +91,7 @@ class AudienceRequest(BaseModel):
     creator_id: str | None = Field(None, max_length=64)
     followers: list[FollowerProfile] = Field(min_length=1, max_length=20_000)
     account: FiniteAccount | None = Field(None, description="The creator's account, for the engagement part.")
+    sampled_at: AwareDatetime | None = Field(None, description="When the sample was taken (default: now).")
 
 
 class FakeShareOut(BaseModel):
@@ -97,6 +103,9 @@ class FakeShareOut(BaseModel):
 
 class AudienceOut(BaseModel):
     creator_id: str | None
+    breakdowns: list[AudienceBreakdown] = Field(
+        default_factory=list, description="Countries, languages, age bands, gender of the sample's followers."
+    )
     state: str = Field(description="ready | low_confidence (too few followers, or the interval too wide)")
     sample_size: int
     fake_share: FakeShareOut
