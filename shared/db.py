@@ -71,21 +71,47 @@ def insert_many(
     if not rows:
         return
     conn = session.connection()
-    dialect = conn.dialect
+    quote = conn.dialect.identifier_preparer.quote
     table = model.__table__  # type: ignore[attr-defined]
     names = list(rows[0])
-    processors = [_memo(table.c[n].type.dialect_impl(dialect).bind_processor(dialect)) for n in names]
-    placeholder = {"qmark": "?", "format": "%s", "pyformat": "%s"}[str(dialect.paramstyle)]
-    quote = dialect.identifier_preparer.quote
+    mark = _placeholder(conn.dialect)
     sql = (
         f"INSERT INTO {quote(table.name)} ({', '.join(quote(n) for n in names)}) "
-        f"VALUES ({', '.join([placeholder] * len(names))})"
+        f"VALUES ({', '.join([mark] * len(names))})"
     )
     if upsert_on:
         updates = ", ".join(f"{quote(n)} = excluded.{quote(n)}" for n in names if n not in upsert_on)
         sql += f" ON CONFLICT ({', '.join(quote(n) for n in upsert_on)}) DO UPDATE SET {updates}"
-    params = [tuple(p(row[n]) for n, p in zip(names, processors, strict=True)) for row in rows]
-    conn.exec_driver_sql(sql, params)
+    conn.exec_driver_sql(sql, _params(conn.dialect, table, names, rows))
+
+
+def update_many(
+    session: Session, model: type[SQLModel], rows: list[dict[str, Any]], key: tuple[str, ...]
+) -> None:
+    """Update stored rows (all with the same keys; `key` names the primary key's columns) with one
+    driver-level executemany, converting values as insert_many does. Columns not in the rows keep their
+    values."""
+    if not rows:
+        return
+    conn = session.connection()
+    quote = conn.dialect.identifier_preparer.quote
+    table = model.__table__  # type: ignore[attr-defined]
+    names = [n for n in rows[0] if n not in key]
+    mark = _placeholder(conn.dialect)
+    sql = (
+        f"UPDATE {quote(table.name)} SET {', '.join(f'{quote(n)} = {mark}' for n in names)} "
+        f"WHERE {' AND '.join(f'{quote(n)} = {mark}' for n in key)}"
+    )
+    conn.exec_driver_sql(sql, _params(conn.dialect, table, [*names, *key], rows))
+
+
+def _placeholder(dialect: Any) -> str:
+    return {"qmark": "?", "format": "%s", "pyformat": "%s"}[str(dialect.paramstyle)]
+
+
+def _params(dialect: Any, table: Any, names: list[str], rows: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
+    processors = [_memo(table.c[n].type.dialect_impl(dialect).bind_processor(dialect)) for n in names]
+    return [tuple(p(row[n]) for n, p in zip(names, processors, strict=True)) for row in rows]
 
 
 def existing(session: Session, model: type[SQLModel], column: str, values: list[str]) -> set[str]:
