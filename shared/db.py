@@ -44,10 +44,8 @@ def _dumps(value: Any) -> str:
 _JSON_CODEC: dict[str, Any] = {"json_serializer": _dumps, "json_deserializer": orjson.loads}
 
 
-def _memo(process: Callable[[Any], Any] | None) -> Callable[[Any], Any]:
+def _memo(process: Callable[[Any], Any]) -> Callable[[Any], Any]:
     """A bind processor that converts a repeated value once: a batch's rows share their timestamps."""
-    if process is None:
-        return lambda value: value
     last: list[Any] = [object(), None]
 
     def convert(value: Any) -> Any:
@@ -110,8 +108,20 @@ def _placeholder(dialect: Any) -> str:
 
 
 def _params(dialect: Any, table: Any, names: list[str], rows: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
-    processors = [_memo(table.c[n].type.dialect_impl(dialect).bind_processor(dialect)) for n in names]
-    return [tuple(p(row[n]) for n, p in zip(names, processors, strict=True)) for row in rows]
+    """Each row's values in `names` order, converted where the column type has a bind processor (JSON,
+    datetimes, dates); most columns (strings, numbers) have none and are passed as they are."""
+    convert = []
+    for i, n in enumerate(names):
+        process = table.c[n].type.dialect_impl(dialect).bind_processor(dialect)
+        if process is not None:
+            convert.append((i, _memo(process)))
+    out = []
+    for row in rows:
+        values = [row[n] for n in names]
+        for i, process in convert:
+            values[i] = process(values[i])
+        out.append(tuple(values))
+    return out
 
 
 def existing(session: Session, model: type[SQLModel], column: str, values: list[str]) -> set[str]:

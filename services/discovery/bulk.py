@@ -21,7 +21,7 @@ import gc
 import struct
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -287,8 +287,9 @@ def upsert(session: Session, org_id: str, creators: list[CreatorIn], outbox: Out
 
 def ingest_json(db: Database, org_id: str, body: bytes, outbox: Outbox) -> BulkResult:
     """POST /v1/creators/bulk: validate the JSON body in one pydantic pass (pydantic.ValidationError if it
-    does not), then upsert it in one transaction, with the cyclic garbage collector paused throughout."""
-    with collector_paused():
+    does not), then upsert it in one transaction, with the cyclic garbage collector paused throughout (on
+    SQLite, one body at a time: bulk_sqlite.WRITER)."""
+    with collector_paused(), nullcontext() if db.is_postgres else bulk_sqlite.WRITER:
         creators = BulkCreatorsIn.model_validate_json(body).creators
         with db.transaction() as session:
             return upsert(session, org_id, creators, outbox)

@@ -11,6 +11,7 @@ tuples freed by reference counting, and a batch holds the write lock for well un
 
 from __future__ import annotations
 
+import threading
 from datetime import UTC, datetime
 from typing import Any
 
@@ -32,8 +33,31 @@ from shared.observability import current_correlation_id, new_correlation_id
 KEY = ("org_id", "creator_id")
 
 
+# Rows are built and written this many creators at a time: a 5,000-creator body's rows and parameters
+# at once peaked at ~130 MB (tracemalloc), a fifth of that in chunks; one statement per table per chunk
+# still amortises the round trips.
+CHUNK = 1000
+# SQLite has one writer at a time anyway: bulk requests take turns before validating, so at most one
+# body's objects are alive (two at once doubled the peak RSS) and none waits on SQLite's busy timeout.
+WRITER = threading.Lock()
+
+
 def upsert(session: Session, org_id: str, creators: list[CreatorIn], outbox: Outbox) -> BulkResult:
     """Idempotent bulk upsert in the session's transaction (SQLite; bulk.upsert picks it)."""
+    parts = [
+        _upsert_chunk(session, org_id, creators[i : i + CHUNK], outbox)
+        for i in range(0, len(creators), CHUNK)
+    ]
+    return BulkResult(
+        received=len(creators),
+        created=sum(p.created for p in parts),
+        updated=sum(p.updated for p in parts),
+        unchanged=sum(p.unchanged for p in parts),
+        older=sum(p.older for p in parts),
+    )
+
+
+def _upsert_chunk(session: Session, org_id: str, creators: list[CreatorIn], outbox: Outbox) -> BulkResult:
     payloads: dict[str, dict[str, Any]] = {p["creator_id"]: p for p in CREATORS.dump_python(creators)}
     existing = _existing(session, org_id, list(payloads))
     plan = Plan.of(payloads, existing)
