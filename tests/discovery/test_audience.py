@@ -3,27 +3,22 @@ date and confidence, the catalogue fills what no check measured, anomalies are m
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
-from services.discovery import consumers
 from services.discovery.models import Creator
 from shared.events import (
     AnomalyDetected,
     AudienceBreakdown,
     AudienceChecked,
-    Event,
     Reason,
     ShareInterval,
-    wrap,
 )
 from shared.runtime import Runtime
-from tests.discovery.apputil import discovery_client, discovery_runtime
+from tests.discovery.apputil import deliver, discovery_client
 
 SAMPLED = datetime(2026, 11, 20, 9, 30, tzinfo=UTC)
 
@@ -39,25 +34,12 @@ def _creator(followers: int, measured_on: str, er: float = 0.03) -> dict[str, An
 
 
 @pytest.fixture
-def runtime(tmp_path: Path) -> Iterator[Runtime]:
-    rt = discovery_runtime(f"sqlite:///{tmp_path / 'discovery.db'}")
-    yield rt
-    rt.db.close()
-
-
-@pytest.fixture
 def client(runtime: Runtime) -> TestClient:
     c = discovery_client(runtime)
     assert (
         c.post("/v1/creators/bulk", json={"creators": [_creator(100_000, "2026-10-01")]}).status_code == 200
     )
     return c
-
-
-def _deliver(runtime: Runtime, event: Event) -> None:
-    envelope = wrap(event, producer="fraud", correlation_id="c", org_id="demo")
-    with runtime.db.transaction() as session:
-        consumers.handlers(runtime)[event.event_type](session, event, envelope)
 
 
 def _breakdown(dimension: str, n: int, shares: dict[str, tuple[float, float, float]]) -> AudienceBreakdown:
@@ -83,7 +65,7 @@ def _check(fake: float | None, measured_at: datetime = SAMPLED, check_id: str = 
 def test_audience_check_shows_in_report_with_date_and_confidence(
     client: TestClient, runtime: Runtime
 ) -> None:
-    _deliver(runtime, _check(0.62))
+    deliver(runtime, _check(0.62))
     report = client.get("/v1/creators/cr-1/audience").json()
     countries = report["countries"]
     assert countries["source"] == "fraud audience check" and countries["sample_size"] == 400
@@ -113,13 +95,13 @@ def test_audience_check_shows_in_report_with_date_and_confidence(
 
 
 def test_older_audience_check_never_replaces_a_newer_one(client: TestClient, runtime: Runtime) -> None:
-    _deliver(runtime, _check(0.62))
-    _deliver(runtime, _check(0.05, measured_at=datetime(2026, 9, 1, tzinfo=UTC), check_id="chk-0"))
+    deliver(runtime, _check(0.62))
+    deliver(runtime, _check(0.05, measured_at=datetime(2026, 9, 1, tzinfo=UTC), check_id="chk-0"))
     assert client.get("/v1/creators/cr-1/audience").json()["fake_share"]["estimate"] == 0.62
 
 
 def test_low_confidence_check_says_so(client: TestClient, runtime: Runtime) -> None:
-    _deliver(runtime, _check(None))
+    deliver(runtime, _check(None))
     fake = client.get("/v1/creators/cr-1/audience").json()["fake_share"]
     assert fake["estimate"] is None and fake["confidence"] == "low" and "too few" in fake["note"]
 
@@ -147,7 +129,7 @@ def test_history_series_carries_anomaly_marker(client: TestClient, runtime: Runt
     later = _creator(180_000, "2026-11-01", er=0.011)
     assert client.post("/v1/creators/bulk", json={"creators": [later]}).json()["updated"] == 1
     reason = Reason(code="follower_spike", text="followers +80% in one month", value=0.8, direction=-1)
-    _deliver(runtime, AnomalyDetected(anomaly_id="an-7", creator_id="cr-1", kind="follower_spike", severity=0.7,
+    deliver(runtime, AnomalyDetected(anomaly_id="an-7", creator_id="cr-1", kind="follower_spike", severity=0.7,
                                       reasons=[reason], detected_at=datetime(2026, 11, 2, 8, tzinfo=UTC)))  # fmt: skip
     out = client.get("/v1/creators/cr-1/history").json()
     (series,) = out["series"]
