@@ -125,6 +125,9 @@ def svg(out: HistoryOut) -> str:
             )
             parts.append(f'<polyline points="{xy}" fill="none" stroke="{colour}" stroke-width="2">'
                          f"<title>{series.platform}</title></polyline>")  # fmt: skip
+    for i, (series, colour) in enumerate(zip(out.series, COLOURS * 2, strict=False)):  # the legend
+        parts.append(f'<text x="{WIDTH - PAD - 90 * i}" y="16" fill="{colour}" '
+                     f'text-anchor="end">{series.platform}</text>')  # fmt: skip
     scale = panels[0][1]
     for a in out.anomalies:
         x = scale.x(a.detected_on)
