@@ -5,8 +5,9 @@ TANDEM_TEST_DATABASE_URL's server), generates the catalogue (shape of tandem.syn
 generation is not what is measured), ingests it as JSON bodies of 5,000 through bulk.ingest_json, the
 function POST /v1/creators/bulk calls (pydantic validation of the raw body, binary COPY upsert, commit),
 in two writer processes (two API replicas), then times searches and briefs, and drops the database.
-Sizes: TANDEM_BENCH_DISCOVERY_SIZES (default "100000,1000000"). Figures are also given as ratios
-against a primary-key lookup measured in the same run (the machine is shared and noisy).
+Sizes: TANDEM_BENCH_DISCOVERY_SIZES (default "100000,1000000"; other sizes write discovery_<sizes>.json).
+Figures are also given as ratios against a primary-key lookup measured in the same run (the machine is
+shared and noisy); search p95 also per query shape (SEARCHES).
 """
 
 from __future__ import annotations
@@ -29,13 +30,13 @@ from services.discovery import bulk, search
 from services.discovery.config import DiscoverySettings
 from services.discovery.matching import build_shortlist
 from services.discovery.models import Creator
-from services.discovery.schemas import AGE_BANDS, BriefIn, SearchIn
+from services.discovery.schemas import BriefIn, SearchIn
 from shared.bus.outbox import Outbox
 from shared.db import Database, migrate
 from shared.model_registry import ModelRegistry
 from shared.norms import engagement_norm
 from shared.settings import REPO_ROOT
-from shared.vocabulary import CATEGORIES, SHORT_VIDEO_PLATFORMS
+from shared.vocabulary import AGE_BANDS, CATEGORIES, SHORT_VIDEO_PLATFORMS
 from tandem.synthetic import LANGUAGE, MARKET_WEIGHTS, NEIGHBOURS, PLATFORMS_BY_SPHERE, RU_SPHERE
 
 ADMIN_URL = os.environ.get("TANDEM_TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
@@ -43,21 +44,40 @@ ORG = "bench"
 BATCH = 5000  # the REST endpoint's largest body
 MIGRATIONS = REPO_ROOT / "services" / "discovery" / "migrations"
 POOL = DiscoverySettings().candidate_pool
+DEFAULT_SIZES = [100_000, 1_000_000]
 TARGETS = {"ingest_per_s": 10_000, "search_p95_ms": 100, "brief_p95_ms": 300}
 
-SEARCHES: list[dict[str, Any]] = [
-    {"engagement": {"markets": ["US", "GB", "CA", "DE", "MX"], "min_rate": 0.03, "min_markets": 3}},
-    {"engagement": {"markets": ["RU", "KZ", "UA"], "min_rate": 0.02, "min_markets": 2},
-     "platforms": ["vk", "telegram"], "max_fraud_risk": 0.5},
-    {"platforms": ["instagram"], "tiers": ["micro", "mid"], "categories": ["beauty", "fashion"],
-     "audience_markets": ["US"], "min_audience_share": 0.3, "sort": "engagement_rate"},
-    {"categories": ["fitness"], "languages": ["ru"], "min_followers": 10_000, "max_price_usd": 2_000},
-    {"audience_markets": ["BR", "AR"], "min_audience_share": 0.2, "age_bands": ["18-24", "25-34"],
-     "min_age_share": 0.5, "min_female_share": 0.5, "sort": "followers"},
-    {"tiers": ["macro", "mega"], "sort": "growth"},
-    {"categories": ["gaming", "tech"], "platforms": ["youtube", "tiktok"], "sort": "price_usd", "descending": False},
-    {"engagement": {"markets": ["IN", "ID"], "min_rate": 0.02, "min_markets": 2}, "worked_with": "no"},
-]  # fmt: skip
+# The query shapes of issue 17's mix, by name: text, sorts by price and engagement under selective filters,
+# audience-share and demographic filters, multi-market engagement. (Sorting by one market's audience share
+# is not a search sort key yet; the shapes filter on it instead.)
+SEARCHES: dict[str, dict[str, Any]] = {
+    "engagement in 3 of 5 markets": {"engagement": {"markets": ["US", "GB", "CA", "DE", "MX"], "min_rate": 0.03,
+                                                    "min_markets": 3}},
+    "engagement in 2 of 3 markets, platforms, fraud cap": {
+        "engagement": {"markets": ["RU", "KZ", "UA"], "min_rate": 0.02, "min_markets": 2},
+        "platforms": ["vk", "telegram"], "max_fraud_risk": 0.5},
+    "audience share, tiers, categories, by engagement": {
+        "platforms": ["instagram"], "tiers": ["micro", "mid"], "categories": ["beauty", "fashion"],
+        "audience_markets": ["US"], "min_audience_share": 0.3, "sort": "engagement_rate"},
+    "category, language, followers, price cap": {"categories": ["fitness"], "languages": ["ru"],
+                                                 "min_followers": 10_000, "max_price_usd": 2_000},
+    "audience share, age and gender, by followers": {
+        "audience_markets": ["BR", "AR"], "min_audience_share": 0.2, "age_bands": ["18-24", "25-34"],
+        "min_age_share": 0.5, "min_female_share": 0.5, "sort": "followers"},
+    "tiers by growth": {"tiers": ["macro", "mega"], "sort": "growth"},
+    "categories, platforms, cheapest first": {"categories": ["gaming", "tech"], "platforms": ["youtube", "tiktok"],
+                                              "sort": "price_usd", "descending": False},
+    "engagement in 2 markets, never worked with": {
+        "engagement": {"markets": ["IN", "ID"], "min_rate": 0.02, "min_markets": 2}, "worked_with": "no"},
+    "text: a name": {"text": "Creator 4242"},
+    "text: a handle": {"text": "h52000_youtube"},
+    "selective filters, cheapest first": {"categories": ["parenting"], "languages": ["de"],
+                                          "platforms": ["youtube"], "sort": "price_usd", "descending": False},
+    "older women audience, by engagement": {"age_bands": ["45-54", "55+"], "min_age_share": 0.45,
+                                            "min_female_share": 0.8, "sort": "engagement_rate"},
+    "half the audience in DE, cheapest first": {"audience_markets": ["DE"], "min_audience_share": 0.5,
+                                                "sort": "price_usd", "descending": False},
+}  # fmt: skip
 BRIEFS: list[dict[str, Any]] = [
     {"name": "RU fitness", "category": "fitness", "target_markets": ["RU", "KZ"],
      "platforms": ["vk", "telegram", "youtube"], "budget_usd": 30_000},
@@ -200,10 +220,10 @@ def _analyze(url: str) -> float:
 
 
 def time_searches(db: Database, rounds: int) -> dict[str, Any]:
-    per_query: dict[int, list[float]] = {i: [] for i in range(len(SEARCHES))}
-    hits: dict[int, int] = {}
+    per_query: dict[str, list[float]] = {name: [] for name in SEARCHES}
+    hits: dict[str, int] = {}
     for _ in range(rounds):
-        for i, filters in enumerate(SEARCHES):
+        for i, filters in SEARCHES.items():
             q = SearchIn.model_validate({**filters, "limit": 50})
             out: list[Any] = []
 
@@ -315,7 +335,8 @@ def _one_server(label: str, admin: str, sizes: list[int]) -> dict[str, Any]:
 def run(results_dir: Path) -> dict[str, Any]:
     """Every size on this machine's server as it is, then on a private server configured as deployed."""
     gc.freeze()  # as the service does after start-up (services/discovery/app.py)
-    sizes = [int(s) for s in os.environ.get("TANDEM_BENCH_DISCOVERY_SIZES", "100000,1000000").split(",")]
+    default = ",".join(map(str, DEFAULT_SIZES))
+    sizes = [int(s) for s in os.environ.get("TANDEM_BENCH_DISCOVERY_SIZES", default).split(",")]
     servers = [_one_server("this machine's server, as installed", ADMIN_URL.replace("+psycopg", ""), sizes)]
     if os.environ.get("TANDEM_BENCH_DISCOVERY_DEPLOYED", "1") == "1":
         with deployed_server() as admin:
@@ -325,8 +346,10 @@ def run(results_dir: Path) -> dict[str, Any]:
                 )
     out: dict[str, Any] = {"targets": TARGETS, "cores": os.cpu_count(), "candidate_pool": POOL,
                            "load_average_at_end": os.getloadavg(), "servers": servers}  # fmt: skip
-    (results_dir / "discovery.json").write_text(json.dumps(out, indent=2))
-    (results_dir / "discovery.md").write_text(markdown(out))
+    # A run at other sizes than the default (e.g. 100k only, where 1M does not fit) keeps its own file.
+    name = "discovery" if sizes == DEFAULT_SIZES else "discovery_" + "_".join(map(str, sizes))
+    (results_dir / f"{name}.json").write_text(json.dumps(out, indent=2))
+    (results_dir / f"{name}.md").write_text(markdown(out))
     return out
 
 
@@ -356,4 +379,18 @@ def markdown(out: dict[str, Any]) -> str:
             )
         if "growth" in server:
             lines += ["", f"Growth from smallest to largest: {json.dumps(server['growth'])}"]
+        lines += _shapes(server["sizes"])
     return "\n".join(lines) + "\n"
+
+
+def _shapes(sizes: list[dict[str, Any]]) -> list[str]:
+    """Search p95 per query shape and size, next to the primary-key lookup of the same run."""
+    head = " | ".join(f"{r['size']:,}: p95 ms (x PK lookup), first-page hits" for r in sizes)
+    lines = ["", f"| search shape | {head} |", "| --- |" + " --- |" * len(sizes)]
+    for name in sizes[0]["search"]["per_query_p95_ms"]:
+        cells = []
+        for r in sizes:
+            p95, pk = r["search"]["per_query_p95_ms"][name], r["baseline_pk_lookup"]["p50_ms"]
+            cells.append(f"{p95} ({p95 / pk:.0f}x), {r['search']['hits_first_page'][name]}")
+        lines.append(f"| {name} | {' | '.join(cells)} |")
+    return lines

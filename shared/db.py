@@ -49,10 +49,8 @@ def _dumps(value: Any) -> str:
 _JSON_CODEC: dict[str, Any] = {"json_serializer": _dumps, "json_deserializer": orjson.loads}
 
 
-def _memo(process: Callable[[Any], Any] | None) -> Callable[[Any], Any]:
+def _memo(process: Callable[[Any], Any]) -> Callable[[Any], Any]:
     """A bind processor that converts a repeated value once: a batch's rows share their timestamps."""
-    if process is None:
-        return lambda value: value
     last: list[Any] = [object(), None]
 
     def convert(value: Any) -> Any:
@@ -76,22 +74,21 @@ def insert_many(
     if not rows:
         return
     conn = session.connection()
-    dialect = conn.dialect
+    quote = conn.dialect.identifier_preparer.quote
     table = model.__table__  # type: ignore[attr-defined]
     names = list(rows[0])
-    processors = [table.c[n].type.dialect_impl(dialect).bind_processor(dialect) for n in names]
-    placeholder = {"qmark": "?", "format": "%s", "pyformat": "%s"}[str(dialect.paramstyle)]
-    quote = dialect.identifier_preparer.quote
+    processors = _processors(conn.dialect, table, names)
+    mark = _placeholder(conn.dialect)
     sql = (
         f"INSERT INTO {quote(table.name)} ({', '.join(quote(n) for n in names)}) "
-        f"VALUES ({', '.join([placeholder] * len(names))})"
+        f"VALUES ({', '.join([mark] * len(names))})"
     )
     if upsert_on:
         updates = ", ".join(f"{quote(n)} = excluded.{quote(n)}" for n in names if n not in upsert_on)
         sql += f" ON CONFLICT ({', '.join(quote(n) for n in upsert_on)}) DO UPDATE SET {updates}"
     copy_types = (
-        _copy_types(table, names, dialect)
-        if dialect.name == "postgresql" and len(rows) >= COPY_FROM
+        _copy_types(table, names, conn.dialect)
+        if conn.dialect.name == "postgresql" and len(rows) >= COPY_FROM
         else None
     )
     if copy_types is not None:
@@ -110,7 +107,8 @@ def _bind_rows(
     """Each row's values in column order, converted only in the columns whose type converts (a batch's
     rows share their timestamps, so each converter remembers its last value)."""
     if len(names) == 1:
-        convert = _memo(processors[0])
+        first = processors[0]
+        convert = _memo(first) if first is not None else (lambda value: value)
         return [(convert(row[names[0]]),) for row in rows]
     get = operator.itemgetter(*names)
     active = [(i, _memo(p)) for i, p in enumerate(processors) if p is not None]
@@ -209,6 +207,36 @@ def _copy_rows(
         sql += f" ON CONFLICT ({', '.join(quote(n) for n in upsert_on)}) DO UPDATE SET {updates}"
     cursor.execute(sql)
     cursor.execute(f"DELETE FROM {target}")  # the stage outlives this statement within the transaction
+
+
+def update_many(
+    session: Session, model: type[SQLModel], rows: list[dict[str, Any]], key: tuple[str, ...]
+) -> None:
+    """Update stored rows (all with the same keys; `key` names the primary key's columns) with one
+    driver-level executemany, converting values as insert_many does. Columns not in the rows keep their
+    values."""
+    if not rows:
+        return
+    conn = session.connection()
+    quote = conn.dialect.identifier_preparer.quote
+    table = model.__table__  # type: ignore[attr-defined]
+    names = [n for n in rows[0] if n not in key]
+    mark = _placeholder(conn.dialect)
+    sql = (
+        f"UPDATE {quote(table.name)} SET {', '.join(f'{quote(n)} = {mark}' for n in names)} "
+        f"WHERE {' AND '.join(f'{quote(n)} = {mark}' for n in key)}"
+    )
+    columns = [*names, *key]
+    conn.exec_driver_sql(sql, _bind_rows(rows, columns, _processors(conn.dialect, table, columns)))
+
+
+def _placeholder(dialect: Any) -> str:
+    return {"qmark": "?", "format": "%s", "pyformat": "%s"}[str(dialect.paramstyle)]
+
+
+def _processors(dialect: Any, table: Any, names: list[str]) -> list[Callable[[Any], Any] | None]:
+    """Each column's bind processor (JSON, datetimes, dates); most columns (strings, numbers) have none."""
+    return [table.c[n].type.dialect_impl(dialect).bind_processor(dialect) for n in names]
 
 
 def existing(session: Session, model: type[SQLModel], column: str, values: list[str]) -> set[str]:

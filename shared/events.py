@@ -205,6 +205,51 @@ class AnomalyDetected(Event):
     detected_at: AwareDatetime
 
 
+class ShareInterval(Contract):
+    """One value's share of an audience sample, with its 95% interval (Wilson)."""
+
+    value: str = Field(description="The value (a country code, language code, age band or gender).")
+    share: float = Field(ge=0, le=1, description="Its share of the followers whose value is known, 0-1.")
+    low: float = Field(ge=0, le=1, description="Lower end of the 95% interval.")
+    high: float = Field(ge=0, le=1, description="Upper end of the 95% interval.")
+
+
+class AudienceBreakdown(Contract):
+    """How a follower sample splits on one dimension, among the followers whose value is known."""
+
+    dimension: str = Field(description="country | language | age | gender")
+    sample_size: int = Field(ge=0, description="Followers of the sample whose value is known.")
+    shares: list[ShareInterval] = Field(default_factory=list, description="Largest share first.")
+
+
+class AudienceChecked(Event):
+    """Fraud classified a sample of a creator's followers: fake share, follower types, demographics.
+
+    On fraud.scores.v1 (keyed by creator, so it stays in order with the creator's scores); consumers that
+    do not handle it ignore it."""
+
+    event_type: ClassVar[str] = "fraud.audience_checked"
+    topic: ClassVar[str] = topics.FRAUD_SCORES
+    key_field: ClassVar[str] = "creator_id"
+
+    check_id: str
+    creator_id: str
+    state: str = Field(description="ready | low_confidence (too few followers, or the interval too wide)")
+    sample_size: int = Field(ge=0)
+    fake_share: float | None = Field(None, description="Corrected share; null when low confidence.")
+    fake_share_low: float = Field(ge=0, le=1, description="95% interval of the fake share.")
+    fake_share_high: float = Field(ge=0, le=1)
+    follower_types: dict[str, float] = Field(
+        description="real | influencers | mass_followers | suspicious -> share of the sample"
+    )
+    audience_quality_score: int | None = None
+    breakdowns: list[AudienceBreakdown] = Field(default_factory=list)
+    model_name: str
+    model_version: str
+    measured_at: AwareDatetime = Field(description="When the follower sample was taken.")
+    checked_at: AwareDatetime
+
+
 class ShortlistEntry(Contract):
     rank: int = Field(ge=1)
     creator: CreatorSnapshot
@@ -711,6 +756,7 @@ EVENT_TYPES: dict[str, type[Event]] = {
         CreatorUpserted,
         FraudScored,
         AnomalyDetected,
+        AudienceChecked,
         ShortlistPublished,
         ReviewRequested,
         ReviewDecided,

@@ -49,6 +49,8 @@ CATEGORIES: tuple[str, ...] = (
     "auto",
 )
 
+# Audience age bands, as HypeAuditor and Modash report them: discovery's filters and fraud's samples.
+AGE_BANDS: tuple[str, ...] = ("13-17", "18-24", "25-34", "35-44", "45-54", "55+")
 LANGUAGES: tuple[str, ...] = ("en", "ru", "pt", "hi", "id", "es", "de", "fr", "tr", "kk", "uk", "it")
 
 # Short video is measured per view, feed content per follower (product.md: vendors disagree by 10x

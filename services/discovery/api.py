@@ -5,22 +5,35 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from fastapi import APIRouter, Query, Request, status
+from fastapi import APIRouter, Query, Request, Response, status
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 from sqlmodel import Session, select
 from starlette.concurrency import run_in_threadpool
 
-from services.discovery import bulk, catalog, insights, linking, lookalikes, people, search, versions
+from services.discovery import (
+    audience,
+    bulk,
+    catalog,
+    creator_history,
+    insights,
+    linking,
+    lookalikes,
+    people,
+    search,
+    versions,
+)
 from services.discovery.config import DiscoverySettings
 from services.discovery.matching import build_shortlist
 from services.discovery.models import Campaign, Shortlist
 from services.discovery.schemas import (
+    AudienceReportOut,
     BriefIn,
     BulkCreatorsIn,
     BulkResult,
     CatalogStats,
     CreatorOut,
+    HistoryOut,
     InsightOut,
     LinkRunOut,
     LookalikesIn,
@@ -159,6 +172,32 @@ def get_creator(creator_id: str, runtime: RuntimeDep, org_id: OrgDep) -> Creator
         person=person,
         versions=kept,
     )
+
+
+@router.get("/creators/{creator_id}/audience")
+def creator_audience(creator_id: str, runtime: RuntimeDep, org_id: OrgDep) -> AudienceReportOut:
+    """Countries, languages, age, gender, fake share and follower types of the creator's audience, each
+    with its source, when it was measured and how sure it is (fraud's newest audience check or the
+    catalogue, whichever measured later)."""
+    with runtime.db.transaction() as session:
+        return audience.report(session, org_id, creator_id)
+
+
+@router.get("/creators/{creator_id}/history")
+def creator_history_series(creator_id: str, runtime: RuntimeDep, org_id: OrgDep) -> HistoryOut:
+    """Followers and engagement rate per account and measurement date, with fraud's anomalies at their
+    dates; `chart` is the same drawn as SVG."""
+    with runtime.db.transaction() as session:
+        return creator_history.history(session, org_id, creator_id)
+
+
+@router.get("/creators/{creator_id}/history.svg", response_class=Response,
+            responses={200: {"content": {"image/svg+xml": {}}, "description": "The history chart."}})  # fmt: skip
+def creator_history_chart(creator_id: str, runtime: RuntimeDep, org_id: OrgDep) -> Response:
+    """The follower and engagement history as an SVG chart people can open, anomalies marked in red."""
+    with runtime.db.transaction() as session:
+        found = creator_history.history(session, org_id, creator_id)
+    return Response(creator_history.svg(found), media_type="image/svg+xml")
 
 
 @router.post("/people/link-run", dependencies=allow("strategist"))

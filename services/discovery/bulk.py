@@ -18,25 +18,21 @@ while a bulk request is in flight (collector_paused).
 from __future__ import annotations
 
 import gc
-import hashlib
-import os
 import struct
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import orjson
-from pydantic import TypeAdapter
 from sqlmodel import Session
 
-from services.discovery import catalog, textsearch, versions
+from services.discovery import bulk_sqlite, creator_history, textsearch, versions
+from services.discovery.bulk_plan import CREATORS, Plan, Stored, event_ids
 from services.discovery.catalog import (
     DISCOVERY_ONLY_FIELDS,
-    is_older,
     market_rows,
-    payload_json,
     search_columns,
 )
 from services.discovery.schemas import BulkCreatorsIn, BulkResult, CreatorIn
@@ -162,26 +158,6 @@ def _market_rows(org: bytes, payload: dict[str, Any], cols: dict[str, Any], risk
     )
 
 
-def event_ids(now: datetime, n: int) -> list[bytes]:
-    """`n` time-ordered UUIDs (the UUIDv7 layout: 48-bit Unix milliseconds, version 7, variant, 74 random
-    bits), as text.
-
-    The outbox's unique index on event_id gains one entry per event: random (v4) ids land on random leaf
-    pages of an index that outgrows the buffer cache at a 1M-creator catalogue, time-ordered ones on its
-    rightmost pages. Consumers only need the ids to be unique, which the 74 random bits see to."""
-    prefix = (int(now.timestamp() * 1000) << 80) | (7 << 76) | (2 << 62)
-    noise = os.urandom(10 * n)  # one system call for the batch
-    out = []
-    for i in range(0, 10 * n, 10):
-        rand = int.from_bytes(noise[i : i + 10]) >> 6  # 74 bits: 12 after the version, 62 after the variant
-        h = f"{prefix | ((rand >> 62) << 64) | (rand & _LOW62):032x}"
-        out.append(f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}".encode())
-    return out
-
-
-_LOW62 = (1 << 62) - 1
-
-
 class _Envelopes:
     """CreatorUpserted outbox rows for one batch: the envelope Outbox.stage would write, assembled around
     each event body from pieces that are the same for the whole batch (the payloads are validated)."""
@@ -220,9 +196,6 @@ class _Envelopes:
 
 # --- the upsert -----------------------------------------------------------------------------------------
 
-_CREATORS = TypeAdapter(list[CreatorIn])
-
-
 # The batch's keys as a set of (org_id, creator_id) rows, so the planner probes the primary key once per
 # key. Written as `org_id = %s AND creator_id = ANY(%s)` instead, a catalogue that has grown since it was
 # last analysed (a fresh one, until autovacuum gets to it) got a bitmap scan of every row of the org with
@@ -230,7 +203,7 @@ _CREATORS = TypeAdapter(list[CreatorIn])
 BATCH_KEYS = "(org_id, creator_id) = ANY(SELECT %s, unnest(%s::varchar[]))"
 
 
-def _existing(cursor: Any, org_id: str, ids: list[str]) -> dict[str, tuple[str, float | None, date | None]]:
+def _existing(cursor: Any, org_id: str, ids: list[str]) -> Stored:
     """Content hash, fraud risk and measurement date of the creators already stored."""
     cursor.execute(
         f"SELECT creator_id, content_hash, fraud_risk, measured_on FROM creator WHERE {BATCH_KEYS}",
@@ -242,7 +215,7 @@ def _existing(cursor: Any, org_id: str, ids: list[str]) -> dict[str, tuple[str, 
 def copy_upsert(session: Session, org_id: str, creators: list[CreatorIn], outbox: Outbox) -> BulkResult:
     """Idempotent bulk upsert through COPY, in the session's transaction (PostgreSQL only)."""
     # One dump of the list: the same dicts as catalog.payload per creator, a little cheaper.
-    dumped: list[dict[str, Any]] = _CREATORS.dump_python(creators)
+    dumped: list[dict[str, Any]] = CREATORS.dump_python(creators)
     payloads = {p["creator_id"]: p for p in dumped}  # a repeated id: the last wins
     return copy_upsert_payloads(session, org_id, payloads, outbox, received=len(creators))
 
@@ -252,17 +225,11 @@ def copy_upsert_payloads(
 ) -> BulkResult:
     """The COPY upsert from validated JSON-mode payloads (catalog.payload) keyed by creator id."""
     cursor = session.connection().connection.driver_connection.cursor()  # type: ignore[union-attr]
-    profiles = {cid: payload_json(p) for cid, p in payloads.items()}
-    digests = {cid: hashlib.sha256(js).hexdigest() for cid, js in profiles.items()}
     existing = _existing(cursor, org_id, list(payloads))
-    changed = [cid for cid, d in digests.items() if cid not in existing or existing[cid][0] != d]
-    # An older measurement never replaces a newer one: such creators are left as stored.
-    older = {c for c in changed if c in existing and is_older(payloads[c]["measured_on"], existing[c][2])}
-    changed = [c for c in changed if c not in older]
+    plan = Plan.of(payloads, existing)
+    profiles, digests, changed = plan.profiles, plan.digests, plan.changed
     if not changed:
-        return BulkResult(
-            received=received, created=0, updated=0, unchanged=received - len(older), older=len(older)
-        )
+        return plan.result(received, created=0)
     now = datetime.now(UTC)
     stamp = pg_microseconds(now)
     org = text(org_id)
@@ -291,14 +258,11 @@ def copy_upsert_payloads(
     ids = event_ids(now, len(changed))
     rows = [envelopes.row(payloads[cid], event_id) for cid, event_id in zip(changed, ids, strict=True)]
     _copy(cursor, "outbox_message", OUTBOX_COLUMNS, rows)
-    outbox.wakeup.set()
-    return BulkResult(
-        received=received,
-        created=len(new),
-        updated=len(updated),
-        unchanged=received - len(changed) - len(older),
-        older=len(older),
+    creator_history.record(
+        session, [r for cid in changed for r in creator_history.metric_rows(org_id, payloads[cid], now)]
     )
+    outbox.wakeup.set()
+    return plan.result(received, created=len(new))
 
 
 def _update_changed(cursor: Any, rows: list[bytes]) -> None:
@@ -315,18 +279,19 @@ def _update_changed(cursor: Any, rows: list[bytes]) -> None:
 
 
 def upsert(session: Session, org_id: str, creators: list[CreatorIn], outbox: Outbox) -> BulkResult:
-    """COPY on PostgreSQL, the portable ORM path elsewhere (SQLite for the zero-setup demo). Figures that
-    differ from the stored ones are first kept as versions, so neither source's figures are lost."""
+    """COPY on PostgreSQL, executemany on SQLite (the zero-setup default). Figures that differ from the
+    stored ones are first kept as versions, so neither source's figures are lost."""
     versions.keep(session, org_id, creators)
     if session.get_bind().dialect.name == "postgresql":
         return copy_upsert(session, org_id, creators, outbox)
-    return catalog.upsert_creators(session, org_id, creators, outbox)
+    return bulk_sqlite.upsert(session, org_id, creators, outbox)
 
 
 def ingest_json(db: Database, org_id: str, body: bytes, outbox: Outbox) -> BulkResult:
     """POST /v1/creators/bulk: validate the JSON body in one pydantic pass (pydantic.ValidationError if it
-    does not), then upsert it in one transaction, with the cyclic garbage collector paused throughout."""
-    with collector_paused():
+    does not), then upsert it in one transaction, with the cyclic garbage collector paused throughout (on
+    SQLite, one body at a time: bulk_sqlite.WRITER)."""
+    with collector_paused(), nullcontext() if db.is_postgres else bulk_sqlite.WRITER:
         creators = BulkCreatorsIn.model_validate_json(body).creators
         with db.transaction() as session:
             return upsert(session, org_id, creators, outbox)

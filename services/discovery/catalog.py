@@ -13,7 +13,7 @@ from sqlalchemy import String, cast, func, text
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, delete, select, update
 
-from services.discovery import textsearch
+from services.discovery import creator_history, textsearch
 from services.discovery.models import (
     Campaign,
     Collaboration,
@@ -128,6 +128,7 @@ def upsert_creators(session: Session, org_id: str, creators: list[CreatorIn], ou
     existing = {c.creator_id: c for c in session.exec(stmt)}
     created = updated = unchanged = older = 0
     now = datetime.now(UTC)
+    points: list[dict[str, Any]] = []
     for item in creators:
         digest = content_hash(item)
         row = existing.get(item.creator_id)
@@ -153,7 +154,9 @@ def upsert_creators(session: Session, org_id: str, creators: list[CreatorIn], ou
         data = payload(item)
         _write(session, org_id, row, item, data, digest, now)
         outbox.stage(session, upserted_event(data, now), org_id=org_id)
+        points += creator_history.metric_rows(org_id, data, now)
         existing[item.creator_id] = row  # a payload repeated in one batch counts once
+    creator_history.record(session, points)
     return BulkResult(
         received=len(creators), created=created, updated=updated, unchanged=unchanged, older=older
     )

@@ -6,12 +6,13 @@ from __future__ import annotations
 
 from sqlmodel import Session
 
-from services.discovery import catalog, insights, outcomes, trust
+from services.discovery import audience, catalog, insights, outcomes, trust
 from services.discovery.config import DiscoverySettings
 from shared.bus.consumer import BatchHandler, Handler, in_one_transaction
 from shared.events import (
     AnomalyDetected,
     AnomalyReviewed,
+    AudienceChecked,
     EnvelopeMeta,
     Event,
     FraudScored,
@@ -27,6 +28,12 @@ def on_fraud_scored(session: Session, event: Event, envelope: EnvelopeMeta) -> N
     assert isinstance(event, FraudScored)
     catalog.apply_fraud_score(session, envelope.org_id, event)
     trust.apply_scored_check(session, envelope.org_id, event)
+
+
+def on_audience_checked(session: Session, event: Event, envelope: EnvelopeMeta) -> None:
+    assert isinstance(event, AudienceChecked)
+    audience.record_check(session, envelope.org_id, event)
+    trust.apply_audience_check(session, envelope.org_id, event)
 
 
 def on_anomaly(session: Session, event: Event, envelope: EnvelopeMeta) -> None:
@@ -75,6 +82,7 @@ def handlers(runtime: Runtime) -> dict[str, Handler]:
         LessonRecorded.event_type: on_lesson,
         TrendCalled.event_type: on_trend,
         AnomalyDetected.event_type: on_anomaly,
+        AudienceChecked.event_type: on_audience_checked,
         AnomalyReviewed.event_type: on_anomaly_reviewed,
     }
 

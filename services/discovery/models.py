@@ -314,3 +314,41 @@ class CreatorVersion(SQLModel, table=True):
     measured_on: date | None = None
     received_at: datetime
     payload: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+class AudienceCheck(SQLModel, table=True):
+    """The newest audience check fraud made of a creator (fraud.audience_checked), as the report shows it."""
+
+    __tablename__ = "audience_check"
+
+    org_id: str = Field(primary_key=True, max_length=64)
+    creator_id: str = Field(primary_key=True, max_length=64)
+    check_id: str = Field(max_length=64)
+    state: str = Field(max_length=16, description="ready | low_confidence")
+    sample_size: int
+    fake_share: float | None = None
+    fake_share_low: float
+    fake_share_high: float
+    follower_types: dict[str, float] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    audience_quality_score: int | None = None
+    breakdowns: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    model_name: str = Field(max_length=64)
+    model_version: str = Field(max_length=32)
+    measured_at: datetime
+    checked_at: datetime
+
+
+class CreatorMetric(SQLModel, table=True):
+    """One measurement of a creator's account (followers, engagement): the history a chart draws.
+
+    Written on every accepted ingest, one row per account and measurement date (the ingest date when the
+    source gives none); a re-ingest of the same date replaces its figures."""
+
+    __tablename__ = "creator_metric"
+
+    org_id: str = Field(primary_key=True, max_length=64)
+    creator_id: str = Field(primary_key=True, max_length=64)
+    platform: str = Field(primary_key=True, max_length=16)
+    measured_on: date = Field(primary_key=True)
+    followers: int
+    engagement_rate: float

@@ -18,6 +18,7 @@ from pydantic import (
 
 from shared.events import AccountStats, CreatorSnapshot, MarketStats, Reason
 from shared.vocabulary import (
+    AGE_BANDS,
     CATEGORIES,
     LANGUAGES,
     MARKETS,
@@ -51,7 +52,6 @@ def _unique(values: list[str], what: str) -> None:
     raise ValueError(f"each {what} may appear once; repeated: {', '.join(repeated)}")
 
 
-AGE_BANDS: tuple[str, ...] = ("13-17", "18-24", "25-34", "35-44", "45-54", "55+")
 UNKNOWN_MARKET = ""  # a creator whose country no source names (e.g. the TikTok ranking files)
 
 
@@ -767,3 +767,103 @@ class LookalikesOut(BaseModel):
     )
     candidates_considered: int = Field(description="Creators compared with the seeds.")
     results: list[Lookalike] = Field(description="The lookalikes, most similar first.")
+
+
+# --- a creator's audience report and history (audience.py, history.py) ---------------------------------
+
+Confidence = Literal["high", "low", "unknown"]
+
+
+class AudienceShareOut(BaseModel):
+    """One value of an audience dimension and its share."""
+
+    value: str = Field(
+        description="The value: a country or language code, an age band, a gender or a follower type."
+    )
+    share: float | None = Field(description="Null when the source names the value without measuring it.")
+    low: float | None = Field(None, description="95% interval, where a sample size makes one.")
+    high: float | None = Field(None, description="Upper end of the 95% interval.")
+
+
+class MeasurementOut(BaseModel):
+    """Where a figure came from, when it was measured and how sure it is."""
+
+    source: str | None = Field(description="fraud audience check | catalogue import | null: no data yet")
+    measured_at: datetime | None = Field(description="When the figure was measured (UTC); null when unknown.")
+    sample_size: int | None = Field(
+        description="Followers the figure rests on; null when the source says not."
+    )
+    confidence: Confidence = Field(
+        description="high: enough followers for a narrow interval; low: too few; unknown: no sample size."
+    )
+    note: str = Field("", description="Anything a reader should know about the figure, in words.")
+
+
+class AudienceSectionOut(MeasurementOut):
+    """One audience dimension: its shares, with where they came from and how sure they are."""
+
+    shares: list[AudienceShareOut] = Field(default_factory=list, description="Largest share first.")
+
+
+class FakeShareSectionOut(MeasurementOut):
+    """The fake-follower share, with where it came from and how sure it is."""
+
+    estimate: float | None = Field(description="Corrected fake-follower share; null when low confidence.")
+    low: float | None = Field(None, description="Lower end of the 95% interval.")
+    high: float | None = Field(None, description="Upper end of the 95% interval.")
+    audience_quality_score: int | None = Field(
+        None, description="0-100 from fraud's audience check; null when low confidence."
+    )
+    model: str | None = Field(None, description="name:version of fraud's classifier")
+
+
+class AudienceReportOut(BaseModel):
+    """A creator's audience report: each section with its source, measurement date and confidence."""
+
+    creator_id: str = Field(description="The creator's id.")
+    name: str = Field(description="The creator's name.")
+    countries: AudienceSectionOut = Field(description="Where the followers live (ISO 3166-1 alpha-2 codes).")
+    languages: AudienceSectionOut = Field(description="The followers' languages (ISO 639-1 codes).")
+    age: AudienceSectionOut = Field(description="The followers' age bands.")
+    gender: AudienceSectionOut = Field(description="The followers' gender.")
+    fake_share: FakeShareSectionOut = Field(description="The share of fake followers.")
+    follower_types: AudienceSectionOut = Field(
+        description="Shares of real, influencer, mass-follower and suspicious followers."
+    )
+
+
+class HistoryPointOut(BaseModel):
+    """One measurement of an account."""
+
+    measured_on: date = Field(description="When the source measured it (the ingest date when it gave none).")
+    followers: int = Field(description="Followers then.")
+    engagement_rate: float = Field(description="Engagement rate then, as a fraction (0.021 = 2.1%).")
+
+
+class HistorySeriesOut(BaseModel):
+    """One account's measurements."""
+
+    platform: Platform = Field(description="The account's platform.")
+    points: list[HistoryPointOut] = Field(description="Oldest first.")
+
+
+class AnomalyMarkerOut(BaseModel):
+    """An anomaly fraud reported, placed on the series at its detection date."""
+
+    anomaly_id: str = Field(description="Fraud's id for the anomaly.")
+    kind: str = Field(
+        description="What kind of anomaly (growth_spike, low_engagement, high_engagement, like_comment_ratio, generic_comments, engagement_pod, traffic_burst)."
+    )
+    severity: float = Field(description="How severe, 0-1.")
+    status: str = Field(description="open | confirmed | dismissed (a person's verdict).")
+    detected_on: date = Field(description="Where the marker sits on the series.")
+    text: str = Field(description="What was found, in words.")
+
+
+class HistoryOut(BaseModel):
+    """A creator's follower and engagement history per account, with fraud's anomalies."""
+
+    creator_id: str = Field(description="The creator's id.")
+    series: list[HistorySeriesOut] = Field(description="One series per account (platform).")
+    anomalies: list[AnomalyMarkerOut] = Field(description="Every anomaly fraud reported, oldest first.")
+    chart: str = Field(description="Path of the same history drawn as an SVG chart.")

@@ -16,7 +16,7 @@ from sqlmodel import Session, col, select
 
 from services.discovery.catalog import PoolRow
 from services.discovery.models import Creator, CreatorAnomaly
-from shared.events import AnomalyDetected, AnomalyReviewed, FraudScored, Reason
+from shared.events import AnomalyDetected, AnomalyReviewed, AudienceChecked, FraudScored, Reason
 
 # Modash's avoid level (fraud's audience_report.AVOID_FAKE_SHARE): above it a creator's audience is suspect.
 AVOID_FAKE_SHARE = 0.25
@@ -61,6 +61,14 @@ def apply_scored_check(session: Session, org_id: str, event: FraudScored) -> Non
         return
     row = session.get(Creator, (org_id, event.creator_id))
     if row is not None and apply_check(row, fake, quality, event.scored_at):
+        session.add(row)
+
+
+def apply_audience_check(session: Session, org_id: str, event: AudienceChecked) -> None:
+    """A confident check's fake share and quality become the creator's ranking evidence."""
+    row = session.get(Creator, (org_id, event.creator_id))
+    quality = float(event.audience_quality_score) if event.audience_quality_score is not None else None
+    if row is not None and apply_check(row, event.fake_share, quality, event.measured_at):
         session.add(row)
 
 

@@ -11,7 +11,7 @@ from pydantic import BaseModel, ValidationError
 
 from services.fraud import anomaly_records, bulk
 from services.fraud.anomalies import history_findings
-from services.fraud.audience_report import audience_findings, audience_report
+from services.fraud.audience_report import audience_findings, audience_report, checked_event
 from services.fraud.config import FraudSettings
 from services.fraud.explanations import confidence
 from services.fraud.models import FraudScore
@@ -150,18 +150,27 @@ async def score_columns(request: Request, runtime: RuntimeDep, _: PrincipalDep) 
 
 @router.post("/audience", dependencies=INGEST, summary="Estimate fake followers from a follower sample")
 def audience(body: AudienceRequest, runtime: RuntimeDep, org_id: OrgDep) -> AudienceOut:
-    """Fake-follower share with a 95% interval, follower types and Audience Quality Score from a sample.
+    """Fake-follower share with a 95% interval, follower types, demographics and Audience Quality Score
+    from a sample.
 
-    With a `creator_id`, a fake share confidently above 25% is also stored and published as an anomaly.
+    With a `creator_id`, the check is published (fraud.audience_checked, for discovery's audience report)
+    and a fake share confidently above 25% is also stored and published as an anomaly.
     """
     report = audience_report(runtime.model("fake_account").current, body)
-    findings = audience_findings(report)
-    if findings and body.creator_id is not None:
+    if body.creator_id is not None:
+        key = hashlib.sha256(body.model_dump_json().encode()).hexdigest()
         with runtime.db.transaction() as session:
-            key = hashlib.sha256(body.model_dump_json().encode()).hexdigest()
-            anomaly_records.record(
-                session, runtime.outbox, org_id, body.creator_id, findings, source="audience", source_key=key
-            )
+            runtime.outbox.stage(session, checked_event(report, body, key[:32]), org_id=org_id)
+            if findings := audience_findings(report):
+                anomaly_records.record(
+                    session,
+                    runtime.outbox,
+                    org_id,
+                    body.creator_id,
+                    findings,
+                    source="audience",
+                    source_key=key,
+                )
     return report
 
 

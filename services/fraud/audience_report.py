@@ -6,10 +6,11 @@ import numpy as np
 
 from services.fraud import audience as aq
 from services.fraud.anomalies import Finding
+from services.fraud.demographics import breakdowns
 from services.fraud.features import engagement_vs_norm
 from services.fraud.profiles import profile_matrix
 from services.fraud.schemas import AudienceOut, AudienceRequest, FakeShareOut
-from shared.events import Reason
+from shared.events import AudienceChecked, Reason, utcnow
 from shared.onnx_model import OnnxModel
 
 THRESHOLD = 0.5  # the threshold the card's validation counts were measured at
@@ -64,6 +65,7 @@ def audience_report(model: OnnxModel, body: AudienceRequest) -> AudienceOut:
         score = aq.quality_score(est.estimate, types["mass_followers"], engagement, growth)
     return AudienceOut(
         creator_id=body.creator_id,
+        breakdowns=breakdowns(body.followers),
         state="ready" if ok else "low_confidence",
         sample_size=est.n,
         fake_share=FakeShareOut(
@@ -84,6 +86,20 @@ def audience_report(model: OnnxModel, body: AudienceRequest) -> AudienceOut:
         model_name=model.name,
         model_version=model.version,
     )
+
+
+def checked_event(report: AudienceOut, body: AudienceRequest, check_id: str) -> AudienceChecked:
+    """What discovery's audience report shows of this check (published when the check names a creator)."""
+    assert report.creator_id is not None
+    now = utcnow()
+    share = report.fake_share
+    return AudienceChecked(
+        check_id=check_id, creator_id=report.creator_id, state=report.state, sample_size=report.sample_size,
+        fake_share=share.estimate, fake_share_low=share.low, fake_share_high=share.high,
+        follower_types=report.follower_types, audience_quality_score=report.audience_quality_score,
+        breakdowns=report.breakdowns, model_name=report.model_name, model_version=report.model_version,
+        measured_at=body.sampled_at or now, checked_at=now,
+    )  # fmt: skip
 
 
 def audience_findings(report: AudienceOut) -> list[Finding]:

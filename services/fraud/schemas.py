@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from shared.events import AccountStats, Reason
+from shared.events import AccountStats, AudienceBreakdown, Reason
 from shared.plausibility import Plausible
 from shared.vocabulary import Platform, RiskLevel
 
@@ -108,6 +108,13 @@ class FollowerProfile(BaseModel):
     full_name: str | None = Field(
         None, max_length=200, description="The display name, if shown (only its presence and shape are used)."
     )
+    # Demographics where the source shows them: not classifier inputs, they make the audience breakdown.
+    country: str | None = Field(None, min_length=2, max_length=2, description="ISO 3166-1 alpha-2.")
+    language: str | None = Field(None, min_length=2, max_length=8, description="ISO 639-1 code.")
+    age: int | None = Field(None, ge=13, le=120, description="Age in years, where the source shows it.")
+    gender: Literal["female", "male", "other"] | None = Field(
+        None, description="Gender, where the source shows it."
+    )
 
 
 AUDIENCE_REQUEST_EXAMPLE = {
@@ -147,6 +154,7 @@ class AudienceRequest(BaseModel, json_schema_extra={"examples": [AUDIENCE_REQUES
         description="A random sample of the creator's followers, 1 to 20,000 (below 100 the answer is low_confidence, without a score).",
     )
     account: FiniteAccount | None = Field(None, description="The creator's account, for the engagement part.")
+    sampled_at: AwareDatetime | None = Field(None, description="When the sample was taken (default: now).")
 
 
 class FakeShareOut(BaseModel):
@@ -162,6 +170,9 @@ class AudienceOut(BaseModel):
     """Audience quality of a creator from a follower sample."""
 
     creator_id: str | None = Field(description="The `creator_id` you sent, or null.")
+    breakdowns: list[AudienceBreakdown] = Field(
+        default_factory=list, description="Countries, languages, age bands, gender of the sample's followers."
+    )
     state: str = Field(description="ready | low_confidence (too few followers, or the interval too wide)")
     sample_size: int = Field(description="Followers in the sample that were scored.")
     fake_share: FakeShareOut = Field(description="Estimated share of fake followers with its 95% interval.")

@@ -9,12 +9,13 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from services.discovery import api
+from services.discovery import api, consumers
 from services.discovery.config import DiscoverySettings
 from services.discovery.importing import read_ranking_file
 from shared.bus.outbox import Outbox
 from shared.db import Database, migrate
 from shared.errors import install_error_handlers
+from shared.events import Event, wrap
 from shared.model_registry import ModelRegistry
 from shared.onnx_model import ModelSlot
 from shared.runtime import Runtime
@@ -55,3 +56,10 @@ def ranking_client(db_dir: Path, stamps: tuple[str, ...], top: int | None = None
                 assert response.status_code == 200, response.text
     yield client
     runtime.db.close()
+
+
+def deliver(runtime: Runtime, event: Event, producer: str = "fraud", org_id: str = "demo") -> None:
+    """Hand `event` to discovery's handler for its type, in one transaction, as the consumer does."""
+    envelope = wrap(event, producer=producer, correlation_id="c", org_id=org_id)
+    with runtime.db.transaction() as session:
+        consumers.handlers(runtime)[event.event_type](session, event, envelope)

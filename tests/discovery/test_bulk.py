@@ -1,4 +1,5 @@
-"""The COPY upsert on PostgreSQL: idempotent, changes keep fraud scores, events match the ORM path's."""
+"""The bulk upserts (COPY on PostgreSQL, executemany on SQLite): idempotent, changes keep fraud scores,
+what they store and announce matches the ORM path's."""
 
 from __future__ import annotations
 
@@ -13,8 +14,8 @@ import pytest
 from sqlalchemy import text
 from sqlmodel import col, select
 
-from services.discovery import bulk, catalog
-from services.discovery.models import Creator, CreatorMarket
+from services.discovery import bulk, bulk_sqlite, catalog
+from services.discovery.models import Creator, CreatorMarket, CreatorMetric
 from services.discovery.schemas import CreatorIn
 from shared.bus.outbox import Outbox
 from shared.bus.tables import OutboxMessage
@@ -33,6 +34,18 @@ def pg(postgres_database: Callable[[str], str]) -> Iterator[Database]:
     db = Database(url)
     yield db
     db.close()
+
+
+@pytest.fixture(params=["postgresql", "sqlite"])
+def db(
+    request: pytest.FixtureRequest, postgres_database: Callable[[str], str], tmp_path: Path
+) -> Iterator[Database]:
+    """Each backend with its bulk path: COPY on PostgreSQL, executemany on SQLite."""
+    url = postgres_database("bulk") if request.param == "postgresql" else f"sqlite:///{tmp_path / 'bulk.db'}"
+    migrate(url, REPO / "services" / "discovery" / "migrations")
+    database = Database(url)
+    yield database
+    database.close()
 
 
 def _creators(n: int) -> list[CreatorIn]:
@@ -56,7 +69,13 @@ def _awkward(creators: list[CreatorIn]) -> list[CreatorIn]:
     ]  # fmt: skip
 
 
-Stored = tuple[dict[str, dict[str, Any]], list[tuple[Any, ...]], list[dict[str, Any]], list[tuple[Any, ...]]]
+Stored = tuple[
+    dict[str, dict[str, Any]],
+    list[tuple[Any, ...]],
+    list[dict[str, Any]],
+    list[tuple[Any, ...]],
+    list[tuple[Any, ...]],
+]
 
 
 def _stored(db: Database) -> Stored:
@@ -77,27 +96,37 @@ def _stored(db: Database) -> Stored:
             assert row.headers["producer"] == parse_envelope(row.value).producer == "discovery"
             events.append(event.model_dump(exclude={"updated_at"}))
         texts = sorted(tuple(r) for r in session.execute(text("SELECT * FROM creator_text")))
-    return creators, markets, events, texts
+        metrics = sorted(tuple(m.model_dump().values()) for m in session.exec(select(CreatorMetric)))
+    return creators, markets, events, texts, metrics
 
 
-def test_copy_upsert_stores_what_the_orm_path_stores(postgres_database: Callable[[str], str]) -> None:
+@pytest.mark.parametrize("backend", ["postgresql", "sqlite"])
+def test_bulk_upsert_stores_what_the_orm_path_stores(
+    backend: str, postgres_database: Callable[[str], str], tmp_path: Path
+) -> None:
     creators = _awkward(_creators(12))
     stored: list[Stored] = []
-    for write in (bulk.copy_upsert, catalog.upsert_creators):
-        url = postgres_database("bulk_vs_orm")
+    fast = bulk.copy_upsert if backend == "postgresql" else bulk_sqlite.upsert
+    for i, write in enumerate((fast, catalog.upsert_creators)):
+        url = (
+            postgres_database("bulk_vs_orm")
+            if backend == "postgresql"
+            else f"sqlite:///{tmp_path / f'{i}.db'}"
+        )
         migrate(url, REPO / "services" / "discovery" / "migrations")
         db = Database(url)
         with db.transaction() as session:
             write(session, ORG, creators, Outbox("discovery"))
         stored.append(_stored(db))
         db.close()
-    (copied, copied_markets, copied_events, copied_texts), (orm, orm_markets, orm_events, orm_texts) = stored
-    assert copied == orm and copied_markets == orm_markets and copied_events == orm_events
-    assert copied_texts == orm_texts and len(copied_texts) == 12, "text search sees both paths alike"
-    assert copied[creators[0].creator_id]["name"] == 'Tab\there\nnew "line" \\ back'
-    assert copied[creators[1].creator_id]["price_usd"] is None and len(copied_events) == 12
-    assert copied[creators[2].creator_id]["measured_on"] == date(2022, 11, 1)
-    assert (creators[2].creator_id, "PT", 0.0) in {m[:3] for m in copied_markets if m[-1] is False}
+    (fast_rows, fast_markets, fast_events, fast_texts, fast_metrics), orm = stored
+    assert (fast_rows, fast_markets, fast_events) == orm[:3]
+    assert fast_texts == orm[3] and len(fast_texts) == 12, "text search sees both paths alike"
+    assert fast_metrics == orm[4] and len(fast_metrics) == sum(len(c.accounts) for c in creators)
+    assert fast_rows[creators[0].creator_id]["name"] == 'Tab\there\nnew "line" \\ back'
+    assert fast_rows[creators[1].creator_id]["price_usd"] is None and len(fast_events) == 12
+    assert fast_rows[creators[2].creator_id]["measured_on"] == date(2022, 11, 1)
+    assert (creators[2].creator_id, "PT", 0.0) in {m[:3] for m in fast_markets if m[-1] is False}
 
 
 @pytest.mark.parametrize("write", [bulk.copy_upsert, catalog.upsert_creators])
@@ -143,7 +172,8 @@ def test_collector_paused_resumes_when_the_last_overlapping_pause_ends_even_on_e
     assert gc.isenabled()
 
 
-def test_copy_upsert_updates_changed_creators_and_keeps_fraud_scores(pg: Database) -> None:
+def test_bulk_upsert_updates_changed_creators_and_keeps_fraud_scores(db: Database) -> None:
+    pg = db
     creators, outbox = _creators(30), Outbox("discovery")
     with pg.transaction() as session:
         first = bulk.upsert(session, ORG, creators, outbox)

@@ -3,20 +3,17 @@ creator's rank, reasons and confidence; a dismissed anomaly stops counting."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
-from services.discovery import consumers
-from shared.events import AnomalyDetected, AnomalyReviewed, Event, FraudScored, Reason, wrap
+from shared.events import AnomalyDetected, AnomalyReviewed, FraudScored, Reason
 from shared.runtime import Runtime
 from tandem.demo import DEMO_BRIEFS
 from tandem.synthetic import generate_world
-from tests.discovery.apputil import discovery_client, discovery_runtime
+from tests.discovery.apputil import deliver, discovery_client
 
 WORLD = generate_world(300, seed=11).payloads()
 BRIEF = {**DEMO_BRIEFS[0], "shortlist_size": 200}  # the whole pool, so a demoted creator stays visible
@@ -24,23 +21,10 @@ T0 = datetime(2026, 12, 1, tzinfo=UTC)
 
 
 @pytest.fixture
-def runtime(tmp_path: Path) -> Iterator[Runtime]:
-    rt = discovery_runtime(f"sqlite:///{tmp_path / 'discovery.db'}")
-    yield rt
-    rt.db.close()
-
-
-@pytest.fixture
 def client(runtime: Runtime) -> TestClient:
     c = discovery_client(runtime)
     assert c.post("/v1/creators/bulk", json={"creators": WORLD}).status_code == 200
     return c
-
-
-def _deliver(runtime: Runtime, event: Event) -> None:
-    envelope = wrap(event, producer="fraud", correlation_id="c", org_id="demo")
-    with runtime.db.transaction() as session:
-        consumers.handlers(runtime)[event.event_type](session, event, envelope)
 
 
 def _low_risk(creator_id: str, reasons: list[Reason] | None = None, at: datetime = T0) -> FraudScored:
@@ -63,7 +47,7 @@ def _fake_check(creator_id: str, share: float, anomaly_id: str = "an-1") -> Anom
 def test_high_fake_share_check_lowers_rank_and_changes_reason(client: TestClient, runtime: Runtime) -> None:
     first = client.post("/v1/briefs", json=BRIEF).json()["entries"]
     for e in first:
-        _deliver(runtime, _low_risk(e["creator"]["creator_id"]))
+        deliver(runtime, _low_risk(e["creator"]["creator_id"]))
     before = client.post("/v1/briefs", json=BRIEF).json()["entries"]
     top = before[0]
     cid = top["creator"]["creator_id"]
@@ -71,7 +55,7 @@ def test_high_fake_share_check_lowers_rank_and_changes_reason(client: TestClient
     assert fraud["text"] == "low fraud risk (0.05); audience not checked yet"
     assert "audience quality 100" not in str(top["reasons"])
 
-    _deliver(runtime, _fake_check(cid, 0.62))
+    deliver(runtime, _fake_check(cid, 0.62))
     after = _entry(client, cid)
     assert after["rank"] > top["rank"] and after["match_score"] < top["match_score"]
     check = next(r for r in after["reasons"] if r["code"] == "audience_check")
@@ -83,7 +67,7 @@ def test_high_fake_share_check_lowers_rank_and_changes_reason(client: TestClient
     assert any("62% fake followers" in n for n in after["confidence_notes"])
 
     # A person dismisses the anomaly: it stops counting, the audience check itself still does.
-    _deliver(runtime, AnomalyReviewed(anomaly_id="an-1", creator_id=cid, kind="fake_followers",
+    deliver(runtime, AnomalyReviewed(anomaly_id="an-1", creator_id=cid, kind="fake_followers",
                                       verdict="dismissed", reviewer="ana", reviewed_at=T0 + timedelta(hours=2)))  # fmt: skip
     dismissed = _entry(client, cid)
     assert not any(r["code"] == "open_anomaly" for r in dismissed["reasons"])
@@ -99,8 +83,8 @@ def test_audience_check_in_a_fraud_score_reaches_the_reasons_and_older_checks_lo
         Reason(code="fake_followers", text="fake 8%", value=0.08),
         Reason(code="audience_quality", text="q", value=81),
     ]
-    _deliver(runtime, _low_risk(cid, later, at=T0 + timedelta(days=1)))
-    _deliver(runtime, _low_risk(cid, [Reason(code="fake_followers", text="old", value=0.7)], at=T0))
+    deliver(runtime, _low_risk(cid, later, at=T0 + timedelta(days=1)))
+    deliver(runtime, _low_risk(cid, [Reason(code="fake_followers", text="old", value=0.7)], at=T0))
     entry = _entry(client, cid)
     check = next(r for r in entry["reasons"] if r["code"] == "audience_check")
     assert check["text"] == "low fraud risk (0.05); audience check: 8% fake followers, audience quality 81"

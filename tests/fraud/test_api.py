@@ -191,3 +191,30 @@ def test_audience_with_many_fakes_raises_an_anomaly(client: TestClient, runtime:
     clean = client.post("/v1/fraud/audience", json={"creator_id": "c8", "followers": _followers(600, 0.05)})
     assert clean.json()["state"] == "ready"
     assert client.get("/v1/fraud/anomalies", params={"creator_id": "c8"}).json() == []
+
+
+def test_audience_check_publishes_demographics_with_sample_sizes(
+    client: TestClient, runtime: Runtime
+) -> None:
+    followers = _followers(300, 0.1)
+    for i, f in enumerate(followers):
+        f["country"] = "BR" if i % 4 else "PT"
+        if i < 50:  # a source that shows age for some followers only
+            f["age"] = 19 if i % 2 else 58
+    body = {"creator_id": "c9", "followers": followers, "sampled_at": "2026-11-20T09:30:00Z"}
+    report = client.post("/v1/fraud/audience", json=body).json()
+    with runtime.db.transaction() as s:
+        (event,) = [parse_envelope(m.value) for m in s.exec(select(OutboxMessage))]
+    assert event.type == "fraud.audience_checked" and event.key == "c9"
+    sent = event.payload
+    assert sent["measured_at"] == "2026-11-20T09:30:00Z" and sent["sample_size"] == 300
+    assert sent["fake_share"] == report["fake_share"]["estimate"] and sent["state"] == report["state"]
+    country, age = sent["breakdowns"]
+    assert (country["dimension"], country["sample_size"]) == ("country", 300)
+    assert country["shares"][0]["value"] == "BR" and country["shares"][0]["share"] == 0.75
+    assert country["shares"][0]["low"] < 0.75 < country["shares"][0]["high"]
+    assert (age["dimension"], age["sample_size"]) == ("age", 50)
+    assert {s["value"] for s in age["shares"]} == {"18-24", "55+"}
+    # No creator named: nothing to publish.
+    client.post("/v1/fraud/audience", json={"followers": followers})
+    assert _outbox_types(runtime) == ["fraud.audience_checked"]
