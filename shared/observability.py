@@ -39,6 +39,11 @@ FEATURE_PSI = Gauge(
 MODEL_SCORES = Counter(
     "tandem_model_rows_scored_total", "Rows scored per model version", ["model", "version"]
 )
+OUTBOX_REFUSED = Counter(
+    "tandem_outbox_refused_total",
+    "Events over the message size limit sent to their dead-letter topic instead of being published",
+    ["service", "topic"],
+)
 
 
 def current_correlation_id() -> str | None:

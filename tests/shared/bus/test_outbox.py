@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import orjson
 import pytest
 from kafka.errors import KafkaError, KafkaTimeoutError, OutOfOrderSequenceNumberError, UnknownProducerIdError
 from sqlalchemy.exc import OperationalError
@@ -29,7 +30,8 @@ from shared.bus.tables import OutboxMessage
 from shared.db import Database, migrate
 from shared.events import ModelPromoted, parse_envelope, unwrap
 from shared.observability import correlation
-from shared.topics import MODELS_PROMOTED
+from shared.settings import MAX_MESSAGE_BYTES
+from shared.topics import MODELS_PROMOTED, dlq
 from tests.busutil import SendsOneByOne
 
 REPO = Path(__file__).resolve().parents[3]
@@ -315,3 +317,24 @@ def test_retry_now_cuts_the_relays_back_off_short(db: Database) -> None:
         assert _wait_for(lambda: pending_count(db) == 0, 2.0) < 1.0
     finally:
         relay.stop()
+
+
+def test_an_event_over_the_size_limit_is_dead_lettered_and_holds_nothing_back(db: Database) -> None:
+    """Issue 15: the producer refuses an event over the limit on every try; the relay used to retry it
+    forever with every later row waiting. It goes to the dead-letter topic (digest, size, excerpt)."""
+    outbox = Outbox("fraud")
+    _stage(db, outbox, 1)
+    with db.transaction() as session:
+        big = outbox.stage(session, _event(1), org_id="acme")
+        row = session.exec(select(OutboxMessage).where(OutboxMessage.event_id == str(big.event_id))).one()
+        row.value = b'{"huge": "' + b"x" * MAX_MESSAGE_BYTES + b'"}'
+        session.add(row)
+    _stage(db, outbox, 1)
+    publisher = FakePublisher()
+    assert publish_pending(db, publisher, "fraud") == 3  # type: ignore[arg-type]
+    assert [s.topic for s in publisher.sent] == [dlq(MODELS_PROMOTED), MODELS_PROMOTED, MODELS_PROMOTED]
+    letter = orjson.loads(publisher.sent[0].value)
+    assert letter["reason"] == "too_large" and letter["original_truncated"] is True
+    assert letter["original_size"] > MAX_MESSAGE_BYTES and letter["consumer_group"] == "fraud-outbox-relay"
+    assert all(len(s.value) < MAX_MESSAGE_BYTES for s in publisher.sent)
+    assert pending_count(db) == 0
