@@ -186,8 +186,14 @@ def _parameter_problems(request: Request, limits: ColumnLimits) -> Iterator[Prob
     sources = (("query", request.query_params.multi_items()), ("path", list(request.path_params.items())))
     for where, pairs in sources:
         for name, raw in pairs:
+            if name not in declared:
+                # Not a parameter of the route (a page's flash message, a tracking tag): its name says
+                # nothing about a column, but NUL is never wanted anywhere.
+                if reason := value_problem(raw, None, INT64):
+                    yield (where, name), reason
+                continue
             value: Any = raw
-            kinds = declared.get(name, set())
+            kinds = declared[name]
             try:
                 if int in kinds and bool not in kinds:
                     value = int(raw)
