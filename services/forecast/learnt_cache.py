@@ -58,6 +58,9 @@ class LearntCache:
         self._entries[org_id] = _Entry(taught, model.version, self._clock() + self._ttl_s)
         return taught
 
+    def forget_all(self) -> None:
+        self._entries.clear()
+
     def forget_after_commit(self, session: Session, org_id: str) -> None:
         """Drop the organisation's entry once `session` commits (before, a forecast could re-read old rows)."""
         event.listen(session, "after_commit", lambda _: self._entries.pop(org_id, None), once=True)
