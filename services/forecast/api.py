@@ -11,8 +11,8 @@ from fastapi import APIRouter, Request, Response, status
 from sqlmodel import col, select
 from starlette.concurrency import run_in_threadpool
 
-from services.forecast import adjustments, bulk, feedback, page_posts, results
-from services.forecast.forecasting import forecast
+from services.forecast import adjustments, bulk, feedback, learnt_cache, page_posts, results
+from services.forecast.forecasting import forecast_shifted
 from services.forecast.models import ForecastOutcome, ForecastRecord
 from services.forecast.planning import content_from_request
 from services.forecast.schemas import (
@@ -33,36 +33,52 @@ from services.forecast.schemas import (
 from services.forecast.sequencing import plan
 from shared.errors import NotFound
 from shared.orgs import COMPUTE, INGEST, JUDGE, OrgDep, PrincipalDep, judged_as
-from shared.runtime import RuntimeDep
+from shared.runtime import Runtime, RuntimeDep
 
 router = APIRouter(prefix="/v1", tags=["forecast"])
 
 
 @router.post("/forecasts/predict", dependencies=COMPUTE, summary="Forecast one post")
-async def predict_one(body: ForecastIn, runtime: RuntimeDep) -> ForecastOut:
+async def predict_one(body: ForecastIn, runtime: RuntimeDep, org_id: OrgDep) -> ForecastOut:
     """Forecast reach, engagements, clicks and conversions of one planned post as p10/p50/p90 ranges, with
-    each metric's definition. Nothing is stored."""
-    model = runtime.model("forecast").current
-    metrics = forecast(model, [content_from_request(body)])[0]
-    return ForecastOut(metrics=metrics, model_name=model.name, model_version=model.version)
+    each metric's definition: the pooled model moved by your organisation's own results (and the creator's,
+    when `creator_id` is given), as `learning` says. Nothing is stored."""
+    return (await _predict(runtime, org_id, [body]))[0]
 
 
 @router.post("/forecasts/predict/batch", dependencies=COMPUTE, summary="Forecast up to 10,000 posts")
-async def predict_batch(body: BatchForecastIn, runtime: RuntimeDep) -> list[ForecastOut]:
+async def predict_batch(body: BatchForecastIn, runtime: RuntimeDep, org_id: OrgDep) -> list[ForecastOut]:
     """The same forecast for many posts in one call, in the request's order. Nothing is stored."""
+    return await _predict(runtime, org_id, body.items)
+
+
+async def _predict(runtime: Runtime, org_id: str, items: list[ForecastIn]) -> list[ForecastOut]:
     model = runtime.model("forecast").current
-    results = forecast(model, [content_from_request(i) for i in body.items])
-    return [ForecastOut(metrics=m, model_name=model.name, model_version=model.version) for m in results]
+    taught = await learnt_cache.learnt_for(runtime, org_id, model)
+    contents = [content_from_request(i) for i in items]
+    if not taught.results:  # the pooled model as is: nothing to add per row
+        return [ForecastOut(metrics=m, model_name=model.name, model_version=model.version)
+                for m in forecast_shifted(model, contents, None)]  # fmt: skip
+    creators = [i.creator_id for i in items]
+    told = {c: learnt_cache.described(taught, org_id, c) for c in set(creators)}  # one per distinct creator
+    return [ForecastOut(metrics=m, model_name=model.name, model_version=model.version, learning=told[c])
+            for m, c in zip(forecast_shifted(model, contents, taught.shifts(creators, len(items))),
+                            creators, strict=True)]  # fmt: skip
 
 
 @router.post("/forecasts/predict/columns", dependencies=COMPUTE, summary="Forecast posts in columns (bulk)")
-async def predict_columns(body: ForecastColumnsIn, runtime: RuntimeDep) -> Response:
+async def predict_columns(body: ForecastColumnsIn, runtime: RuntimeDep, org_id: OrgDep) -> Response:
     """Many posts as columns (one list per field, equal lengths, up to 200,000 rows). The answer has `rows`,
     and `metrics`: for each of reach, engagements, clicks, conversions and engagement_rate, its p10, p50 and
-    p90 as lists in row order; plus the model's name and version.
+    p90 as lists in row order; the model's name and version; and `learning`: null for the pooled model as
+    is, else what your organisation's results changed (as in /v1/forecasts/predict, the organisation's
+    part), with `creator_offsets` per named creator who has a baseline of their own.
     \f
     The bulk path: columns in, columns out (orjson), one ONNX batch per head."""
-    result = bulk.score_columns(runtime.model("forecast").current, body)
+    model = runtime.model("forecast").current
+    taught = await learnt_cache.learnt_for(runtime, org_id, model)
+    result = bulk.score_columns(model, body, taught if taught.results else None)
+    result["learning"] = learnt_cache.described_columns(taught, org_id, body.creator_id or [])
     return Response(orjson.dumps(result), media_type="application/json")
 
 

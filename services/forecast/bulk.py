@@ -8,6 +8,7 @@ import numpy as np
 
 from services.forecast.features import feature_columns
 from services.forecast.forecasting import forecast_columns
+from services.forecast.learning import Learnt
 from services.forecast.schemas import ForecastColumnsIn
 from shared.errors import Invalid
 from shared.onnx_model import OnnxModel
@@ -28,7 +29,8 @@ def _column(body: ForecastColumnsIn, name: str, n: int, default: float) -> np.nd
     return np.asarray(values, dtype=np.float64)
 
 
-def score_columns(model: OnnxModel, body: ForecastColumnsIn) -> dict[str, Any]:
+def score_columns(model: OnnxModel, body: ForecastColumnsIn, taught: Learnt | None = None) -> dict[str, Any]:
+    """Every metric per row, moved by what the organisation's results taught (None: the pooled model)."""
     n = len(body.followers)
     for name in (
         "engagement_rate",
@@ -39,6 +41,7 @@ def score_columns(model: OnnxModel, body: ForecastColumnsIn) -> dict[str, Any]:
         "hour",
         "weekday",
         "paid",
+        "creator_id",
     ):
         values = getattr(body, name)
         if values is not None and len(values) != n:
@@ -52,5 +55,6 @@ def score_columns(model: OnnxModel, body: ForecastColumnsIn) -> dict[str, Any]:
                         np.asarray(body.market_share), _column(body, "hour", n, 19), _column(body, "weekday", n, 2),
                         _column(body, "paid", n, 0))  # fmt: skip
     per_view = np.isin(platform, list(SHORT_VIDEO_PLATFORMS))
-    metrics = forecast_columns(model, x, fmt, per_view, followers)
+    shift = taught.shifts(body.creator_id or [], n) if taught is not None else None
+    metrics = forecast_columns(model, x, fmt, per_view, followers, shift)
     return {"rows": n, "metrics": metrics, "model_name": model.name, "model_version": model.version}

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from sqlmodel import Session, select
 
-from services.forecast import adjustments, learning, outcomes, records
+from services.forecast import adjustments, learning, learnt_cache, outcomes, records
 from services.forecast.campaigns import handlers as campaigns
 from services.forecast.campaigns import insights, retrospective, tracking
 from services.forecast.config import ForecastSettings
@@ -72,7 +72,8 @@ def handlers(runtime: Runtime) -> dict[str, Handler]:
     def on_result(session: Session, event: Event, envelope: EnvelopeMeta) -> None:
         """Actuals arrived: score the forecasts (unforecast posts are ignored), and track the plan's line."""
         assert isinstance(event, CampaignResultReported)
-        outcomes.record_result(session, envelope.org_id, event)
+        if outcomes.record_result(session, envelope.org_id, event) is not None:
+            learnt_cache.cache_of(runtime).forget_after_commit(session, envelope.org_id)  # REST learns it now
         tracking.record(session, runtime.outbox, envelope.org_id, event)
 
     def on_close(session: Session, event: Event, envelope: EnvelopeMeta) -> None:

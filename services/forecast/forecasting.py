@@ -68,11 +68,31 @@ def forecast(
 ) -> list[list[MetricForecast]]:
     """One list of metric forecasts per planned item, scored in one batch per head; `offsets` (one per item,
     log1p units per target) are what the organisation's own results taught (learning.py)."""
+    shift = {t: np.array([o.get(t, 0.0) for o in offsets]) for t in TARGETS} if offsets else None
+    return forecast_shifted(model, items, shift)
+
+
+def _heads(
+    model: OnnxModel, x: np.ndarray, shift: Mapping[str, np.ndarray] | None, wide: bool = False
+) -> dict[str, np.ndarray]:
+    """expm1 of every quantile head (in float64 when `wide`), each target moved by its per-row `shift`
+    (None: the pooled model as is, with no extra pass over the rows)."""
+    out = {}
+    for t in TARGETS:
+        for q in QUANTILES:
+            raw = model.run(f"{t}_{q}", x)
+            raw = raw.astype(np.float64) if wide else raw
+            out[f"{t}_{q}"] = np.expm1(raw if shift is None else raw + shift[t])
+    return out
+
+
+def forecast_shifted(
+    model: OnnxModel, items: list[PlannedContent], shift: Mapping[str, np.ndarray] | None
+) -> list[list[MetricForecast]]:
+    """`forecast` with the offsets already as one array per target (learning.Learnt.shifts)."""
     if not items:
         return []
-    x = feature_matrix(items)
-    shift = {t: np.array([o.get(t, 0.0) for o in offsets]) if offsets else 0.0 for t in TARGETS}
-    per_head = {f"{t}_{q}": np.expm1(model.run(f"{t}_{q}", x) + shift[t]) for t in TARGETS for q in QUANTILES}
+    per_head = _heads(model, feature_matrix(items), shift)
     out = []
     for i, item in enumerate(items):
         metrics = [
@@ -91,10 +111,16 @@ def _sorted_quantiles(q10: np.ndarray, q50: np.ndarray, q90: np.ndarray) -> dict
 
 
 def forecast_columns(
-    model: OnnxModel, x: np.ndarray, fmt: np.ndarray, per_view: np.ndarray, followers: np.ndarray
+    model: OnnxModel,
+    x: np.ndarray,
+    fmt: np.ndarray,
+    per_view: np.ndarray,
+    followers: np.ndarray,
+    shift: Mapping[str, np.ndarray] | None = None,
 ) -> dict[str, dict[str, list[float]]]:
     """Column-wise forecasts of every metric for a feature matrix (same figures as `forecast`, unrounded)."""
-    q = {t: [np.expm1(model.run(f"{t}_{p}", x).astype(np.float64)) for p in QUANTILES] for t in TARGETS}
+    heads = _heads(model, x, shift, wide=True)
+    q = {t: [heads[f"{t}_{p}"] for p in QUANTILES] for t in TARGETS}
     ctr = np.vectorize(CLICKS_PER_ENGAGEMENT.__getitem__, otypes=[float])(fmt) if len(fmt) else np.zeros(0)
     eng = [np.maximum(e, 0.0) for e in q["engagements"]]
     reach50 = np.maximum(q["reach"][1], 0.0)

@@ -50,6 +50,12 @@ class ForecastIn(BaseModel, json_schema_extra={"examples": [FORECAST_IN_EXAMPLE]
     hour: int = Field(19, ge=0, le=23, description="Hour of day it goes out, 0-23.")
     weekday: int = Field(2, ge=0, le=6, description="0 = Monday.")
     paid: bool = Field(False, description="Whether the post is boosted with paid promotion.")
+    creator_id: str | None = Field(
+        None,
+        max_length=200,
+        description="Your id of the creator who posts (as in the results you report): their own track "
+        "record in your results moves the forecast too; left out, your organisation's norm applies.",
+    )
 
 
 BATCH_FORECAST_IN_EXAMPLE = {"items": [FORECAST_IN_EXAMPLE]}
@@ -65,7 +71,7 @@ class BatchForecastIn(BaseModel, json_schema_extra={"examples": [BATCH_FORECAST_
     )
 
 
-class ForecastOut(BaseModel):
+class ForecastBase(BaseModel):
     """A forecast of every metric for one post, as p10/p50/p90 ranges."""
 
     metrics: list[MetricForecast] = Field(
@@ -75,7 +81,36 @@ class ForecastOut(BaseModel):
     model_version: str = Field(description="Version of that model; quote it when you question a forecast.")
 
 
-class StoredForecastOut(ForecastOut):
+class LearningOut(BaseModel):
+    """What your organisation's own results changed against the pooled model every organisation starts from."""
+
+    org_id: str = Field(description="The organisation whose results were applied: the caller's.")
+    results: int = Field(description="How many of its latest scored results the adjustment was learnt from.")
+    org_offset: dict[str, float] = Field(
+        description="Per learnt metric (reach, engagements): the organisation's offset added to the pooled "
+        "model's log(1 + value) quantiles, shrunk toward 0 while it has few results."
+    )
+    creator_offset: dict[str, float] = Field(
+        description="Per learnt metric: the named creator's own baseline on top, same units; empty when no "
+        "creator_id was given or the creator has no results of yours yet."
+    )
+    factor: dict[str, float] = Field(
+        description="Per learnt metric: about how many times the pooled model's figures these offsets make "
+        "it (exp of their sum; clicks and conversions follow engagements)."
+    )
+
+
+class ForecastOut(ForecastBase):
+    """A forecast of every metric for one post, as p10/p50/p90 ranges."""
+
+    learning: LearningOut | None = Field(
+        None,
+        description="What your organisation's own results changed against the pooled model; null: the "
+        "pooled model as is (no scored results of yours yet).",
+    )
+
+
+class StoredForecastOut(ForecastBase):
     """A forecast as stored for a campaign's creator (made when review approved the creator, or for each
     line still to post when a plan is approved)."""
 
@@ -416,6 +451,9 @@ class ForecastColumnsIn(BaseModel, json_schema_extra={"examples": [FORECAST_COLU
     hour: list[int] | None = Field(None, description="Hour of day per row (0-23); default 19.")
     weekday: list[int] | None = Field(None, description="Weekday per row (0 = Monday); default 2.")
     paid: list[bool] | None = Field(None, description="Paid promotion per row; default false.")
+    creator_id: list[str | None] | None = Field(
+        None, description="Your id of the creator per row (null: none): their own track record moves it too."
+    )
 
 
 class PagePostIn(BaseModel):

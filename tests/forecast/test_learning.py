@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import select
 
-from services.forecast import learning, results
+from services.forecast import learning, learnt_cache, results
 from services.forecast.consumers import handlers
+from services.forecast.forecasting import forecast
 from services.forecast.models import ForecastRecord
+from services.forecast.planning import content_from_request
 from services.forecast.retraining import pooled_orgs
-from services.forecast.schemas import ResultIn
+from services.forecast.schemas import ForecastIn, ResultIn
 from shared.events import CampaignResultReported, Event, ReviewDecided, wrap
 from shared.runtime import Runtime
 from tests.forecast.campaignutil import CAMPAIGN, VARIANTS, apply, decided, opened
@@ -106,3 +109,68 @@ def test_plan_lines_carry_the_organisations_own_learning(runtime: Runtime, clien
             m["p50"] for x in r.json()["lines"] for m in x["forecast"] if m["metric"] == "reach"
         )
     assert planned["acme"] > 1.3 * planned["globex"]
+
+
+POST = {"followers": 60_000, "engagement_rate": 0.03, "platform": "instagram", "format": "post",
+        "market": "RU", "market_share": 0.6, "creator_id": "cr-1"}  # the content _approve forecasts  # fmt: skip
+BATCH = {"items": [POST, {**POST, "creator_id": "cr-new", "followers": 9_000}, {**POST, "creator_id": None}]}
+
+
+def _rest(client: TestClient, org: str) -> tuple[dict[str, Any], list[dict[str, Any]], dict[str, Any]]:
+    """The organisation's single, batch and columnar REST answers for the same posts."""
+    columns = {k: [i.get(k) for i in BATCH["items"]] for k in POST}
+    answers = [client.post(f"/v1/forecasts/predict{path}", json=body, headers={"X-Org-Id": org})
+               for path, body in (("", POST), ("/batch", BATCH), ("/columns", columns))]  # fmt: skip
+    assert all(r.status_code == 200 for r in answers), [r.text for r in answers]
+    return answers[0].json(), answers[1].json(), answers[2].json()
+
+
+def _p50(answer: dict[str, Any], metric: str) -> float:
+    return next(m["p50"] for m in answer["metrics"] if m["metric"] == metric)
+
+
+def test_rest_forecasts_learn_from_the_callers_results_only(runtime: Runtime, client: TestClient) -> None:
+    before = {org: _rest(client, org) for org in ("acme", "globex")}
+    assert before["acme"] == before["globex"] and before["acme"][0]["learning"] is None  # the pooled prior
+    _beat_forecasts(runtime, "acme", "cr-1", campaigns=12, factor=3.0)
+    acme = _rest(client, "acme")  # scoring acme's results dropped its cached learning at once
+    learnt_cache.cache_of(runtime).forget_all()  # globex re-measured from the database, not from memory
+    assert _rest(client, "globex") == before["globex"]  # exactly: acme's results did not reach globex
+    single, batch, columns = acme
+    assert _p50(single, "reach") > 1.3 * _p50(before["acme"][0], "reach")
+    assert single["learning"]["org_id"] == "acme" and single["learning"]["results"] == 12
+    assert single["learning"]["creator_offset"]["reach"] > 0  # cr-1's own record beat the forecasts
+    assert single == batch[0] and batch[1]["learning"]["creator_offset"] == {}  # a newcomer: the org's norm
+    assert _p50(batch[0], "reach") > _p50(batch[2], "reach") > _p50(before["acme"][1][2], "reach")
+    assert columns["metrics"]["reach"]["p50"][0] == pytest.approx(_p50(single, "reach"), abs=0.05)
+    assert columns["learning"]["org_offset"] == single["learning"]["org_offset"]
+    assert set(columns["learning"]["creator_offsets"]) == {"cr-1"}
+
+
+def test_rest_forecast_matches_the_forecast_stored_at_approval(runtime: Runtime, client: TestClient) -> None:
+    _beat_forecasts(runtime, "acme", "cr-1", campaigns=6, factor=2.0)
+    stored = _approve(runtime, "acme", "cmp-next", "cr-1")
+    single = _rest(client, "acme")[0]
+    assert {t: _p50(single, t) for t in ("reach", "engagements")} == {
+        t: stored[t] for t in ("reach", "engagements")
+    }
+
+
+def test_rest_forecast_of_an_organisation_without_results_is_the_pooled_model(
+    runtime: Runtime, client: TestClient
+) -> None:
+    model = runtime.model("forecast").current
+    pooled = forecast(model, [content_from_request(ForecastIn.model_validate(POST))])[0]
+    single, _, columns = _rest(client, "newco")
+    assert single["metrics"] == [m.model_dump() for m in pooled] and single["learning"] is None
+    assert columns["learning"] is None
+
+
+def test_cached_learning_expires_after_its_ttl(runtime: Runtime) -> None:
+    now = [0.0]
+    cache = learnt_cache.LearntCache(runtime.db, ttl_s=60, clock=lambda: now[0])
+    model = runtime.model("forecast").current
+    taught = cache.refresh("acme", model)
+    assert cache.cached("acme", model) is taught and cache.cached("globex", model) is None
+    now[0] = 61.0
+    assert cache.cached("acme", model) is None  # another process's results are seen within the TTL

@@ -1,0 +1,105 @@
+"""Each organisation's learning kept in memory for the REST forecasts, so a request reads no database.
+
+`learning.learnt` reads the organisation's latest results and re-scores them with the champion (a query
+and an ONNX pass over up to 500 rows): fine once per approval, too slow for every forecast request. This
+cache keeps one `Learnt` per organisation and model version for TTL_S seconds. A result scored in this
+process drops its organisation's entry once the result is committed (consumers.py), so its next forecast
+learns from it; other processes of a scaled-out service see it within TTL_S.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import event
+from sqlmodel import Session
+from starlette.concurrency import run_in_threadpool
+
+from services.forecast import learning
+from services.forecast.forecasting import TARGETS
+from services.forecast.schemas import LearningOut
+from shared.db import Database
+from shared.onnx_model import OnnxModel
+from shared.runtime import Runtime
+
+TTL_S = 60.0  # how stale another process's results may leave an organisation's forecasts
+EXTRAS_KEY = "learnt_cache"
+
+
+@dataclass(frozen=True)
+class _Entry:
+    taught: learning.Learnt
+    model_version: str
+    expires: float
+
+
+class LearntCache:
+    """Per process: organisation -> what its results taught, for the model version it was measured on."""
+
+    def __init__(self, db: Database, ttl_s: float = TTL_S, clock: Callable[[], float] = time.monotonic):
+        self._db, self._ttl_s, self._clock = db, ttl_s, clock
+        self._entries: dict[str, _Entry] = {}
+
+    def cached(self, org_id: str, model: OnnxModel) -> learning.Learnt | None:
+        """The hot path, a dict look-up: None when missing, stale or measured on another model version."""
+        entry = self._entries.get(org_id)
+        if entry is None or entry.model_version != model.version or entry.expires < self._clock():
+            return None
+        return entry.taught
+
+    def refresh(self, org_id: str, model: OnnxModel) -> learning.Learnt:
+        """Measure the organisation's learning from its results now (reads the database) and keep it."""
+        with self._db.transaction() as session:
+            taught = learning.learnt(session, model, org_id)
+        self._entries[org_id] = _Entry(taught, model.version, self._clock() + self._ttl_s)
+        return taught
+
+    def forget_all(self) -> None:
+        self._entries.clear()
+
+    def forget_after_commit(self, session: Session, org_id: str) -> None:
+        """Drop the organisation's entry once `session` commits (before, a forecast could re-read old rows)."""
+        event.listen(session, "after_commit", lambda _: self._entries.pop(org_id, None), once=True)
+
+
+def cache_of(runtime: Runtime) -> LearntCache:
+    """The process's cache, made on first use (one per runtime, like the runtime's other resources)."""
+    cache = runtime.extras.get(EXTRAS_KEY)
+    if cache is None:
+        cache = runtime.extras[EXTRAS_KEY] = LearntCache(runtime.db)
+    return cache
+
+
+async def learnt_for(runtime: Runtime, org_id: str, model: OnnxModel) -> learning.Learnt:
+    """The organisation's learning: from memory, else measured off the event loop."""
+    cache = cache_of(runtime)
+    if (taught := cache.cached(org_id, model)) is not None:
+        return taught
+    return await run_in_threadpool(cache.refresh, org_id, model)
+
+
+def described(taught: learning.Learnt, org_id: str, creator_id: str | None) -> LearningOut:
+    """What the answer says was applied on top of the pooled model for this organisation and creator."""
+    own = taught.creators.get(creator_id or "", {})
+    total = taught.offsets(creator_id)
+    return LearningOut(org_id=org_id, results=taught.results,
+                       org_offset={t: round(taught.org[t], 4) for t in TARGETS},
+                       creator_offset={t: round(own[t], 4) for t in TARGETS if t in own},
+                       factor={t: round(math.exp(total[t]), 3) for t in TARGETS})  # fmt: skip
+
+
+def described_columns(taught: learning.Learnt, org_id: str, creator_ids: Sequence[str | None]) -> Any:
+    """The columnar answer's `learning`: null for the pooled model, else the organisation's part and the
+    named creators' own baselines."""
+    if not taught.results:
+        return None
+    named = sorted(set(taught.creators).intersection(creator_ids))
+    creators = {c: {t: round(v, 4) for t, v in taught.creators[c].items()} for c in named}
+    return {
+        **described(taught, org_id, None).model_dump(exclude={"creator_offset"}),
+        "creator_offsets": creators,
+    }
