@@ -70,7 +70,7 @@ SEARCHES: dict[str, dict[str, Any]] = {
     "engagement in 2 markets, never worked with": {
         "engagement": {"markets": ["IN", "ID"], "min_rate": 0.02, "min_markets": 2}, "worked_with": "no"},
     "text: a name": {"text": "Creator 4242"},
-    "text: a handle": {"text": "h52000_youtube"},
+    "text: a handle": {"text": "h1411_instagram"},  # cr-00052000's account in the generated catalogue
     "selective filters, cheapest first": {"categories": ["parenting"], "languages": ["de"],
                                           "platforms": ["youtube"], "sort": "price_usd", "descending": False},
     "older women audience, by engagement": {"age_bands": ["45-54", "55+"], "min_age_share": 0.45,

@@ -28,7 +28,7 @@ from typing import Any
 import orjson
 from sqlmodel import Session
 
-from services.discovery import bulk_sqlite, creator_history, textsearch, versions
+from services.discovery import bulk_sqlite, creator_history, planner_stats, textsearch, versions
 from services.discovery.bulk_plan import CREATORS, Plan, Stored, event_ids
 from services.discovery.catalog import (
     DISCOVERY_ONLY_FIELDS,
@@ -294,7 +294,11 @@ def ingest_json(db: Database, org_id: str, body: bytes, outbox: Outbox) -> BulkR
     with collector_paused(), nullcontext() if db.is_postgres else bulk_sqlite.WRITER:
         creators = BulkCreatorsIn.model_validate_json(body).creators
         with db.transaction() as session:
-            return upsert(session, org_id, creators, outbox)
+            result = upsert(session, org_id, creators, outbox)
+    if db.is_postgres and (result.created or result.updated):
+        with db.transaction() as session:
+            planner_stats.refresh_if_stale(session)
+    return result
 
 
 _pause_lock = threading.Lock()

@@ -20,6 +20,7 @@ WALK_INCLUDE = [
     "price_usd",
     "max_market_er",
     "past_campaigns",
+    "female_share",
 ]
 
 
@@ -28,8 +29,8 @@ class Creator(SQLModel, table=True):
 
     __tablename__ = "creator"
     __table_args__ = (
-        # The two common sort orders carry the usual filter columns, so a search walks them index-only
-        # and visits a creator's row (and its market rows) only when the cheap filters pass.
+        # Every sort order carries the usual filter columns, so a search walks it index-only and visits
+        # a creator's row (and its market rows) only when the cheap filters pass.
         Index(
             "ix_creator_org_followers",
             "org_id",
@@ -44,8 +45,20 @@ class Creator(SQLModel, table=True):
             "creator_id",
             postgresql_include=[*WALK_INCLUDE, "followers"],
         ),
-        Index("ix_creator_org_growth", "org_id", "growth", "creator_id"),
-        Index("ix_creator_org_price", "org_id", "price_usd", "creator_id"),
+        Index(
+            "ix_creator_org_growth",
+            "org_id",
+            "growth",
+            "creator_id",
+            postgresql_include=[*WALK_INCLUDE, "followers", "engagement_rate"],
+        ),
+        Index(
+            "ix_creator_org_price",
+            "org_id",
+            "price_usd",
+            "creator_id",
+            postgresql_include=[*WALK_INCLUDE, "followers", "engagement_rate"],
+        ),
     )
 
     org_id: str = Field(primary_key=True, max_length=64)
@@ -114,7 +127,7 @@ class CreatorMarket(SQLModel, table=True):
             "market",
             "audience_share",
             "creator_id",
-            postgresql_include=["platform_mask", "category_mask", "fraud_risk", "followers"],
+            postgresql_include=["platform_mask", "category_mask", "fraud_risk", "followers", "share_known"],
         ),
     )
 

@@ -13,13 +13,17 @@ from services.discovery.models import Creator
 from services.discovery.schemas import SearchIn
 from shared.vocabulary import PLATFORMS, TIERS
 
-# Each account of a creator's payload (JSON), per dialect: (rows, platform, followers) as SQL.
+# Each account of a creator's payload (JSON), per dialect: (rows, platform, followers) as SQL. The payload
+# is read from the creator's own row found again by primary key (`own`), not from the outer row: then the
+# search's walk over a sort index reads no table row for the creators its included columns already drop
+# (EXPLAIN ANALYZE at 100k, Instagram micro/mid beauty by engagement: 46k buffers -> an index-only walk).
 ACCOUNTS = {
-    "postgresql": ("json_array_elements(creator.profile->'accounts') AS a", "a->>'platform'",
+    "postgresql": ("creator AS own, json_array_elements(own.profile->'accounts') AS a", "a->>'platform'",
                    "(a->>'followers')::bigint"),
-    "sqlite": ("json_each(creator.profile, '$.accounts') AS a", "json_extract(a.value, '$.platform')",
+    "sqlite": ("creator AS own, json_each(own.profile, '$.accounts') AS a", "json_extract(a.value, '$.platform')",
                "json_extract(a.value, '$.followers')"),
 }  # fmt: skip
+OWN_ROW = "own.org_id = creator.org_id AND own.creator_id = creator.creator_id"
 
 
 def tier_bounds(tier: str) -> tuple[int, int | None]:
@@ -57,16 +61,19 @@ def same_account_condition(q: SearchIn, dialect: str) -> ColumnElement[bool] | N
     rows, platform, followers = ACCOUNTS.get(dialect, ACCOUNTS["sqlite"])
     on_account = size_conditions(q, literal_column(followers))
     one = select(literal(1)).select_from(text(rows))
-    one = one.where(literal_column(platform).in_([p for p in q.platforms if p in PLATFORMS]), *on_account)
+    one = one.where(text(OWN_ROW), literal_column(platform).in_([p for p in q.platforms if p in PLATFORMS]))
+    one = one.where(*on_account)
     single = col(Creator.platform_mask).op("&")(col(Creator.platform_mask) - 1) == 0
     return or_(and_(single, *size_conditions(q)), one.exists())
 
 
 def size_filters(q: SearchIn, dialect: str) -> list[ColumnElement[bool]]:
     """Every size condition of a query. With a platform, sizes are the same-account rule's; the largest
-    account reaching the minimum stays a cheap necessary check the sort indexes can use."""
+    account reaching the minimum (or the smallest tier's floor) stays a cheap necessary check the sort
+    indexes can use."""
     same_account = same_account_condition(q, dialect)
     if same_account is None:
         return size_conditions(q)
-    largest = [col(Creator.followers) >= q.min_followers] if q.min_followers is not None else []
-    return [*largest, same_account]
+    floors = [q.min_followers] if q.min_followers is not None else []
+    floors += [min(tier_bounds(t)[0] for t in q.tiers)] if q.tiers else []
+    return [*(col(Creator.followers) >= f for f in floors if f), same_account]

@@ -57,11 +57,12 @@ PG_FIND = text(
     "handles LIKE :like OR lower(name) LIKE :like "
     "OR to_tsvector('simple', name || ' ' || body) @@ plainto_tsquery('simple', :q)) LIMIT :limit"
 )
-# With pg_trgm: similar handles and names too (misspellings), through the trigram indexes.
-PG_FIND_TRGM = text(
+# With pg_trgm: similar handles and names too (misspellings), through the trigram indexes. Asked only
+# to fill up what the query above left: a LIMIT over both at once returned an arbitrary 500 of the
+# thousands of look-alike handles (h1412_instagram ...) and could drop the exact one typed.
+PG_SIMILAR = text(
     "SELECT creator_id, handles, name, body FROM creator_text WHERE org_id = :org AND ("
-    "handles % :low OR lower(name) % :low OR handles LIKE :like OR lower(name) LIKE :like "
-    "OR to_tsvector('simple', name || ' ' || body) @@ plainto_tsquery('simple', :q)) LIMIT :limit"
+    "handles % :low OR lower(name) % :low) LIMIT :limit"
 )
 
 
@@ -69,8 +70,13 @@ def _candidates(session: Session, org_id: str, q: str) -> list[Any]:
     low = q.lower()
     args = {"org": org_id, "q": q, "low": low, "like": f"%{low}%", "limit": CANDIDATES}
     if session.get_bind().dialect.name == "postgresql":
+        found = list(session.execute(PG_FIND, args))
         trgm = session.execute(text("SELECT 1 FROM pg_extension WHERE extname = 'pg_trgm'")).first()
-        return list(session.execute(PG_FIND_TRGM if trgm else PG_FIND, args))
+        if not trgm or len(found) >= CANDIDATES:
+            return found
+        seen = {row[0] for row in found}
+        similar = session.execute(PG_SIMILAR, {**args, "limit": CANDIDATES + len(found)})
+        return (found + [row for row in similar if row[0] not in seen])[:CANDIDATES]
     if len(low) < 3:  # shorter than a trigram: a plain scan of handles and names
         return list(session.execute(SQLITE_SHORT, args))
     return list(session.execute(SQLITE_FIND, {**args, "match": _fts5_query(q)}))

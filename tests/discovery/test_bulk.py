@@ -10,6 +10,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import orjson
 import pytest
 from sqlalchemy import text
 from sqlmodel import col, select
@@ -201,3 +202,19 @@ def test_bulk_upsert_updates_changed_creators_and_keeps_fraud_scores(db: Databas
     last = unwrap(parse_envelope(rows[-1].value))
     assert isinstance(last, CreatorUpserted)
     assert last.name == "Renamed \t Creator"
+
+
+def test_bulk_ingest_analyses_a_fresh_catalogue_once(pg: Database) -> None:
+    """Planner statistics right after a load (not a minute later, by autovacuum); a re-sent body changes
+    nothing, so it does not analyse again."""
+    body = orjson.dumps({"creators": [c.model_dump(mode="json") for c in _creators(40)]})
+    analysed = text("SELECT last_analyze FROM pg_stat_user_tables WHERE relname = 'creator_market'")
+    bulk.ingest_json(pg, ORG, body, Outbox("discovery"))
+    with pg.transaction() as session:
+        first = session.execute(analysed).scalar()
+        assert (
+            session.execute(text("SELECT reltuples FROM pg_class WHERE relname = 'creator'")).scalar() == 40
+        )
+    bulk.ingest_json(pg, ORG, body, Outbox("discovery"))
+    with pg.transaction() as session:
+        assert first is not None and session.execute(analysed).scalar() == first

@@ -186,6 +186,14 @@ def test_postgres_copy_ingest_gives_the_same_answers(postgres_database: Callable
         )
         got = _all_ids(db, engagement=ENGAGEMENT)
         assert set(got) == _brute(lambda p: _er_markets(p, ENGAGEMENT["markets"], 0.012) >= 3)  # type: ignore[arg-type]
+        # the same-account rule in PostgreSQL's JSON dialect: a VK or Telegram account in the tiers itself
+        sized = _brute(
+            lambda p: any(
+                a["platform"] in ("vk", "telegram") and follower_tier(a["followers"]) in ("micro", "mid")
+                for a in p["accounts"]
+            )
+        )
+        assert sized and set(_all_ids(db, platforms=["vk", "telegram"], tiers=["micro", "mid"])) == sized
         with db.transaction() as session:
             assert catalog.stats(session, ORG).creators == N
             rows = list(session.exec(select(OutboxMessage)))

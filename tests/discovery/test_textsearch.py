@@ -74,3 +74,21 @@ def test_bio_word_finds_the_creator_after_name_matches(db: Database) -> None:
 
 def test_text_search_keeps_the_other_filters(db: Database) -> None:
     assert _ids(db, "sourdough", min_followers=2 * 10**9) == []
+
+
+def test_exact_handle_is_found_among_many_look_alikes(db: Database) -> None:
+    """More similar handles than the ranked candidates (h1400_instagram ... h2099_instagram): the typed one still wins."""
+    base = _catalogue()[0]
+    alikes = [
+        _creator(base, f"c-h{n}", f"Look Alike {n}", f"h{n}_instagram", "")
+        for n in range(1400, 2100)
+        if n != 1411
+    ]
+    with db.transaction() as session:
+        bulk.upsert(
+            session,
+            ORG,
+            [*alikes, _creator(base, "c-typed", "Typed", "h1411_instagram", "")],
+            Outbox("discovery"),
+        )
+    assert _ids(db, "h1411_instagram")[0] == "c-typed"
