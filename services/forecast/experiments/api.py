@@ -11,6 +11,7 @@ from fastapi import APIRouter, Response, status
 
 from services.forecast.experiments import store
 from services.forecast.experiments.plot import plot_over_time
+from services.forecast.report_schemas import ExperimentReportOut
 from services.forecast.schemas import ExperimentIn, ExperimentOut, ObservationsIn
 from shared.errors import Invalid
 from shared.openapi import png_response
@@ -53,7 +54,9 @@ def add_observations(
         return {"accepted": store.ingest(session, exp, body.items, datetime.now(UTC))}
 
 
-@router.get("/{experiment_id}/report", summary="Report an experiment's result")
+@router.get(
+    "/{experiment_id}/report", response_model=ExperimentReportOut, summary="Report an experiment's result"
+)
 def experiment_report(experiment_id: str, runtime: RuntimeDep, org_id: OrgDep) -> dict[str, Any]:
     """Per arm: units, mean with its 95% interval, chance of being best, exposures and progress towards the
     sample size; each variant against control (fixed-horizon and always-valid sequential p-values,
