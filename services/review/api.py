@@ -24,6 +24,7 @@ from services.review import (
     tasks,
 )
 from services.review.config import ReviewSettings
+from services.review.report_schemas import LessonPayoff, PeopleReport, TrendTrust, ValueReport
 from services.review.schemas import (
     AdjustmentIn,
     AdjustmentOut,
@@ -229,7 +230,7 @@ def list_trends(
         return insight_scores.scored_trends(session, org_id, insights.trend_rows(session, org_id, market))
 
 
-@router.get("/feedback/trends", summary="Report whose trend calls to trust")
+@router.get("/feedback/trends", response_model=list[TrendTrust], summary="Report whose trend calls to trust")
 def trend_report(runtime: RuntimeDep, org_id: OrgDep) -> list[dict[str, Any]]:
     """Whose trend calls to trust: per author, calls, scored calls, hit rate and Brier score."""
     with runtime.db.transaction() as session:
@@ -237,7 +238,7 @@ def trend_report(runtime: RuntimeDep, org_id: OrgDep) -> list[dict[str, Any]]:
     return insight_scores.trust_report(scored)
 
 
-@router.get("/feedback/lessons", summary="Report which lessons paid off")
+@router.get("/feedback/lessons", response_model=list[LessonPayoff], summary="Report which lessons paid off")
 def lesson_report(runtime: RuntimeDep, org_id: OrgDep) -> list[dict[str, Any]]:
     """Lessons with a rule: would applying it have made later forecasts in its scope more accurate?"""
     with runtime.db.transaction() as session:
@@ -383,7 +384,10 @@ def sweep_now(runtime: RuntimeDep, org_id: OrgDep) -> dict[str, int]:
 
 
 @router.get(
-    "/feedback/people", dependencies=PLAN, summary="Report how people's judgements compare with outcomes"
+    "/feedback/people",
+    dependencies=PLAN,
+    response_model=PeopleReport,
+    summary="Report how people's judgements compare with outcomes",
 )
 def people_report(runtime: RuntimeDep, org_id: OrgDep) -> dict[str, Any]:
     """Per reviewer and market: approvals' hit rate, adjustments vs the raw model, calibration."""
@@ -391,7 +395,9 @@ def people_report(runtime: RuntimeDep, org_id: OrgDep) -> dict[str, Any]:
         return feedback.people_report(session, org_id)
 
 
-@router.get("/feedback/value", dependencies=PLAN, summary="Report where people add value")
+@router.get(
+    "/feedback/value", dependencies=PLAN, response_model=ValueReport, summary="Report where people add value"
+)
 def value_report(
     runtime: RuntimeDep,
     org_id: OrgDep,
