@@ -238,6 +238,12 @@ class TrackingOut(Answer):
     lines: list[TrackedLine] = Field(description="Every plan line, in plan order.")
 
 
+class ObservationsAccepted(Answer):
+    """How many observations an experiment took in."""
+
+    accepted: int = Field(description="Observations in the request, all recorded (a repeated unit updates its outcome).")
+
+
 class ArmResult(Answer):
     """One arm of an experiment so far."""
 

@@ -24,7 +24,7 @@ from services.review import (
     tasks,
 )
 from services.review.config import ReviewSettings
-from services.review.report_schemas import LessonPayoff, PeopleReport, TrendTrust, ValueReport
+from services.review.report_schemas import LessonPayoff, PeopleReport, SweepOut, TrendTrust, ValueReport
 from services.review.schemas import (
     AdjustmentIn,
     AdjustmentOut,
@@ -48,6 +48,7 @@ from services.review.schemas import (
     TrendOut,
 )
 from services.review.simulator import SimulationIn, SimulationOut, simulate
+from services.review.story_schemas import CampaignStory
 from shared.errors import Forbidden
 from shared.identity.keys import Principal
 from shared.openapi import png_response, problems
@@ -165,7 +166,10 @@ def list_campaigns(
         return portfolio.portfolio(session, org_id, f)
 
 
-@router.get("/campaigns/{campaign_id}", summary="Get a campaign's story")
+# exclude_unset: the plan before any version, and retrospective lines of creators without a review task,
+# keep the keys they have always had (no nulls added).
+@router.get("/campaigns/{campaign_id}", response_model=CampaignStory, response_model_exclude_unset=True,
+            summary="Get a campaign's story")  # fmt: skip
 def get_campaign(campaign_id: str, runtime: RuntimeDep, org_id: OrgDep) -> dict[str, Any]:
     """Timeline from brief to retrospective, plan summary, tracking, alerts, the retrospective with the
     decisions behind each line, lessons and live trend calls."""
@@ -371,16 +375,17 @@ def simulator(body: SimulationIn) -> SimulationOut:
 
 
 @router.post("/sweep", dependencies=ADMIN, summary="Sweep overdue tasks now")
-def sweep_now(runtime: RuntimeDep, org_id: OrgDep) -> dict[str, int]:
+def sweep_now(runtime: RuntimeDep, org_id: OrgDep) -> SweepOut:
     """Run the overdue-task sweep now for the caller's organisation (the background sweep covers all)."""
     with runtime.db.transaction() as session:
-        return escalation.sweep(
+        done = escalation.sweep(
             session,
             runtime.outbox,
             datetime.now(UTC),
             settings_of(runtime).escalation_due_hours,
             org_id=org_id,
         )
+        return SweepOut(**done)
 
 
 @router.get(

@@ -168,3 +168,10 @@ class ValueReport(Report):
     )
     adjustments_by_market: list[MarketAdjustments] = Field(description="People's adjustments per market.")
     suggestions: RoutingSuggestions = Field(description="What to change in the routing policy.")
+
+
+class SweepOut(BaseModel):
+    """What the overdue-task sweep did."""
+
+    escalated: int = Field(description="Overdue open tasks escalated to a manager.")
+    assigned: int = Field(description="Reviewers assigned to open tasks that had fewer than they need.")

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Response, status
 
 from services.forecast.experiments import store
 from services.forecast.experiments.plot import plot_over_time
-from services.forecast.report_schemas import ExperimentReportOut
+from services.forecast.report_schemas import ExperimentReportOut, ObservationsAccepted
 from services.forecast.schemas import ExperimentIn, ExperimentOut, ObservationsIn
 from shared.errors import Invalid
 from shared.openapi import png_response
@@ -46,12 +46,12 @@ def get_experiment(experiment_id: str, runtime: RuntimeDep, org_id: OrgDep) -> E
 )
 def add_observations(
     experiment_id: str, body: ObservationsIn, runtime: RuntimeDep, org_id: OrgDep
-) -> dict[str, int]:
+) -> ObservationsAccepted:
     """Record units seen in an arm (an exposure), with their outcome when known; a unit is counted once per
     arm and may not switch arms. Answers how many were accepted."""
     with runtime.db.transaction() as session:
         exp = store.get(session, org_id, experiment_id)
-        return {"accepted": store.ingest(session, exp, body.items, datetime.now(UTC))}
+        return ObservationsAccepted(accepted=store.ingest(session, exp, body.items, datetime.now(UTC)))
 
 
 @router.get(
