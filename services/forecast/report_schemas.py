@@ -241,7 +241,9 @@ class TrackingOut(Answer):
 class ObservationsAccepted(Answer):
     """How many observations an experiment took in."""
 
-    accepted: int = Field(description="Observations in the request, all recorded (a repeated unit updates its outcome).")
+    accepted: int = Field(
+        description="Observations in the request, all recorded (a repeated unit updates its outcome)."
+    )
 
 
 class ArmResult(Answer):
