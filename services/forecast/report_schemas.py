@@ -109,7 +109,6 @@ class ErrorSummary(Answer):
 class AdjustedGroup(Answer):
     """Adjusted figures against the raw model's, on the forecasts of one group that got results."""
 
-    metric: str = Field(description="The metric adjusted: reach, engagements, clicks or conversions.")
     n: int = Field(description="Adjusted forecasts with results in the group.")
     model: ErrorSummary = Field(description="The raw model's error.")
     adjusted: ErrorSummary = Field(description="The adjusted figures' error.")
@@ -119,18 +118,29 @@ class AdjustedGroup(Answer):
     )
 
 
-class AdjustmentReportRow(AdjustedGroup):
-    """One author's adjustments of one metric in one market, against the results."""
+class AuthorMarketMetric(Answer):
+    """Which adjustments a report row groups."""
 
     author: str = Field(description="Who adjusted the forecasts.")
     market: str = Field(description="The forecasts' market (ISO 3166-1 alpha-2).")
+    metric: str = Field(description="The metric adjusted: reach, engagements, clicks or conversions.")
 
 
-class InsightReportRow(AdjustedGroup):
-    """One lesson or trend call applied to forecasts of one metric, against the results."""
+# Pydantic orders fields from the last base to the first: the row's keys come before its figures.
+class AdjustmentReportRow(AdjustedGroup, AuthorMarketMetric):
+    """One author's adjustments of one metric in one market, against the results."""
+
+
+class AppliedInsight(Answer):
+    """Which applied insight a report row groups."""
 
     insight_id: str = Field(description="The lesson or trend call applied.")
+    metric: str = Field(description="The metric adjusted: reach, engagements, clicks or conversions.")
     applied_by: list[str] = Field(description="Who applied it, sorted.")
+
+
+class InsightReportRow(AdjustedGroup, AppliedInsight):
+    """One lesson or trend call applied to forecasts of one metric, against the results."""
 
 
 class TrackedMetric(Answer):

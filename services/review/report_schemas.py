@@ -69,11 +69,16 @@ class DecisionStats(Report):
     )
 
 
-class PersonDecisions(DecisionStats):
-    """One person's (or the policy's) decisions in one market."""
+class WhoMarket(Report):
+    """Whose decisions in which market a report row groups."""
 
     who: str = Field(description="The reviewer, or `policy:...` for decisions the routing policy made.")
     market: str = Field(description="The market (ISO 3166-1 alpha-2).")
+
+
+# Pydantic orders fields from the last base to the first: each row's keys come before its figures.
+class PersonDecisions(DecisionStats, WhoMarket):
+    """One person's (or the policy's) decisions in one market."""
 
 
 class AdjustmentStats(Report):
@@ -91,12 +96,16 @@ class AdjustmentStats(Report):
     )
 
 
-class PersonAdjustments(AdjustmentStats):
-    """One author's adjustments of one metric in one market."""
+class AuthorMarketMetric(Report):
+    """Which adjustments a report row groups."""
 
     author: str = Field(description="Who adjusted the forecasts.")
     market: str | None = Field(description="The market (ISO 3166-1 alpha-2), or null when unknown.")
     metric: str = Field(description="The metric adjusted.")
+
+
+class PersonAdjustments(AdjustmentStats, AuthorMarketMetric):
+    """One author's adjustments of one metric in one market."""
 
 
 class CalibrationBand(Report):
@@ -141,10 +150,14 @@ class Segment(Report):
     )
 
 
-class MarketAdjustments(AdjustmentStats):
-    """Adjustments in one market, all authors and metrics together."""
+class AdjustmentMarket(Report):
+    """Which market a report row groups."""
 
     market: str | None = Field(description="The market (ISO 3166-1 alpha-2), or null when unknown.")
+
+
+class MarketAdjustments(AdjustmentStats, AdjustmentMarket):
+    """Adjustments in one market, all authors and metrics together."""
 
 
 class RoutingSuggestions(Report):

@@ -52,8 +52,6 @@ class StoryPlan(BaseModel):
 
     campaign_id: str | None = Field(None, description="The campaign (absent before any plan).")
     version: int = Field(description="The plan version; 0 before any plan.")
-    approved: bool = Field(description="Whether a strategist approved this version.")
-    lines: int = Field(description="Number of lines (posts) in the plan.")
     variants: list[MessageVariant] | None = Field(None, description="The message variants tested.")
     total_cost_usd: float | None = Field(None, description="What the plan's lines cost, US dollars.")
     budget_usd: float | None = Field(None, description="The plan's budget in US dollars, or null.")
@@ -65,7 +63,9 @@ class StoryPlan(BaseModel):
     )
     change: str | None = Field(None, description="What this version changed, in words.")
     why: str | None = Field(None, description="The reason given for the change.")
+    approved: bool = Field(description="Whether a strategist approved this version.")
     updated_at: datetime | None = Field(None, description="When this version was made.")
+    lines: int = Field(description="Number of lines (posts) in the plan.")
 
 
 class FunnelTotals(Part):
