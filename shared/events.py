@@ -643,9 +643,9 @@ class Contribution(Contract):
     """One part of a campaign's forecast miss: the lines sharing one value of one dimension."""
 
     dimension: str = Field(description="creator | platform | format | market | message | timing")
-    value: str
-    forecast: float
-    actual: float
+    value: str = Field(description="The value of that dimension (a creator id, a platform, 'week 2' ...).")
+    forecast: float = Field(description="Sum of the median forecasts of the posted lines with this value.")
+    actual: float = Field(description="Sum of their results.")
     miss: float = Field(description="actual - forecast, in the metric's unit")
     share_of_miss: float = Field(description="miss / total miss (signed)")
     explained_miss: float | None = Field(
@@ -658,10 +658,10 @@ class Contribution(Contract):
 class PushBack(Contract):
     """A person's adjustment of the forecast behind a line, and whether the result proved it right."""
 
-    author: str
-    metric: str
+    author: str = Field(description="Who adjusted the forecast.")
+    metric: str = Field(description="The metric adjusted.")
     multiplier: float = Field(description="Adjusted p50 / the model's p50.")
-    reason: str = ""
+    reason: str = Field("", description="Why, in the person's words.")
     insight_id: str | None = Field(None, description="The lesson or trend call it applied, if any.")
     right: bool | None = Field(
         None, description="The adjusted figure was closer to the actual; None: no actual."
@@ -671,22 +671,26 @@ class PushBack(Contract):
 class RetrospectiveLine(Contract):
     """A plan line as it turned out, with the decisions behind it."""
 
-    line_id: str
-    creator_id: str
-    platform: Platform
-    format: ContentFormat
-    market: str
-    variant_id: str
-    forecast_p10: float
-    forecast_p50: float
-    forecast_p90: float
-    actual: float | None
-    spend_usd: float = 0
+    line_id: str = Field(description="The plan line.")
+    creator_id: str = Field(description="The creator who posted it.")
+    platform: Platform = Field(description="Platform of the post.")
+    format: ContentFormat = Field(description="Content format of the post.")
+    market: str = Field(description="Market of the post (ISO 3166-1 alpha-2).")
+    variant_id: str = Field(description="The message variant it carried.")
+    forecast_p10: float = Field(
+        description="Pessimistic forecast (10th percentile) of the campaign's metric."
+    )
+    forecast_p50: float = Field(description="Median forecast of the campaign's metric.")
+    forecast_p90: float = Field(description="Optimistic forecast (90th percentile) of the campaign's metric.")
+    actual: float | None = Field(description="The result in the campaign's metric; None: never reported.")
+    spend_usd: float = Field(0, description="Reported spend (the planned cost when none was reported), USD.")
     decided_by: str | None = Field(
         None, description="Who approved the creator ('policy:...' when automated)."
     )
     automated: bool | None = Field(None, description="Whether the approval was decided without a person.")
-    push_backs: list[PushBack] = Field(default_factory=list)
+    push_backs: list[PushBack] = Field(
+        default_factory=list, description="People's adjustments of the forecast behind the line."
+    )
 
 
 class CampaignRetrospectiveReady(Event):
@@ -696,19 +700,21 @@ class CampaignRetrospectiveReady(Event):
     topic: ClassVar[str] = topics.CAMPAIGN_LIFECYCLE
     key_field: ClassVar[str] = "campaign_id"
 
-    campaign_id: str
+    campaign_id: str = Field(description="The closed campaign.")
     metric: str = Field(description="The objective's main metric: reach, engagements or conversions.")
-    forecast_total: float
-    actual_total: float
-    spend_usd: float
+    forecast_total: float = Field(description="Sum of the median forecasts of the posted lines.")
+    actual_total: float = Field(description="Sum of their results.")
+    spend_usd: float = Field(description="Total spend, US dollars.")
     contributions: list[Contribution] = Field(
         description="Largest absolute miss first (by explained_miss where given: the likeliest causes first)."
     )
-    lines: list[RetrospectiveLine]
-    message_winner: str | None = None
-    message_win_probability: float | None = Field(None, ge=0, le=1)
-    message_summary: str = ""
-    computed_at: AwareDatetime
+    lines: list[RetrospectiveLine] = Field(description="Every plan line as it turned out, in plan order.")
+    message_winner: str | None = Field(None, description="The message variant that won, if one did.")
+    message_win_probability: float | None = Field(
+        None, ge=0, le=1, description="Probability the leading variant is the best."
+    )
+    message_summary: str = Field("", description="The message comparison in words.")
+    computed_at: AwareDatetime = Field(description="When the retrospective was computed.")
 
 
 class LessonRecorded(Event):

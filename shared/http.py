@@ -129,6 +129,10 @@ READINESS_SCHEMA = {
                    "description": "Each dependency (database, broker, models, consumer) and whether it is ready."},
     },
 }  # fmt: skip
+LIVENESS_SCHEMA: dict[str, Any] = {
+    "type": "object", "description": "The process answers.", "required": ["status"],
+    "properties": {"status": {"type": "string", "enum": ["live"], "description": "Always `live`."}},
+}  # fmt: skip
 READINESS_RESPONSES: dict[int | str, dict[str, Any]] = {
     status: {"description": text, "content": {"application/json": {"schema": READINESS_SCHEMA}}}
     for status, text in ((200, "Ready to serve."), (503, "Not ready: `checks` names what is not."))
@@ -138,7 +142,8 @@ READINESS_RESPONSES: dict[int | str, dict[str, Any]] = {
 def health_router(readiness: ReadinessCheck) -> APIRouter:
     router = APIRouter(tags=["health"])
 
-    @router.get("/health/live", summary="Liveness probe")
+    @router.get("/health/live", response_model=None, summary="Liveness probe", responses={
+        200: {"description": "Alive.", "content": {"application/json": {"schema": LIVENESS_SCHEMA}}}})  # fmt: skip
     async def live() -> dict[str, str]:
         """200 while the process answers at all (for a liveness probe: restart when it stops answering)."""
         return {"status": "live"}

@@ -15,6 +15,12 @@ from services.forecast import adjustments, bulk, feedback, learnt_cache, page_po
 from services.forecast.forecasting import forecast_shifted
 from services.forecast.models import ForecastOutcome, ForecastRecord
 from services.forecast.planning import content_from_request
+from services.forecast.report_schemas import (
+    AdjustmentReportRow,
+    ForecastColumnsOut,
+    InsightReportRow,
+    PagePostsOut,
+)
 from services.forecast.schemas import (
     AdjustmentIn,
     AdjustmentOut,
@@ -66,7 +72,13 @@ async def _predict(runtime: Runtime, org_id: str, items: list[ForecastIn]) -> li
                             creators, strict=True)]  # fmt: skip
 
 
-@router.post("/forecasts/predict/columns", dependencies=COMPUTE, summary="Forecast posts in columns (bulk)")
+@router.post(
+    "/forecasts/predict/columns",
+    dependencies=COMPUTE,
+    summary="Forecast posts in columns (bulk)",
+    # Documented, not validated: the hot path writes orjson straight from numpy (no per-row pydantic pass).
+    responses={200: {"model": ForecastColumnsOut}},
+)
 async def predict_columns(body: ForecastColumnsIn, runtime: RuntimeDep, org_id: OrgDep) -> Response:
     """Many posts as columns (one list per field, equal lengths, up to 200,000 rows). The answer has `rows`,
     and `metrics`: for each of reach, engagements, clicks, conversions and engagement_rate, its p10, p50 and
@@ -82,7 +94,8 @@ async def predict_columns(body: ForecastColumnsIn, runtime: RuntimeDep, org_id: 
     return Response(orjson.dumps(result), media_type="application/json")
 
 
-@router.post("/page-posts/forecast", dependencies=COMPUTE, summary="Forecast brand-page posts")
+@router.post("/page-posts/forecast", dependencies=COMPUTE, response_model=PagePostsOut,
+             summary="Forecast brand-page posts")  # fmt: skip
 async def page_posts_forecast(body: PagePostsIn, runtime: RuntimeDep) -> dict[str, Any]:
     """Lifetime metrics of brand-page posts (the page_posts model, trained on UCI Facebook metrics)."""
     model = runtime.model(page_posts.MODEL_NAME).current
@@ -171,14 +184,16 @@ async def inbound_results(source_id: str, request: Request, runtime: RuntimeDep)
     return await run_in_threadpool(results.receive_webhook, runtime, source_id, dict(request.headers), body)
 
 
-@router.get("/feedback/adjustments", summary="Report whose forecast adjustments help")
+@router.get("/feedback/adjustments", response_model=list[AdjustmentReportRow],
+            summary="Report whose forecast adjustments help")  # fmt: skip
 def adjustment_report(runtime: RuntimeDep, org_id: OrgDep) -> list[dict[str, Any]]:
     """Per author, market and metric: the adjusted figures' error against results next to the raw model's."""
     with runtime.db.transaction() as session:
         return feedback.adjustment_report(session, org_id)
 
 
-@router.get("/feedback/insights", summary="Report which applied insights paid off")
+@router.get("/feedback/insights", response_model=list[InsightReportRow],
+            summary="Report which applied insights paid off")  # fmt: skip
 def insight_report(runtime: RuntimeDep, org_id: OrgDep) -> list[dict[str, Any]]:
     """Per lesson or trend call applied: whether following it paid off against the results."""
     with runtime.db.transaction() as session:

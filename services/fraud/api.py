@@ -24,6 +24,7 @@ from services.fraud.schemas import (
     BatchScoreOut,
     BatchScoreRequest,
     HistoryRequest,
+    ScoreColumnsOut,
     ScoreOut,
     ScoreRequest,
     StoredScoreOut,
@@ -132,7 +133,9 @@ def stored_score(creator_id: str, runtime: RuntimeDep, org_id: OrgDep) -> Stored
 
 
 @router.post("/score/columns", dependencies=COMPUTE, summary="Score accounts in columns (bulk)",
-             openapi_extra={"requestBody": SCORE_COLUMNS_BODY})  # fmt: skip
+             openapi_extra={"requestBody": SCORE_COLUMNS_BODY},
+             # Documented, not validated: the hot path writes orjson straight from numpy.
+             responses={200: {"model": ScoreColumnsOut}})  # fmt: skip
 async def score_columns(request: Request, runtime: RuntimeDep, _: PrincipalDep) -> Response:
     """Bulk scoring, columnar body `{"columns": {"platform": [...], "followers": [...], ...}}`.
 

@@ -72,6 +72,33 @@ class ScoreOut(BaseModel):
     )
 
 
+class RowError(BaseModel):
+    """Why one row of a columnar request was not scored."""
+
+    row: int = Field(description="The row's position, from 0.")
+    field: str = Field(description="The column with the bad value.")
+    reason: str = Field(description="What is wrong with it.")
+
+
+class ScoreColumnsOut(BaseModel):
+    """Columnar scores: one list per field, in the request's row order; bad rows have a null risk."""
+
+    model_name: str = Field(description="Name of the model that produced this answer.")
+    model_version: str = Field(
+        description="Version of that model (models/<name>/<version>); quote it when you question a result."
+    )
+    rows: int = Field(description="Rows in the request (the length of `risk` and `level`).")
+    scored: int = Field(description="Rows scored.")
+    rejected: int = Field(description="Rows not scored because a value was bad (listed in `errors`).")
+    risk: list[float | None] = Field(
+        description="Per row: risk 0 (clean) to 1, rounded to 4 decimals; null for a rejected row."
+    )
+    level: list[RiskLevel] = Field(
+        description="Per row: low, medium or high by the service's thresholds; unknown for a rejected row."
+    )
+    errors: list[RowError] = Field(description="The bad values, first 1,000 at most.")
+
+
 class StoredScoreOut(ScoreOut):
     """The latest stored fraud score of a creator (scored when the creator entered the catalogue or changed)."""
 

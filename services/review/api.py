@@ -24,6 +24,7 @@ from services.review import (
     tasks,
 )
 from services.review.config import ReviewSettings
+from services.review.report_schemas import LessonPayoff, PeopleReport, SweepOut, TrendTrust, ValueReport
 from services.review.schemas import (
     AdjustmentIn,
     AdjustmentOut,
@@ -47,6 +48,7 @@ from services.review.schemas import (
     TrendOut,
 )
 from services.review.simulator import SimulationIn, SimulationOut, simulate
+from services.review.story_schemas import CampaignStory
 from shared.errors import Forbidden
 from shared.identity.keys import Principal
 from shared.openapi import png_response, problems
@@ -164,7 +166,10 @@ def list_campaigns(
         return portfolio.portfolio(session, org_id, f)
 
 
-@router.get("/campaigns/{campaign_id}", summary="Get a campaign's story")
+# exclude_unset: the plan before any version, and retrospective lines of creators without a review task,
+# keep the keys they have always had (no nulls added).
+@router.get("/campaigns/{campaign_id}", response_model=CampaignStory, response_model_exclude_unset=True,
+            summary="Get a campaign's story")  # fmt: skip
 def get_campaign(campaign_id: str, runtime: RuntimeDep, org_id: OrgDep) -> dict[str, Any]:
     """Timeline from brief to retrospective, plan summary, tracking, alerts, the retrospective with the
     decisions behind each line, lessons and live trend calls."""
@@ -229,7 +234,7 @@ def list_trends(
         return insight_scores.scored_trends(session, org_id, insights.trend_rows(session, org_id, market))
 
 
-@router.get("/feedback/trends", summary="Report whose trend calls to trust")
+@router.get("/feedback/trends", response_model=list[TrendTrust], summary="Report whose trend calls to trust")
 def trend_report(runtime: RuntimeDep, org_id: OrgDep) -> list[dict[str, Any]]:
     """Whose trend calls to trust: per author, calls, scored calls, hit rate and Brier score."""
     with runtime.db.transaction() as session:
@@ -237,7 +242,7 @@ def trend_report(runtime: RuntimeDep, org_id: OrgDep) -> list[dict[str, Any]]:
     return insight_scores.trust_report(scored)
 
 
-@router.get("/feedback/lessons", summary="Report which lessons paid off")
+@router.get("/feedback/lessons", response_model=list[LessonPayoff], summary="Report which lessons paid off")
 def lesson_report(runtime: RuntimeDep, org_id: OrgDep) -> list[dict[str, Any]]:
     """Lessons with a rule: would applying it have made later forecasts in its scope more accurate?"""
     with runtime.db.transaction() as session:
@@ -370,20 +375,24 @@ def simulator(body: SimulationIn) -> SimulationOut:
 
 
 @router.post("/sweep", dependencies=ADMIN, summary="Sweep overdue tasks now")
-def sweep_now(runtime: RuntimeDep, org_id: OrgDep) -> dict[str, int]:
+def sweep_now(runtime: RuntimeDep, org_id: OrgDep) -> SweepOut:
     """Run the overdue-task sweep now for the caller's organisation (the background sweep covers all)."""
     with runtime.db.transaction() as session:
-        return escalation.sweep(
+        done = escalation.sweep(
             session,
             runtime.outbox,
             datetime.now(UTC),
             settings_of(runtime).escalation_due_hours,
             org_id=org_id,
         )
+        return SweepOut(**done)
 
 
 @router.get(
-    "/feedback/people", dependencies=PLAN, summary="Report how people's judgements compare with outcomes"
+    "/feedback/people",
+    dependencies=PLAN,
+    response_model=PeopleReport,
+    summary="Report how people's judgements compare with outcomes",
 )
 def people_report(runtime: RuntimeDep, org_id: OrgDep) -> dict[str, Any]:
     """Per reviewer and market: approvals' hit rate, adjustments vs the raw model, calibration."""
@@ -391,7 +400,9 @@ def people_report(runtime: RuntimeDep, org_id: OrgDep) -> dict[str, Any]:
         return feedback.people_report(session, org_id)
 
 
-@router.get("/feedback/value", dependencies=PLAN, summary="Report where people add value")
+@router.get(
+    "/feedback/value", dependencies=PLAN, response_model=ValueReport, summary="Report where people add value"
+)
 def value_report(
     runtime: RuntimeDep,
     org_id: OrgDep,

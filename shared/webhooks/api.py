@@ -117,6 +117,19 @@ class ReplayRange(BaseModel, json_schema_extra={"examples": [REPLAY_RANGE_EXAMPL
     until: AwareDatetime = Field(description="...and before this time (timezone required).")
 
 
+class SecretRotated(BaseModel):
+    """An endpoint's new signing secret (shown once)."""
+
+    endpoint_id: str = Field(description="The endpoint.")
+    secret: str = Field(description="The new signing secret; store it, it is not shown again.")
+
+
+class Replayed(BaseModel):
+    """How many deliveries were queued to be sent again."""
+
+    replayed: int = Field(description="Deliveries queued again.")
+
+
 def _edge(runtime: Runtime) -> Database:
     """The edge database (shared by every service) holds partners' endpoints and deliveries."""
     assert runtime.idempotency is not None
@@ -179,11 +192,11 @@ def rotate(
         le=720,
         description="Hours the old secret keeps verifying (0-720) while your receiver switches over.",
     ),
-) -> dict[str, str]:
+) -> SecretRotated:
     """A new signing secret; the old one stays valid for `grace_hours` so receivers can switch over."""
     _endpoint(runtime, who.org_id, endpoint_id)
     secret = hub.rotate_secret(_edge(runtime), who.org_id, endpoint_id, timedelta(hours=grace_hours))
-    return {"endpoint_id": endpoint_id, "secret": secret}
+    return SecretRotated(endpoint_id=endpoint_id, secret=secret)
 
 
 @router.get("/endpoints/{endpoint_id}/deliveries", summary="List deliveries to an endpoint")
@@ -217,22 +230,19 @@ def attempts(delivery_id: str, runtime: RuntimeDep, who: Manager) -> list[Attemp
 
 
 @router.post("/deliveries/{delivery_id}/replay", summary="Send a delivery again")
-def replay_one(delivery_id: str, runtime: RuntimeDep, who: Manager) -> dict[str, int]:
+def replay_one(delivery_id: str, runtime: RuntimeDep, who: Manager) -> Replayed:
     """Send one delivery again (with a fresh signature); 404 if it is not your organisation's."""
     n = hub.replay(_edge(runtime), who.org_id, delivery_id=delivery_id)
     if n == 0:
         raise NotFound(f"no delivery {delivery_id!r}", field="delivery_id")
-    return {"replayed": n}
+    return Replayed(replayed=n)
 
 
 @router.post("/endpoints/{endpoint_id}/replay", summary="Send an endpoint's deliveries again")
-def replay_range(endpoint_id: str, body: ReplayRange, runtime: RuntimeDep, who: Manager) -> dict[str, int]:
+def replay_range(endpoint_id: str, body: ReplayRange, runtime: RuntimeDep, who: Manager) -> Replayed:
     """Send again every delivery to this endpoint created between `since` and `until`."""
     if body.since > body.until:
         raise Invalid("since is after until", field="since")
     _endpoint(runtime, who.org_id, endpoint_id)
-    return {
-        "replayed": hub.replay(
-            _edge(runtime), who.org_id, endpoint_id=endpoint_id, since=body.since, until=body.until
-        )
-    }
+    n = hub.replay(_edge(runtime), who.org_id, endpoint_id=endpoint_id, since=body.since, until=body.until)
+    return Replayed(replayed=n)

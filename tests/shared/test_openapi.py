@@ -88,6 +88,38 @@ def test_every_schema_and_field_is_described(doc: dict[str, Any]) -> None:
     assert undescribed == [] and fields == []
 
 
+def _untyped(schema: dict[str, Any]) -> bool:
+    """An answer a partner cannot build against: an object (or Any) with no named fields and no $ref, seen
+    through lists and nullable unions."""
+    if "$ref" in schema or "properties" in schema:
+        return False
+    if schema.get("type") == "array":
+        return _untyped(schema.get("items", {}))
+    if "anyOf" in schema:
+        return any(_untyped(s) for s in schema["anyOf"] if s.get("type") != "null")
+    return schema.get("type", "object") == "object"
+
+
+def test_every_success_answer_has_described_fields(doc: dict[str, Any]) -> None:
+    untyped = [
+        f"{m.upper()} {p} {status}"
+        for p, m, op in _operations(doc)
+        for status, response in op["responses"].items()
+        if status.startswith("2") and _untyped(response.get("content", {}).get("application/json", {}).get("schema", {"type": "string"}))
+    ]  # fmt: skip
+    assert untyped == []
+
+
+def test_an_untyped_answer_is_caught() -> None:
+    assert _untyped({}) and _untyped({"type": "object", "additionalProperties": True})
+    assert _untyped({"type": "object", "additionalProperties": {"type": "integer"}})
+    assert _untyped({"type": "array", "items": {"type": "object"}})
+    assert _untyped({"anyOf": [{"type": "object"}, {"type": "null"}]})
+    assert not _untyped({"$ref": "#/components/schemas/ScoreOut"})
+    assert not _untyped({"type": "array", "items": {"$ref": "#/components/schemas/ScoreOut"}})
+    assert not _untyped({"type": "object", "properties": {"status": {"type": "string"}}})
+
+
 def test_every_operation_documents_its_errors_as_problem_details(doc: dict[str, Any]) -> None:
     keys = "securitySchemes" in doc["components"]
     wrong = []

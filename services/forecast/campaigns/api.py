@@ -19,6 +19,7 @@ from services.forecast.campaigns.schemas import (
     WhyIn,
 )
 from services.forecast.models import PlanVersion, Retrospective
+from services.forecast.report_schemas import RetrospectiveOut, TrackingOut
 from shared.errors import NotFound
 from shared.orgs import PLAN, ActorDep, OrgDep
 from shared.runtime import RuntimeDep
@@ -140,14 +141,17 @@ def apply_insight(campaign_id: str, insight_id: str, body: ApplyInsightIn, runti
         return plan_out(session, org_id, row)
 
 
-@router.get("/tracking", summary="Track a live campaign against its plan")
+@router.get("/tracking", response_model=TrackingOut, response_model_exclude_unset=True,
+            summary="Track a live campaign against its plan")  # fmt: skip
 def campaign_tracking(campaign_id: str, runtime: RuntimeDep, org_id: OrgDep) -> dict[str, Any]:
     """Spend, reach, engagements, clicks, conversions against plan and each post's interval; costs; alerts."""
     with runtime.db.transaction() as session:
         return tracking.report(session, org_id, campaign_id)
 
 
-@router.get("/retrospective", summary="Get a closed campaign's retrospective")
+@router.get(
+    "/retrospective", response_model=RetrospectiveOut, summary="Get a closed campaign's retrospective"
+)
 def retrospective(campaign_id: str, runtime: RuntimeDep, org_id: OrgDep) -> dict[str, Any]:
     """The closed campaign's forecast vs actual, decomposed (computed when the campaign closed)."""
     with runtime.db.transaction() as session:

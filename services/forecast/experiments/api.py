@@ -11,6 +11,7 @@ from fastapi import APIRouter, Response, status
 
 from services.forecast.experiments import store
 from services.forecast.experiments.plot import plot_over_time
+from services.forecast.report_schemas import ExperimentReportOut, ObservationsAccepted
 from services.forecast.schemas import ExperimentIn, ExperimentOut, ObservationsIn
 from shared.errors import Invalid
 from shared.openapi import png_response
@@ -45,15 +46,17 @@ def get_experiment(experiment_id: str, runtime: RuntimeDep, org_id: OrgDep) -> E
 )
 def add_observations(
     experiment_id: str, body: ObservationsIn, runtime: RuntimeDep, org_id: OrgDep
-) -> dict[str, int]:
+) -> ObservationsAccepted:
     """Record units seen in an arm (an exposure), with their outcome when known; a unit is counted once per
     arm and may not switch arms. Answers how many were accepted."""
     with runtime.db.transaction() as session:
         exp = store.get(session, org_id, experiment_id)
-        return {"accepted": store.ingest(session, exp, body.items, datetime.now(UTC))}
+        return ObservationsAccepted(accepted=store.ingest(session, exp, body.items, datetime.now(UTC)))
 
 
-@router.get("/{experiment_id}/report", summary="Report an experiment's result")
+@router.get(
+    "/{experiment_id}/report", response_model=ExperimentReportOut, summary="Report an experiment's result"
+)
 def experiment_report(experiment_id: str, runtime: RuntimeDep, org_id: OrgDep) -> dict[str, Any]:
     """Per arm: units, mean with its 95% interval, chance of being best, exposures and progress towards the
     sample size; each variant against control (fixed-horizon and always-valid sequential p-values,
