@@ -100,6 +100,6 @@ def described_columns(taught: learning.Learnt, org_id: str, creator_ids: Sequenc
     named = sorted(set(taught.creators).intersection(creator_ids))
     creators = {c: {t: round(v, 4) for t, v in taught.creators[c].items()} for c in named}
     return {
-        **described(taught, org_id, None).model_dump(exclude={"creator_offset"}),
+        **described(taught, org_id, None).model_dump(),
         "creator_offsets": creators,
     }

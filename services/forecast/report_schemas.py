@@ -13,6 +13,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from services.forecast.schemas import LearningOut
 from shared.events import CampaignRetrospectiveReady
 
 
@@ -57,19 +58,10 @@ class ForecastColumnsOut(Answer):
     )
 
 
-class ColumnsLearning(Answer):
-    """The organisation's part of the learning (as in /v1/forecasts/predict) and named creators' baselines."""
+class ColumnsLearning(LearningOut):
+    """The organisation's part of the learning (as in /v1/forecasts/predict; `creator_offset` stays empty)
+    and the baselines of the named creators who have one."""
 
-    org_id: str = Field(description="The organisation whose results were applied: the caller's.")
-    results: int = Field(description="How many of its latest scored results the adjustment was learnt from.")
-    org_offset: dict[str, float] = Field(
-        description="Per learnt metric: the organisation's offset added to the pooled model's log(1 + value) "
-        "quantiles, shrunk toward 0 while it has few results."
-    )
-    factor: dict[str, float] = Field(
-        description="Per learnt metric: about how many times the pooled model's figures the organisation's "
-        "offset makes them."
-    )
     creator_offsets: dict[str, dict[str, float]] = Field(
         description="Per named creator with a baseline of their own: their offset per learnt metric, on top."
     )
