@@ -69,6 +69,9 @@ class SendsOneByOne:
         return [self.send(m.topic, m.key, m.value, m.headers) for m in messages]  # type: ignore[attr-defined]
 
 
+FIRST_RECORD_GRACE_S = 15.0
+
+
 def read_topic(
     bootstrap: str, topic: str, expect: int, timeout_s: float = 30, idle_s: float = 3.0
 ) -> list[ConsumerRecord]:
@@ -93,7 +96,9 @@ def read_topic(
                 records.extend(batch)
             if batches or not consumer.assignment():
                 last = time.monotonic()  # the group join (~3 s) is not silence
-            elif time.monotonic() - last > idle_s:
+            # Before the first record, a broker that just restarted may answer fetches empty for a while:
+            # a longer wait then, so a fresh broker's slow start does not read as an empty topic.
+            elif time.monotonic() - last > (idle_s if records else max(idle_s, FIRST_RECORD_GRACE_S)):
                 break
     finally:
         consumer.close()
