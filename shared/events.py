@@ -25,6 +25,7 @@ from shared.vocabulary import (
     Decision,
     EngagementBasis,
     InsightScope,
+    MessageKind,
     Platform,
     RiskLevel,
 )
@@ -568,6 +569,12 @@ class MessageVariant(Contract):
         min_length=1,
         max_length=2000,
         description="The message itself, as the creators will get it (1-2,000 characters).",
+    )
+    kind: MessageKind | None = Field(
+        None,
+        description="What the message does, if you say: offer (a discount or a call to act now), product "
+        "(the product itself) or story (an inspiration or a story). The forecast knows how each kind "
+        "does; the variant's own results move its forecasts on top.",
     )
 
 

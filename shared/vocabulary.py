@@ -16,10 +16,14 @@ CampaignObjective = Literal["awareness", "engagement", "conversions"]
 CampaignStage = Literal["brief", "shortlist", "review", "planning", "live", "closed"]
 # What a lesson or a trend call is about; it applies where its scope matches a brief, plan line or task.
 InsightScope = Literal["market", "category", "creator", "format", "message", "timing", "platform"]
+# What a message does, as the UCI Facebook page-posts data classes posts: an offer (its "action": a
+# discount, a contest, a call to act now), the product itself, or a story (its "inspiration").
+MessageKind = Literal["offer", "product", "story"]
 
 PLATFORMS: tuple[str, ...] = get_args(Platform)
 FORMATS: tuple[str, ...] = get_args(ContentFormat)
 CAMPAIGN_STAGES: tuple[str, ...] = get_args(CampaignStage)
+MESSAGE_KINDS: tuple[str, ...] = get_args(MessageKind)
 
 # ISO 3166-1 alpha-2 codes: every country is a market. The markets the demo and the models were built on
 # come first, in their old order (positions some features were computed over stay put); the rest follow
@@ -31,23 +35,11 @@ CORE_MARKETS: tuple[str, ...] = (
 )  # fmt: skip
 MARKETS: tuple[str, ...] = CORE_MARKETS + tuple(sorted(set(COUNTRY_NAMES) - set(CORE_MARKETS)))
 
-CATEGORIES: tuple[str, ...] = (
-    "beauty",
-    "fashion",
-    "fitness",
-    "food",
-    "gaming",
-    "tech",
-    "travel",
-    "music",
-    "education",
-    "finance",
-    "lifestyle",
-    "parenting",
-    "sports",
-    "humor",
-    "auto",
-)
+Category = Literal[
+    "beauty", "fashion", "fitness", "food", "gaming", "tech", "travel", "music", "education", "finance",
+    "lifestyle", "parenting", "sports", "humor", "auto",
+]  # fmt: skip
+CATEGORIES: tuple[str, ...] = get_args(Category)
 
 # Audience age bands, as HypeAuditor and Modash report them: discovery's filters and fraud's samples.
 AGE_BANDS: tuple[str, ...] = ("13-17", "18-24", "25-34", "35-44", "45-54", "55+")

@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from shared.norms import engagement_norm
-from shared.vocabulary import CATEGORIES, FORMATS, SHORT_VIDEO_PLATFORMS
+from shared.vocabulary import CATEGORIES, FORMATS, MESSAGE_KINDS, SHORT_VIDEO_PLATFORMS
 
 MARKET_WEIGHTS: dict[str, float] = {
     "US": 0.20,
@@ -317,6 +317,25 @@ FORMAT_ENGAGEMENT = {"post": 1.0, "reel": 1.2, "story": 0.5, "long_video": 1.1, 
 # The world's market effect the forecast model and, later, human adjustments should find: RU audiences
 # skew older and respond less to short video.
 MARKET_FORMAT_EFFECT = {("RU", "reel"): 0.6, ("RU", "post"): 1.15, ("KZ", "reel"): 0.7}
+# What the content is about. Categories differ in how much people interact (ordered loosely after the Rival
+# IQ 2023 industry benchmark, where entertainment and sport draw several times the engagement per post of
+# finance or tech); a creator's own niche is what its audience followed it for, so it is shown more and
+# answered more, and content off the niche is scrolled past.
+CATEGORY_ENGAGEMENT = {
+    "beauty": 1.1, "fashion": 1.05, "fitness": 1.1, "food": 1.15, "gaming": 1.25, "tech": 0.8, "travel": 1.0,
+    "music": 1.2, "education": 0.85, "finance": 0.7, "lifestyle": 1.0, "parenting": 0.95, "sports": 1.2,
+    "humor": 1.4, "auto": 0.85,
+}  # fmt: skip
+NICHE_REACH = {True: 1.15, False: 0.8}
+NICHE_ENGAGEMENT = {True: 1.3, False: 0.7}
+# What the message does (the UCI page-posts classes): stories inspire answers, offers are read and acted on
+# (clicks) more than liked.
+MESSAGE_REACH = {"offer": 0.95, "product": 1.0, "story": 1.05}
+MESSAGE_ENGAGEMENT = {"offer": 0.8, "product": 1.0, "story": 1.25}
+# Share of past posts whose plan said the category / the message kind (the rest: not said, as in old records).
+CATEGORY_SAID = 0.85
+KIND_SAID = 0.7
+ON_NICHE_SHARE = 0.6  # creators mostly post in their own categories
 
 
 def post_outcome(
@@ -327,19 +346,41 @@ def post_outcome(
     market: str,
     hour: int,
     paid: bool,
+    category: str | None = None,
+    kind: str | None = None,
 ) -> tuple[float, float]:
+    """Reach and engagements of one post; `category` and `kind` (None: the world's average content) move
+    both without drawing from `rng`, so callers that do not say them see the same random stream."""
     share = next((m["audience_share"] for m in creator.payload["audience"] if m["market"] == market), 0.01)
     prime = 1.25 if 18 <= hour <= 22 else (0.8 if hour < 8 else 1.0)
     effect = MARKET_FORMAT_EFFECT.get((market, fmt), 1.0)
+    niche = None if category is None else category in creator.payload["categories"]
+    content_reach = (1.0 if niche is None else NICHE_REACH[niche]) * MESSAGE_REACH.get(kind or "", 1.0)
+    content_eng = (
+        CATEGORY_ENGAGEMENT.get(category or "", 1.0)
+        * (1.0 if niche is None else NICHE_ENGAGEMENT[niche])
+        * MESSAGE_ENGAGEMENT.get(kind or "", 1.0)
+    )
     reach = account["followers"] * share * FORMAT_REACH[fmt] * prime * effect * (1.6 if paid else 1.0)
-    reach *= float(rng.lognormal(0, 0.35)) * (0.4 if creator.is_fraud else 1.0)
+    reach *= float(rng.lognormal(0, 0.35)) * (0.4 if creator.is_fraud else 1.0) * content_reach
     engagement = reach * min(account["engagement_rate"] * 1.5, 0.9) * FORMAT_ENGAGEMENT[fmt] * effect
-    engagement *= float(rng.lognormal(0, 0.3)) * (0.3 if creator.is_fraud else 1.0)
+    engagement *= float(rng.lognormal(0, 0.3)) * (0.3 if creator.is_fraud else 1.0) * content_eng
     return max(reach, 1.0), max(engagement, 0.0)
 
 
+def post_content(rng: np.random.Generator, creator: Creator) -> tuple[str, str, bool, bool]:
+    """(category, message kind, whether the plan said the category, whether it said the kind)."""
+    own = creator.payload["categories"]
+    category = str(rng.choice(own) if rng.random() < ON_NICHE_SHARE else rng.choice(CATEGORIES))
+    kind = str(rng.choice(MESSAGE_KINDS))
+    return category, kind, bool(rng.random() < CATEGORY_SAID), bool(rng.random() < KIND_SAID)
+
+
 def past_posts(world: World, n_posts: int, seed: int = 13) -> list[dict[str, Any]]:
+    """Posts with what decided them; the content (category, message) is drawn from a generator of its own,
+    so every other draw is the one it was before content mattered."""
     rng = np.random.default_rng(seed)
+    content_rng = np.random.default_rng([seed, 1])
     start = datetime(2025, 1, 1, tzinfo=UTC)
     rows = []
     for _ in range(n_posts):
@@ -350,7 +391,8 @@ def past_posts(world: World, n_posts: int, seed: int = 13) -> list[dict[str, Any
         ]
         fmt = str(rng.choice(FORMATS))
         hour, paid = int(rng.integers(0, 24)), bool(rng.random() < 0.3)
-        reach, engagement = post_outcome(rng, creator, account, fmt, market, hour, paid)
+        category, kind, category_said, kind_said = post_content(content_rng, creator)
+        reach, engagement = post_outcome(rng, creator, account, fmt, market, hour, paid, category, kind)
         posted = start + timedelta(days=int(rng.integers(0, 600)), hours=hour)
         rows.append(
             {
@@ -361,6 +403,9 @@ def past_posts(world: World, n_posts: int, seed: int = 13) -> list[dict[str, Any
                 "hour": hour,
                 "weekday": posted.weekday(),
                 "paid": paid,
+                "category": category if category_said else None,
+                "on_niche": category in creator.payload["categories"] if category_said else None,
+                "message_kind": kind if kind_said else None,
                 "reach": reach,
                 "engagements": engagement,
             }

@@ -76,6 +76,9 @@ def train_forecast(registry: ModelRegistry, world: synthetic.World) -> OnnxModel
                 hour=p["hour"],
                 weekday=p["weekday"],
                 paid=p["paid"],
+                category=p["category"],
+                on_niche=p["on_niche"],
+                message_kind=p["message_kind"],
             )
         )
     targets = {"reach": [p["reach"] for p in posts], "engagements": [p["engagements"] for p in posts]}

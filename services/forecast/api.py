@@ -13,6 +13,7 @@ from starlette.concurrency import run_in_threadpool
 
 from services.forecast import adjustments, bulk, feedback, learnt_cache, page_posts, results
 from services.forecast.forecasting import forecast_shifted
+from services.forecast.learning import variant_key
 from services.forecast.models import ForecastOutcome, ForecastRecord
 from services.forecast.planning import content_from_request
 from services.forecast.report_schemas import (
@@ -48,7 +49,8 @@ router = APIRouter(prefix="/v1", tags=["forecast"])
 async def predict_one(body: ForecastIn, runtime: RuntimeDep, org_id: OrgDep) -> ForecastOut:
     """Forecast reach, engagements, clicks and conversions of one planned post as p10/p50/p90 ranges, with
     each metric's definition: the pooled model moved by your organisation's own results (and the creator's,
-    when `creator_id` is given), as `learning` says. Nothing is stored."""
+    when `creator_id` is given, and the message variant's, when `campaign_id` and `variant_id` are), as
+    `learning` says. Nothing is stored."""
     return (await _predict(runtime, org_id, [body]))[0]
 
 
@@ -66,10 +68,12 @@ async def _predict(runtime: Runtime, org_id: str, items: list[ForecastIn]) -> li
         return [ForecastOut(metrics=m, model_name=model.name, model_version=model.version)
                 for m in forecast_shifted(model, contents, None)]  # fmt: skip
     creators = [i.creator_id for i in items]
-    told = {c: learnt_cache.described(taught, org_id, c) for c in set(creators)}  # one per distinct creator
-    return [ForecastOut(metrics=m, model_name=model.name, model_version=model.version, learning=told[c])
-            for m, c in zip(forecast_shifted(model, contents, taught.shifts(creators, len(items))),
-                            creators, strict=True)]  # fmt: skip
+    variants = [variant_key(i.campaign_id, i.variant_id) for i in items]
+    asked = set(zip(creators, variants, strict=True))  # one description per distinct creator and message
+    told = {(c, v): learnt_cache.described(taught, org_id, c, v) for c, v in asked}
+    shifted = forecast_shifted(model, contents, taught.shifts(creators, len(items), variants))
+    return [ForecastOut(metrics=m, model_name=model.name, model_version=model.version, learning=told[(c, v)])
+            for m, c, v in zip(shifted, creators, variants, strict=True)]  # fmt: skip
 
 
 @router.post(

@@ -12,7 +12,7 @@ from services.forecast.learning import Learnt
 from services.forecast.schemas import ForecastColumnsIn
 from shared.errors import Invalid
 from shared.onnx_model import OnnxModel
-from shared.vocabulary import FORMATS, MARKETS, PLATFORMS, SHORT_VIDEO_PLATFORMS
+from shared.vocabulary import CATEGORIES, FORMATS, MARKETS, MESSAGE_KINDS, PLATFORMS, SHORT_VIDEO_PLATFORMS
 
 
 def _known(values: np.ndarray, allowed: tuple[str, ...], field: str) -> None:
@@ -20,6 +20,18 @@ def _known(values: np.ndarray, allowed: tuple[str, ...], field: str) -> None:
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
         raise Invalid(f"{field}[{i}] = {values[i]!r} is not one of {', '.join(allowed)}", field=field)
+
+
+def _said(body: ForecastColumnsIn, name: str, allowed: tuple[str, ...] | None = None) -> np.ndarray | None:
+    """An optional column of values or nulls as an object array (None: the column was left out)."""
+    values = getattr(body, name)
+    if values is None:
+        return None
+    column = np.array(values, dtype=object)
+    if allowed is not None:
+        said = np.array([v is not None for v in values], dtype=bool)
+        _known(np.where(said, column, allowed[0]).astype(str), allowed, name)
+    return column
 
 
 def _column(body: ForecastColumnsIn, name: str, n: int, default: float) -> np.ndarray:
@@ -42,6 +54,9 @@ def score_columns(model: OnnxModel, body: ForecastColumnsIn, taught: Learnt | No
         "weekday",
         "paid",
         "creator_id",
+        "category",
+        "on_niche",
+        "message_kind",
     ):
         values = getattr(body, name)
         if values is not None and len(values) != n:
@@ -53,7 +68,8 @@ def score_columns(model: OnnxModel, body: ForecastColumnsIn, taught: Learnt | No
     followers = np.asarray(body.followers, dtype=np.float64)
     x = feature_columns(followers, np.asarray(body.engagement_rate), platform, fmt, market,
                         np.asarray(body.market_share), _column(body, "hour", n, 19), _column(body, "weekday", n, 2),
-                        _column(body, "paid", n, 0))  # fmt: skip
+                        _column(body, "paid", n, 0), _said(body, "category", CATEGORIES), _said(body, "on_niche"),
+                        _said(body, "message_kind", MESSAGE_KINDS))  # fmt: skip
     per_view = np.isin(platform, list(SHORT_VIDEO_PLATFORMS))
     shift = taught.shifts(body.creator_id or [], n) if taught is not None else None
     metrics = forecast_columns(model, x, fmt, per_view, followers, shift)

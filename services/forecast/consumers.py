@@ -11,7 +11,7 @@ from services.forecast.campaigns import insights, retrospective, tracking
 from services.forecast.config import ForecastSettings
 from services.forecast.experiments import store as experiments
 from services.forecast.forecasting import forecast
-from services.forecast.models import ForecastRecord
+from services.forecast.models import Campaign, ForecastRecord
 from services.forecast.planning import content_for_decision
 from services.forecast.schemas import ObservationIn
 from shared.bus.consumer import Handler
@@ -48,7 +48,10 @@ def handlers(runtime: Runtime) -> dict[str, Handler]:
         if session.exec(stmt).first() is not None:
             return  # one forecast per creator and campaign, however many approvals (e.g. an audit) it gets
         model = runtime.model("forecast").current
-        content = content_for_decision(event, settings.default_format)
+        brief = session.get(
+            Campaign, (envelope.org_id, event.campaign_id)
+        )  # from campaign.opened, if it came
+        content = content_for_decision(event, settings.default_format, brief.category if brief else None)
         taught = learning.learnt(session, model, envelope.org_id)  # this organisation's results only
         metrics = forecast(model, [content], [taught.offsets(event.creator.creator_id)])[0]
         record = records.new_record(envelope.org_id, event.campaign_id, event.creator.creator_id,

@@ -82,13 +82,18 @@ async def learnt_for(runtime: Runtime, org_id: str, model: OnnxModel) -> learnin
     return await run_in_threadpool(cache.refresh, org_id, model)
 
 
-def described(taught: learning.Learnt, org_id: str, creator_id: str | None) -> LearningOut:
-    """What the answer says was applied on top of the pooled model for this organisation and creator."""
+def described(
+    taught: learning.Learnt, org_id: str, creator_id: str | None, variant: str | None = None
+) -> LearningOut:
+    """What the answer says was applied on top of the pooled model for this organisation, creator and message
+    (`learning.variant_key`)."""
     own = taught.creators.get(creator_id or "", {})
-    total = taught.offsets(creator_id)
+    message = taught.variants.get(variant or "", {})
+    total = taught.offsets(creator_id, variant)
     return LearningOut(org_id=org_id, results=taught.results,
                        org_offset={t: round(taught.org[t], 4) for t in TARGETS},
                        creator_offset={t: round(own[t], 4) for t in TARGETS if t in own},
+                       variant_offset={t: round(message[t], 4) for t in TARGETS if t in message},
                        factor={t: round(math.exp(total[t]), 3) for t in TARGETS})  # fmt: skip
 
 

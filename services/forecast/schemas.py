@@ -9,7 +9,7 @@ from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
 
 from shared.events import MetricForecast
 from shared.plausibility import Plausible
-from shared.vocabulary import MARKETS, ContentFormat, Platform
+from shared.vocabulary import MARKETS, Category, ContentFormat, MessageKind, Platform
 
 
 def _known_market(v: str) -> str:
@@ -56,6 +56,28 @@ class ForecastIn(BaseModel, json_schema_extra={"examples": [FORECAST_IN_EXAMPLE]
         description="Your id of the creator who posts (as in the results you report): their own track "
         "record in your results moves the forecast too; left out, your organisation's norm applies.",
     )
+    category: Category | None = Field(
+        None, description="What the post is about (the brief's category, e.g. beauty); null: not said."
+    )
+    on_niche: bool | None = Field(
+        None,
+        description="Whether that category is one the creator posts about (their own niche): on-niche content "
+        "is shown and answered more; null: unknown.",
+    )
+    message_kind: MessageKind | None = Field(
+        None,
+        description="What the message does: offer (a discount or a call to act now), product (the product "
+        "itself) or story (an inspiration or a story); null: not declared.",
+    )
+    campaign_id: str | None = Field(
+        None, max_length=64, description="Your campaign the message variant belongs to (with variant_id)."
+    )
+    variant_id: str | None = Field(
+        None,
+        max_length=64,
+        description="The campaign's message variant the post carries: the results your posts of it already "
+        "had move the forecast too (see learning.variant_offset).",
+    )
 
 
 BATCH_FORECAST_IN_EXAMPLE = {"items": [FORECAST_IN_EXAMPLE]}
@@ -93,6 +115,12 @@ class LearningOut(BaseModel):
     creator_offset: dict[str, float] = Field(
         description="Per learnt metric: the named creator's own baseline on top, same units; empty when no "
         "creator_id was given or the creator has no results of yours yet."
+    )
+    variant_offset: dict[str, float] = Field(
+        default_factory=dict,
+        description="Per learnt metric: the message variant's own offset on top (what its posts' results "
+        "showed beyond the organisation's and the creators' offsets), same units; empty when no campaign_id "
+        "and variant_id were given or the variant has no results of yours yet.",
     )
     factor: dict[str, float] = Field(
         description="Per learnt metric: about how many times the pooled model's figures these offsets make "
@@ -453,6 +481,15 @@ class ForecastColumnsIn(BaseModel, json_schema_extra={"examples": [FORECAST_COLU
     paid: list[bool] | None = Field(None, description="Paid promotion per row; default false.")
     creator_id: list[str | None] | None = Field(
         None, description="Your id of the creator per row (null: none): their own track record moves it too."
+    )
+    category: list[str | None] | None = Field(
+        None, description="What each row's post is about (e.g. beauty; null: not said); default not said."
+    )
+    on_niche: list[bool | None] | None = Field(
+        None, description="Per row, whether the category is the creator's own niche (null: unknown)."
+    )
+    message_kind: list[str | None] | None = Field(
+        None, description="Per row, the message's kind: offer, product or story (null: not declared)."
     )
 
 

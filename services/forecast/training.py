@@ -12,7 +12,7 @@ from services.forecast.forecasting import QUANTILES, TARGETS
 from shared.model_registry import ModelRegistry
 from shared.onnx_model import DataRef, OnnxModel
 from shared.training import data_sha256, register_version
-from shared.vocabulary import FORMATS, PLATFORMS
+from shared.vocabulary import CATEGORIES, FORMATS, MESSAGE_KINDS, PLATFORMS
 
 MODEL_NAME = "forecast"
 NOTES = (
@@ -20,7 +20,8 @@ NOTES = (
     "engagement rate. p10/p90: a centre model fitted on the older three quarters of the training rows, moved by "
     "split-conformal shifts measured per platform on the newest quarter (shrunk toward the pooled shift). "
     "holdout metrics are on rows never used for fitting or calibration; holdout_by_segment splits them by "
-    "platform and format."
+    "platform, format, content category (category=none: not said), whether the category is the creator's own "
+    "niche, and message kind (message=none: not declared)."
 )
 
 
@@ -45,14 +46,34 @@ def holdout_metrics(
     }
 
 
+def _segments(x: np.ndarray) -> dict[str, np.ndarray]:
+    """Segment name -> its rows: one per platform, format, category, niche and message kind; rows that did
+    not say their category or message kind are segments of their own."""
+
+    def hot(column: str) -> np.ndarray:
+        return np.asarray(x[:, FEATURES.index(column)] == 1)
+
+    def unsaid(columns: list[str]) -> np.ndarray:
+        return np.asarray(x[:, [FEATURES.index(c) for c in columns]].sum(axis=1) == 0)
+
+    categories, kinds = [f"category_{c}" for c in CATEGORIES], [f"message_{k}" for k in MESSAGE_KINDS]
+    return {
+        **{f"platform={p}": hot(f"platform_{p}") for p in PLATFORMS},
+        **{f"format={f}": hot(f"format_{f}") for f in FORMATS},
+        **{f"category={c}": hot(f"category_{c}") for c in CATEGORIES},
+        "category=none": unsaid(categories),
+        "niche=on": hot("on_niche"),
+        "niche=off": hot("off_niche"),
+        **{f"message={k}": hot(f"message_{k}") for k in MESSAGE_KINDS},
+        "message=none": unsaid(kinds),
+    }
+
+
 def segment_metrics(model: OnnxModel, x: np.ndarray, ys: dict[str, np.ndarray]) -> dict[str, Any]:
-    """`platform=<p>` and `format=<f>` -> rows and per-target interval metrics (segments with rows only)."""
-    segments = [(f"platform={p}", f"platform_{p}") for p in PLATFORMS] + [
-        (f"format={f}", f"format_{f}") for f in FORMATS
-    ]
+    """Segment name (`platform=<p>`, `format=<f>`, `category=<c>`, `niche=on|off`, `message=<kind>`) -> rows
+    and per-target interval metrics (segments with rows only)."""
     out: dict[str, Any] = {}
-    for name, column in segments:
-        rows = x[:, FEATURES.index(column)] == 1
+    for name, rows in _segments(x).items():
         if rows.any():
             per = holdout_metrics(model, x[rows], {t: y[rows] for t, y in ys.items()})
             out[name] = {"rows": int(rows.sum()), **per}

@@ -30,6 +30,17 @@ class TrainingRow:
     content: PlannedContent
     actuals: dict[str, float]
     creator_id: str | None = None
+    variant: str | None = None  # learning.variant_key of the message the post carried
+
+
+def variant_key(campaign_id: str | None, variant_id: str | None) -> str | None:
+    """A message variant within its campaign (ids are unique per campaign only); None when either is."""
+    return f"{campaign_id}/{variant_id}" if campaign_id and variant_id else None
+
+
+def _variant(result: CampaignResult | None) -> str | None:
+    """The message variant the result says its post carried."""
+    return None if result is None else variant_key(result.campaign_id, result.payload.get("variant"))
 
 
 def _content(record: ForecastRecord, result: CampaignResult | None) -> PlannedContent | None:
@@ -79,7 +90,7 @@ def rows(
                                org_id=outcome.org_id, decided_at=record.created_at,
                                received_at=outcome.received_at, content=content,
                                actuals={t: float(outcome.actuals[t]) for t in TARGETS},
-                               creator_id=record.creator_id))  # fmt: skip
+                               creator_id=record.creator_id, variant=_variant(result)))  # fmt: skip
     return out
 
 

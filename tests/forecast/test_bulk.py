@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -11,12 +12,21 @@ from fastapi.testclient import TestClient
 from services.forecast.features import PlannedContent, feature_columns, feature_matrix
 from shared.vocabulary import SHORT_VIDEO_PLATFORMS
 
+SAID = ("category", "on_niche", "message_kind")  # optional content columns: values or nulls
+
+# What the content is about cycles with periods prime to each other, so every mix (said or not) appears.
+CATEGORY, NICHE, KIND = (
+    [None, "beauty", "finance", "humor", "auto"],
+    [None, True, False],
+    [None, "offer", "product", "story"],
+)
 PLANS = [
     PlannedContent(followers=f, engagement_rate=er, per_view=p in SHORT_VIDEO_PLATFORMS, platform=p, format=fmt,
-                   market=m, market_share=0.4, hour=h, weekday=3, paid=paid)
-    for f, er, p, fmt, m, h, paid in itertools.product(
+                   market=m, market_share=0.4, hour=h, weekday=3, paid=paid, category=CATEGORY[i % 5],
+                   on_niche=NICHE[i % 3], message_kind=KIND[i % 4])
+    for i, (f, er, p, fmt, m, h, paid) in enumerate(itertools.product(
         [0, 5_000, 2_000_000], [0.0, 0.04], ["instagram", "tiktok", "vk"], ["post", "reel", "stream"], ["US", "RU"],
-        [8, 20], [False, True])
+        [8, 20], [False, True]))
 ]  # fmt: skip
 
 
@@ -26,14 +36,25 @@ def _columns(plans: list[PlannedContent]) -> dict[str, list[object]]:
         "platform": [p.platform for p in plans], "format": [p.format for p in plans],
         "market": [p.market for p in plans], "market_share": [p.market_share for p in plans],
         "hour": [p.hour for p in plans], "weekday": [p.weekday for p in plans], "paid": [p.paid for p in plans],
+        "category": [p.category for p in plans], "on_niche": [p.on_niche for p in plans],
+        "message_kind": [p.message_kind for p in plans],
     }  # fmt: skip
 
 
 def test_feature_columns_equal_feature_matrix() -> None:
-    c = {k: np.asarray(v) for k, v in _columns(PLANS).items()}
+    c = {k: np.asarray(v, dtype=object if k in SAID else None) for k, v in _columns(PLANS).items()}
+    x = feature_columns(c["followers"], c["engagement_rate"], c["platform"], c["format"], c["market"],
+                        c["market_share"], c["hour"], c["weekday"], c["paid"], c["category"], c["on_niche"],
+                        c["message_kind"])  # fmt: skip
+    np.testing.assert_allclose(x, feature_matrix(PLANS), rtol=1e-6)
+
+
+def test_feature_columns_without_content_columns_equal_content_not_said() -> None:
+    unsaid = [replace(p, category=None, on_niche=None, message_kind=None) for p in PLANS]
+    c = {k: np.asarray(v) for k, v in _columns(PLANS).items() if k not in SAID}
     x = feature_columns(c["followers"], c["engagement_rate"], c["platform"], c["format"], c["market"],
                         c["market_share"], c["hour"], c["weekday"], c["paid"])  # fmt: skip
-    np.testing.assert_allclose(x, feature_matrix(PLANS), rtol=1e-6)
+    np.testing.assert_allclose(x, feature_matrix(unsaid), rtol=1e-6)
 
 
 def test_columns_endpoint_matches_batch_endpoint(client: TestClient) -> None:
@@ -49,6 +70,11 @@ def test_columns_endpoint_matches_batch_endpoint(client: TestClient) -> None:
 
 
 def test_columns_endpoint_names_the_bad_column(client: TestClient) -> None:
+    body = _columns(PLANS[:3])
+    body["category"] = ["beauty", None, "knitting"]
+    r = client.post("/v1/forecasts/predict/columns", json=body)
+    assert (r.status_code, r.json()["errors"][0]["field"]) == (422, "category")
+    assert "category[2]" in r.json()["detail"]
     body = _columns(PLANS[:3])
     body["platform"] = ["instagram", "myspace", "vk"]
     r = client.post("/v1/forecasts/predict/columns", json=body)

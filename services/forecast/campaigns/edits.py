@@ -63,7 +63,9 @@ def _reoptimise(ctx: Context, model: OnnxModel, state: PlanState, version: int) 
     constraints.check_fixed(state, fixed, ctx.accounts, set(ctx.actuals))
     obs = messaging.observations(state.lines, ctx.actuals, state.settings.metric)
     allocate = allocator(ctx.campaign.campaign_id, str(version), state, obs, ctx.accounts)
-    return replan(model, state, fixed, ctx.accounts, allocate, set(ctx.actuals), ctx.taught)
+    return replan(
+        model, state, fixed, ctx.accounts, allocate, set(ctx.actuals), ctx.taught, ctx.campaign.campaign_id
+    )
 
 
 def propose(session: Session, outbox: Outbox, model: OnnxModel, org_id: str, campaign_id: str,

@@ -17,8 +17,9 @@ from services.forecast.adjustments import adjusted
 from services.forecast.campaigns import messaging
 from services.forecast.features import PlannedContent
 from services.forecast.forecasting import forecast
-from services.forecast.learning import Learnt
+from services.forecast.learning import Learnt, variant_key
 from services.forecast.models import Campaign, CampaignCreator
+from services.forecast.planning import about
 from services.forecast.scheduling import Slot, forecast_table, validate
 from services.forecast.schemas import PlanAccount, PlanContent, PlanCreator, PlanIn
 from services.forecast.sequencing import WEEKDAYS, State, optimise
@@ -50,6 +51,8 @@ class Account:
     engagement_rate: float
     market: str
     market_share: float
+    category: str | None = None  # the brief's, as the model knows it (planning.about)
+    on_niche: bool | None = None  # the brief's category is one of the creator's own; None: unknown
 
 
 @dataclass
@@ -97,6 +100,10 @@ class PlanState:
     def variant_ids(self) -> list[str]:
         return [v["variant_id"] for v in self.variants]
 
+    def kinds(self) -> dict[str, str | None]:
+        """Variant id -> the kind of message it declared (None: not declared, or a plan stored before kinds)."""
+        return {v["variant_id"]: v.get("kind") for v in self.variants}
+
 
 def fee(platform: str, followers: int) -> float:
     return round(max(MIN_FEE_USD, followers / 1000 * FEE_PER_1K_FOLLOWERS.get(platform, 10.0)), 2)
@@ -120,8 +127,10 @@ def accounts_of(campaign: Campaign, approved: list[CampaignCreator]) -> list[Acc
         market = best["market"] if best else s["home_market"]
         if market not in MARKETS:
             continue  # the model knows no such market; such a creator cannot be forecast
+        category, on_niche = about(campaign.category, s.get("categories", []))
         out.append(Account(row.creator_id, s.get("name", ""), row.platform, int(s["followers"]),
-                           float(s["engagement_rate"]), market, best["audience_share"] if best else 0.5))  # fmt: skip
+                           float(s["engagement_rate"]), market, best["audience_share"] if best else 0.5,
+                           category, on_niche))  # fmt: skip
     return out
 
 
@@ -144,12 +153,21 @@ def plan_request(settings: PlanSettings, accounts: list[Account], fees: dict[str
                   content=content, creators=list(creators.values()))  # fmt: skip
 
 
-def content_of(line: Line, accounts: dict[tuple[str, str], Account], hour: int) -> PlannedContent:
+def content_of(line: Line, accounts: dict[tuple[str, str], Account], state: PlanState) -> PlannedContent:
+    """The line's planned content: the account, format, day and hour, the brief's category and the kind of
+    message its variant declared."""
     a = accounts[(line["creator_id"], line["platform"])]
     return PlannedContent(followers=a.followers, engagement_rate=a.engagement_rate,
                           per_view=a.platform in SHORT_VIDEO_PLATFORMS, platform=a.platform, format=line["format"],
-                          market=a.market, market_share=a.market_share, hour=hour,
-                          weekday=date.fromisoformat(line["scheduled_on"]).weekday(), paid=False)  # fmt: skip
+                          market=a.market, market_share=a.market_share, hour=state.settings.post_hour,
+                          weekday=date.fromisoformat(line["scheduled_on"]).weekday(), paid=False,
+                          category=a.category, on_niche=a.on_niche,
+                          message_kind=state.kinds().get(line["variant_id"]))  # fmt: skip
+
+
+def line_offsets(taught: Learnt, campaign_id: str, lines: list[Line]) -> list[dict[str, float]]:
+    """What the organisation's results taught for each line: its creator's record and its message's."""
+    return [taught.offsets(x["creator_id"], variant_key(campaign_id, x["variant_id"])) for x in lines]
 
 
 def attrs(line: Line) -> dict[str, str]:
@@ -170,15 +188,15 @@ def factor_for(adjustments: list[dict[str, Any]], have: dict[str, str], metric: 
 
 
 def forecast_lines(model: OnnxModel, state: PlanState, accounts: dict[tuple[str, str], Account],
-                   frozen: set[str], taught: Learnt) -> None:  # fmt: skip
+                   frozen: set[str], taught: Learnt, campaign_id: str) -> None:  # fmt: skip
     """(Re-)forecast the lines in one batch, adapted by what the organisation's results taught; people's
     adjustments scale the matching metrics' intervals. Posted lines (`frozen`) keep the forecast they went
     out with: it is what their results are judged by."""
     todo = [
         x for x in state.lines if x["line_id"] not in frozen and (x["creator_id"], x["platform"]) in accounts
     ]
-    contents = [content_of(line, accounts, state.settings.post_hour) for line in todo]
-    metrics = forecast(model, contents, [taught.offsets(line["creator_id"]) for line in todo])
+    contents = [content_of(line, accounts, state) for line in todo]
+    metrics = forecast(model, contents, line_offsets(taught, campaign_id, todo))
     for line, ms in zip(todo, metrics, strict=True):
         out = []
         for m in ms:
@@ -204,7 +222,7 @@ def _table(model: OnnxModel, req: PlanIn, state: PlanState, accounts: list[Accou
 
 
 def replan(model: OnnxModel, state: PlanState, fixed: list[Line], accounts: list[Account],
-           allocate: Any, posted: set[str], taught: Learnt) -> PlanState:  # fmt: skip
+           allocate: Any, posted: set[str], taught: Learnt, campaign_id: str) -> PlanState:  # fmt: skip
     """Keep `fixed` lines, re-plan everything else with the greedy planner, allocate messages to the new
     lines (`allocate(creators_needing_a_variant, fixed_lines) -> {creator: variant}`), re-forecast all."""
     req = plan_request(state.settings, accounts, state.fees)
@@ -240,7 +258,7 @@ def replan(model: OnnxModel, state: PlanState, fixed: list[Line], accounts: list
         line["variant_id"] = variants[line["creator_id"]]
         line["reason"] += f"; message {line['variant_id']}: {how[line['creator_id']]}"
     state.lines = sorted([*fixed, *fresh], key=lambda x: (x["scheduled_on"], x["creator_id"], x["line_id"]))
-    forecast_lines(model, state, by_key, posted, taught)
+    forecast_lines(model, state, by_key, posted, taught, campaign_id)
     return state
 
 
