@@ -17,7 +17,7 @@ from sqlmodel import Session, col, select
 
 from services.forecast.features import PlannedContent, feature_matrix
 from services.forecast.forecasting import TARGETS
-from services.forecast.models import CampaignResult, ForecastOutcome, ForecastRecord
+from services.forecast.models import CampaignResult, ForecastOutcome, ForecastRecord, LineResult
 
 
 @dataclass(frozen=True)
@@ -38,9 +38,12 @@ def variant_key(campaign_id: str | None, variant_id: str | None) -> str | None:
     return f"{campaign_id}/{variant_id}" if campaign_id and variant_id else None
 
 
-def _variant(result: CampaignResult | None) -> str | None:
-    """The message variant the result says its post carried."""
-    return None if result is None else variant_key(result.campaign_id, result.payload.get("variant"))
+def _variant(result: CampaignResult | None, posted: LineResult | None) -> str | None:
+    """The message variant the post carried: as the result said it (REST, webhook), else as its plan line
+    recorded it (a result put straight onto the topic has no CampaignResult row)."""
+    if result is not None and result.payload.get("variant"):
+        return variant_key(result.campaign_id, result.payload["variant"])
+    return None if posted is None else variant_key(posted.campaign_id, posted.variant_id)
 
 
 def _content(record: ForecastRecord, result: CampaignResult | None) -> PlannedContent | None:
@@ -59,6 +62,9 @@ def _content(record: ForecastRecord, result: CampaignResult | None) -> PlannedCo
 SAME_RESULT = (col(CampaignResult.org_id) == col(ForecastOutcome.org_id)) & (
     col(CampaignResult.result_id) == col(ForecastOutcome.result_id)
 )
+SAME_POST = (col(LineResult.org_id) == col(ForecastOutcome.org_id)) & (
+    col(LineResult.result_id) == col(ForecastOutcome.result_id)
+)
 
 
 def rows(
@@ -70,9 +76,10 @@ def rows(
     """Scored outcomes in the order received: of the organisations in `orgs` (None: every one), only the
     `latest` ones when given."""
     stmt = (
-        select(ForecastOutcome, ForecastRecord, CampaignResult)
+        select(ForecastOutcome, ForecastRecord, CampaignResult, LineResult)
         .join(ForecastRecord, col(ForecastRecord.forecast_id) == col(ForecastOutcome.forecast_id))
         .join(CampaignResult, SAME_RESULT, isouter=True)
+        .join(LineResult, SAME_POST, isouter=True)
         .order_by(col(ForecastOutcome.received_at).desc(), col(ForecastOutcome.result_id).desc())
     )
     if since is not None:
@@ -82,7 +89,7 @@ def rows(
     if latest is not None:
         stmt = stmt.limit(latest)
     out = []
-    for outcome, record, result in reversed(session.exec(stmt).all()):
+    for outcome, record, result, posted in reversed(session.exec(stmt).all()):
         content = _content(record, result)
         if content is None or not record.inputs:
             continue
@@ -90,7 +97,7 @@ def rows(
                                org_id=outcome.org_id, decided_at=record.created_at,
                                received_at=outcome.received_at, content=content,
                                actuals={t: float(outcome.actuals[t]) for t in TARGETS},
-                               creator_id=record.creator_id, variant=_variant(result)))  # fmt: skip
+                               creator_id=record.creator_id, variant=_variant(result, posted)))  # fmt: skip
     return out
 
 

@@ -34,9 +34,10 @@ def opened(budget: float | None = 40_000.0, objective: str = "awareness", **over
 
 
 def decided(i: int, platform: str = "instagram", decision: str = "approve", followers: int | None = None,
-            at: datetime = NOW) -> ReviewDecided:  # fmt: skip
+            at: datetime = NOW, categories: list[str] | None = None) -> ReviewDecided:  # fmt: skip
     creator = {"creator_id": f"cr-{i}", "name": f"Creator {i}", "home_market": "RU", "platform": platform,
                "followers": followers or 20_000 + 7_000 * i, "engagement_rate": 0.02 + 0.002 * (i % 5),
+               "categories": categories or [],
                "audience": [{"market": "RU", "audience_share": 0.6, "engagement_rate": 0.03},
                             {"market": "KZ", "audience_share": 0.2, "engagement_rate": 0.03}]}  # fmt: skip
     return ReviewDecided.model_validate({

@@ -8,13 +8,22 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlmodel import select
+from sqlmodel import col, select
 
 from services.forecast.models import CampaignResult, ForecastOutcome, ForecastRecord, LineResult
 from shared.errors import Invalid
 from shared.events import CampaignResultReported
 from shared.runtime import Runtime
-from tests.forecast.campaignutil import CAMPAIGN, ORG, VARIANTS, apply, campaign_with_creators, staged
+from tests.forecast.campaignutil import (
+    CAMPAIGN,
+    ORG,
+    VARIANTS,
+    apply,
+    campaign_with_creators,
+    decided,
+    opened,
+    staged,
+)
 
 H = {"X-Org-Id": ORG}
 URL = f"/v1/campaigns/{CAMPAIGN}"
@@ -86,9 +95,9 @@ def test_approved_plan_stores_each_lines_planned_content_and_its_result_is_judge
     runtime: Runtime, client: TestClient, plan: dict[str, Any]
 ) -> None:
     assert client.post(f"{URL}/plan/approve", json={"why": "go"}, headers=H).status_code == 200
-    # An Instagram reel: the approval-time forecast assumed a post on a Wednesday.
-    line = next(x for x in plan["lines"] if (x["platform"], x["format"]) == ("instagram", "reel")
-                and date.fromisoformat(x["scheduled_on"]).weekday() != 2)  # fmt: skip
+    # An Instagram line planned as anything but a post on a Wednesday, the approval-time forecast's guess.
+    line = next(x for x in plan["lines"] if x["platform"] == "instagram"
+                and (x["format"], date.fromisoformat(x["scheduled_on"]).weekday()) != ("post", 2))  # fmt: skip
     with runtime.db.transaction() as session:
         stored = session.exec(select(ForecastRecord).where(ForecastRecord.org_id == ORG,
                                                            ForecastRecord.line_id == line["line_id"])).one()  # fmt: skip
@@ -102,6 +111,34 @@ def test_approved_plan_stores_each_lines_planned_content_and_its_result_is_judge
         outcome = session.exec(select(ForecastOutcome).where(ForecastOutcome.org_id == ORG)).one()
         assert outcome.forecast_id == stored.forecast_id
         assert outcome.errors["reach"]["model"]["p50"] == _p(line, "reach")
+
+
+def test_approved_plan_stores_each_lines_category_niche_and_message_kind(
+    runtime: Runtime, client: TestClient
+) -> None:
+    apply(runtime, opened())  # a beauty brief
+    for i in range(6):  # even creators post about beauty, odd ones about cars
+        apply(runtime, decided(i, "instagram", categories=["beauty"] if i % 2 == 0 else ["auto"]))
+    variants = [{**VARIANTS[0], "kind": "offer"}, VARIANTS[1]]  # B declares no kind
+    r = client.post(f"{URL}/plan", json={"variants": variants}, headers=H)
+    assert r.status_code == 201, r.text
+    lines = {x["line_id"]: x for x in r.json()["lines"]}
+    assert {x["variant_id"] for x in lines.values()} == {"A", "B"}
+    assert client.post(f"{URL}/plan/approve", json={"why": "go"}, headers=H).status_code == 200
+    with runtime.db.transaction() as session:
+        stored = session.exec(select(ForecastRecord).where(ForecastRecord.org_id == ORG,
+                                                           col(ForecastRecord.line_id).is_not(None))).all()  # fmt: skip
+    assert {s.line_id for s in stored} == set(lines)
+    for s in stored:
+        line = lines[str(s.line_id)]
+        on_niche = int(line["creator_id"].removeprefix("cr-")) % 2 == 0
+        kind = "offer" if line["variant_id"] == "A" else None
+        assert (s.inputs["category"], s.inputs["on_niche"], s.inputs["message_kind"]) == (
+            "beauty",
+            on_niche,
+            kind,
+        )
+        assert next(m["p50"] for m in s.metrics if m["metric"] == "reach") == _p(line, "reach")
 
 
 def test_result_event_for_unknown_line_fails_for_the_dead_letter_queue(

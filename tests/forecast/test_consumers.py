@@ -26,6 +26,7 @@ from shared.events import (
 )
 from shared.runtime import Runtime
 from tests.busutil import SendsOneByOne
+from tests.forecast.campaignutil import ORG, apply, decided, opened
 
 NOW = datetime(2026, 11, 29, tzinfo=UTC)
 
@@ -160,3 +161,21 @@ def test_dispatcher_dead_letters_a_result_with_impossible_figures_naming_the_fie
     assert field in orjson.loads(body)["detail"]
     with runtime.db.transaction() as session:
         assert session.exec(select(ForecastOutcome)).all() == []
+
+
+def test_approval_forecast_is_higher_for_content_on_the_creators_niche(runtime: Runtime) -> None:
+    """A beauty brief: the same figures forecast more for a beauty creator than for a car creator, and a
+    creator whose categories are unknown sits between them."""
+    apply(runtime, opened())
+    for i, categories in ((0, ["beauty", "fashion"]), (5, ["auto"]), (10, None)):  # same engagement rate
+        apply(runtime, decided(i, "instagram", followers=50_000, categories=categories))
+    with runtime.db.transaction() as session:
+        rows = {
+            r.creator_id: r for r in session.exec(select(ForecastRecord).where(ForecastRecord.org_id == ORG))
+        }
+    assert [(rows[c].inputs["category"], rows[c].inputs["on_niche"]) for c in ("cr-0", "cr-5", "cr-10")] == [
+        ("beauty", True), ("beauty", False), ("beauty", None)]  # fmt: skip
+    for metric in ("reach", "engagements"):
+        on, off, unknown = (next(m["p50"] for m in rows[c].metrics if m["metric"] == metric)
+                            for c in ("cr-0", "cr-5", "cr-10"))  # fmt: skip
+        assert on > unknown > off, metric

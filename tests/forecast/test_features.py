@@ -10,7 +10,7 @@ import pytest
 
 from services.forecast.features import FEATURES, PlannedContent, feature_matrix, feature_row
 from shared.model_registry import ModelRegistry
-from shared.vocabulary import FORMATS, PLATFORMS
+from shared.vocabulary import CATEGORIES, FORMATS, MESSAGE_KINDS, PLATFORMS
 
 REPO = Path(__file__).resolve().parents[2]
 BASE = PlannedContent(followers=100_000, engagement_rate=0.03, per_view=True, platform="tiktok", format="reel",
@@ -68,3 +68,34 @@ def test_feature_matrix_shape() -> None:
 
 def test_features_match_shipped_forecast_model_card() -> None:
     assert ModelRegistry(REPO / "models").versions("forecast")[-1].features == FEATURES
+
+
+CONTENT = [f for f in FEATURES if f.startswith(("category_", "message_")) or f in ("on_niche", "off_niche")]
+
+
+@pytest.mark.parametrize("category", CATEGORIES)
+def test_feature_row_category_is_one_hot(category: str) -> None:
+    f = _named(replace(BASE, category=category))
+    assert [c for c in CATEGORIES if f[f"category_{c}"] == 1.0] == [category]
+
+
+@pytest.mark.parametrize(("on_niche", "on", "off"), [(True, 1.0, 0.0), (False, 0.0, 1.0), (None, 0.0, 0.0)])
+def test_feature_row_niche_says_on_off_or_unknown(on_niche: bool | None, on: float, off: float) -> None:
+    f = _named(replace(BASE, category="beauty", on_niche=on_niche))
+    assert (f["on_niche"], f["off_niche"]) == (on, off)
+
+
+@pytest.mark.parametrize("kind", MESSAGE_KINDS)
+def test_feature_row_message_kind_is_one_hot(kind: str) -> None:
+    f = _named(replace(BASE, message_kind=kind))
+    assert [k for k in MESSAGE_KINDS if f[f"message_{k}"] == 1.0] == [kind]
+
+
+def test_inputs_stored_before_content_features_load_as_not_said() -> None:
+    """ForecastRecord.inputs written before category, niche and message kind existed."""
+    old = {"followers": 100_000, "engagement_rate": 0.03, "per_view": True, "platform": "tiktok", "format": "reel",
+           "market": "KZ", "market_share": 0.4, "hour": 20, "weekday": 4, "paid": True}  # fmt: skip
+    content = PlannedContent(**old)
+    assert (content.category, content.on_niche, content.message_kind) == (None, None, None)
+    assert all(v == 0.0 for k, v in _named(content).items() if k in CONTENT)
+    assert feature_row(content) == feature_row(BASE)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, datetime
 from typing import Any
 
@@ -174,3 +175,56 @@ def test_cached_learning_expires_after_its_ttl(runtime: Runtime) -> None:
     assert cache.cached("acme", model) is taught and cache.cached("globex", model) is None
     now[0] = 61.0
     assert cache.cached("acme", model) is None  # another process's results are seen within the TTL
+
+
+def _posted(line: dict[str, Any], factor: float) -> CampaignResultReported:
+    """The line's post, reported at `factor` times its forecast (as the plan gave it)."""
+    p50 = {m["metric"]: m["p50"] for m in line["forecast"]}
+    return CampaignResultReported.model_validate({
+        "result_id": f"res-{line['line_id']}", "campaign_id": CAMPAIGN, "creator_id": line["creator_id"],
+        "platform": line["platform"], "format": line["format"], "market": line["market"],
+        "reach": p50["reach"] * factor, "engagements": p50["engagements"] * factor,
+        "posted_at": datetime.fromisoformat(f"{line['scheduled_on']}T19:00:00+00:00"),
+        "line_id": line["line_id"], "variant": line["variant_id"]})  # fmt: skip
+
+
+def _message_forecasts(client: TestClient, org: str) -> dict[str, dict[str, Any]]:
+    """The organisation's REST forecast of one post carrying message A, message B, and no message named."""
+    bodies = {v: {**POST, "creator_id": None, "campaign_id": CAMPAIGN, "variant_id": v} for v in ("A", "B")}
+    bodies["none"] = {**POST, "creator_id": None}
+    answers = {
+        k: client.post("/v1/forecasts/predict", json=b, headers={"X-Org-Id": org}) for k, b in bodies.items()
+    }
+    assert all(r.status_code == 200 for r in answers.values()), [r.text for r in answers.values()]
+    return {k: r.json() for k, r in answers.items()}
+
+
+@pytest.mark.parametrize("via", ["rest", "topic"])  # a result put straight onto the topic has no REST record
+def test_a_messages_results_move_its_own_forecasts_only(
+    runtime: Runtime, client: TestClient, via: str
+) -> None:
+    for org in ("acme", "globex"):  # the same campaign, creators and messages in both organisations
+        apply(runtime, opened(), org)
+        for i in range(8):
+            apply(runtime, decided(i, "instagram"), org)
+    r = client.post(
+        f"/v1/campaigns/{CAMPAIGN}/plan", json={"variants": VARIANTS}, headers={"X-Org-Id": "acme"}
+    )
+    assert r.status_code == 201, r.text
+    before = {org: _message_forecasts(client, org) for org in ("acme", "globex")}
+    for line in r.json()["lines"]:
+        if line["variant_id"] == "A":  # only message A's posts have come in, at three times their forecast
+            event = _posted(line, 3.0)
+            if via == "rest":
+                body = {"results": [event.model_dump(mode="json")]}
+                assert client.post("/v1/results", json=body, headers={"X-Org-Id": "acme"}).status_code == 202
+            apply(runtime, event, "acme")
+    acme, globex = _message_forecasts(client, "acme"), _message_forecasts(client, "globex")
+    assert globex == before["globex"]  # acme's results did not reach globex's forecasts of the same message
+    a, b, none = acme["A"], acme["B"], acme["none"]
+    assert a["learning"]["variant_offset"]["reach"] > 0.2 and b["learning"]["variant_offset"] == {}
+    assert b["metrics"] == none["metrics"]  # B has no results: the organisation's norm, like no message named
+    for metric in ("reach", "engagements"):
+        assert _p50(a, metric) > 1.2 * _p50(b, metric) > 1.2 * _p50(before["acme"]["B"], metric)
+    expected = math.exp(sum(a["learning"][k]["reach"] for k in ("org_offset", "variant_offset")))
+    assert a["learning"]["factor"]["reach"] == pytest.approx(expected, rel=1e-2)

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from services.forecast.planning import content_for_decision, content_from_request
+from services.forecast.planning import about, content_for_decision, content_from_request
 from services.forecast.schemas import ForecastIn
 from shared.events import ReviewDecided
 
@@ -77,3 +77,30 @@ def test_content_from_request_sets_per_view_for_short_video() -> None:
     assert content.per_view is True
     assert (content.market, content.market_share, content.hour, content.weekday) == ("RU", 0.7, 19, 2)
     assert content_from_request(body.model_copy(update={"platform": "youtube"})).per_view is False
+
+
+@pytest.mark.parametrize(
+    ("category", "own", "expected"),
+    [
+        ("beauty", ["beauty", "food"], ("beauty", True)),
+        ("Beauty ", ["fashion"], ("beauty", False)),
+        ("beauty", [], ("beauty", None)),  # the creator's categories are unknown
+        ("knitting", ["knitting"], (None, True)),  # outside the model's vocabulary, still the niche
+        (None, ["beauty"], (None, None)),
+    ],
+)
+def test_about_names_the_category_and_whether_it_is_the_creators_niche(
+    category: str | None, own: list[str], expected: tuple[str | None, bool | None]
+) -> None:
+    assert about(category, own) == expected
+
+
+def test_content_for_decision_carries_the_briefs_category_and_niche() -> None:
+    event = _decided(["US"], US_RU_KZ)
+    creator = event.creator.model_copy(update={"categories": ["fitness"]})
+    content = content_for_decision(event.model_copy(update={"creator": creator}), "post", "fitness")
+    assert (content.category, content.on_niche, content.message_kind) == ("fitness", True, None)
+    assert (content_for_decision(event, "post").category, content_for_decision(event, "post").on_niche) == (
+        None,
+        None,
+    )

@@ -7,6 +7,7 @@ from typing import Any
 
 from services.forecast import results, training_sets
 from services.forecast.consumers import handlers
+from services.forecast.features import FEATURES
 from services.forecast.schemas import ResultIn
 from shared.events import CampaignResultReported, Event, ReviewDecided, wrap
 from shared.runtime import Runtime
@@ -69,5 +70,5 @@ def test_training_arrays_are_log_targets_in_feature_order(runtime: Runtime) -> N
     _approve(runtime, "cmp-1", followers=80_000, er=0.03, share=0.6)
     _report(runtime, "cmp-1")
     x, ys = training_sets.arrays(list(_rows(runtime).values()))
-    assert x.shape == (1, 18)
+    assert x.shape == (1, len(FEATURES))
     assert abs(float(ys["reach"][0]) - 8.5174) < 1e-3  # log1p(5000)
