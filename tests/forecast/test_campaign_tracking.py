@@ -14,16 +14,8 @@ from services.forecast.models import CampaignResult, ForecastOutcome, ForecastRe
 from shared.errors import Invalid
 from shared.events import CampaignResultReported
 from shared.runtime import Runtime
-from tests.forecast.campaignutil import (
-    CAMPAIGN,
-    ORG,
-    VARIANTS,
-    apply,
-    campaign_with_creators,
-    decided,
-    opened,
-    staged,
-)
+from tests.forecast import campaignutil
+from tests.forecast.campaignutil import CAMPAIGN, ORG, VARIANTS, apply, campaign_with_creators, staged
 
 H = {"X-Org-Id": ORG}
 URL = f"/v1/campaigns/{CAMPAIGN}"
@@ -116,9 +108,11 @@ def test_approved_plan_stores_each_lines_planned_content_and_its_result_is_judge
 def test_approved_plan_stores_each_lines_category_niche_and_message_kind(
     runtime: Runtime, client: TestClient
 ) -> None:
-    apply(runtime, opened())  # a beauty brief
+    apply(runtime, campaignutil.opened())  # a beauty brief
     for i in range(6):  # even creators post about beauty, odd ones about cars
-        apply(runtime, decided(i, "instagram", categories=["beauty"] if i % 2 == 0 else ["auto"]))
+        apply(
+            runtime, campaignutil.decided(i, "instagram", categories=["beauty"] if i % 2 == 0 else ["auto"])
+        )
     variants = [{**VARIANTS[0], "kind": "offer"}, VARIANTS[1]]  # B declares no kind
     r = client.post(f"{URL}/plan", json={"variants": variants}, headers=H)
     assert r.status_code == 201, r.text
