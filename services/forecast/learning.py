@@ -45,6 +45,7 @@ class Learnt:
     creators: dict[str, dict[str, float]] = field(default_factory=dict)
     results: int = 0
     variants: dict[str, dict[str, float]] = field(default_factory=dict)  # variant_key -> offsets
+    org_id: str = ""  # whose results these are
 
     def offsets(self, creator_id: str | None, variant: str | None = None) -> dict[str, float]:
         """Per target, what is added to the pooled model for this creator and message (`variant_key`)."""
@@ -93,4 +94,4 @@ def learnt(session: Session, model: OnnxModel, org_id: str) -> Learnt:
         left -= np.array([per.get(c, {}).get(t, 0.0) for c in creators])  # nor the creator's own baseline
         for v in message:
             message[v][t] = shrunk_mean(left[variants == v][-VARIANT_WINDOW:], VARIANT_PRIOR)
-    return Learnt(org=org, creators=per, results=len(rows), variants=message)
+    return Learnt(org=org, creators=per, results=len(rows), variants=message, org_id=org_id)

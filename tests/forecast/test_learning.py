@@ -228,3 +228,25 @@ def test_a_messages_results_move_its_own_forecasts_only(
         assert _p50(a, metric) > 1.2 * _p50(b, metric) > 1.2 * _p50(before["acme"]["B"], metric)
     expected = math.exp(sum(a["learning"][k]["reach"] for k in ("org_offset", "variant_offset")))
     assert a["learning"]["factor"]["reach"] == pytest.approx(expected, rel=1e-2)
+
+
+def test_plan_lines_show_what_their_messages_results_changed(runtime: Runtime, client: TestClient) -> None:
+    apply(runtime, opened())
+    for i in range(8):
+        apply(runtime, decided(i, "instagram"))
+    url, h = f"/v1/campaigns/{CAMPAIGN}/plan", {"X-Org-Id": "acme"}
+    lines = client.post(url, json={"variants": VARIANTS}, headers=h).json()["lines"]
+    assert all(x["learning"] is None for x in lines)  # no results yet: the pooled model
+    firsts: dict[str, dict[str, Any]] = {}
+    for x in lines:
+        firsts.setdefault(x["creator_id"], x)
+    for x in firsts.values():  # each creator's first post is in; message A's beat their forecasts threefold
+        apply(runtime, _posted(x, 3.0 if x["variant_id"] == "A" else 1.0))
+    b = next(x for x in lines if x["variant_id"] == "B" and x not in firsts.values())
+    r = client.patch(f"{url}/lines/{b['line_id']}", json={"locked": True, "why": "keep"}, headers=h)
+    assert r.status_code == 200, r.text  # an edit re-forecasts the unposted lines
+    posted = {x["line_id"] for x in firsts.values()}
+    todo = [x for x in client.get(url, headers=h).json()["lines"] if x["line_id"] not in posted]
+    a_offsets = [x["learning"]["variant_offset"]["reach"] for x in todo if x["variant_id"] == "A"]
+    b_offsets = [x["learning"]["variant_offset"]["reach"] for x in todo if x["variant_id"] == "B"]
+    assert a_offsets and b_offsets and min(a_offsets) > 0.1 > max(b_offsets)

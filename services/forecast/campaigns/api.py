@@ -36,7 +36,7 @@ def plan_out(session: Any, org_id: str, row: PlanVersion) -> PlanOut:
     posted = store.results_by_line(session, org_id, row.campaign_id)
     s = state.settings
     lines = [PlanLineOut(**store.public_line(x).model_dump(), notes=notes.get(x["line_id"], []),
-                         posted=x["line_id"] in posted) for x in state.lines]  # fmt: skip
+                         posted=x["line_id"] in posted, learning=x.get("learning")) for x in state.lines]  # fmt: skip
     return PlanOut(
         campaign_id=row.campaign_id, version=row.version, approved=row.approved_by is not None,
         approved_by=row.approved_by, changed_by=row.changed_by, change=row.change, why=row.why,

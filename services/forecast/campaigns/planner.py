@@ -18,6 +18,7 @@ from services.forecast.campaigns import messaging
 from services.forecast.features import PlannedContent
 from services.forecast.forecasting import forecast
 from services.forecast.learning import Learnt, variant_key
+from services.forecast.learnt_cache import described
 from services.forecast.models import Campaign, CampaignCreator
 from services.forecast.planning import about
 from services.forecast.scheduling import Slot, forecast_table, validate
@@ -198,6 +199,10 @@ def forecast_lines(model: OnnxModel, state: PlanState, accounts: dict[tuple[str,
     contents = [content_of(line, accounts, state) for line in todo]
     metrics = forecast(model, contents, line_offsets(taught, campaign_id, todo))
     for line, ms in zip(todo, metrics, strict=True):
+        line["learning"] = (
+            described(taught, taught.org_id, line["creator_id"], variant_key(campaign_id, line["variant_id"]))
+            .model_dump() if taught.results else None
+        )  # fmt: skip
         out = []
         for m in ms:
             f = factor_for(state.adjustments, attrs(line), m.metric)

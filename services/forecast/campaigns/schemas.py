@@ -7,6 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from services.forecast.schemas import LearningOut
 from shared.events import MessageVariant, MetricForecast, PlanLine
 from shared.vocabulary import ContentFormat, Platform
 
@@ -148,6 +149,11 @@ class PlanLineOut(PlanLine):
 
     notes: list[dict[str, Any]] = Field(default_factory=list, description="Lessons and trend calls in scope.")
     posted: bool = Field(False, description="True once results for it arrived (it can no longer be edited).")
+    learning: LearningOut | None = Field(
+        None,
+        description="What your organisation's own results changed in this line's forecast (its creator's "
+        "record, its message's results: `variant_offset`); null: the pooled model as is.",
+    )
 
 
 class PlanOut(BaseModel):
