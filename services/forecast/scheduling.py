@@ -16,6 +16,7 @@ from datetime import date, timedelta
 import numpy as np
 
 from services.forecast.features import PlannedContent, feature_matrix
+from services.forecast.planning import about
 from services.forecast.schemas import PlanContent, PlanIn
 from shared.errors import Invalid
 from shared.onnx_model import OnnxModel
@@ -84,6 +85,7 @@ def forecast_table(model: OnnxModel, req: PlanIn) -> dict[tuple[str, str, str, i
     formats = sorted({c.format for c in req.content})
     keys, items = [], []
     for cr in req.creators:
+        category, on_niche = about(req.category, cr.categories)
         for acc in cr.accounts:
             for fmt in formats:
                 for wd in range(7):
@@ -92,6 +94,7 @@ def forecast_table(model: OnnxModel, req: PlanIn) -> dict[tuple[str, str, str, i
                         followers=acc.followers, engagement_rate=acc.engagement_rate,
                         per_view=acc.platform in SHORT_VIDEO_PLATFORMS, platform=acc.platform, format=fmt,
                         market=cr.market, market_share=cr.market_share, hour=req.post_hour, weekday=wd, paid=False,
+                        category=category, on_niche=on_niche,
                     ))  # fmt: skip
     p50 = np.expm1(model.run(f"{req.objective}_p50", feature_matrix(items))).clip(0)
     return dict(zip(keys, (float(v) for v in p50), strict=True))

@@ -180,6 +180,12 @@ class PlanCreator(BaseModel):
         0.5, ge=0, le=1, description="Share of the creator's audience in that market, 0-1."
     )
     accounts: list[PlanAccount] = Field(min_length=1, description="The creator's accounts (at least one).")
+    categories: list[str] = Field(
+        default_factory=list,
+        max_length=20,
+        description="What the creator posts about (their niche, e.g. beauty); with the plan's category it "
+        "tells on-niche creators (forecast higher) from off-niche ones. Empty: unknown.",
+    )
 
 
 class PlanContent(BaseModel):
@@ -244,6 +250,9 @@ class PlanIn(BaseModel, json_schema_extra={"examples": [PLAN_IN_EXAMPLE]}):
     )
     min_spacing_days: int = Field(1, ge=1, le=30, description="Days between two posts of one creator.")
     post_hour: int = Field(19, ge=0, le=23, description="Hour of day posts go out, 0-23.")
+    category: Category | None = Field(
+        None, description="What the campaign's content is about; null: not said."
+    )
     content: list[PlanContent] = Field(
         min_length=1, max_length=50, description="The content to schedule (1-50 pieces)."
     )

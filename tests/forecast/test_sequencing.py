@@ -115,3 +115,20 @@ def test_plan_infeasible_constraint_is_named(model: OnnxModel, overrides: dict[s
     with pytest.raises(Invalid) as err:
         plan(model, _request(n_creators=2, **overrides))
     assert err.value.errors[0]["field"] == field
+
+
+def test_plan_values_a_creators_posts_higher_on_its_own_niche(model: OnnxModel) -> None:
+    """Two creators with the same accounts, one posting about the plan's category: it is forecast higher."""
+    account = {
+        "platform": "instagram",
+        "followers": 80_000,
+        "engagement_rate": 0.03,
+        "cost_per_post_usd": 500,
+    }
+    creators = [{"creator_id": c, "market": "US", "market_share": 0.5, "accounts": [account], "categories": cats}
+                for c, cats in (("beauty-fan", ["beauty"]), ("car-fan", ["auto"]))]  # fmt: skip
+    out = plan(model, _request(category="beauty", creators=creators, content=CONTENT[-1:]))
+    p50 = {p.creator_id: p.forecast_p50 for p in out.posts}
+    assert p50["beauty-fan"] > 1.05 * p50["car-fan"]
+    same = plan(model, _request(creators=creators, content=CONTENT[-1:]))  # no category said: no niche
+    assert len({p.forecast_p50 for p in same.posts}) == 1

@@ -52,8 +52,8 @@ class Account:
     engagement_rate: float
     market: str
     market_share: float
-    category: str | None = None  # the brief's, as the model knows it (planning.about)
-    on_niche: bool | None = None  # the brief's category is one of the creator's own; None: unknown
+    category: str | None = None  # the brief's (the campaign's), whatever the model knows of it
+    categories: list[str] = field(default_factory=list)  # the creator's own, as review's decision carried
 
 
 @dataclass
@@ -128,10 +128,9 @@ def accounts_of(campaign: Campaign, approved: list[CampaignCreator]) -> list[Acc
         market = best["market"] if best else s["home_market"]
         if market not in MARKETS:
             continue  # the model knows no such market; such a creator cannot be forecast
-        category, on_niche = about(campaign.category, s.get("categories", []))
         out.append(Account(row.creator_id, s.get("name", ""), row.platform, int(s["followers"]),
                            float(s["engagement_rate"]), market, best["audience_share"] if best else 0.5,
-                           category, on_niche))  # fmt: skip
+                           campaign.category, list(s.get("categories", []))))  # fmt: skip
     return out
 
 
@@ -145,12 +144,14 @@ def plan_request(settings: PlanSettings, accounts: list[Account], fees: dict[str
             creators[a.creator_id].accounts.append(acc)
         else:
             creators[a.creator_id] = PlanCreator(creator_id=a.creator_id, market=a.market,
-                                                 market_share=a.market_share, accounts=[acc])  # fmt: skip
+                                                 market_share=a.market_share, accounts=[acc],
+                                                 categories=a.categories)  # fmt: skip
     content = [PlanContent(content_id=f"c{i + 1}", format=f) for i, f in enumerate(settings.formats)]
     return PlanIn(window_start=settings.window_start, window_end=settings.window_end,
                   objective=PLANNER_HEAD[settings.metric],
                   budget_usd=settings.budget_usd, max_posts_per_creator_per_week=settings.max_posts_per_week,
                   min_spacing_days=settings.min_spacing_days, post_hour=settings.post_hour,
+                  category=about(accounts[0].category, [])[0] if accounts else None,
                   content=content, creators=list(creators.values()))  # fmt: skip
 
 
@@ -158,11 +159,12 @@ def content_of(line: Line, accounts: dict[tuple[str, str], Account], state: Plan
     """The line's planned content: the account, format, day and hour, the brief's category and the kind of
     message its variant declared."""
     a = accounts[(line["creator_id"], line["platform"])]
+    category, on_niche = about(a.category, a.categories)
     return PlannedContent(followers=a.followers, engagement_rate=a.engagement_rate,
                           per_view=a.platform in SHORT_VIDEO_PLATFORMS, platform=a.platform, format=line["format"],
                           market=a.market, market_share=a.market_share, hour=state.settings.post_hour,
                           weekday=date.fromisoformat(line["scheduled_on"]).weekday(), paid=False,
-                          category=a.category, on_niche=a.on_niche,
+                          category=category, on_niche=on_niche,
                           message_kind=state.kinds().get(line["variant_id"]))  # fmt: skip
 
 
