@@ -94,7 +94,9 @@ async def predict_columns(body: ForecastColumnsIn, runtime: RuntimeDep, org_id: 
     model = runtime.model("forecast").current
     taught = await learnt_cache.learnt_for(runtime, org_id, model)
     result = bulk.score_columns(model, body, taught if taught.results else None)
-    result["learning"] = learnt_cache.described_columns(taught, org_id, body.creator_id or [])
+    result["learning"] = learnt_cache.described_columns(
+        taught, org_id, body.creator_id or [], bulk.variants_of(body)
+    )
     return Response(orjson.dumps(result), media_type="application/json")
 
 

@@ -8,7 +8,7 @@ import numpy as np
 
 from services.forecast.features import feature_columns
 from services.forecast.forecasting import forecast_columns
-from services.forecast.learning import Learnt
+from services.forecast.learning import Learnt, variant_key
 from services.forecast.schemas import ForecastColumnsIn
 from shared.errors import Invalid
 from shared.onnx_model import OnnxModel
@@ -34,6 +34,13 @@ def _said(body: ForecastColumnsIn, name: str, allowed: tuple[str, ...] | None = 
     return column
 
 
+def variants_of(body: ForecastColumnsIn) -> list[str | None]:
+    """Each row's message variant key (learning.variant_key); empty when no row names one."""
+    if body.campaign_id is None or body.variant_id is None:
+        return []
+    return [variant_key(c, v) for c, v in zip(body.campaign_id, body.variant_id, strict=True)]
+
+
 def _column(body: ForecastColumnsIn, name: str, n: int, default: float) -> np.ndarray:
     values = getattr(body, name)
     if values is None:
@@ -57,6 +64,8 @@ def score_columns(model: OnnxModel, body: ForecastColumnsIn, taught: Learnt | No
         "category",
         "on_niche",
         "message_kind",
+        "campaign_id",
+        "variant_id",
     ):
         values = getattr(body, name)
         if values is not None and len(values) != n:
@@ -71,6 +80,6 @@ def score_columns(model: OnnxModel, body: ForecastColumnsIn, taught: Learnt | No
                         _column(body, "paid", n, 0), _said(body, "category", CATEGORIES), _said(body, "on_niche"),
                         _said(body, "message_kind", MESSAGE_KINDS))  # fmt: skip
     per_view = np.isin(platform, list(SHORT_VIDEO_PLATFORMS))
-    shift = taught.shifts(body.creator_id or [], n) if taught is not None else None
+    shift = taught.shifts(body.creator_id or [], n, variants_of(body)) if taught is not None else None
     metrics = forecast_columns(model, x, fmt, per_view, followers, shift)
     return {"rows": n, "metrics": metrics, "model_name": model.name, "model_version": model.version}

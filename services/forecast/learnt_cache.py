@@ -97,14 +97,24 @@ def described(
                        factor={t: round(math.exp(total[t]), 3) for t in TARGETS})  # fmt: skip
 
 
-def described_columns(taught: learning.Learnt, org_id: str, creator_ids: Sequence[str | None]) -> Any:
-    """The columnar answer's `learning`: null for the pooled model, else the organisation's part and the
-    named creators' own baselines."""
+def described_columns(
+    taught: learning.Learnt,
+    org_id: str,
+    creator_ids: Sequence[str | None],
+    variants: Sequence[str | None] = (),
+) -> Any:
+    """The columnar answer's `learning`: null for the pooled model, else the organisation's part, the named
+    creators' own baselines and the named message variants' own offsets."""
     if not taught.results:
         return None
-    named = sorted(set(taught.creators).intersection(creator_ids))
-    creators = {c: {t: round(v, 4) for t, v in taught.creators[c].items()} for c in named}
+
+    def named(learnt: dict[str, dict[str, float]], keys: Sequence[str | None]) -> dict[str, dict[str, float]]:
+        return {
+            k: {t: round(v, 4) for t, v in learnt[k].items()} for k in sorted(set(learnt).intersection(keys))
+        }
+
     return {
         **described(taught, org_id, None).model_dump(),
-        "creator_offsets": creators,
+        "creator_offsets": named(taught.creators, creator_ids),
+        "variant_offsets": named(taught.variants, variants),
     }

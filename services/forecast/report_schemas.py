@@ -65,6 +65,11 @@ class ColumnsLearning(LearningOut):
     creator_offsets: dict[str, dict[str, float]] = Field(
         description="Per named creator with a baseline of their own: their offset per learnt metric, on top."
     )
+    variant_offsets: dict[str, dict[str, float]] = Field(
+        default_factory=dict,
+        description="Per named message variant ('campaign_id/variant_id') with results of its own: its offset "
+        "per learnt metric, on top.",
+    )
 
 
 class PagePostRange(Answer):

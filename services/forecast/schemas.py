@@ -500,6 +500,13 @@ class ForecastColumnsIn(BaseModel, json_schema_extra={"examples": [FORECAST_COLU
     message_kind: list[str | None] | None = Field(
         None, description="Per row, the message's kind: offer, product or story (null: not declared)."
     )
+    campaign_id: list[str | None] | None = Field(
+        None,
+        description="Per row, your campaign the message variant belongs to (with variant_id; null: none).",
+    )
+    variant_id: list[str | None] | None = Field(
+        None, description="Per row, the campaign's message variant (null: none): its own results move it too."
+    )
 
 
 class PagePostIn(BaseModel):

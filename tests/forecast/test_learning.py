@@ -228,6 +228,15 @@ def test_a_messages_results_move_its_own_forecasts_only(
         assert _p50(a, metric) > 1.2 * _p50(b, metric) > 1.2 * _p50(before["acme"]["B"], metric)
     expected = math.exp(sum(a["learning"][k]["reach"] for k in ("org_offset", "variant_offset")))
     assert a["learning"]["factor"]["reach"] == pytest.approx(expected, rel=1e-2)
+    rows = [
+        {**POST, "creator_id": None, "campaign_id": CAMPAIGN if v else None, "variant_id": v}
+        for v in ("A", "B", None)
+    ]
+    columns = client.post("/v1/forecasts/predict/columns", json={k: [r[k] for r in rows] for k in rows[0]},
+                          headers={"X-Org-Id": "acme"}).json()  # fmt: skip
+    for i, answer in enumerate((a, b, none)):  # the bulk path applies the same offsets
+        assert columns["metrics"]["reach"]["p50"][i] == pytest.approx(_p50(answer, "reach"), abs=0.05)
+    assert list(columns["learning"]["variant_offsets"]) == [f"{CAMPAIGN}/A"]
 
 
 def test_plan_lines_show_what_their_messages_results_changed(runtime: Runtime, client: TestClient) -> None:
