@@ -215,6 +215,9 @@ async def check_input(request: Request) -> None:
             body = await request.json()
         except ValueError:
             body = None  # malformed JSON: the route's own parsing answers with its 422
+        except RecursionError:  # nested deeper than the parser goes: no column holds such a document
+            found.append((("body",), "nested too deeply"))
+            body = None
         found.extend((("body", *loc), reason) for loc, reason in problems(body, limits))
     if found:
         raise RequestValidationError(
