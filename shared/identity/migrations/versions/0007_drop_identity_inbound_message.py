@@ -14,9 +14,7 @@ Create Date: 2026-12-03 07:00:00.000000
 
 from collections.abc import Sequence
 
-# The table as 0003 made it, and as every receiving service still has it.
-from shared.webhooks.inbound_schema import create_table as downgrade
-from shared.webhooks.inbound_schema import drop_table as upgrade
+from shared.webhooks import inbound_schema
 
 # revision identifiers, used by Alembic.
 revision: str = "0007"
@@ -25,4 +23,11 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 
-__all__ = ["downgrade", "upgrade"]
+def upgrade() -> None:
+    """Upgrade schema."""
+    inbound_schema.drop_table()
+
+
+def downgrade() -> None:
+    """Downgrade schema: the table as 0003 made it (and as every receiving service has it), empty."""
+    inbound_schema.create_table()
