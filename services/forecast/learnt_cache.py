@@ -71,7 +71,8 @@ class LearntCache:
         with rebuilding:
             if (taught := self.cached(org_id, model)) is not None:
                 return taught  # measured while this thread waited
-            began = self._version(org_id)
+            with self._lock:
+                began = self._version(org_id)
             with self._db.transaction() as session:
                 taught = learning.learnt(session, model, org_id)
             with self._lock:
@@ -80,6 +81,7 @@ class LearntCache:
         return taught
 
     def _version(self, org_id: str) -> tuple[int, int]:
+        """How often the organisation's entry was dropped so far (read under the lock)."""
         return self._dropped.get(org_id, 0), self._cleared
 
     def forget(self, org_id: str) -> None:
