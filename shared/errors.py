@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import sqlite3
+from collections.abc import Callable
 from typing import Any
 
 import psycopg
@@ -11,6 +12,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy import exc as sa
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
@@ -139,13 +141,26 @@ def allowed_methods(app: FastAPI, request: Request) -> list[str]:
     return sorted(methods)
 
 
-def install_error_handlers(app: FastAPI) -> None:
+# Why a request's caller may not call the route it reached (401/403), or None (shared.orgs.refusal).
+Refusal = Callable[[Request], "TandemError | None"]
+
+
+def install_error_handlers(app: FastAPI, refusal: Refusal | None = None) -> None:
+    """The problem handlers; with `refusal`, a request refused for its input is first asked whether its
+    caller may call the route at all, so people without access hear only that (401/403)."""
+
+    async def refused(request: Request) -> JSONResponse | None:
+        denied = await run_in_threadpool(refusal, request) if refusal else None
+        return _domain_problem(denied) if denied else None
+
     @app.exception_handler(TandemError)
     async def _domain(_: Request, exc: TandemError) -> JSONResponse:
-        return problem(exc.status, exc.code, exc.title, exc.detail, exc.errors)
+        return _domain_problem(exc)
 
     @app.exception_handler(RequestValidationError)
-    async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
+    async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+        if denied := await refused(request):
+            return denied
         errors = [
             {"field": _field(e.get("loc", ())), "reason": e.get("msg", "invalid")} for e in exc.errors()
         ]
@@ -154,6 +169,8 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if exc.status_code == 400 and (denied := await refused(request)):  # a body FastAPI could not parse
+            return denied
         code = {404: "not_found", 405: "method_not_allowed", 413: "too_large"}.get(
             exc.status_code, "http_error"
         )
@@ -161,3 +178,7 @@ def install_error_handlers(app: FastAPI) -> None:
         if exc.status_code == 405:  # RFC 9110: a 405 lists the methods the resource does support
             headers["Allow"] = ", ".join(allowed_methods(app, request))
         return problem(exc.status_code, code, str(exc.detail), str(exc.detail), headers=headers)
+
+
+def _domain_problem(exc: TandemError) -> JSONResponse:
+    return problem(exc.status, exc.code, exc.title, exc.detail, exc.errors)

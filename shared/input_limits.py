@@ -11,16 +11,19 @@ integers take the narrowest range, as no real count or version comes near 2^31.
 
 from __future__ import annotations
 
+import json
 import math
 import types
 import typing
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
+import orjson
 from fastapi import Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
+from pydantic import BaseModel
 from sqlalchemy import BigInteger, Integer, SmallInteger
 from sqlmodel import SQLModel
 
@@ -29,6 +32,7 @@ INT64 = (-(2**63), 2**63 - 1)
 _INT_RANGES = ((BigInteger, INT64), (SmallInteger, (-(2**15), 2**15 - 1)), (Integer, (-(2**31), 2**31 - 1)))
 NUL = "\x00"
 Problem = tuple[tuple[str | int, ...], str]  # (location, reason)
+Model = TypeVar("Model", bound=BaseModel)
 
 
 @dataclass(frozen=True)
@@ -207,19 +211,50 @@ def _parameter_problems(request: Request, limits: ColumnLimits) -> Iterator[Prob
 
 async def check_input(request: Request) -> None:
     """A router dependency: 422 naming every field whose value no column could hold, before the route
-    runs (FastAPI has read and parsed the body already; `request.json()` returns that parse)."""
+    runs (the body parsed once for the check and the route: `_document`)."""
     limits: ColumnLimits = request.app.state.input_limits
     found = list(_parameter_problems(request, limits))
-    if "json" in request.headers.get("content-type", "") and await request.body():
+    if "json" in request.headers.get("content-type", "") and (raw := await request.body()):
         try:
-            body = await request.json()
+            body = await _document(request, raw)
         except ValueError:
             body = None  # malformed JSON: the route's own parsing answers with its 422
+        except RecursionError:  # nested deeper than the parser goes: no column holds such a document
+            found.append((("body",), "nested too deeply"))
+            body = None
         found.extend((("body", *loc), reason) for loc, reason in problems(body, limits))
     if found:
         raise RequestValidationError(
             [{"type": "value_error", "loc": loc, "msg": reason, "input": None} for loc, reason in found[:50]]
         )
+
+
+async def _document(request: Request, raw: bytes) -> Any:
+    """The parsed body. On a route with a body model, FastAPI's own parse (`request.json()` returns it).
+    On a raw-body route (a bulk route that parses its body itself), orjson's, handed on to the route as
+    `request.state.json_body` (see `json_body`) so the body is parsed once. What orjson refuses but
+    Python's json reads (NaN, integers past 64 bits, lone surrogates) is read here to name the field and
+    handed on as nothing: the route's own parse of the bytes then answers as it always did."""
+    route = request.scope.get("route")
+    if not isinstance(route, APIRoute) or route.dependant.body_params:
+        return await request.json()
+    try:
+        document = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return json.loads(raw)
+    request.state.json_body = document
+    return document
+
+
+async def json_body(request: Request) -> Any:
+    """A raw-body route's body: the document `check_input` parsed, or the bytes where it parsed none
+    (a body not labelled JSON, or one orjson refuses). `validated` takes either."""
+    return getattr(request.state, "json_body", None) or await request.body()
+
+
+def validated(model: type[Model], body: Any) -> Model:
+    """`model` from a raw body's bytes, or from the document already parsed from them (`json_body`)."""
+    return model.model_validate_json(body) if isinstance(body, bytes) else model.model_validate(body)
 
 
 def document_limits(openapi: dict[str, Any], limits: ColumnLimits) -> None:

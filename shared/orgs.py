@@ -16,10 +16,13 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import Depends, Header, Request
+from fastapi.routing import APIRoute
+from starlette.concurrency import run_in_threadpool
 
-from shared.errors import Forbidden, Invalid, Unauthorized
+from shared.errors import Forbidden, Invalid, TandemError, Unauthorized
 from shared.identity.keys import Principal
 from shared.runtime import Runtime, RuntimeDep
+from shared.webhooks.inbound import verified
 
 ORG_HEADER = "X-Org-Id"
 KEY_HEADER = "X-API-Key"
@@ -122,6 +125,53 @@ class RoleCheck:
             needs = ", ".join(self.roles) or "admin"
             raise Forbidden(f"role {principal.role!r} may not do this; needs one of {needs}")
         return principal
+
+
+def role_checks(dependant: Any) -> list[RoleCheck]:
+    """Every role check among a route's dependencies (however deep)."""
+    found = [dependant.call] if isinstance(dependant.call, RoleCheck) else []
+    for sub in dependant.dependencies:
+        found += role_checks(sub)
+    return found
+
+
+def check_access(request: Request, principal: Principal) -> None:
+    """Apply the role checks of the route a request reached (Forbidden if one refuses)."""
+    route = request.scope.get("route")
+    for check in role_checks(route.dependant) if isinstance(route, APIRoute) else []:
+        check(principal)
+
+
+async def authorised(request: Request, principal: PrincipalDep) -> Principal:
+    """A router dependency, ahead of the input limits: people without access learn only that (401 from
+    the principal or a partner's webhook signature, 403 from the route's roles), never what their body
+    holds, and their body is not parsed. The route's own role dependency and signature check still run
+    later (the role is what tests/e2e/test_roles reads)."""
+    if request.url.path.startswith(INBOUND_PREFIX):
+        runtime: Runtime = request.app.state.runtime
+        assert runtime.idempotency is not None, "inbound webhooks need the edge database"
+        await run_in_threadpool(verified, runtime.idempotency.db, request.path_params.get("source_id", ""),
+                                dict(request.headers), await request.body())  # fmt: skip
+    check_access(request, principal)
+    return principal
+
+
+def refusal(request: Request) -> TandemError | None:
+    """Why the caller may not call the /v1 route its request reached (401/403), or None. Asked again
+    before any 4xx about the body: FastAPI parses a route's JSON body before its dependencies run, so a
+    malformed or too deeply nested body is refused before `authorised` had its say."""
+    route = request.scope.get("route")
+    if not isinstance(route, APIRoute) or not route.path.startswith("/v1"):
+        return None  # pages sign people in themselves; health and docs are open
+    runtime: Runtime = request.app.state.runtime
+    headers = request.headers
+    try:
+        principal = principal_for(runtime, request.url.path, headers.get(ORG_HEADER),
+                                  headers.get(KEY_HEADER), headers.get("authorization"))  # fmt: skip
+        check_access(request, principal)
+    except (Unauthorized, Forbidden) as denied:
+        return denied
+    return None
 
 
 def require_role(*roles: str) -> RoleCheck:

@@ -307,9 +307,13 @@ def create_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
                      docs_url=None, redoc_url=None, openapi_tags=tag_list(spec.tags))  # fmt: skip
     install_docs(app)  # Swagger UI and ReDoc from the installed package, not a CDN
     install_openapi(app, keys_mode=settings.auth_mode == "keys")  # errors, security, edge headers
+    # Late imports: both depend on this module.
+    from shared.orgs import authorised, refusal
+    from shared.webhooks.api import router as webhooks_router
+
     for path, handler in spec.fast_routes.items():
         app.add_fast_route(settings.service_name, path, handler)
-    install_error_handlers(app)
+    install_error_handlers(app, refusal)
     # The limits of the service's own tables and shared's (identity, webhooks), all imported by now.
     app.state.input_limits = ColumnLimits.of_modules(
         spec.handlers.__module__.rsplit(".", 1)[0] + ".", "shared."
@@ -323,15 +327,12 @@ def create_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
         max_body_bytes=settings.max_body_bytes,
         rate_limit_per_minute=settings.rate_limit_per_minute,
     )
-    # Late imports: both depend on this module.
-    from shared.orgs import current_principal
-    from shared.webhooks.api import router as webhooks_router
-
     for router in [*spec.routers, webhooks_router]:
-        # Every API route needs a key in keys mode, whether or not it reads org data; pages under /app
-        # sign people in with their own session. Every route's input is checked against the columns.
+        # Every API route needs a key in keys mode, whether or not it reads org data, and the route's role
+        # before its input is looked at; pages under /app sign people in with their own session. Every
+        # route's input is checked against the columns.
         api = router.prefix.startswith("/v1")
-        checks = [Depends(current_principal), Depends(check_input)] if api else [Depends(check_input)]
+        checks = [Depends(authorised), Depends(check_input)] if api else [Depends(check_input)]
         app.include_router(router, dependencies=checks)
     return app
 

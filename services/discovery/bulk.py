@@ -40,6 +40,7 @@ from shared.bus.outbox import Outbox
 from shared.bus.provenance import PRODUCER_HEADER
 from shared.db import Database
 from shared.events import CreatorUpserted
+from shared.input_limits import validated
 from shared.observability import current_correlation_id, new_correlation_id
 
 # Column order is the binary row layout below: names, codes and JSON first, then the fixed-width numbers.
@@ -287,12 +288,13 @@ def upsert(session: Session, org_id: str, creators: list[CreatorIn], outbox: Out
     return bulk_sqlite.upsert(session, org_id, creators, outbox)
 
 
-def ingest_json(db: Database, org_id: str, body: bytes, outbox: Outbox) -> BulkResult:
-    """POST /v1/creators/bulk: validate the JSON body in one pydantic pass (pydantic.ValidationError if it
-    does not), then upsert it in one transaction, with the cyclic garbage collector paused throughout (on
-    SQLite, one body at a time: bulk_sqlite.WRITER)."""
+def ingest_json(db: Database, org_id: str, body: Any, outbox: Outbox) -> BulkResult:
+    """POST /v1/creators/bulk: validate the JSON body (bytes, or the document the input limits parsed
+    from them) in one pydantic pass (pydantic.ValidationError if it does not), then upsert it in one
+    transaction, with the cyclic garbage collector paused throughout (on SQLite, one body at a time:
+    bulk_sqlite.WRITER)."""
     with collector_paused(), nullcontext() if db.is_postgres else bulk_sqlite.WRITER:
-        creators = BulkCreatorsIn.model_validate_json(body).creators
+        creators = validated(BulkCreatorsIn, body).creators
         with db.transaction() as session:
             result = upsert(session, org_id, creators, outbox)
     if db.is_postgres and (result.created or result.updated):

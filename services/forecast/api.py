@@ -39,6 +39,7 @@ from services.forecast.schemas import (
 )
 from services.forecast.sequencing import plan
 from shared.errors import NotFound
+from shared.input_limits import json_body
 from shared.orgs import COMPUTE, INGEST, JUDGE, OrgDep, PrincipalDep, judged_as
 from shared.runtime import Runtime, RuntimeDep
 
@@ -186,8 +187,10 @@ def report_results(body: ResultsIn, runtime: RuntimeDep, org_id: OrgDep) -> Resu
 async def inbound_results(source_id: str, request: Request, runtime: RuntimeDep) -> ResultsAccepted:
     """A partner's signed webhook (Standard Webhooks headers) with the /v1/results payload; the org is the
     source's."""
-    body = await request.body()
-    return await run_in_threadpool(results.receive_webhook, runtime, source_id, dict(request.headers), body)
+    body, document = await request.body(), await json_body(request)
+    return await run_in_threadpool(
+        results.receive_webhook, runtime, source_id, dict(request.headers), body, document
+    )
 
 
 @router.get("/feedback/adjustments", response_model=list[AdjustmentReportRow],

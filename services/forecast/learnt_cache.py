@@ -10,6 +10,7 @@ learns from it; other processes of a scaled-out service see it within TTL_S.
 from __future__ import annotations
 
 import math
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -32,17 +33,28 @@ EXTRAS_KEY = "learnt_cache"
 
 @dataclass(frozen=True)
 class _Entry:
+    """Immutable and swapped in whole, so a reader without the lock never sees half of one."""
+
     taught: learning.Learnt
     model_version: str
     expires: float
 
 
 class LearntCache:
-    """Per process: organisation -> what its results taught, for the model version it was measured on."""
+    """Per process: organisation -> what its results taught, for the model version it was measured on.
+
+    Shared by the request threads and the consumer: one rebuild per organisation at a time (who asks
+    meanwhile waits for it and takes its answer), and a rebuild that began before its organisation's
+    entry was dropped (a result committed meanwhile) answers its caller but is not kept, as it may have
+    read the rows from before that result."""
 
     def __init__(self, db: Database, ttl_s: float = TTL_S, clock: Callable[[], float] = time.monotonic):
         self._db, self._ttl_s, self._clock = db, ttl_s, clock
         self._entries: dict[str, _Entry] = {}
+        self._lock = threading.Lock()  # guards the dicts below and writes to _entries
+        self._rebuilding: dict[str, threading.Lock] = {}  # per organisation
+        self._dropped: dict[str, int] = {}  # per organisation: how often its entry was dropped
+        self._cleared = 0  # how often every entry was
 
     def cached(self, org_id: str, model: OnnxModel) -> learning.Learnt | None:
         """The hot path, a dict look-up: None when missing, stale or measured on another model version."""
@@ -52,25 +64,48 @@ class LearntCache:
         return entry.taught
 
     def refresh(self, org_id: str, model: OnnxModel) -> learning.Learnt:
-        """Measure the organisation's learning from its results now (reads the database) and keep it."""
-        with self._db.transaction() as session:
-            taught = learning.learnt(session, model, org_id)
-        self._entries[org_id] = _Entry(taught, model.version, self._clock() + self._ttl_s)
+        """Measure the organisation's learning from its results now (reads the database) and keep it;
+        while another thread measures it, wait for that and take its answer."""
+        with self._lock:
+            rebuilding = self._rebuilding.setdefault(org_id, threading.Lock())
+        with rebuilding:
+            if (taught := self.cached(org_id, model)) is not None:
+                return taught  # measured while this thread waited
+            with self._lock:
+                began = self._version(org_id)
+            with self._db.transaction() as session:
+                taught = learning.learnt(session, model, org_id)
+            with self._lock:
+                if self._version(org_id) == began:
+                    self._entries[org_id] = _Entry(taught, model.version, self._clock() + self._ttl_s)
         return taught
 
+    def _version(self, org_id: str) -> tuple[int, int]:
+        """How often the organisation's entry was dropped so far (read under the lock)."""
+        return self._dropped.get(org_id, 0), self._cleared
+
+    def forget(self, org_id: str) -> None:
+        with self._lock:
+            self._entries.pop(org_id, None)
+            self._dropped[org_id] = self._dropped.get(org_id, 0) + 1
+
     def forget_all(self) -> None:
-        self._entries.clear()
+        with self._lock:
+            self._entries.clear()
+            self._cleared += 1
 
     def forget_after_commit(self, session: Session, org_id: str) -> None:
         """Drop the organisation's entry once `session` commits (before, a forecast could re-read old rows)."""
-        event.listen(session, "after_commit", lambda _: self._entries.pop(org_id, None), once=True)
+        event.listen(session, "after_commit", lambda _: self.forget(org_id), once=True)
 
 
 def cache_of(runtime: Runtime) -> LearntCache:
-    """The process's cache, made on first use (one per runtime, like the runtime's other resources)."""
+    """The process's cache, made on first use (one per runtime, like the runtime's other resources); the
+    consumer and the request threads may ask first at once, and setdefault keeps only one."""
     cache = runtime.extras.get(EXTRAS_KEY)
     if cache is None:
-        cache = runtime.extras[EXTRAS_KEY] = LearntCache(runtime.db)
+        cache = runtime.extras.setdefault(EXTRAS_KEY, LearntCache(runtime.db))
+    assert isinstance(cache, LearntCache)
     return cache
 
 

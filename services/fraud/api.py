@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
@@ -33,6 +33,7 @@ from services.fraud.scoring import Assessment, assess
 from shared.errors import NotFound
 from shared.events import Reason
 from shared.identity.keys import Principal
+from shared.input_limits import json_body, validated
 from shared.orgs import COMPUTE, INGEST, JUDGE, OrgDep, PrincipalDep, judged_as
 from shared.runtime import Runtime, RuntimeDep
 
@@ -64,10 +65,11 @@ def _out(creator_id: str | None, a: Assessment) -> ScoreOut:
     )
 
 
-def parse_body(model: type[Body], raw: bytes) -> Body:
-    """Validate a JSON body in one pydantic pass; errors become the usual 422 naming each field."""
+def parse_body(model: type[Body], raw: Any) -> Body:
+    """Validate a JSON body (bytes, or the document the input limits parsed from them) in one pydantic
+    pass; errors become the usual 422 naming each field."""
     try:
-        return model.model_validate_json(raw)
+        return validated(model, raw)
     except ValidationError as exc:
         raise RequestValidationError([{**e, "loc": ("body", *e["loc"])} for e in exc.errors()]) from exc
 
@@ -101,7 +103,7 @@ def _score_json(runtime: Runtime, body: ScoreRequest) -> bytes:
 )
 async def score_one(request: Request, runtime: RuntimeDep, _: PrincipalDep) -> Response:
     """Score one account: risk 0-1, level, reasons with comparisons, model name and version."""
-    body = parse_body(ScoreRequest, await request.body())
+    body = parse_body(ScoreRequest, await json_body(request))
     return Response(_score_json(runtime, body), media_type="application/json")
 
 
@@ -145,7 +147,7 @@ async def score_columns(request: Request, runtime: RuntimeDep, _: PrincipalDep) 
     The body is parsed with orjson, never as per-row pydantic models.
     """
     settings = _settings(runtime)
-    cols = bulk.parse(await request.body())
+    cols = bulk.parse(await json_body(request))
     model = runtime.model("fraud_risk").current
     body = bulk.score(model, cols, settings.medium_risk_from, settings.high_risk_from)
     return Response(body, media_type="application/json")

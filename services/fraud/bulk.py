@@ -59,10 +59,11 @@ def _absent(name: str, n: int) -> np.ndarray:
     return np.full(n, np.nan) if name in MAY_BE_MISSING else np.zeros(n)
 
 
-def parse(body: bytes) -> Columns:
-    """`{"columns": {"platform": [...], "followers": [...], ...}}` -> validated arrays and bad rows."""
+def parse(body: Any) -> Columns:
+    """`{"columns": {"platform": [...], "followers": [...], ...}}` -> validated arrays and bad rows; the
+    body as bytes, or the document the input limits parsed from them (shared.input_limits.json_body)."""
     try:
-        doc = orjson.loads(body)
+        doc = orjson.loads(body) if isinstance(body, bytes) else body
     except orjson.JSONDecodeError as exc:
         raise Invalid(f"body is not JSON: {exc}", field="body") from exc
     columns = doc.get("columns") if isinstance(doc, dict) else None

@@ -20,6 +20,7 @@ from sqlmodel import Session
 
 from shared.db import Database
 from shared.errors import Invalid, Unauthorized
+from shared.input_limits import validated
 from shared.webhooks.models import InboundMessage, InboundSource
 from shared.webhooks.signing import WebhookVerificationError, new_secret, verify
 
@@ -71,12 +72,18 @@ def verified(
 
 
 def receive(
-    edge: Database, source_id: str, headers: dict[str, str], body: bytes, schema: type[Body]
+    edge: Database,
+    source_id: str,
+    headers: dict[str, str],
+    body: bytes,
+    schema: type[Body],
+    document: Any = None,
 ) -> Inbound[Body]:
-    """Verify a webhook and parse its body; a body that does not fit is a 422 naming the field."""
+    """Verify a webhook and parse its body (or validate `document`, the body the input limits already
+    parsed: shared.input_limits.json_body); a body that does not fit is a 422 naming the field."""
     org_id, webhook_id = verified(edge, source_id, headers, body)
     try:
-        parsed = schema.model_validate_json(body)
+        parsed = validated(schema, body if document is None else document)
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"]) or "body"

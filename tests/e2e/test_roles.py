@@ -19,7 +19,7 @@ from fastapi.testclient import TestClient
 from shared.broker import LocalBroker
 from shared.db import migrate
 from shared.identity.keys import ROLES
-from shared.orgs import RoleCheck
+from shared.orgs import role_checks
 from shared.runtime import IDENTITY_MIGRATIONS, create_app
 from shared.webhooks.api import router as webhooks_router
 from tandem.services import SERVICES
@@ -60,16 +60,9 @@ IMPERSONATIONS: dict[tuple[str, str], tuple[str, dict[str, Any]]] = {
 }  # fmt: skip
 
 
-def _role_checks(dependant: Any) -> list[RoleCheck]:
-    found = [dependant.call] if isinstance(dependant.call, RoleCheck) else []
-    for sub in dependant.dependencies:
-        found += _role_checks(sub)
-    return found
-
-
 def declared(route: APIRoute) -> set[str] | None:
     """The roles a route admits (admins always), or None when it declares nothing."""
-    checks = _role_checks(route.dependant)
+    checks = role_checks(route.dependant)
     if not checks:
         return None
     allowed = set(ROLES)
