@@ -41,6 +41,7 @@ from shared.bus.provenance import PRODUCER_HEADER
 from shared.db import Database
 from shared.events import CreatorUpserted
 from shared.observability import current_correlation_id, new_correlation_id
+from shared.vocabulary import MARKETS
 
 # Column order is the binary row layout below: names, codes and JSON first, then the fixed-width numbers.
 CREATOR_COLUMNS = (
@@ -114,6 +115,13 @@ def pg_date(value: date | None) -> bytes:
 
 
 _BOOL = {True: b"\x00\x00\x00\x01\x01", False: b"\x00\x00\x00\x01\x00"}
+# Country codes as fields, encoded once: a creator's row and every market row carry one.
+_CODES = {m: text(m) for m in (*MARKETS, "")}
+
+
+def code(market: str) -> bytes:
+    """One country-code field (a validated payload's codes are all in _CODES)."""
+    return _CODES.get(market) or text(market)
 
 
 def _copy(cursor: Any, table: str, columns: tuple[str, ...], rows: list[bytes]) -> None:
@@ -126,14 +134,14 @@ def _copy(cursor: Any, table: str, columns: tuple[str, ...], rows: list[bytes]) 
 # --- rows -----------------------------------------------------------------------------------------------
 
 
-def _creator_row(org: bytes, payload: dict[str, Any], cols: dict[str, Any], digest: str, profile: bytes,
+def _creator_row(key: bytes, payload: dict[str, Any], cols: dict[str, Any], digest: str, profile: bytes,
                  stamp: int) -> bytes:  # fmt: skip
-    """One `creator` row; `org` is the encoded org_id field, `stamp` updated_at in PG microseconds."""
+    """One `creator` row; `key` is the encoded org_id and creator_id fields, `stamp` updated_at in PG
+    microseconds."""
     return b"".join((
-        _CREATOR_FIELDS, org, text(payload["creator_id"]), text(payload["name"]),
-        text(payload["home_market"]), blob(orjson.dumps(payload["languages"])),
-        blob(orjson.dumps(payload["categories"])), text(digest), _UNSCORED,
-        float8(payload.get("price_usd")), float8(cols["female_share"]),
+        _CREATOR_FIELDS, key, text(payload["name"]), code(payload["home_market"]),
+        blob(orjson.dumps(payload["languages"])), blob(orjson.dumps(payload["categories"])), text(digest),
+        _UNSCORED, float8(payload.get("price_usd")), float8(cols["female_share"]),
         _CREATOR_NUMBERS(
             4, cols["followers"], 4, cols["platform_mask"], 4, cols["category_mask"], 4, cols["language_mask"],
             8, cols["engagement_rate"], 8, cols["growth"], 8, cols["audience_known"], 8, cols["max_market_er"],
@@ -143,19 +151,17 @@ def _creator_row(org: bytes, payload: dict[str, Any], cols: dict[str, Any], dige
     ))  # fmt: skip
 
 
-def _market_rows(org: bytes, payload: dict[str, Any], cols: dict[str, Any], risk: float | None) -> bytes:
+def _market_rows(key: bytes, payload: dict[str, Any], cols: dict[str, Any], risk: float | None) -> bytes:
     """The creator's `creator_market` rows, with the creator columns a brief filters on copied in."""
-    head = _MARKET_FIELDS + org + text(payload["creator_id"])
-    tail = (
-        _int4(4, cols["platform_mask"])
-        + _int4(4, cols["category_mask"])
-        + float8(risk)
-        + _int4(4, cols["followers"])
-    )
-    return b"".join(
-        head + text(market) + _TWO_FLOAT8(8, share, 8, rate) + tail + _BOOL[known]
-        for market, share, rate, known in market_rows(payload)
-    )
+    head = _MARKET_FIELDS + key
+    tail = b"".join((
+        _int4(4, cols["platform_mask"]), _int4(4, cols["category_mask"]), float8(risk),
+        _int4(4, cols["followers"]),
+    ))  # fmt: skip
+    parts = []
+    for market, share, rate, known in market_rows(payload):
+        parts += (head, code(market), _TWO_FLOAT8(8, share, 8, rate), tail, _BOOL[known])
+    return b"".join(parts)
 
 
 class _Envelopes:
@@ -252,10 +258,11 @@ def copy_upsert_payloads(
     for cid in changed:
         p = payloads[cid]
         cols = search_columns(p)
-        row = _creator_row(org, p, cols, digests[cid], profiles[cid], stamp)
+        key = org + text(cid)  # the leading org_id and creator_id fields of three of the tables
+        row = _creator_row(key, p, cols, digests[cid], profiles[cid], stamp)
         (updated if cid in existing else new).append(row)
-        markets.append(_market_rows(org, p, cols, existing[cid][1] if cid in existing else None))
-        texts.append(_TEXT_FIELDS + org + b"".join(map(text, (cid, *textsearch.text_row(p)))))
+        markets.append(_market_rows(key, p, cols, existing[cid][1] if cid in existing else None))
+        texts.append(b"".join((_TEXT_FIELDS, key, *map(text, textsearch.text_row(p)))))
     _copy(cursor, "creator", CREATOR_COLUMNS, new)
     _update_changed(cursor, updated)
     if updated:
