@@ -158,7 +158,7 @@ def _market_rows(key: bytes, payload: dict[str, Any], cols: dict[str, Any], risk
         _int4(4, cols["platform_mask"]), _int4(4, cols["category_mask"]), float8(risk),
         _int4(4, cols["followers"]),
     ))  # fmt: skip
-    parts = []
+    parts: list[bytes] = []
     for market, share, rate, known in market_rows(payload):
         parts += (head, code(market), _TWO_FLOAT8(8, share, 8, rate), tail, _BOOL[known])
     return b"".join(parts)
