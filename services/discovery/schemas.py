@@ -156,8 +156,9 @@ class CreatorIn(BaseModel):
     @field_validator("audience")
     @classmethod
     def _audience(cls, v: list[MarketStats]) -> list[MarketStats]:
-        _known([m.market for m in v], MARKETS, "market")
-        _unique([m.market for m in v], "market in audience")
+        markets = [m.market for m in v]
+        _known(markets, MARKETS, "market")
+        _unique(markets, "market in audience")
         if sum(m.audience_share for m in v) > 1.01:  # rounding in real exports adds up to a little over 1
             raise ValueError("audience shares add up to more than 1")
         return v
