@@ -190,8 +190,8 @@ def _copy_rows(
         defs = ", ".join(f"{quote(n)} {t}" for n, t in zip(names, wire, strict=True))
         cursor.execute(f"CREATE TEMP TABLE IF NOT EXISTS {target} ({defs}) ON COMMIT DELETE ROWS")
         if upsert_on:  # one INSERT may not update a row twice; executemany let the last row of a key win
-            keys = [names.index(k) for k in upsert_on]
-            params = list({tuple(row[i] for i in keys): row for row in params}.values())
+            key = operator.itemgetter(*(names.index(k) for k in upsert_on))  # C-level, not a tuple per row
+            params = list({key(row): row for row in params}.values())
     with cursor.copy(f"COPY {target} ({columns}) FROM STDIN (FORMAT BINARY)") as copy:
         copy.set_types(wire)
         for row in params:

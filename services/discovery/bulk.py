@@ -42,6 +42,7 @@ from shared.db import Database
 from shared.events import CreatorUpserted
 from shared.input_limits import validated
 from shared.observability import current_correlation_id, new_correlation_id
+from shared.vocabulary import MARKETS
 
 # Column order is the binary row layout below: names, codes and JSON first, then the fixed-width numbers.
 CREATOR_COLUMNS = (
@@ -115,6 +116,13 @@ def pg_date(value: date | None) -> bytes:
 
 
 _BOOL = {True: b"\x00\x00\x00\x01\x01", False: b"\x00\x00\x00\x01\x00"}
+# Country codes as fields, encoded once: a creator's row and every market row carry one.
+_CODES = {m: text(m) for m in (*MARKETS, "")}
+
+
+def code(market: str) -> bytes:
+    """One country-code field (a validated payload's codes are all in _CODES)."""
+    return _CODES.get(market) or text(market)
 
 
 def _copy(cursor: Any, table: str, columns: tuple[str, ...], rows: list[bytes]) -> None:
@@ -127,14 +135,14 @@ def _copy(cursor: Any, table: str, columns: tuple[str, ...], rows: list[bytes]) 
 # --- rows -----------------------------------------------------------------------------------------------
 
 
-def _creator_row(org: bytes, payload: dict[str, Any], cols: dict[str, Any], digest: str, profile: bytes,
+def _creator_row(key: bytes, payload: dict[str, Any], cols: dict[str, Any], digest: str, profile: bytes,
                  stamp: int) -> bytes:  # fmt: skip
-    """One `creator` row; `org` is the encoded org_id field, `stamp` updated_at in PG microseconds."""
+    """One `creator` row; `key` is the encoded org_id and creator_id fields, `stamp` updated_at in PG
+    microseconds."""
     return b"".join((
-        _CREATOR_FIELDS, org, text(payload["creator_id"]), text(payload["name"]),
-        text(payload["home_market"]), blob(orjson.dumps(payload["languages"])),
-        blob(orjson.dumps(payload["categories"])), text(digest), _UNSCORED,
-        float8(payload.get("price_usd")), float8(cols["female_share"]),
+        _CREATOR_FIELDS, key, text(payload["name"]), code(payload["home_market"]),
+        blob(orjson.dumps(payload["languages"])), blob(orjson.dumps(payload["categories"])), text(digest),
+        _UNSCORED, float8(payload.get("price_usd")), float8(cols["female_share"]),
         _CREATOR_NUMBERS(
             4, cols["followers"], 4, cols["platform_mask"], 4, cols["category_mask"], 4, cols["language_mask"],
             8, cols["engagement_rate"], 8, cols["growth"], 8, cols["audience_known"], 8, cols["max_market_er"],
@@ -144,19 +152,17 @@ def _creator_row(org: bytes, payload: dict[str, Any], cols: dict[str, Any], dige
     ))  # fmt: skip
 
 
-def _market_rows(org: bytes, payload: dict[str, Any], cols: dict[str, Any], risk: float | None) -> bytes:
+def _market_rows(key: bytes, payload: dict[str, Any], cols: dict[str, Any], risk: float | None) -> bytes:
     """The creator's `creator_market` rows, with the creator columns a brief filters on copied in."""
-    head = _MARKET_FIELDS + org + text(payload["creator_id"])
-    tail = (
-        _int4(4, cols["platform_mask"])
-        + _int4(4, cols["category_mask"])
-        + float8(risk)
-        + _int4(4, cols["followers"])
-    )
-    return b"".join(
-        head + text(market) + _TWO_FLOAT8(8, share, 8, rate) + tail + _BOOL[known]
-        for market, share, rate, known in market_rows(payload)
-    )
+    head = _MARKET_FIELDS + key
+    tail = b"".join((
+        _int4(4, cols["platform_mask"]), _int4(4, cols["category_mask"]), float8(risk),
+        _int4(4, cols["followers"]),
+    ))  # fmt: skip
+    parts: list[bytes] = []
+    for market, share, rate, known in market_rows(payload):
+        parts += (head, code(market), _TWO_FLOAT8(8, share, 8, rate), tail, _BOOL[known])
+    return b"".join(parts)
 
 
 class _Envelopes:
@@ -214,19 +220,31 @@ def _existing(cursor: Any, org_id: str, ids: list[str]) -> Stored:
 
 
 def copy_upsert(session: Session, org_id: str, creators: list[CreatorIn], outbox: Outbox) -> BulkResult:
-    """Idempotent bulk upsert through COPY, in the session's transaction (PostgreSQL only)."""
+    """Idempotent bulk upsert through COPY, in the session's transaction (PostgreSQL only); figures that
+    differ from the stored ones are first kept as versions (versions.keep)."""
+    cursor = session.connection().connection.driver_connection.cursor()  # type: ignore[union-attr]
+    existing = _existing(cursor, org_id, [c.creator_id for c in creators])
+    # The stored hashes just read, rather than versions.keep's own `IN (5,000 placeholders)` query: binding
+    # and rendering those cost ~10 us of Python per creator (cProfile at 40k, benchmarks' catalogue).
+    versions.keep(session, org_id, creators, stored={cid: row[0] for cid, row in existing.items()})
     # One dump of the list: the same dicts as catalog.payload per creator, a little cheaper.
     dumped: list[dict[str, Any]] = CREATORS.dump_python(creators)
     payloads = {p["creator_id"]: p for p in dumped}  # a repeated id: the last wins
-    return copy_upsert_payloads(session, org_id, payloads, outbox, received=len(creators))
+    return copy_upsert_payloads(cursor, session, org_id, payloads, outbox, existing, received=len(creators))
 
 
 def copy_upsert_payloads(
-    session: Session, org_id: str, payloads: dict[str, dict[str, Any]], outbox: Outbox, *, received: int
+    cursor: Any,
+    session: Session,
+    org_id: str,
+    payloads: dict[str, dict[str, Any]],
+    outbox: Outbox,
+    existing: Stored,
+    *,
+    received: int,
 ) -> BulkResult:
-    """The COPY upsert from validated JSON-mode payloads (catalog.payload) keyed by creator id."""
-    cursor = session.connection().connection.driver_connection.cursor()  # type: ignore[union-attr]
-    existing = _existing(cursor, org_id, list(payloads))
+    """The COPY upsert from validated JSON-mode payloads (catalog.payload) keyed by creator id, given
+    what `_existing` found of them."""
     plan = Plan.of(payloads, existing)
     profiles, digests, changed = plan.profiles, plan.digests, plan.changed
     if not changed:
@@ -241,10 +259,11 @@ def copy_upsert_payloads(
     for cid in changed:
         p = payloads[cid]
         cols = search_columns(p)
-        row = _creator_row(org, p, cols, digests[cid], profiles[cid], stamp)
+        key = org + text(cid)  # the leading org_id and creator_id fields of three of the tables
+        row = _creator_row(key, p, cols, digests[cid], profiles[cid], stamp)
         (updated if cid in existing else new).append(row)
-        markets.append(_market_rows(org, p, cols, existing[cid][1] if cid in existing else None))
-        texts.append(_TEXT_FIELDS + org + b"".join(map(text, (cid, *textsearch.text_row(p)))))
+        markets.append(_market_rows(key, p, cols, existing[cid][1] if cid in existing else None))
+        texts.append(b"".join((_TEXT_FIELDS, key, *map(text, textsearch.text_row(p)))))
     _copy(cursor, "creator", CREATOR_COLUMNS, new)
     _update_changed(cursor, updated)
     if updated:
@@ -282,9 +301,9 @@ def _update_changed(cursor: Any, rows: list[bytes]) -> None:
 def upsert(session: Session, org_id: str, creators: list[CreatorIn], outbox: Outbox) -> BulkResult:
     """COPY on PostgreSQL, executemany on SQLite (the zero-setup default). Figures that differ from the
     stored ones are first kept as versions, so neither source's figures are lost."""
-    versions.keep(session, org_id, creators)
     if session.get_bind().dialect.name == "postgresql":
         return copy_upsert(session, org_id, creators, outbox)
+    versions.keep(session, org_id, creators)
     return bulk_sqlite.upsert(session, org_id, creators, outbox)
 
 
@@ -294,13 +313,20 @@ def ingest_json(db: Database, org_id: str, body: Any, outbox: Outbox) -> BulkRes
     transaction, with the cyclic garbage collector paused throughout (on SQLite, one body at a time:
     bulk_sqlite.WRITER)."""
     with collector_paused(), nullcontext() if db.is_postgres else bulk_sqlite.WRITER:
-        creators = validated(BulkCreatorsIn, body).creators
-        with db.transaction() as session:
-            result = upsert(session, org_id, creators, outbox)
+        result = _validated_upsert(db, org_id, body, outbox)
     if db.is_postgres and (result.created or result.updated):
         with db.transaction() as session:
             planner_stats.refresh_if_stale(session)
     return result
+
+
+def _validated_upsert(db: Database, org_id: str, body: Any, outbox: Outbox) -> BulkResult:
+    """The body validated and upserted in one transaction. Its own frame, so the batch's objects are
+    freed on return, while the collector is still paused: alive when it resumed, they were all still in
+    the youngest generation and its first pass scanned them (~10 us per creator, gc.callbacks at 40k)."""
+    creators = validated(BulkCreatorsIn, body).creators
+    with db.transaction() as session:
+        return upsert(session, org_id, creators, outbox)
 
 
 _pause_lock = threading.Lock()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index
+from sqlalchemy import JSON, Column, Index, text
 from sqlmodel import Field, SQLModel
 
 # The retrain rounds of the ranking model (the table shape every service shares); imported here so the
@@ -22,6 +22,8 @@ WALK_INCLUDE = [
     "past_campaigns",
     "female_share",
 ]
+# The micro tier's floor (shared.vocabulary.TIERS): every tier but nano, the usual floor of a brand's search.
+SIZED_FLOOR = 10_000
 
 
 class Creator(SQLModel, table=True):
@@ -44,6 +46,16 @@ class Creator(SQLModel, table=True):
             "engagement_rate",
             "creator_id",
             postgresql_include=[*WALK_INCLUDE, "followers"],
+        ),
+        # The same walk over creators of SIZED_FLOOR followers or more (PostgreSQL only, migration 0012):
+        # engagement falls with size, so under a size floor the full index's top is accounts it rejects.
+        Index(
+            "ix_creator_org_engagement_sized",
+            "org_id",
+            "engagement_rate",
+            "creator_id",
+            postgresql_include=[*WALK_INCLUDE, "followers"],
+            postgresql_where=text(f"followers >= {SIZED_FLOOR}"),
         ),
         Index(
             "ix_creator_org_growth",

@@ -14,7 +14,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import ColumnElement, and_, func, or_
+from sqlalchemy import ColumnElement, and_, func, or_, union_all
 from sqlmodel import Session, col, select
 
 from services.discovery import grouping, people, sizes, textsearch
@@ -36,23 +36,37 @@ INDEXED_SORTS = (
 NULL_SORT_LAST = 1e18  # unknown price or fraud risk sorts after every known one, whichever the order
 
 
+def _market_rows(org_id: str, markets: list[str]) -> Any:
+    """The creator ids of market rows in any of `markets`, to narrow further."""
+    return select(CreatorMarket.creator_id).where(
+        CreatorMarket.org_id == org_id, col(CreatorMarket.market).in_(markets)
+    )
+
+
 def engagement_rows(org_id: str, f: EngagementFilter) -> Any:
     """creator_market rows meeting the engagement threshold in one of the given markets."""
-    return select(CreatorMarket.creator_id).where(
-        CreatorMarket.org_id == org_id,
-        col(CreatorMarket.market).in_(f.markets),
-        CreatorMarket.engagement_rate >= f.min_rate,
-    )
+    return _market_rows(org_id, f.markets).where(CreatorMarket.engagement_rate >= f.min_rate)
 
 
 def audience_rows(org_id: str, markets: list[str], min_share: float) -> Any:
     """Market rows with at least `min_share` of the audience, or the top audience country a source
-    names without a share (its hits say so in their confidence notes)."""
-    return select(CreatorMarket.creator_id).where(
-        CreatorMarket.org_id == org_id,
-        col(CreatorMarket.market).in_(markets),
-        or_(col(CreatorMarket.audience_share) >= min_share, col(CreatorMarket.share_known).is_(False)),
+    names without a share (its hits say so in their confidence notes).
+
+    Two index ranges, one per kind, rather than one scan with `share >= x OR NOT share_known`: that OR is
+    no range of ix_creator_market_share, so the scan read every row of the market from the smallest share
+    up (EXPLAIN ANALYZE at 1M, US >= 0.3: 359k index rows filtered out, 63 ms for 3,000 matches; as two
+    ranges, 1.3 ms). Unmeasured rows are stored at share 0 (catalog.market_rows), which is their range."""
+    measured = _market_rows(org_id, markets).where(col(CreatorMarket.audience_share) >= min_share)
+    named = _market_rows(org_id, markets).where(
+        col(CreatorMarket.audience_share) == 0.0, col(CreatorMarket.share_known).is_(False)
     )
+    return union_all(measured, named)
+
+
+def audience_row_matches(org_id: str, markets: list[str], min_share: float) -> Any:
+    """audience_rows as one condition, for the per-creator form (a primary-key probe, no range to use)."""
+    share = col(CreatorMarket.audience_share) >= min_share
+    return _market_rows(org_id, markets).where(or_(share, col(CreatorMarket.share_known).is_(False)))
 
 
 def _correlated(rows: Any) -> Any:
@@ -79,8 +93,9 @@ def engagement_condition(org_id: str, f: EngagementFilter, per_creator: bool) ->
 
 
 def audience_condition(org_id: str, q: SearchIn, per_creator: bool) -> ColumnElement[bool]:
-    rows = audience_rows(org_id, q.audience_markets, q.min_audience_share)
-    return _correlated(rows).exists() if per_creator else col(Creator.creator_id).in_(rows)
+    if per_creator:
+        return _correlated(audience_row_matches(org_id, q.audience_markets, q.min_audience_share)).exists()
+    return col(Creator.creator_id).in_(audience_rows(org_id, q.audience_markets, q.min_audience_share))
 
 
 def _mask_conditions(q: SearchIn) -> list[ColumnElement[bool]]:

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, literal, literal_column, or_, select, text
 from sqlmodel import col
 
-from services.discovery.models import Creator
+from services.discovery.models import SIZED_FLOOR, Creator
 from services.discovery.schemas import SearchIn
 from shared.vocabulary import PLATFORMS, TIERS
 
@@ -72,8 +72,16 @@ def size_filters(q: SearchIn, dialect: str) -> list[ColumnElement[bool]]:
     account reaching the minimum (or the smallest tier's floor) stays a cheap necessary check the sort
     indexes can use."""
     same_account = same_account_condition(q, dialect)
-    if same_account is None:
-        return size_conditions(q)
     floors = [q.min_followers] if q.min_followers is not None else []
     floors += [min(tier_bounds(t)[0] for t in q.tiers)] if q.tiers else []
-    return [*(col(Creator.followers) >= f for f in floors if f), same_account]
+    sized = [sized_floor()] if floors and max(floors) >= SIZED_FLOOR else []
+    if same_account is None:
+        return [*size_conditions(q), *sized]
+    return [*(col(Creator.followers) >= f for f in floors if f), same_account, *sized]
+
+
+def sized_floor() -> ColumnElement[bool]:
+    """`followers >= SIZED_FLOOR` with the number written into the SQL: implied by the query's own floor,
+    but only a constant lets PostgreSQL use the partial index on it (ix_creator_org_engagement_sized) in
+    a generic plan too (psycopg prepares a statement run five times; its bound floor is then a $n)."""
+    return col(Creator.followers) >= literal_column(str(SIZED_FLOOR))

@@ -17,14 +17,18 @@ from services.discovery.models import Creator, CreatorVersion
 from services.discovery.schemas import CreatorIn, FigureVersion
 
 
-def keep(session: Session, org_id: str, creators: list[CreatorIn]) -> int:
+def keep(
+    session: Session, org_id: str, creators: list[CreatorIn], stored: dict[str, str] | None = None
+) -> int:
     """Store the stored and the incoming version of every creator whose incoming figures differ (at most
-    three queries per batch, whatever its size); returns how many creators had a conflict."""
-    ids = [c.creator_id for c in creators]
-    stmt = select(col(Creator.creator_id), col(Creator.content_hash)).where(
-        Creator.org_id == org_id, col(Creator.creator_id).in_(ids)
-    )
-    stored = dict(session.exec(stmt).all())
+    three queries per batch, whatever its size); returns how many creators had a conflict. `stored`: the
+    content hashes of the batch's stored creators, when the caller has read them already."""
+    if stored is None:
+        ids = [c.creator_id for c in creators]
+        stmt = select(col(Creator.creator_id), col(Creator.content_hash)).where(
+            Creator.org_id == org_id, col(Creator.creator_id).in_(ids)
+        )
+        stored = dict(session.exec(stmt).all())
     incoming = {c.creator_id: (c, content_hash(c)) for c in creators if c.creator_id in stored}
     differ = [cid for cid, (_, digest) in incoming.items() if digest != stored[cid]]
     if not differ:

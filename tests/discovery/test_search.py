@@ -11,7 +11,7 @@ import pytest
 from sqlmodel import select
 
 from services.discovery import bulk, catalog, search
-from services.discovery.schemas import SearchIn
+from services.discovery.schemas import CreatorIn, SearchIn
 from shared.bus.outbox import Outbox
 from shared.bus.tables import OutboxMessage
 from shared.db import Database, migrate
@@ -44,8 +44,6 @@ PAYLOADS = _payloads()
 
 
 def _load(db: Database) -> None:
-    from services.discovery.schemas import CreatorIn
-
     creators = [CreatorIn.model_validate(p) for p in PAYLOADS]
     with db.transaction() as session:
         bulk.upsert(session, ORG, creators, Outbox("discovery"))
@@ -168,6 +166,31 @@ def test_worked_with_filter_uses_relationship_history(sqlite_db: Database) -> No
     assert cid not in _all_ids(sqlite_db, worked_with="no", categories=PAYLOADS[7]["categories"])
 
 
+@pytest.mark.parametrize("dense_at", [1, 10**9])
+def test_audience_share_filter_finds_measured_shares_and_unmeasured_top_countries(
+    tmp_path: Path, dense_at: int
+) -> None:
+    base = {k: v for k, v in PAYLOADS[0].items() if k not in ("audience", "top_audience_market")}
+    shaped = {"measured": {"audience": [{"market": "US", "audience_share": 0.4, "engagement_rate": 0.02}]},
+              "named": {"audience": [], "top_audience_market": "US"},
+              "small": {"audience": [{"market": "US", "audience_share": 0.1, "engagement_rate": 0.02}]},
+              "elsewhere": {"audience": [], "top_audience_market": "GB"}}  # fmt: skip
+    url = f"sqlite:///{tmp_path / 'discovery.db'}"
+    migrate(url, MIGRATIONS)
+    db = Database(url)
+    try:
+        with db.transaction() as session:
+            creators = [
+                CreatorIn.model_validate({**base, **extra, "creator_id": cid})
+                for cid, extra in shaped.items()
+            ]
+            bulk.upsert(session, ORG, creators, Outbox("discovery"))
+        got = _all_ids(db, dense_at=dense_at, audience_markets=["US"], min_audience_share=0.3)
+    finally:
+        db.close()
+    assert sorted(got) == ["measured", "named"]
+
+
 def test_bad_cursor_is_rejected_naming_the_field(sqlite_db: Database) -> None:
     with sqlite_db.transaction() as session, pytest.raises(Invalid) as err:
         search.search(session, ORG, SearchIn(cursor="not-a-cursor"))
@@ -194,6 +217,15 @@ def test_postgres_copy_ingest_gives_the_same_answers(postgres_database: Callable
             )
         )
         assert sized and set(_all_ids(db, platforms=["vk", "telegram"], tiers=["micro", "mid"])) == sized
+        shared = _brute(
+            lambda p: any(m["market"] in ("US", "GB") and m["audience_share"] >= 0.3 for m in p["audience"])
+        )
+        for dense_at in (1, 10**9):  # as a set (two index ranges) and per creator
+            assert (
+                shared
+                and set(_all_ids(db, dense_at, audience_markets=["US", "GB"], min_audience_share=0.3))
+                == shared
+            )
         with db.transaction() as session:
             assert catalog.stats(session, ORG).creators == N
             rows = list(session.exec(select(OutboxMessage)))
