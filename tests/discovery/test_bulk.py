@@ -3,7 +3,6 @@ what they store and announce matches the ORM path's."""
 
 from __future__ import annotations
 
-import gc
 import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime, timedelta
@@ -158,19 +157,6 @@ def test_event_ids_are_unique_time_ordered_uuids() -> None:
     assert {i.int >> 80 for i in ids} == {int(now.timestamp() * 1000)}
     later = bulk.event_ids(now + timedelta(milliseconds=2), 1)[0]
     assert max(str(i) for i in ids) < later.decode()
-
-
-def test_collector_paused_resumes_when_the_last_overlapping_pause_ends_even_on_error() -> None:
-    assert gc.isenabled()
-    with bulk.collector_paused():
-        assert not gc.isenabled()
-        with bulk.collector_paused():  # a second bulk request in flight
-            assert not gc.isenabled()
-        assert not gc.isenabled()
-    assert gc.isenabled()
-    with pytest.raises(ValueError), bulk.collector_paused():
-        raise ValueError("a body that fails validation")
-    assert gc.isenabled()
 
 
 def test_bulk_upsert_updates_changed_creators_and_keeps_fraud_scores(db: Database) -> None:
