@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
 from kafka import KafkaProducer
 from kafka.errors import IllegalStateError, KafkaError, OutOfOrderSequenceNumberError, UnknownProducerIdError
 from kafka.producer.future import FutureRecordMetadata
-from kafka.structs import TopicPartition
 
 from shared.bus.partitioning import default_partitions
 from shared.settings import MAX_MESSAGE_BYTES
@@ -137,86 +135,23 @@ class BusProducer:
         )
 
     def send_many(self, messages: Sequence[Sendable]) -> list[FutureRecordMetadata]:
-        """Send a batch, its keys' partitions computed together (see shared.bus.partitioning), each record
-        appended straight to the producer's batches where it can be (`_DirectAppend`)."""
-        producer = self._producer
+        """Send a batch, its keys' partitions computed together (see shared.bus.partitioning)."""
         by_topic: dict[str, list[int]] = {}
         for i, m in enumerate(messages):
             by_topic.setdefault(m.topic, []).append(i)
         partition_of: dict[int, int] = {}
         for topic, rows in by_topic.items():
-            known = producer.partitions_for(topic)  # waits for metadata, as send() would
+            known = self._producer.partitions_for(topic)  # waits for metadata, as send() would
             keys = [messages[i].key.encode() for i in rows]
             partition_of.update(zip(rows, default_partitions(keys, list(known)), strict=True))
-        direct = _DirectAppend.of(producer, self.max_request_size)
-        futures = []
-        for i, m in enumerate(messages):
-            key, headers = m.key.encode(), [(k, v.encode()) for k, v in m.headers.items()]
-            sent = direct.append(m.topic, partition_of[i], key, m.value, headers) if direct else None
-            if sent is None:  # send() checks it, and refuses it if it is too large
-                sent = producer.send(
-                    m.topic, key=key, value=m.value, partition=partition_of[i], headers=headers
-                )
-            futures.append(sent)
-        if direct:
-            direct.done()
-        return futures
+        return [
+            self._producer.send(m.topic, key=m.key.encode(), value=m.value, partition=partition_of[i],
+                                headers=[(k, v.encode()) for k, v in m.headers.items()])
+            for i, m in enumerate(messages)
+        ]  # fmt: skip
 
     def flush(self, timeout: float | None = None) -> None:
         self._producer.flush(timeout=timeout)
 
     def close(self) -> None:
         self._producer.close(timeout=5)
-
-
-# Bytes a record may need beyond its key, value and headers (lengths, deltas, the batch's own header), so
-# a record within `max_request_size` minus this is one send() would accept.
-_RECORD_OVERHEAD = 1024
-
-
-class _DirectAppend:
-    """Appends records to a KafkaProducer's batches as its send() does, without send()'s per-record work.
-
-    kafka-python's send() re-checks each record's types, estimates its size header by header and asks for
-    its partition before appending it to the batch (~40% of a send; ~10% of a streamed fraud event's
-    instructions, counted with callgrind). A consumer publishing a poll's worth of events already knows
-    all of that: bytes, a known partition, our own headers. So records go to the accumulator the way send()
-    appends them (an explicit partition, CREATE_TIME now), and the sender is woken once for the batch
-    instead of per new batch. This uses kafka-python's internals (`_accumulator`, `_sender`, 3.0.x as
-    pinned): if they are not there, or the producer is transactional, `of` gives None and every record
-    goes through send(); a record that may be too large goes through send() too, which refuses it.
-    """
-
-    def __init__(self, producer: KafkaProducer, max_request_size: int) -> None:
-        self._append = producer._accumulator.append
-        self._wakeup = producer._sender.wakeup
-        self._limit = max_request_size - _RECORD_OVERHEAD
-        self._now_ms = int(time.time() * 1000)
-        self._wake = False
-
-    @classmethod
-    def of(cls, producer: KafkaProducer, max_request_size: int) -> _DirectAppend | None:
-        config = getattr(producer, "config", None)
-        if not isinstance(config, dict) or config.get("transactional_id"):
-            return None
-        try:
-            return cls(producer, max_request_size)
-        except AttributeError:
-            return None
-
-    def append(
-        self, topic: str, partition: int, key: bytes, value: bytes, headers: list[tuple[str, bytes]]
-    ) -> FutureRecordMetadata | None:
-        """The record's future, or None if it is for send() to check."""
-        if len(key) + len(value) + sum(len(k) + len(v) for k, v in headers) > self._limit:
-            return None
-        future, full, new_batch, _ = self._append(
-            TopicPartition(topic, partition), self._now_ms, key, value, headers
-        )
-        self._wake = self._wake or full or new_batch
-        return future
-
-    def done(self) -> None:
-        """Wake the sender if a batch filled up or began (what send() does per record)."""
-        if self._wake:
-            self._wakeup()
