@@ -11,7 +11,7 @@ On each broker, one after the other:
   stored, events/s relayed, next to a bare kafka-python producer sending the same bytes and a bare
   consumer reading them back.
 Sizes: TANDEM_BENCH_BROKER_EVENTS (stream, default 20000), TANDEM_BENCH_BROKER_CREATORS (ingest, default
-20000), TANDEM_BENCH_BROKER_ROUNDS (default 2, alternating between the brokers; medians reported).
+20000), TANDEM_BENCH_BROKER_ROUNDS (default 3, alternating between the brokers; medians reported).
 Figures are ratios against the baselines measured on the same broker in the same run.
 """
 
@@ -38,7 +38,7 @@ from shared.settings import REPO_ROOT
 
 STREAM_EVENTS = int(os.environ.get("TANDEM_BENCH_BROKER_EVENTS", "20000"))
 CREATORS = int(os.environ.get("TANDEM_BENCH_BROKER_CREATORS", "20000"))
-ROUNDS = int(os.environ.get("TANDEM_BENCH_BROKER_ROUNDS", "2"))
+ROUNDS = int(os.environ.get("TANDEM_BENCH_BROKER_ROUNDS", "3"))
 KINDS: tuple[BrokerKind, ...] = ("kafka", "tansu")
 TARGET = ">= 10k events/s per consumer process"
 
