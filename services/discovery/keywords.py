@@ -75,7 +75,10 @@ def _quoted(words: list[str] | tuple[str, ...]) -> str:
 
 
 def _sources(where: tuple[str, ...]) -> str:
-    return where[0] if len(where) == 1 else ", ".join(where[:-1]) + " and " + where[-1]
+    """The sources as the subject of "mention(s)": "bio mentions", "bio and recent posts mention"."""
+    if len(where) == 1:
+        return where[0] + (" mention" if where[0].endswith("s") else " mentions")
+    return ", ".join(where[:-1]) + " and " + where[-1] + " mention"
 
 
 def reason(m: KeywordMatch, as_of: datetime | None) -> Reason | None:
@@ -94,10 +97,10 @@ def reason(m: KeywordMatch, as_of: datetime | None) -> Reason | None:
     by_sources: dict[tuple[str, ...], list[str]] = {}
     for keyword, where in m.found.items():
         by_sources.setdefault(where, []).append(keyword)
-    parts = [f"{_sources(where)} mention {_quoted(words)}" for where, words in by_sources.items()]
+    parts = [f"{_sources(where)} {_quoted(words)}" for where, words in by_sources.items()]
     detail = f"{len(m.found)} of {len(m.keywords)} keywords"
     if m.posts_mentioning:
-        detail += f"; {m.posts_mentioning} recent post{'s' if m.posts_mentioning > 1 else ''} mention them"
+        detail += f"; {m.posts_mentioning} {'recent posts mention' if m.posts_mentioning > 1 else 'recent post mentions'} them"
     return Reason(
         code="keywords",
         text=f"{'; '.join(parts)} ({detail}; ranking +{m.boost:.2f})",

@@ -177,7 +177,9 @@ def on_below_forecast(session: Session, org_id: str, e: PostBelowForecast) -> No
     alert_id = f"below:{e.campaign_id}:{e.line_id}:{e.metric}"
     if session.get(CampaignAlert, alert_id) is not None:
         return
-    text = f"{e.creator_id} line {e.line_id}: {e.metric} {e.actual:,.0f} below p10 {e.p10:,.0f} (p50 {e.p50:,.0f})"
+    line = session.get(CampaignLine, (org_id, e.campaign_id, e.line_id))
+    who = line.creator_name if line is not None and line.creator_name else e.creator_id
+    text = f"{who}, line {e.line_id}: {e.metric} {e.actual:,.0f} below p10 {e.p10:,.0f} (p50 {e.p50:,.0f})"
     session.add(CampaignAlert(alert_id=alert_id, org_id=org_id, campaign_id=c.campaign_id, kind="below_forecast",
                               creator_id=e.creator_id, line_id=e.line_id, text=text,
                               severity=1 - e.actual / e.p10 if e.p10 else 1.0, detected_at=e.detected_at))  # fmt: skip

@@ -134,6 +134,13 @@ def test_keyword_matches_whole_words_in_every_text() -> None:
     m = kw.match(["spf", "clean beauty", "glow", "sunscreen"], creator)
     assert m.found == {"spf": ("bio",), "clean beauty": ("bio", "recent posts"), "glow": ("name",)}
     assert m.share == 0.75 and m.posts_mentioning == 1
+    reason = kw.reason(m, None)
+    assert reason is not None
+    # One source takes "mentions", several (or a plural one) "mention": read by people as a sentence.
+    assert reason.text.startswith(
+        "bio mentions 'spf'; bio and recent posts mention 'clean beauty'; name mentions 'glow' (3 of 4 "
+        "keywords; 1 recent post mentions them;"
+    )
 
 
 def test_lessons_and_live_trends_show_on_the_next_brief_in_their_scope(

@@ -83,6 +83,13 @@ def test_post_below_p10_alerts_once_per_line_and_metric(runtime: Runtime, plan: 
     assert reach["line_id"] == line["line_id"] and reach["actual"] < reach["p10"] == _p(line, "reach", "p10")
 
 
+def test_no_count_is_below_a_p10_under_one(runtime: Runtime, plan: dict[str, Any]) -> None:
+    """0 conversions against a p10 of 0.04 is the likeliest outcome, not a miss to alert people about."""
+    line = next(x for x in plan["lines"] if 0 < _p(x, "conversions", "p10") < 1 <= _p(x, "clicks", "p10"))
+    apply(runtime, _event(line, factor=1.0, rid="r-1").model_copy(update={"clicks": 0, "conversions": 0}))
+    assert [a["metric"] for a in staged(runtime, "campaign.post_below_forecast")] == ["clicks"]
+
+
 def test_approved_plan_stores_each_lines_planned_content_and_its_result_is_judged_by_it(
     runtime: Runtime, client: TestClient, plan: dict[str, Any]
 ) -> None:

@@ -229,6 +229,8 @@ def test_alerts_retrospective_and_the_decisions_behind_each_line(client: TestCli
     bus.send(retro)
     got = client.get("/v1/campaigns/cmp-1").json()
     assert sorted(a["kind"] for a in got["alerts"]) == ["anomaly", "below_forecast"]
+    below_text = next(a["text"] for a in got["alerts"] if a["kind"] == "below_forecast")
+    assert below_text == "Cr-1, line l-0: reach 3,000 below p10 5,000 (p50 10,000)"  # people read names
     assert (got["campaign"]["open_anomalies"], got["campaign"]["open_alerts"]) == (1, 2)
     assert got["retrospective"]["contributions"][0]["value"] == "cr-1"
     (line,) = got["retrospective"]["lines"]

@@ -3,6 +3,7 @@ alerts for posts below their p10, and the message comparison so far."""
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, datetime
 from typing import Any
 
@@ -79,7 +80,9 @@ def _alerts(session: Session, outbox: Outbox, org_id: str, campaign_id: str, lin
     now = datetime.now(UTC)
     for f in line["forecast"]:
         actual = metrics.get(f["metric"])
-        if actual is None or actual >= f["p10"]:
+        # Metrics are counts: below a p10 of 0.04 conversions is no miss (0 is the likeliest outcome), so
+        # a post is below its forecast when it falls short of the whole number p10 guarantees.
+        if actual is None or actual >= math.floor(f["p10"]):
             continue
         if session.get(PlanAlert, (org_id, campaign_id, line["line_id"], f["metric"])) is not None:
             continue  # once per line and metric, whatever later readings say
@@ -91,7 +94,13 @@ def _alerts(session: Session, outbox: Outbox, org_id: str, campaign_id: str, lin
 
 
 def _status(actual: float, f: dict[str, Any]) -> str:
-    return "below p10" if actual < f["p10"] else "above p90" if actual > f["p90"] else "within p10-p90"
+    return (
+        "below p10"
+        if actual < math.floor(f["p10"])
+        else "above p90"
+        if actual > f["p90"]
+        else "within p10-p90"
+    )
 
 
 def _per(spend: float, amount: float, scale: float = 1.0) -> float | None:
