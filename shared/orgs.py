@@ -135,25 +135,51 @@ def role_checks(dependant: Any) -> list[RoleCheck]:
     return found
 
 
+# Role checks per route, found once (a route's dependencies do not change once built). Keyed by id, as
+# APIRoute is not hashable; the route is kept with its checks, so an id is never reused while cached.
+_ROUTE_CHECKS: dict[int, tuple[APIRoute, tuple[RoleCheck, ...]]] = {}
+
+
+def route_role_checks(route: APIRoute) -> tuple[RoleCheck, ...]:
+    """The role checks of `route` (cached)."""
+    cached = _ROUTE_CHECKS.get(id(route))
+    if cached is None or cached[0] is not route:
+        cached = _ROUTE_CHECKS[id(route)] = (route, tuple(role_checks(route.dependant)))
+    return cached[1]
+
+
 def check_access(request: Request, principal: Principal) -> None:
     """Apply the role checks of the route a request reached (Forbidden if one refuses)."""
     route = request.scope.get("route")
-    for check in role_checks(route.dependant) if isinstance(route, APIRoute) else []:
+    for check in route_role_checks(route) if isinstance(route, APIRoute) else ():
         check(principal)
 
 
 async def authorised(request: Request, principal: PrincipalDep) -> Principal:
     """A router dependency, ahead of the input limits: people without access learn only that (401 from
     the principal or a partner's webhook signature, 403 from the route's roles), never what their body
-    holds, and their body is not parsed. The route's own role dependency and signature check still run
-    later (the role is what tests/e2e/test_roles reads)."""
+    holds, and their body is not parsed. The route's own role dependency still runs later (the role is
+    what tests/e2e/test_roles reads); a webhook's verified signature is handed to the route
+    (`checked_webhook`), which does not check it again."""
     if request.url.path.startswith(INBOUND_PREFIX):
         runtime: Runtime = request.app.state.runtime
         assert runtime.idempotency is not None, "inbound webhooks need the edge database"
-        await run_in_threadpool(verified, runtime.idempotency.db, request.path_params.get("source_id", ""),
-                                dict(request.headers), await request.body())  # fmt: skip
+        request.state.verified_webhook = await run_in_threadpool(
+            verified,
+            runtime.idempotency.db,
+            request.path_params.get("source_id", ""),
+            dict(request.headers),
+            await request.body(),
+        )
     check_access(request, principal)
     return principal
+
+
+def checked_webhook(request: Request) -> tuple[str, str] | None:
+    """The (org_id, webhook_id) `authorised` verified from this request's signature and body, or None if
+    it did not run (the route then verifies the signature itself: shared.webhooks.inbound.receive)."""
+    found: tuple[str, str] | None = getattr(request.state, "verified_webhook", None)
+    return found
 
 
 def refusal(request: Request) -> TandemError | None:

@@ -48,7 +48,7 @@ from shared.errors import NotFound
 from shared.events import Reason
 from shared.input_limits import json_body
 from shared.openapi import problems
-from shared.orgs import COMPUTE, INGEST, JUDGE, PLAN, ActorDep, OrgDep, allow
+from shared.orgs import COMPUTE, INGEST, JUDGE, PLAN, ActorDep, OrgDep, allow, checked_webhook
 from shared.runtime import Runtime, RuntimeDep
 from shared.webhooks.inbound import apply_once, receive
 
@@ -106,15 +106,20 @@ async def inbound_creators(source_id: str, request: Request, runtime: RuntimeDep
     """A partner's signed webhook (Standard Webhooks) with creator metrics, in the /v1/creators/bulk body."""
     body, document = await request.body(), await json_body(request)
     return await run_in_threadpool(
-        _receive_creators, runtime, source_id, dict(request.headers), body, document
+        _receive_creators, runtime, source_id, dict(request.headers), body, document, checked_webhook(request)
     )
 
 
 def _receive_creators(
-    runtime: Runtime, source_id: str, headers: dict[str, str], body: bytes, document: Any
+    runtime: Runtime,
+    source_id: str,
+    headers: dict[str, str],
+    body: bytes,
+    document: Any,
+    verified_as: tuple[str, str] | None,
 ) -> BulkResult:
     assert runtime.idempotency is not None, "inbound webhooks need the edge database"
-    inbound = receive(runtime.idempotency.db, source_id, headers, body, BulkCreatorsIn, document)
+    inbound = receive(runtime.idempotency.db, source_id, headers, body, BulkCreatorsIn, document, verified_as)
     applied = apply_once(runtime.db, inbound, lambda s, org_id, payload: bulk.upsert(
         s, org_id, payload.creators, runtime.outbox))  # fmt: skip
     # None: a replayed webhook-id, already applied

@@ -40,7 +40,7 @@ from services.forecast.schemas import (
 from services.forecast.sequencing import plan
 from shared.errors import NotFound
 from shared.input_limits import json_body
-from shared.orgs import COMPUTE, INGEST, JUDGE, OrgDep, PrincipalDep, judged_as
+from shared.orgs import COMPUTE, INGEST, JUDGE, OrgDep, PrincipalDep, checked_webhook, judged_as
 from shared.runtime import Runtime, RuntimeDep
 
 router = APIRouter(prefix="/v1", tags=["forecast"])
@@ -189,7 +189,13 @@ async def inbound_results(source_id: str, request: Request, runtime: RuntimeDep)
     source's."""
     body, document = await request.body(), await json_body(request)
     return await run_in_threadpool(
-        results.receive_webhook, runtime, source_id, dict(request.headers), body, document
+        results.receive_webhook,
+        runtime,
+        source_id,
+        dict(request.headers),
+        body,
+        document,
+        checked_webhook(request),
     )
 
 

@@ -47,12 +47,17 @@ def ingest(
 
 
 def receive_webhook(
-    runtime: Runtime, source_id: str, headers: dict[str, str], body: bytes, document: Any = None
+    runtime: Runtime,
+    source_id: str,
+    headers: dict[str, str],
+    body: bytes,
+    document: Any = None,
+    verified_as: tuple[str, str] | None = None,
 ) -> ResultsAccepted:
     """Verify, apply and record the delivery in one transaction (a repeated webhook-id is answered as
     accepted and changes nothing; a refused one is not recorded, so its corrected retry is applied)."""
     assert runtime.idempotency is not None, "inbound webhooks need the edge database"
-    inbound = receive(runtime.idempotency.db, source_id, headers, body, ResultsIn, document)
+    inbound = receive(runtime.idempotency.db, source_id, headers, body, ResultsIn, document, verified_as)
     applied = apply_once(runtime.db, inbound, lambda s, org_id, parsed: ingest(
         s, runtime.outbox, org_id, parsed.results, source=f"inbound:{source_id}"))  # fmt: skip
     return applied or ResultsAccepted(accepted=0, duplicates=0, result_ids=[])

@@ -6,14 +6,17 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+import orjson
 import pytest
 from fastapi.testclient import TestClient
 
 from services.discovery.app import SPEC
 from services.discovery.config import DiscoverySettings
 from shared.runtime import create_app
+from shared.webhooks import inbound
 from shared.webhooks.inbound import register_source
 from shared.webhooks.signing import new_secret, sign_headers
+from tandem import synthetic
 
 MALFORMED = b'{"creator_ids": ["a", '
 NUL_IDS = b'{"creator_ids": ["a\\u0000", "b"]}'
@@ -88,3 +91,24 @@ def test_a_webhook_without_a_valid_signature_hears_401_whatever_the_body(client:
         signed = client.post(f"/v1/inbound/{source}/creators", content=body,
                              headers={"Content-Type": "application/json", **sign_headers([secret], "m2", body)})  # fmt: skip
         assert signed.status_code == 422, signed.text
+
+
+def test_a_signed_webhook_is_verified_once(client: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The access check verifies the signature and hands what it verified to the route (one source read
+    and one HMAC per delivery, not two); the delivery is still applied."""
+    edge = client.app.state.runtime.idempotency.db  # type: ignore[attr-defined]
+    source, secret = register_source(edge, "acme", "partner")
+    calls: list[str] = []
+    real = inbound.verify
+
+    def counted(*args: object, **kwargs: object) -> str:
+        calls.append("verify")
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(inbound, "verify", counted)
+    body = orjson.dumps({"creators": synthetic.generate_world(1, seed=5).payloads()})
+    r = client.post(f"/v1/inbound/{source}/creators", content=body,
+                    headers={"Content-Type": "application/json", **sign_headers([secret], "once-m1", body)})  # fmt: skip
+    assert r.status_code == 202, r.text
+    assert r.json()["received"] == 1
+    assert calls == ["verify"]
