@@ -12,13 +12,10 @@ import threading
 import time
 from collections import Counter as Tally
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import NamedTuple
 
 from kafka import KafkaConsumer, TopicPartition
 from kafka.consumer.fetcher import ConsumerRecord
-from kafka.structs import OffsetAndMetadata
 from prometheus_client import Counter
 from pydantic import ValidationError
 from sqlalchemy.exc import IntegrityError
@@ -27,12 +24,12 @@ from sqlmodel import Session
 
 from shared.bus import provenance
 from shared.bus.deadletter import DeadLetter, DeadLetterSink
-from shared.bus.outbox import AfterPublish, Message, send
-from shared.bus.pipeline import Finished, Pipeline
+from shared.bus.outbox import AfterPublish, Message, publish
 from shared.bus.producer import RawPublisher
 from shared.bus.progress import PartitionProgress
 from shared.bus.security import client_options
 from shared.bus.tables import ProcessedEvent
+from shared.collector import collector_paused
 from shared.db import Database, existing, insert_many
 from shared.errors import Invalid
 from shared.events import (
@@ -56,69 +53,25 @@ UNKNOWN_EVENT_TYPES = Counter(
 )
 
 Handler = Callable[[Session, Event, EnvelopeMeta], None]
-
-
-class PreparedBatch(NamedTuple):
-    """A batch handler's answer, worked out before any transaction: the events to publish, and how to
-    store the batch's effects once a transaction is open."""
-
-    messages: Sequence[Message]
-    store: Callable[[Session], None]
-
-
-# Prepares many events of one type together (one model call); optional per type. Preparing touches no
-# database, so a consumer can prepare a poll while the one before is still being stored (shared.bus.pipeline).
-# The dispatcher then stores the batch with its ledger rows in one transaction, and sends its messages and
-# waits for the broker's acks before the commit (see `EventDispatcher._finish_batch`).
-BatchHandler = Callable[[list[tuple[Event, EnvelopeMeta]]], PreparedBatch]
+# Applies many events of one type in one transaction (one model call, one commit); optional per type.
+# It returns the events it wants published: the dispatcher sends them, and waits for the broker's acks,
+# before the transaction commits (see `_apply_batch`).
+BatchHandler = Callable[[Session, list[tuple[Event, EnvelopeMeta]]], Sequence[Message]]
 
 
 def in_one_transaction(handler: Handler) -> BatchHandler:
     """A batch handler that applies a poll's events of one type with `handler`, one after the other, in
     the poll's one transaction: one commit instead of one per event, for a replica working through a
     backlog. What the handler stages goes through the outbox as usual; if any event fails, the poll is
-    applied one by one (`EventDispatcher.finish`)."""
+    applied one by one (`EventDispatcher.apply_many`)."""
 
-    def prepare(items: list[tuple[Event, EnvelopeMeta]]) -> PreparedBatch:
-        def store(session: Session) -> None:
-            for event, meta in items:
-                with correlation(meta.correlation_id):
-                    handler(session, event, meta)
+    def apply(session: Session, items: list[tuple[Event, EnvelopeMeta]]) -> Sequence[Message]:
+        for event, meta in items:
+            with correlation(meta.correlation_id):
+                handler(session, event, meta)
+        return ()
 
-        return PreparedBatch((), store)
-
-    return prepare
-
-
-Item = tuple[ConsumerRecord, Event, EnvelopeMeta]
-
-
-@dataclass
-class _Batch:
-    """A poll's events of one type with a batch handler: those not yet in the ledger, prepared."""
-
-    handler: BatchHandler
-    items: list[Item]
-    fresh: dict[str, Item] = field(default_factory=dict)
-    prepared: PreparedBatch | None = None
-    error: Exception | None = None  # preparing failed: `finish` applies the batch one by one
-
-
-@dataclass
-class PollWork:
-    """A poll between `EventDispatcher.prepare` and `finish`: the outcomes of records applied one by one,
-    and the prepared batches."""
-
-    outcomes: list[tuple[ConsumerRecord, str]]
-    batches: list[_Batch]
-    fell_back: bool = False  # a batch failed in `finish` and went one by one
-
-    def event_ids(self) -> frozenset[str]:
-        return frozenset(eid for batch in self.batches for eid in batch.fresh)
-
-
-def _nothing() -> None:
-    return None
+    return apply
 
 
 class EventDispatcher:
@@ -153,68 +106,27 @@ class EventDispatcher:
         self._batch_type_of_topic = {t: types[0] for t, types in by_topic.items() if len(types) == 1}
 
     def apply_many(self, records: list[ConsumerRecord]) -> list[tuple[ConsumerRecord, str]]:
-        """Apply a poll's records now: types with a batch handler in one transaction, the rest one by one."""
-        return self.finish(self.prepare(records))
+        """Apply a poll's records: types with a batch handler in one transaction, the rest one by one.
 
-    def prepare(
-        self, records: list[ConsumerRecord], settle: Callable[[], None] = _nothing,
-        in_flight: frozenset[str] = frozenset(),
-    ) -> PollWork:  # fmt: skip
-        """Parse a poll, apply the records without a batch handler one by one, and prepare the batches:
-        drop what the ledger holds and run each batch handler, with no transaction held.
-
-        `settle` lets the poll before this one finish first (the pipeline's, still in flight): it is
-        called before a record is applied here (records apply in partition order) and before the ledger
-        is read for an event id in `in_flight` (its ledger row is not committed yet).
+        If the batch transaction fails, every record of it goes through `apply` (retries, then the
+        DLQ), so one poison event costs speed, never correctness.
         """
-        singles: list[ConsumerRecord] = []
-        batches: dict[str, _Batch] = {}
+        if not self.batch_handlers:
+            return [(r, self.apply(r)) for r in records]
+        outcomes: list[tuple[ConsumerRecord, str]] = []
+        batches: dict[str, list[tuple[ConsumerRecord, Event, EnvelopeMeta]]] = {}
         for record in records:
             parsed = self._parse_for_batch(record)
             if parsed is None:
-                singles.append(record)
+                outcomes.append((record, self.apply(record)))
             else:
-                handler = self.batch_handlers[parsed[1].type]
-                batches.setdefault(parsed[1].type, _Batch(handler, [])).items.append((record, *parsed))
-        if singles:
-            settle()
-        work = PollWork([(r, self.apply(r)) for r in singles], list(batches.values()))
-        if in_flight and any(str(env.event_id) in in_flight for b in work.batches for _, _, env in b.items):
-            settle()
-        self.prepare_batches(work)
-        return work
-
-    def prepare_batches(self, work: PollWork) -> None:
-        """(Re)prepare a poll's batches: the ledger read and the handlers' work, at this moment."""
-        for batch in work.batches:
-            batch.error = None
+                batches.setdefault(parsed[1].type, []).append((record, *parsed))
+        for event_type, items in batches.items():
             try:
-                ids = [str(env.event_id) for _, _, env in batch.items]
-                with Session(self.db.engine) as session:
-                    done = existing(session, ProcessedEvent, "event_id", ids)
-                batch.fresh = {}
-                for event_id, item in zip(ids, batch.items, strict=True):
-                    if event_id not in done:
-                        batch.fresh.setdefault(event_id, item)
-                fresh = [(event, env) for _, event, env in batch.fresh.values()]
-                batch.prepared = batch.handler(fresh) if fresh else None
-            except Exception as exc:
-                batch.error = exc  # `finish` applies it one by one, in its turn
-
-    def finish(self, work: PollWork) -> list[tuple[ConsumerRecord, str]]:
-        """Store and publish a prepared poll's batches, each in one transaction. If a batch fails, every
-        record of it goes through `apply` (retries, then the DLQ), so one poison event costs speed, never
-        correctness."""
-        outcomes = list(work.outcomes)
-        for batch in work.batches:
-            try:
-                if batch.error is not None:
-                    raise batch.error
-                outcomes.extend(self._finish_batch(batch))
+                outcomes.extend(self._apply_batch(self.batch_handlers[event_type], items))
             except Exception as exc:
                 log.warning("batch failed; applying one by one", extra={"fields": {"error": str(exc)}})
-                work.fell_back = True
-                outcomes.extend((r, self.apply(r)) for r, _, _ in batch.items)
+                outcomes.extend((r, self.apply(r)) for r, _, _ in items)
         return outcomes
 
     def _parse_for_batch(self, record: ConsumerRecord) -> tuple[Event, EnvelopeMeta] | None:
@@ -236,27 +148,32 @@ class EventDispatcher:
                 return EVENT_TYPES[event_type] if event_type in self.batch_handlers else None
         return self._batch_type_of_topic.get(record.topic)
 
-    def _finish_batch(self, batch: _Batch) -> list[tuple[ConsumerRecord, str]]:
+    def _apply_batch(
+        self, handler: BatchHandler, items: list[tuple[ConsumerRecord, Event, EnvelopeMeta]]
+    ) -> list[tuple[ConsumerRecord, str]]:
+        ids = [str(env.event_id) for _, _, env in items]
         with self.db.transaction() as session:
-            if batch.prepared is not None:
+            done = existing(session, ProcessedEvent, "event_id", ids)
+            fresh: dict[str, tuple[ConsumerRecord, Event, EnvelopeMeta]] = {}
+            for event_id, item in zip(ids, items, strict=True):
+                if event_id not in done:
+                    fresh.setdefault(event_id, item)
+            if fresh:
+                outgoing = handler(session, [(event, env) for _, event, env in fresh.values()])
                 # Published straight from here rather than through the outbox: the relay's extra write,
-                # read and mark per event were a third of a stream event's cost. Sent first, so the acks
-                # come back while the batch is stored, and awaited before the commit: a crash or a failed
-                # commit re-delivers the poll and re-publishes (the handler derives event ids from the
-                # source event's, so consumers dedupe); nothing is lost. A failure here rolls back and the
-                # batch goes one by one, through the outbox.
-                messages = batch.prepared.messages
-                sending = send(self.publisher, messages, self.service) if messages else None
-                batch.prepared.store(session)
-                now = datetime.now(UTC)
-                insert_many(session, ProcessedEvent, [
-                    {"event_id": eid, "topic": r.topic, "event_type": env.type, "processed_at": now}
-                    for eid, (r, _, env) in batch.fresh.items()
-                ])  # fmt: skip
-                if sending is not None:
-                    sending.acknowledged(self.after_publish)
-        applied = {id(r) for r, _, _ in batch.fresh.values()}
-        return [(r, "applied" if id(r) in applied else "duplicate") for r, _, _ in batch.items]
+                # read and mark per event were a third of a stream event's cost. Sent and acknowledged
+                # before the commit, so a crash or a failed commit re-delivers the poll and re-publishes
+                # (the handler derives event ids from the source event's, so consumers dedupe); nothing
+                # is lost. A failure here rolls back and the poll goes one by one, through the outbox.
+                if outgoing:
+                    publish(self.publisher, outgoing, self.service, self.after_publish)
+            now = datetime.now(UTC)
+            insert_many(session, ProcessedEvent, [
+                {"event_id": eid, "topic": r.topic, "event_type": env.type, "processed_at": now}
+                for eid, (r, _, env) in fresh.items()
+            ])  # fmt: skip
+        applied = {id(r) for r, _, _ in fresh.values()}
+        return [(r, "applied" if id(r) in applied else "duplicate") for r, _, _ in items]
 
     def apply(self, record: ConsumerRecord) -> str:
         """Handle one record and return the outcome label (applied, duplicate, ignored, dead_letter,
@@ -373,7 +290,6 @@ class ConsumerLoop(threading.Thread):
         self.progress = PartitionProgress(
             settings.service_name, settings.effective_consumer_group, settings.consumer_stuck_after_s
         )
-        self.pipeline = Pipeline(dispatcher, settings.service_name)
 
     def reconnect(self) -> None:
         """Leave the current poll and join again with a new KafkaConsumer (the broker came back, maybe
@@ -442,54 +358,36 @@ class ConsumerLoop(threading.Thread):
                 self._stop_event.wait(1.0)
             finally:
                 consumer.close(autocommit=False)
-        self.pipeline.close()
 
     def _poll_until_stopped(self, consumer: KafkaConsumer) -> None:
+        service = self.settings.service_name
         self._reconnect.clear()
-        self._done: dict[TopicPartition, int] = {}  # offsets this consumer committed, by partition
-        try:
-            while not self._stop_event.is_set():
-                if self._reconnect.is_set():
-                    return  # uncommitted records come again to the new consumer; the ledger skips them
-                self._commit(consumer, self.pipeline.done())
-                batch: dict[TopicPartition, list[ConsumerRecord]] = consumer.poll(timeout_ms=200)
-                if assignment := consumer.assignment():
-                    self.assigned.set()
-                    self.progress.retain(assignment)
-                if not batch:
-                    self._commit(consumer, self.pipeline.wait())  # idle: the poll in flight, committed now
-                    self.progress.stuck()  # keeps the gauges current
-                    continue
-                for tp, records in batch.items():
-                    self.progress.took(tp, records[0].offset)
-                # The poll's partitions together: one transaction and one publish per poll rather than
-                # per partition (each partition's records keep their order), finished on the pipeline's
-                # worker while the next poll is read and prepared here.
-                self._commit(consumer, self.pipeline.submit(batch))
-            self._commit(consumer, self.pipeline.wait())
-            # Stopping: the offsets committed so far, this time waiting for the broker.
-            held = consumer.assignment()
-            consumer.commit({tp: OffsetAndMetadata(o, "", -1) for tp, o in self._done.items() if tp in held})
-        finally:
-            self.pipeline.abandon()  # an error: what is still in flight ends, and is re-read
-
-    def _commit(self, consumer: KafkaConsumer, finished: list[Finished]) -> None:
-        """Commit the offsets of polls whose every record is stored or dead-lettered (the pipeline's
-        finished polls: never one still in flight), for the partitions this consumer still holds."""
-        if not finished:
-            return
-        service, offsets = self.settings.service_name, {}
-        for poll in finished:
-            for (topic, outcome), n in Tally((r.topic, outcome) for r, outcome in poll.outcomes).items():
+        while not self._stop_event.is_set():
+            if self._reconnect.is_set():
+                return  # uncommitted records come again to the new consumer; the ledger skips them
+            batch: dict[TopicPartition, list[ConsumerRecord]] = consumer.poll(timeout_ms=200)
+            if assignment := consumer.assignment():
+                self.assigned.set()
+                self.progress.retain(assignment)
+            if not batch:
+                self.progress.stuck()  # keeps the gauges current
+                continue
+            for tp, records in batch.items():
+                self.progress.took(tp, records[0].offset)
+            # The poll's partitions together: one transaction and one publish per poll rather than per
+            # partition (each partition's records keep their order). The collector is paused meanwhile
+            # (shared.collector): the poll's events hold no cycles and die with it.
+            polled = [record for records in batch.values() for record in records]
+            with collector_paused():
+                outcomes = Tally((r.topic, outcome) for r, outcome in self.dispatcher.apply_many(polled))
+            for (topic, outcome), n in outcomes.items():
                 EVENTS_CONSUMED.labels(service, topic, outcome).inc(n)
-            offsets.update({tp: records[-1].offset + 1 for tp, records in poll.batch.items()})
-        self._done.update(offsets)
-        held = consumer.assignment()
-        if commit := {tp: OffsetAndMetadata(o, "", -1) for tp, o in offsets.items() if tp in held}:
-            # Sent without waiting for the answer (a round trip per poll was ~5% of a stream's time): if
-            # it is lost, the poll is re-delivered and the processed-event ledger makes that a no-op.
-            consumer.commit_async(commit, callback=_log_failed_commit)
-        self.progress.committed(offsets)
+            # Every record of the poll is stored or dead-lettered by now. The commit goes out without
+            # waiting for its answer (a round trip per poll was ~5% of a stream's time): if it is lost,
+            # the poll is re-delivered and the processed-event ledger makes that a no-op.
+            consumer.commit_async(callback=_log_failed_commit)
+            self.progress.committed(batch)
+        consumer.commit()  # stopping: the last poll's offsets, this time waiting for the broker
 
     def stop(self) -> None:
         self._stop_event.set()

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from kafka import TopicPartition
@@ -50,14 +50,10 @@ class PartitionProgress:
             if held is None or held.offset != offset:
                 self._in_hand[tp] = _InHand(offset, self.clock())
 
-    def committed(self, offsets: Mapping[TopicPartition, int]) -> None:
-        """Offsets committed up to (not including) these: a partition's records taken from a later offset
-        (the next poll, already in hand) stay in hand."""
+    def committed(self, tps: Iterable[TopicPartition]) -> None:
         with self._lock:
-            for tp, offset in offsets.items():
-                held = self._in_hand.get(tp)
-                if held is not None and held.offset < offset:
-                    del self._in_hand[tp]
+            for tp in tps:
+                self._in_hand.pop(tp, None)
 
     def failed(self) -> None:
         """The poll failed: every partition still in hand will be re-read from its committed offset."""

@@ -16,7 +16,6 @@ from typing import Any
 import orjson
 import pytest
 from kafka.consumer.fetcher import ConsumerRecord
-from kafka.structs import OffsetAndMetadata
 from prometheus_client import REGISTRY
 from sqlalchemy import event as sa_event
 from sqlalchemy import func
@@ -372,11 +371,11 @@ class FakeConsumer:
     def assignment(self) -> set[str]:
         return {"tp"}
 
-    def commit(self, offsets: dict[str, OffsetAndMetadata]) -> None:
-        self.commits.append(f"sync:{offsets['tp'].offset}")
+    def commit(self) -> None:
+        self.commits.append(f"sync@{self.polls}")
 
-    def commit_async(self, offsets: dict[str, OffsetAndMetadata], callback: object = None) -> None:
-        self.commits.append(f"async:{offsets['tp'].offset}")
+    def commit_async(self, callback: object = None) -> None:
+        self.commits.append(f"async@{self.polls}")
 
 
 def _loop(dispatcher: EventDispatcher) -> ConsumerLoop:
@@ -392,9 +391,8 @@ def test_poll_loop_applies_each_batch_then_commits(db: Database, publisher: Fake
     before = REGISTRY.get_sample_value("tandem_events_consumed_total", labels) or 0.0
     loop._poll_until_stopped(consumer)  # type: ignore[arg-type]
     assert calls.seen == ["cr-0", "cr-1", "cr-2"]
-    # Each batch once it is finished, up to the offset after its last record, and once more, waited for,
-    # when stopping.
-    assert consumer.commits == ["async:2", "async:3", "sync:3"]
+    # After each non-empty batch (not after an empty poll), and once more, waited for, when stopping.
+    assert consumer.commits == ["async@1", "async@3", "sync@4"]
     assert loop.assigned.is_set()
     assert REGISTRY.get_sample_value("tandem_events_consumed_total", labels) == before + 3
 

@@ -33,7 +33,7 @@ def test_the_same_offset_failing_three_polls_in_a_row_is_stuck_until_committed()
     assert progress.stuck() == [TP]
     assert _gauge("g-fail", TP) == 1
     progress.took(TP, 40)
-    progress.committed({TP: 41})
+    progress.committed([TP])
     assert progress.stuck() == []
     assert _gauge("g-fail", TP) == 0
 
@@ -43,7 +43,7 @@ def test_records_in_hand_too_long_are_stuck_even_without_a_failure() -> None:
     progress = PartitionProgress("fraud", "g-slow", stuck_after_s=60, clock=clock)
     progress.took(TP, 5)
     progress.took(OTHER, 9)
-    progress.committed({OTHER: 10})
+    progress.committed([OTHER])
     clock.now += 61
     assert progress.stuck() == [TP]
 
