@@ -205,8 +205,9 @@ def _copy_rows(
     if upsert_on:
         updates = ", ".join(f"{quote(n)} = excluded.{quote(n)}" for n in names if n not in upsert_on)
         sql += f" ON CONFLICT ({', '.join(quote(n) for n in upsert_on)}) DO UPDATE SET {updates}"
-    cursor.execute(sql)
-    cursor.execute(f"DELETE FROM {target}")  # the stage outlives this statement within the transaction
+    # The stage outlives this statement within the transaction, so it is emptied; both statements go in
+    # one round trip (psycopg sends a parameterless execute as one simple query).
+    cursor.execute(f"{sql}; DELETE FROM {target}")
 
 
 def update_many(

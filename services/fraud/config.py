@@ -17,10 +17,11 @@ class FraudSettings(ServiceSettings, RetrainSettings):
     )
     high_risk_from: float = Field(0.6, ge=0, le=1, description="Risk at or above which the level is high.")
     kafka_max_poll_records: int = Field(
-        1000,
+        4000,
         ge=1,
         description="Records per poll; fraud applies a poll's CreatorUpserted events in one transaction, "
-        "so bigger polls amortise the commit (~150 us per event, so a full poll is well inside the session timeout).",
+        "so bigger polls amortise its round trips and wake-ups (on a busy 2-core host 4,000 drained a backlog "
+        "~35% faster than 1,000; ~150 us per event, so a full poll is well inside the session timeout).",
     )
     retrain_every_labels: int = Field(
         100,

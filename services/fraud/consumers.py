@@ -8,9 +8,8 @@ from sqlmodel import Session
 from services.fraud import anomaly_records
 from services.fraud.anomalies import campaign_anomalies
 from services.fraud.config import FraudSettings
-from services.fraud.creator_scores import apply_updates
-from shared.bus.consumer import BatchHandler, Handler
-from shared.bus.outbox import Message
+from services.fraud.creator_scores import prepare_updates
+from shared.bus.consumer import BatchHandler, Handler, PreparedBatch
 from shared.events import CampaignResultReported, CreatorUpserted, EnvelopeMeta, Event
 from shared.runtime import Runtime
 
@@ -24,11 +23,11 @@ def _settings(runtime: Runtime) -> FraudSettings:
 def batch_handlers(runtime: Runtime) -> dict[str, BatchHandler]:
     settings = _settings(runtime)
 
-    def on_creators(session: Session, items: list[tuple[Event, EnvelopeMeta]]) -> list[Message]:
+    def on_creators(items: list[tuple[Event, EnvelopeMeta]]) -> PreparedBatch:
         updates = [(e, env) for e, env in items if isinstance(e, CreatorUpserted)]
         model = runtime.model("fraud_risk").current
-        return apply_updates(
-            session, runtime.outbox, model, updates, settings.medium_risk_from, settings.high_risk_from
+        return prepare_updates(
+            runtime.outbox, model, updates, settings.medium_risk_from, settings.high_risk_from
         )
 
     return {CreatorUpserted.event_type: on_creators}
@@ -39,7 +38,9 @@ def handlers(runtime: Runtime) -> dict[str, Handler]:
 
     def on_creator_upserted(session: Session, event: Event, envelope: EnvelopeMeta) -> None:
         # One at a time (a retry, or a poll whose batch failed): through the outbox, like any handler.
-        runtime.outbox.stage_messages(session, on_creators(session, [(event, envelope)]))
+        prepared = on_creators([(event, envelope)])
+        prepared.store(session)
+        runtime.outbox.stage_messages(session, prepared.messages)
 
     def on_campaign_result(session: Session, event: Event, envelope: EnvelopeMeta) -> None:
         assert isinstance(event, CampaignResultReported)

@@ -1,5 +1,5 @@
-"""Score catalog updates in bulk: one model call, one upserting executemany for the scores, and the
-FraudScored events to publish.
+"""Score catalog updates in bulk: one model call, the FraudScored events to publish, and one upserting
+executemany for the scores.
 
 The consumer calls this with a whole poll batch, so a thousand CreatorUpserted events cost one ONNX
 call and one transaction rather than a thousand. Rows go in as plain dicts: building an ORM object per
@@ -20,7 +20,8 @@ from services.fraud.anomalies import account_anomalies
 from services.fraud.features import primary_account
 from services.fraud.models import FraudScore
 from services.fraud.scoring import Assessment, assess
-from shared.bus.outbox import Message, Outbox
+from shared.bus.consumer import PreparedBatch
+from shared.bus.outbox import Outbox
 from shared.db import insert_many
 from shared.events import CreatorUpserted, EnvelopeMeta, FraudScored, Reason, derived_event_id
 from shared.observability import correlation
@@ -69,16 +70,15 @@ def _scored_json(event: CreatorUpserted, a: Assessment, reasons: bytes, now: dat
     })  # fmt: skip
 
 
-def apply_updates(
-    session: Session,
+def prepare_updates(
     outbox: Outbox,
     model: OnnxModel,
     updates: list[Update],
     medium_from: float,
     high_from: float,
-) -> list[Message]:
-    """Store a score (and stage any account anomalies) for each event; returns the FraudScored events
-    to publish, each keeping the correlation id of the event it answers.
+) -> PreparedBatch:
+    """Score each event, with no transaction held: the FraudScored events to publish, each keeping the
+    correlation id of the event it answers, and how to store the scores (and any account anomalies).
 
     Each FraudScored id is derived from the id of the CreatorUpserted it answers, so a re-delivered
     event re-publishes the same event, which consumers recognise.
@@ -87,18 +87,22 @@ def apply_updates(
     assessments = assess(model, accounts, medium_from, high_from)
     now = datetime.now(UTC)
     reasons = [_REASONS.dump_json(a.reasons) for a in assessments]  # once, for the row and the event
-    _store(session, updates, assessments, reasons, now)
     scored = outbox.messages([
         (FraudScored, e.creator_id, _scored_json(e, a, why, now), env.org_id, env.correlation_id,
          derived_event_id(env.event_id, FraudScored.event_type))
         for (e, env), a, why in zip(updates, assessments, reasons, strict=True)
     ])  # fmt: skip
-    for (event, env), account in zip(updates, accounts, strict=True):
-        findings = account_anomalies(account)
-        if findings:
-            with correlation(env.correlation_id):
-                key = event.updated_at.isoformat()
-                anomaly_records.record(
-                    session, outbox, env.org_id, event.creator_id, findings, source="account", source_key=key
-                )
-    return scored
+
+    def store(session: Session) -> None:
+        _store(session, updates, assessments, reasons, now)
+        for (event, env), account in zip(updates, accounts, strict=True):
+            findings = account_anomalies(account)
+            if findings:
+                with correlation(env.correlation_id):
+                    key = event.updated_at.isoformat()
+                    anomaly_records.record(
+                        session, outbox, env.org_id, event.creator_id, findings, source="account",
+                        source_key=key,
+                    )  # fmt: skip
+
+    return PreparedBatch(scored, store)

@@ -13,6 +13,7 @@ import time
 from collections import Counter as Tally
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
+from typing import NamedTuple
 
 from kafka import KafkaConsumer, TopicPartition
 from kafka.consumer.fetcher import ConsumerRecord
@@ -24,7 +25,7 @@ from sqlmodel import Session
 
 from shared.bus import provenance
 from shared.bus.deadletter import DeadLetter, DeadLetterSink
-from shared.bus.outbox import AfterPublish, Message, publish
+from shared.bus.outbox import AfterPublish, Message, send
 from shared.bus.producer import RawPublisher
 from shared.bus.progress import PartitionProgress
 from shared.bus.security import client_options
@@ -53,10 +54,20 @@ UNKNOWN_EVENT_TYPES = Counter(
 )
 
 Handler = Callable[[Session, Event, EnvelopeMeta], None]
-# Applies many events of one type in one transaction (one model call, one commit); optional per type.
-# It returns the events it wants published: the dispatcher sends them, and waits for the broker's acks,
-# before the transaction commits (see `_apply_batch`).
-BatchHandler = Callable[[Session, list[tuple[Event, EnvelopeMeta]]], Sequence[Message]]
+
+
+class PreparedBatch(NamedTuple):
+    """A batch handler's answer, worked out without the database: the events to publish, and how to
+    store the batch's effects in the transaction."""
+
+    messages: Sequence[Message]
+    store: Callable[[Session], None]
+
+
+# Prepares many events of one type together (one model call); optional per type. The dispatcher sends
+# the messages, stores the batch while the broker's acks are on their way, and waits for them before the
+# transaction commits (see `_apply_batch`).
+BatchHandler = Callable[[list[tuple[Event, EnvelopeMeta]]], PreparedBatch]
 
 
 def in_one_transaction(handler: Handler) -> BatchHandler:
@@ -65,13 +76,15 @@ def in_one_transaction(handler: Handler) -> BatchHandler:
     backlog. What the handler stages goes through the outbox as usual; if any event fails, the poll is
     applied one by one (`EventDispatcher.apply_many`)."""
 
-    def apply(session: Session, items: list[tuple[Event, EnvelopeMeta]]) -> Sequence[Message]:
-        for event, meta in items:
-            with correlation(meta.correlation_id):
-                handler(session, event, meta)
-        return ()
+    def prepare(items: list[tuple[Event, EnvelopeMeta]]) -> PreparedBatch:
+        def store(session: Session) -> None:
+            for event, meta in items:
+                with correlation(meta.correlation_id):
+                    handler(session, event, meta)
 
-    return apply
+        return PreparedBatch((), store)
+
+    return prepare
 
 
 class EventDispatcher:
@@ -159,19 +172,23 @@ class EventDispatcher:
                 if event_id not in done:
                     fresh.setdefault(event_id, item)
             if fresh:
-                outgoing = handler(session, [(event, env) for _, event, env in fresh.values()])
+                prepared = handler([(event, env) for _, event, env in fresh.values()])
                 # Published straight from here rather than through the outbox: the relay's extra write,
-                # read and mark per event were a third of a stream event's cost. Sent and acknowledged
-                # before the commit, so a crash or a failed commit re-delivers the poll and re-publishes
-                # (the handler derives event ids from the source event's, so consumers dedupe); nothing
-                # is lost. A failure here rolls back and the poll goes one by one, through the outbox.
-                if outgoing:
-                    publish(self.publisher, outgoing, self.service, self.after_publish)
-            now = datetime.now(UTC)
-            insert_many(session, ProcessedEvent, [
-                {"event_id": eid, "topic": r.topic, "event_type": env.type, "processed_at": now}
-                for eid, (r, _, env) in fresh.items()
-            ])  # fmt: skip
+                # read and mark per event were a third of a stream event's cost. Sent before the batch is
+                # stored (the producer starts sending at once), so the acks come back meanwhile, and
+                # awaited before the commit: a crash or a failed commit re-delivers the poll and
+                # re-publishes (the handler derives event ids from the source event's, so consumers
+                # dedupe); nothing is lost. A failure here rolls back and the poll goes one by one,
+                # through the outbox.
+                sending = send(self.publisher, prepared.messages, self.service) if prepared.messages else None
+                prepared.store(session)
+                now = datetime.now(UTC)
+                insert_many(session, ProcessedEvent, [
+                    {"event_id": eid, "topic": r.topic, "event_type": env.type, "processed_at": now}
+                    for eid, (r, _, env) in fresh.items()
+                ])  # fmt: skip
+                if sending is not None:
+                    sending.acknowledged(self.after_publish)
         applied = {id(r) for r, _, _ in fresh.values()}
         return [(r, "applied" if id(r) in applied else "duplicate") for r, _, _ in items]
 

@@ -12,6 +12,7 @@ from typing import NamedTuple
 import orjson
 from kafka.consumer.fetcher import ConsumerRecord
 from kafka.errors import KafkaError
+from kafka.producer.future import FutureRecordMetadata
 from sqlalchemy import func, update
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
@@ -136,18 +137,37 @@ def publish(
     after_publish: AfterPublish | None = None,
 ) -> None:
     """Send, wait until the broker acknowledged every message (raises if it refused one), then run
-    `after_publish` (webhook fan-out). A message without a producer header (a row staged before headers
+    `after_publish` (webhook fan-out)."""
+    send(publisher, messages, service).acknowledged(after_publish)
+
+
+def send(publisher: RawPublisher, messages: Sequence[Message | PendingMessage], service: str) -> Sending:
+    """Hand messages to the producer without waiting for the broker: other work can go on while their
+    acknowledgements are on their way. A message without a producer header (a row staged before headers
     carried it, or assembled by hand) gets the publishing service's name: consumers require it."""
     for m in messages:
         m.headers.setdefault(PRODUCER_HEADER, service)
-    futures = publisher.send_many(messages)
-    publisher.flush(timeout=30)
-    for future in futures:
-        future.get(timeout=30)
-    if after_publish is not None:
-        after_publish(messages)
-    for topic, n in Counter(m.topic for m in messages).items():
-        EVENTS_PUBLISHED.labels(service, topic).inc(n)
+    return Sending(publisher, messages, publisher.send_many(messages), service)
+
+
+class Sending(NamedTuple):
+    """Messages handed to the producer, their acknowledgements not yet awaited."""
+
+    publisher: RawPublisher
+    messages: Sequence[Message | PendingMessage]
+    futures: list[FutureRecordMetadata]
+    service: str
+
+    def acknowledged(self, after_publish: AfterPublish | None = None) -> None:
+        """Wait until the broker acknowledged every message (raises if it refused one), then run
+        `after_publish` (webhook fan-out) and count them."""
+        self.publisher.flush(timeout=30)
+        for future in self.futures:
+            future.get(timeout=30)
+        if after_publish is not None:
+            after_publish(self.messages)
+        for topic, n in Counter(m.topic for m in self.messages).items():
+            EVENTS_PUBLISHED.labels(self.service, topic).inc(n)
 
 
 def publish_pending(

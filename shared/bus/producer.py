@@ -81,6 +81,8 @@ class BusProducer:
         self.generation = 1  # how many KafkaProducers this object has had (rebuilds + 1)
         self._lock = threading.Lock()
         self._producer = self._connect()
+        self._flush_wanted, self._closed = threading.Event(), False
+        threading.Thread(target=self._flush_when_asked, name=f"{client_id}-flush", daemon=True).start()
 
     def _connect(self) -> KafkaProducer:
         producer = KafkaProducer(
@@ -135,7 +137,27 @@ class BusProducer:
         )
 
     def send_many(self, messages: Sequence[Sendable]) -> list[FutureRecordMetadata]:
-        """Send a batch, its keys' partitions computed together (see shared.bus.partitioning)."""
+        """Send a batch, its keys' partitions computed together (see shared.bus.partitioning), and start
+        sending it at once: a batch is complete, so nothing is gained by lingering, and its acks can come
+        back while the caller does other work (a consumer stores the poll) before it waits for them."""
+        futures = self._append_many(messages)
+        self._flush_wanted.set()
+        return futures
+
+    def _flush_when_asked(self) -> None:
+        """Flushes on behalf of `send_many`. KafkaProducer has no "send what is buffered now" without
+        waiting for the acks (`flush` does both), so this thread does the waiting."""
+        while True:
+            self._flush_wanted.wait()
+            self._flush_wanted.clear()
+            if self._closed:
+                return
+            try:
+                self._producer.flush()
+            except Exception:  # the sender's own flush and futures report what failed
+                log.debug("background flush failed", exc_info=True)
+
+    def _append_many(self, messages: Sequence[Sendable]) -> list[FutureRecordMetadata]:
         by_topic: dict[str, list[int]] = {}
         for i, m in enumerate(messages):
             by_topic.setdefault(m.topic, []).append(i)
@@ -154,4 +176,6 @@ class BusProducer:
         self._producer.flush(timeout=timeout)
 
     def close(self) -> None:
+        self._closed = True
+        self._flush_wanted.set()
         self._producer.close(timeout=5)
