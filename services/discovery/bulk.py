@@ -62,6 +62,8 @@ MARKET_COLUMNS = (
 OUTBOX_COLUMNS = ("topic", "key", "event_id", "value", "headers", "created_at")
 TEXT_COLUMNS = ("org_id", "creator_id", "handles", "name", "body")
 _TEXT_FIELDS = len(TEXT_COLUMNS).to_bytes(2, "big")
+METRIC_COLUMNS = ("org_id", "creator_id", "platform", "measured_on", "followers", "engagement_rate")
+_METRIC_FIELDS = len(METRIC_COLUMNS).to_bytes(2, "big")
 
 # --- COPY binary format ---------------------------------------------------------------------------------
 # A signature, flags and header-extension length, then per row a 16-bit field count and per field a 32-bit
@@ -80,6 +82,7 @@ _timestamp = struct.Struct(">iq").pack
 # followers, the three masks, engagement, growth, audience_known, max_market_er, past_campaigns, updated_at
 _CREATOR_NUMBERS = struct.Struct(">" + "ii" * 4 + "id" * 4 + "ii" + "iq").pack
 _TWO_FLOAT8 = struct.Struct(">idid").pack
+_INT4_FLOAT8 = struct.Struct(">iiid").pack
 _CREATOR_FIELDS = len(CREATOR_COLUMNS).to_bytes(2, "big")
 _MARKET_FIELDS = len(MARKET_COLUMNS).to_bytes(2, "big")
 _OUTBOX_FIELDS = len(OUTBOX_COLUMNS).to_bytes(2, "big")
@@ -148,6 +151,17 @@ def _creator_row(key: bytes, payload: dict[str, Any], cols: dict[str, Any], dige
         ),
         blob(orjson.dumps(cols["age_shares"])), blob(profile), pg_date(cols["measured_on"]),
     ))  # fmt: skip
+
+
+def _metric_rows(key: bytes, payload: dict[str, Any], measured: bytes) -> bytes:
+    """The creator's `creator_metric` rows (creator_history.metric_rows): one per account, at the
+    measurement date `measured` (a date field). Accounts are one per platform (CreatorIn), so the rows'
+    keys are distinct."""
+    return b"".join(
+        b"".join((_METRIC_FIELDS, key, text(a["platform"]), measured,
+                  _INT4_FLOAT8(4, a["followers"], 8, a["engagement_rate"])))
+        for a in payload["accounts"]
+    )  # fmt: skip
 
 
 def _market_rows(key: bytes, payload: dict[str, Any], cols: dict[str, Any], risk: float | None) -> bytes:
@@ -228,12 +242,11 @@ def copy_upsert(session: Session, org_id: str, creators: list[CreatorIn], outbox
     # One dump of the list: the same dicts as catalog.payload per creator, a little cheaper.
     dumped: list[dict[str, Any]] = CREATORS.dump_python(creators)
     payloads = {p["creator_id"]: p for p in dumped}  # a repeated id: the last wins
-    return copy_upsert_payloads(cursor, session, org_id, payloads, outbox, existing, received=len(creators))
+    return copy_upsert_payloads(cursor, org_id, payloads, outbox, existing, received=len(creators))
 
 
 def copy_upsert_payloads(
     cursor: Any,
-    session: Session,
     org_id: str,
     payloads: dict[str, dict[str, Any]],
     outbox: Outbox,
@@ -250,16 +263,25 @@ def copy_upsert_payloads(
     now = datetime.now(UTC)
     stamp = pg_microseconds(now)
     org = text(org_id)
+    today = pg_date(now.date())  # the history's date for figures the source did not date
     new: list[bytes] = []
     updated: list[bytes] = []
     markets: list[bytes] = []
     texts: list[bytes] = []
+    new_points: list[bytes] = []
+    updated_points: list[bytes] = []
     for cid in changed:
         p = payloads[cid]
         cols = search_columns(p)
-        key = org + text(cid)  # the leading org_id and creator_id fields of three of the tables
+        key = org + text(cid)  # the leading org_id and creator_id fields of four of the tables
         row = _creator_row(key, p, cols, digests[cid], profiles[cid], stamp)
-        (updated if cid in existing else new).append(row)
+        points = _metric_rows(key, p, pg_date(cols["measured_on"]) if cols["measured_on"] else today)
+        if cid in existing:
+            updated.append(row)
+            updated_points.append(points)
+        else:
+            new.append(row)
+            new_points.append(points)
         markets.append(_market_rows(key, p, cols, existing[cid][1] if cid in existing else None))
         texts.append(b"".join((_TEXT_FIELDS, key, *map(text, textsearch.text_row(p)))))
     _copy(cursor, "creator", CREATOR_COLUMNS, new)
@@ -276,23 +298,42 @@ def copy_upsert_payloads(
     ids = event_ids(now, len(changed))
     rows = [envelopes.row(payloads[cid], event_id) for cid, event_id in zip(changed, ids, strict=True)]
     _copy(cursor, "outbox_message", OUTBOX_COLUMNS, rows)
-    creator_history.record(
-        session, [r for cid in changed for r in creator_history.metric_rows(org_id, payloads[cid], now)]
-    )
+    # A new creator has no history yet: its points are copied straight in. A changed one's may share a
+    # stored point's date, which they replace (creator_history.record's upsert, as one statement).
+    _copy(cursor, "creator_metric", METRIC_COLUMNS, new_points)
+    _upsert_points(cursor, updated_points)
     outbox.wakeup.set()
     return plan.result(received, created=len(new))
+
+
+def _stage(cursor: Any, table: str, columns: tuple[str, ...], rows: list[bytes]) -> str:
+    """Rows copied into a temporary table shaped like `table` (dropped at commit); returns its name."""
+    stage = f"{table}_stage"
+    cursor.execute(f"CREATE TEMP TABLE IF NOT EXISTS {stage} (LIKE {table}) ON COMMIT DROP")
+    cursor.execute(f"TRUNCATE {stage}")
+    _copy(cursor, stage, columns, rows)
+    return stage
 
 
 def _update_changed(cursor: Any, rows: list[bytes]) -> None:
     if not rows:
         return
-    cursor.execute("CREATE TEMP TABLE IF NOT EXISTS creator_stage (LIKE creator) ON COMMIT DROP")
-    cursor.execute("TRUNCATE creator_stage")
-    _copy(cursor, "creator_stage", CREATOR_COLUMNS, rows)
+    stage = _stage(cursor, "creator", CREATOR_COLUMNS, rows)
     sets = ", ".join(f"{c} = s.{c}" for c in UPDATED_COLUMNS)
     cursor.execute(
-        f"UPDATE creator c SET {sets} FROM creator_stage s "
+        f"UPDATE creator c SET {sets} FROM {stage} s "
         "WHERE c.org_id = s.org_id AND c.creator_id = s.creator_id"
+    )
+
+
+def _upsert_points(cursor: Any, rows: list[bytes]) -> None:
+    if not rows:
+        return
+    stage = _stage(cursor, "creator_metric", METRIC_COLUMNS, rows)
+    columns, key = ", ".join(METRIC_COLUMNS), ", ".join(creator_history.METRIC_KEY)
+    cursor.execute(
+        f"INSERT INTO creator_metric ({columns}) SELECT {columns} FROM {stage} ON CONFLICT ({key}) "
+        "DO UPDATE SET followers = excluded.followers, engagement_rate = excluded.engagement_rate"
     )
 
 

@@ -14,12 +14,12 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import ColumnElement, and_, func, or_, union_all
+from sqlalchemy import ColumnElement, and_, func, literal_column, or_, union_all
 from sqlmodel import Session, col, select
 
 from services.discovery import grouping, people, sizes, textsearch
 from services.discovery.catalog import mask
-from services.discovery.models import Creator, CreatorMarket
+from services.discovery.models import ENGAGEMENT_INDEXED_FROM, Creator, CreatorMarket
 from services.discovery.schemas import EngagementFilter, MarketFigure, SearchHit, SearchIn, SearchOut
 from shared.errors import Invalid
 from shared.input_limits import column_problem
@@ -44,8 +44,16 @@ def _market_rows(org_id: str, markets: list[str]) -> Any:
 
 
 def engagement_rows(org_id: str, f: EngagementFilter) -> Any:
-    """creator_market rows meeting the engagement threshold in one of the given markets."""
-    return _market_rows(org_id, f.markets).where(CreatorMarket.engagement_rate >= f.min_rate)
+    """creator_market rows meeting the engagement threshold in one of the given markets.
+
+    A threshold of ENGAGEMENT_INDEXED_FROM or more also states the partial engagement index's own
+    condition with the number written into the SQL (see sizes.sized_floor: a generic plan cannot prove
+    that a bound threshold implies it); a lower one is met by most rows of its markets and is read from
+    the share index's market ranges, which include engagement."""
+    rows = _market_rows(org_id, f.markets).where(CreatorMarket.engagement_rate >= f.min_rate)
+    if f.min_rate >= ENGAGEMENT_INDEXED_FROM:
+        rows = rows.where(col(CreatorMarket.engagement_rate) >= literal_column(str(ENGAGEMENT_INDEXED_FROM)))
+    return rows
 
 
 def audience_rows(org_id: str, markets: list[str], min_share: float) -> Any:

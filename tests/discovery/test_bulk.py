@@ -204,3 +204,31 @@ def test_bulk_ingest_analyses_a_fresh_catalogue_once(pg: Database) -> None:
     bulk.ingest_json(pg, ORG, body, Outbox("discovery"))
     with pg.transaction() as session:
         assert first is not None and session.execute(analysed).scalar() == first
+
+
+def test_bulk_upsert_keeps_the_history_the_orm_path_keeps(db: Database) -> None:
+    """A new creator's points; a changed creator's figures of the same day replace that day's point, a
+    later measurement adds one: as the ORM path leaves them (each path under its own org)."""
+    creators = [c.model_copy(update={"measured_on": None}) for c in _creators(6)]
+    same_day = [
+        c.model_copy(
+            update={"accounts": [a.model_copy(update={"followers": a.followers + 7}) for a in c.accounts]}
+        )
+        for c in creators[:2]
+    ]
+    later = creators[2].model_copy(update={"measured_on": date(2024, 5, 1), "name": "Measured"})
+    points: dict[str, list[tuple[Any, ...]]] = {}
+    for org, write in (("fast", bulk.upsert), ("orm", catalog.upsert_creators)):
+        for batch in (creators, [*same_day, later]):
+            with db.transaction() as session:
+                write(session, org, batch, Outbox("discovery"))
+        with db.transaction() as session:
+            stored = session.exec(select(CreatorMetric).where(CreatorMetric.org_id == org))
+            points[org] = sorted((m.creator_id, m.platform, m.measured_on, m.followers, m.engagement_rate)
+                                 for m in stored)  # fmt: skip
+    assert points["fast"] == points["orm"]
+    assert len(points["fast"]) == sum(len(c.accounts) for c in creators) + len(later.accounts)
+    today = {(cid, platform): followers for cid, platform, day, followers, _ in points["fast"]
+             if day == datetime.now(UTC).date()}  # fmt: skip
+    first = same_day[0].accounts[0]
+    assert today[(same_day[0].creator_id, first.platform)] == first.followers

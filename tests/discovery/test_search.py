@@ -209,6 +209,11 @@ def test_postgres_copy_ingest_gives_the_same_answers(postgres_database: Callable
         )
         got = _all_ids(db, engagement=ENGAGEMENT)
         assert set(got) == _brute(lambda p: _er_markets(p, ENGAGEMENT["markets"], 0.012) >= 3)  # type: ignore[arg-type]
+        # a threshold the partial engagement index holds (ENGAGEMENT_INDEXED_FROM), in both forms
+        high = {**ENGAGEMENT, "min_rate": 0.06, "min_markets": 1}
+        want = _brute(lambda p: _er_markets(p, ENGAGEMENT["markets"], 0.06) >= 1)  # type: ignore[arg-type]
+        for dense_at in (1, 10**9):
+            assert want and set(_all_ids(db, dense_at, engagement=high)) == want
         # the same-account rule in PostgreSQL's JSON dialect: a VK or Telegram account in the tiers itself
         sized = _brute(
             lambda p: any(
