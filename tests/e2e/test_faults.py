@@ -116,7 +116,8 @@ def _published_scores(bootstrap: str, org_id: str) -> tuple[int, set[bytes], set
 
 
 def _fraud_suite(kafka: KafkaBroker, url: str, workdir: Path, group: str) -> Suite:
-    env = {**FAST_WATCH, "TANDEM_FRAUD_CONSUMER_GROUP": group}
+    # Polls much smaller than the backlog (fraud's default takes 4,000): a fault lands between polls.
+    env = {**FAST_WATCH, "TANDEM_FRAUD_CONSUMER_GROUP": group, "TANDEM_FRAUD_KAFKA_MAX_POLL_RECORDS": "500"}
     return Suite(bootstrap=kafka.bootstrap, workdir=workdir, database_urls={"fraud": url}, extra_env=env)
 
 

@@ -122,7 +122,11 @@ def test_consumer_killed_mid_stream_loses_nothing_and_applies_nothing_twice(
         bootstrap=broker.bootstrap,
         workdir=tmp_path,
         database_urls={"fraud": url},
-        extra_env={"TANDEM_FRAUD_CONSUMER_GROUP": "tandem-fraud-killtest"},
+        # Polls smaller than the backlog, so the kill lands between polls rather than after the only one.
+        extra_env={
+            "TANDEM_FRAUD_CONSUMER_GROUP": "tandem-fraud-killtest",
+            "TANDEM_FRAUD_KAFKA_MAX_POLL_RECORDS": "300",
+        },
     )
     fraud = suite.add("fraud")
     fraud.start()
