@@ -25,6 +25,7 @@ import numpy as np
 import orjson
 import psycopg
 
+from benchmarks import host
 from benchmarks.pg_server import DEPLOYED_SETTINGS, deployed_server
 from services.discovery import bulk, search
 from services.discovery.config import DiscoverySettings
@@ -200,16 +201,22 @@ def ingest(url: str, size: int, writers: int = 2) -> dict[str, Any]:
     ]
     gen_s = time.perf_counter() - t
     load = os.getloadavg()[0]  # other work on the machine: the figures are wall-clock
+    probe = host.probe_ms()  # and so is the machine's speed, which drifts (benchmarks/host.py)
     context = multiprocessing.get_context("fork")  # the writers start with this process's imports
     with ProcessPoolExecutor(writers, mp_context=context, initializer=_start_writer, initargs=(url,)) as pool:
         list(pool.map(time.sleep, [0.2] * writers))  # every writer up and connected
+        machine = host.MachineCpu().start()
         started = time.perf_counter()
         python_s = sum(pool.map(_ingest_batch, bodies))
         wall = time.perf_counter() - started
+        cpu = machine.stop()
+    # The ingest is CPU-bound when the cores are busy throughout: then the rate is the cores over the CPU
+    # a creator costs (Python's and the database's), and that cost is what a change has to cut.
     return {"creators": size, "writers": writers, "writer": "process", "batch": BATCH,
             "wall_s": round(wall, 1), "creators_per_s": round(size / wall), "generation_s_untimed": round(gen_s, 1),
             "python_cpu_us_per_creator": round(python_s / size * 1e6, 1),
-            "load_average_at_start": round(load, 2)}  # fmt: skip
+            "machine_cpu_us_per_creator": round(cpu["cpu_s"] / size * 1e6, 1), "machine_busy": cpu["busy"],
+            "host_probe_ms": probe, "load_average_at_start": round(load, 2)}  # fmt: skip
 
 
 def _analyze(url: str) -> float:
@@ -359,6 +366,10 @@ def markdown(out: dict[str, Any]) -> str:
         "",
         f"Targets: ingest >= {TARGETS['ingest_per_s']:,} creators/s; search p95 < {TARGETS['search_p95_ms']} ms; "
         f"brief -> top-50 p95 < {TARGETS['brief_p95_ms']} ms. {out['cores']} cores, shared with other work.",
+        "",
+        "Ingest CPU counts every process on the machine (the writers, PostgreSQL, anything else running).",
+        f"The host probe is the best time of {host.PROBE_ADDS:,} pure-Python additions (benchmarks/host.py):",
+        "this machine's speed drifts, and a CPU-bound rate with it.",
     ]
     for server in out["servers"]:
         settings = ", ".join(f"{k} {v}" for k, v in server["settings"].items())
@@ -366,16 +377,18 @@ def markdown(out: dict[str, Any]) -> str:
             "",
             f"## On {server['server']} ({settings})",
             "",
-            "| creators | ingest creators/s (2 writer processes) | ingest Python CPU us/creator | search p50 / p95 ms "
-            "| brief top-50 p50 / p95 ms | PK lookup p50 ms | load avg at ingest |",
-            "| --- | --- | --- | --- | --- | --- | --- |",
+            "| creators | ingest creators/s (2 writer processes) | ingest CPU us/creator: all / Python "
+            "| cores busy | search p50 / p95 ms | brief top-50 p50 / p95 ms | PK lookup p50 ms "
+            "| load avg, host probe ms at ingest |",
+            "| --- | --- | --- | --- | --- | --- | --- | --- |",
         ]
         for r in server["sizes"]:
             i, s, b = r["ingest"], r["search"], r["brief_top50"]
             lines.append(
-                f"| {r['size']:,} | {i['creators_per_s']:,} | {i['python_cpu_us_per_creator']} | "
-                f"{s['p50_ms']} / {s['p95_ms']} | {b['p50_ms']} / {b['p95_ms']} | {r['baseline_pk_lookup']['p50_ms']} "
-                f"| {i['load_average_at_start']:.1f} |"
+                f"| {r['size']:,} | {i['creators_per_s']:,} | {i['machine_cpu_us_per_creator']} / "
+                f"{i['python_cpu_us_per_creator']} | {i['machine_busy']:.0%} | {s['p50_ms']} / {s['p95_ms']} | "
+                f"{b['p50_ms']} / {b['p95_ms']} | {r['baseline_pk_lookup']['p50_ms']} "
+                f"| {i['load_average_at_start']:.1f}, {i['host_probe_ms']} |"
             )
         if "growth" in server:
             lines += ["", f"Growth from smallest to largest: {json.dumps(server['growth'])}"]
