@@ -78,6 +78,11 @@ SEARCHES: dict[str, dict[str, Any]] = {
                                             "min_female_share": 0.8, "sort": "engagement_rate"},
     "half the audience in DE, cheapest first": {"audience_markets": ["DE"], "min_audience_share": 0.5,
                                                 "sort": "price_usd", "descending": False},
+    # Nobody is fraud-scored in a generated catalogue: the walk passes unscored creators in id order, the
+    # place they take after every score, checking the same filters.
+    "engagement in 2 of 3 markets, lowest fraud risk first": {
+        "engagement": {"markets": ["DE", "FR", "ES"], "min_rate": 0.02, "min_markets": 2},
+        "sort": "fraud_risk", "descending": False},
 }  # fmt: skip
 BRIEFS: list[dict[str, Any]] = [
     {"name": "RU fitness", "category": "fitness", "target_markets": ["RU", "KZ"],

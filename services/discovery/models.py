@@ -22,6 +22,10 @@ WALK_INCLUDE = [
     "past_campaigns",
     "female_share",
 ]
+# Where an unscored creator's fraud risk sorts: after every score, whichever the order (search.sort_expression).
+# Written into ix_creator_org_fraud's expression and into the queries as the same literal: a bound value
+# matches the index only in a plan made for that value, not in a prepared statement's generic plan.
+NULL_SORT_LAST = "1e18"
 # The micro tier's floor (shared.vocabulary.TIERS): every tier but nano, the usual floor of a brand's search.
 SIZED_FLOOR = 10_000
 # The lowest engagement ix_creator_market_er holds on PostgreSQL (migration 0013): about the top quarter of
@@ -75,6 +79,14 @@ class Creator(SQLModel, table=True):
             "price_usd",
             "creator_id",
             postgresql_include=[*WALK_INCLUDE, "followers", "engagement_rate"],
+        ),
+        # The fraud-risk walk (PostgreSQL only, migration 0014). Key columns only: the walk reads each
+        # creator's row to check filters, and stops at a page; a covering copy would cost every ingest more.
+        Index(
+            "ix_creator_org_fraud",
+            "org_id",
+            text(f"coalesce(fraud_risk, {NULL_SORT_LAST})"),
+            "creator_id",
         ),
     )
 

@@ -19,7 +19,7 @@ from sqlmodel import Session, col, select
 
 from services.discovery import grouping, people, sizes, textsearch
 from services.discovery.catalog import mask
-from services.discovery.models import ENGAGEMENT_INDEXED_FROM, Creator, CreatorMarket
+from services.discovery.models import ENGAGEMENT_INDEXED_FROM, NULL_SORT_LAST, Creator, CreatorMarket
 from services.discovery.schemas import EngagementFilter, MarketFigure, SearchHit, SearchIn, SearchOut
 from shared.errors import Invalid
 from shared.input_limits import column_problem
@@ -32,8 +32,8 @@ INDEXED_SORTS = (
     "engagement_rate",
     "growth",
     "price_usd",
-)  # sorts with an (org_id, column, creator_id) index to walk
-NULL_SORT_LAST = 1e18  # unknown price or fraud risk sorts after every known one, whichever the order
+    "fraud_risk",
+)  # sorts with an (org_id, column, creator_id) index to walk (fraud risk: models.NULL_SORT_LAST)
 
 
 def _market_rows(org_id: str, markets: list[str]) -> Any:
@@ -184,10 +184,11 @@ def market_filters_are_dense(session: Session, org_id: str, q: SearchIn, cap: in
 
 def sort_expression(key: str) -> Any:
     """The sort column. Unscored fraud risk sorts after every score (a sentinel keeps keyset pagination
-    total); a price sort lists creators that have a price estimate, so that it can walk its index."""
+    total), as ix_creator_org_fraud's expression, the sentinel a literal as there; a price sort lists
+    creators that have a price estimate, so that it can walk its index."""
     column = col(getattr(Creator, key))
     if key == "fraud_risk":
-        return func.coalesce(column, NULL_SORT_LAST)
+        return func.coalesce(column, literal_column(NULL_SORT_LAST))
     return column
 
 

@@ -240,3 +240,55 @@ def test_postgres_copy_ingest_gives_the_same_answers(postgres_database: Callable
         assert event.creator_id == rows[0].key
     finally:
         db.close()
+
+
+def _score_two_thirds(db: Database) -> dict[str, float]:
+    """Fraud scores for two creators in three (through the consumer's handler), a third left unscored."""
+    from datetime import UTC, datetime
+
+    from shared.events import FraudScored
+
+    rng = np.random.default_rng(3)
+    risks = {p["creator_id"]: round(float(rng.random()), 3) for p in PAYLOADS if rng.random() < 0.66}
+    with db.transaction() as session:
+        for cid, risk in risks.items():
+            event = FraudScored(creator_id=cid, risk=risk, level="high" if risk >= 0.6 else "low", reasons=[],
+                                model_name="fraud_risk", model_version="1", scored_at=datetime.now(UTC))  # fmt: skip
+            catalog.apply_fraud_score(session, ORG, event)
+    return risks
+
+
+def test_postgres_fraud_risk_sort_walks_its_index(postgres_database: Callable[[str], str]) -> None:
+    """Lowest risk first, unscored last, every page in order, under a market filter both ways; and the
+    page query is one ix_creator_org_fraud can answer (its key expression matches the query's)."""
+    from sqlalchemy import event
+
+    url = postgres_database("fraud_sort")
+    migrate(url, MIGRATIONS)
+    db = Database(url)
+    try:
+        _load(db)
+        risks = _score_two_thirds(db)
+        pages: list[tuple[str, Any]] = []
+
+        def keep(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
+            if "coalesce" in statement:
+                pages.append((statement, parameters))
+
+        event.listen(db.engine, "before_cursor_execute", keep)
+        for dense_at in (1, 10**9):
+            got = _all_ids(db, dense_at, sort="fraud_risk", descending=False, engagement=ENGAGEMENT)
+            want = _brute(lambda p: _er_markets(p, ENGAGEMENT["markets"], 0.012) >= 3)  # type: ignore[arg-type]
+            assert sorted(got) == sorted(want)
+            keys = [(risks.get(cid, 2.0), cid) for cid in got]
+            assert keys == sorted(keys), "lowest risk first, unscored after every score, ids breaking ties"
+        ids = _all_ids(db, sort="fraud_risk", descending=True)
+        assert [risks.get(c, 2.0) for c in ids] == sorted((risks.get(c, 2.0) for c in ids), reverse=True)
+        with db.transaction() as session:
+            conn = session.connection().connection.driver_connection
+            assert conn is not None
+            conn.execute("SET LOCAL enable_sort = off")  # a plan that sorts only when nothing else can
+            plan = conn.execute("EXPLAIN " + pages[-1][0], pages[-1][1]).fetchall()
+        assert "ix_creator_org_fraud" in str(plan), plan
+    finally:
+        db.close()
