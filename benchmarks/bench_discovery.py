@@ -324,9 +324,15 @@ def one_size(admin: str, size: int) -> dict[str, Any]:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+# Shown with every server's figures: the durability settings change what a write costs (the project's own
+# test server, which `make test` starts and TANDEM_TEST_DATABASE_URL usually names, runs with them off).
+DURABILITY = ("fsync", "synchronous_commit", "full_page_writes")
+
+
 def _server_settings(admin: str) -> dict[str, str]:
     with psycopg.connect(admin, autocommit=True) as conn:
-        return {name: str(conn.execute(f"SHOW {name}").fetchone()[0]) for name in DEPLOYED_SETTINGS}  # type: ignore[index]
+        names = (*DEPLOYED_SETTINGS, *DURABILITY)
+        return {name: str(conn.execute(f"SHOW {name}").fetchone()[0]) for name in names}  # type: ignore[index]
 
 
 def _one_server(label: str, admin: str, sizes: list[int]) -> dict[str, Any]:
@@ -349,7 +355,9 @@ def run(results_dir: Path) -> dict[str, Any]:
     gc.freeze()  # as the service does after start-up (services/discovery/app.py)
     default = ",".join(map(str, DEFAULT_SIZES))
     sizes = [int(s) for s in os.environ.get("TANDEM_BENCH_DISCOVERY_SIZES", default).split(",")]
-    servers = [_one_server("this machine's server, as installed", ADMIN_URL.replace("+psycopg", ""), sizes)]
+    servers = [
+        _one_server(f"the server at {ADMIN_URL.rsplit('@', 1)[-1]}", ADMIN_URL.replace("+psycopg", ""), sizes)
+    ]
     if os.environ.get("TANDEM_BENCH_DISCOVERY_DEPLOYED", "1") == "1":
         with deployed_server() as admin:
             if admin is not None:
