@@ -32,8 +32,9 @@ INDEXED_SORTS = (
     "engagement_rate",
     "growth",
     "price_usd",
-    "fraud_risk",
-)  # sorts with an (org_id, column, creator_id) index to walk (fraud risk: models.NULL_SORT_LAST)
+)  # sorts with an (org_id, column, creator_id) index to walk
+# PostgreSQL also walks fraud risk (ix_creator_org_fraud, migration 0014; key: models.NULL_SORT_LAST).
+POSTGRES_INDEXED_SORTS = (*INDEXED_SORTS, "fraud_risk")
 
 
 def _market_rows(org_id: str, markets: list[str]) -> Any:
@@ -173,7 +174,8 @@ def market_filters_are_dense(session: Session, org_id: str, q: SearchIn, cap: in
         probes.append(engagement_rows(org_id, q.engagement))
     if q.audience_markets:
         probes.append(audience_rows(org_id, q.audience_markets, q.min_audience_share))
-    if not probes or q.sort not in INDEXED_SORTS:
+    postgres = session.get_bind().dialect.name == "postgresql"
+    if not probes or q.sort not in (POSTGRES_INDEXED_SORTS if postgres else INDEXED_SORTS):
         return False
     for rows in probes:
         found = session.exec(select(func.count()).select_from(rows.limit(cap).subquery())).one()

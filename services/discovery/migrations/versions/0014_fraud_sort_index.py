@@ -3,7 +3,7 @@
 Fraud risk was the one search sort key without an index to walk: a page of "lowest fraud risk first"
 sorted every matching creator. At 1M creators (85% scored) that took 250-350 ms with no filter, 2.1 s
 under "micro/mid, instagram" and 0.7-0.9 s under "engagement >= 2% in 2 of DE/FR/ES"; with this index
-(and search.INDEXED_SORTS naming the key) 6-45 ms. Key columns only (47 MB at 1M, against 155-204 MB for
+(and search.POSTGRES_INDEXED_SORTS naming the key) 6-45 ms. Key columns only (47 MB at 1M, against 155-204 MB for
 the covering sort indexes): the walk reads the row of each creator it passes to check the filters, which
 costs little as it stops at a page. The key is search.sort_expression's: unscored creators sort after
 every score. PostgreSQL only: the SQLite default sorts its (smaller) catalogue without it.
