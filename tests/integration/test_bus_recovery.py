@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from kafka import KafkaAdminClient, KafkaProducer
 
 from shared import topics
 from shared.broker import LocalBroker
@@ -77,6 +78,28 @@ def test_relay_and_watch_publish_again_after_tansu_restarts_empty(
         relay.stop()
         producer.close()
         db.close()
+
+
+def test_ensure_topics_accepts_a_topic_tansu_auto_created_first(tansu: LocalBroker) -> None:
+    """After a restart a producer's metadata request can make a topic before the watch does (tansu
+    auto-creates with 4 partitions, whatever the client asks). The repair then created the rest and waited
+    for the spec's 6 partitions of that one until it timed out, with the service "unreachable" meanwhile."""
+    tansu.stop()
+    tansu.start(create_topics=False)
+    producer = KafkaProducer(bootstrap_servers=tansu.bootstrap, allow_auto_create_topics=False)
+    try:
+        producer.send(topics.CATALOG_CREATORS, b"first").get(timeout=10)
+    finally:
+        producer.close()
+    start = time.monotonic()
+    created = ensure_topics(tansu.bootstrap, timeout_s=5)
+    assert time.monotonic() - start < 4
+    assert topics.CATALOG_CREATORS not in created and topics.FRAUD_SCORES in created
+    admin = KafkaAdminClient(bootstrap_servers=tansu.bootstrap)
+    try:
+        assert {t.name for t in topics.all_topics()} <= set(admin.list_topics())
+    finally:
+        admin.close()
 
 
 def _stage(db: Database, outbox: Outbox, numbers: range) -> list[str]:
