@@ -60,4 +60,6 @@ SPEC = ServiceSpec(
 
 
 def build(settings: ReviewSettings | None = None) -> FastAPI:
-    return create_app(SPEC, settings or ReviewSettings())
+    app = create_app(SPEC, settings or ReviewSettings())
+    web.install_page_errors(app)
+    return app

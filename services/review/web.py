@@ -6,16 +6,21 @@ Every form posts a CSRF token bound to the session cookie; after a POST the brow
 
 from __future__ import annotations
 
+import inspect
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, Form, Query, Request
+import orjson
+from fastapi import APIRouter, FastAPI, Form, Query, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from pydantic import ValidationError
 from sqlmodel import Session
 from starlette.datastructures import FormData
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from services.review import (
     decisions,
@@ -356,3 +361,51 @@ def _reason(exc: Exception) -> str:
             f"{'.'.join(str(p) for p in e['loc']) or 'form'}: {e['msg']}" for e in exc.errors()[:3]
         )
     return str(exc)
+
+
+# --- errors as pages -------------------------------------------------------------------------------------
+
+Handler = Callable[[Request, Any], Response | Awaitable[Response]]
+# What a person is told on a page; the API's problem JSON stays as it is for programs.
+PAGE_ERRORS = {
+    404: ("There is no such page", "The link was mistyped or cut short, or the page has moved."),
+    405: ("This page cannot be opened that way", "Open it from a link or the menu."),
+    422: ("This address cannot be opened", "Part of it holds something no page takes"),
+}
+
+
+def install_page_errors(app: FastAPI) -> None:
+    """A browser opening a page under /app gets an error as a page with a way back, not the API's
+    problem JSON: a mistyped address (404), or one whose query or path the input limits refuse (422: a NUL
+    in it, checked before the page's own sign-in redirect). Programs and forms are answered as before."""
+    for kind in (RequestValidationError, StarletteHTTPException, TandemError):
+        app.add_exception_handler(kind, _page_or(app.exception_handlers[kind]))
+
+
+def _page_or(api_handler: Handler) -> Handler:
+    async def handle(request: Request, exc: Any) -> Response:
+        answer = api_handler(request, exc)
+        response = await answer if inspect.isawaitable(answer) else answer
+        if response.status_code not in PAGE_ERRORS or not _wants_page(request):
+            return response
+        return _error_page(request, response)
+
+    return handle
+
+
+def _wants_page(request: Request) -> bool:
+    return (
+        request.url.path.startswith(router.prefix)
+        and request.method in ("GET", "HEAD")
+        and "text/html" in request.headers.get("accept", "")
+    )
+
+
+def _error_page(request: Request, problem: Response) -> HTMLResponse:
+    status = problem.status_code
+    title, text = PAGE_ERRORS[status]
+    if status == 422:  # which part of the address, in the limits' words
+        text = f"{text}: {orjson.loads(problem.body).get('detail', '')}."
+    ctx = {"person": None, "csrf": "", "msg": "", "error": "", "title": title, "text": text}
+    headers = {"Allow": problem.headers["allow"]} if "allow" in problem.headers else None
+    return templates.TemplateResponse(request, "problem.html", ctx, status_code=status, headers=headers)

@@ -112,6 +112,29 @@ def test_an_unknown_task_is_a_page_not_json(client: TestClient) -> None:
     assert "There is no task “task-nope”" in r.text and 'href="/app/queue"' in r.text
 
 
+BROWSER = {"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"}
+
+
+@pytest.mark.parametrize("signed_in", [False, True])
+def test_a_mistyped_or_refused_address_is_a_page_with_a_way_back(client: TestClient, signed_in: bool) -> None:
+    if signed_in:
+        _sign_in(client, "ann")
+    else:
+        client.cookies.clear()
+    for url, status, says in (
+        ("/app/nowhere", 404, "There is no such page"),
+        ("/app/tasks/ab%00c", 422, "task_id: text cannot contain NUL characters"),
+        ("/app/queue?msg=%00", 422, "msg: text cannot contain NUL characters"),
+    ):
+        r = client.get(url, headers=BROWSER, follow_redirects=False)
+        assert r.status_code == status and r.headers["content-type"].startswith("text/html"), (url, r.text)
+        assert says in r.text and 'href="/app/queue"' in r.text
+    # Programs keep the problem JSON, under /app too when they do not ask for a page.
+    for url, headers in (("/app/nowhere", {"Accept": "application/json"}), ("/v1/tasks/ab%00c", BROWSER)):
+        r = client.get(url, headers=headers)
+        assert r.headers["content-type"] == "application/problem+json", url
+
+
 def test_the_feedback_page_without_results_says_so(client: TestClient) -> None:
     _sign_in(client, "max")
     html = client.get("/app/feedback").text
