@@ -30,6 +30,7 @@ from services.discovery.schemas import BriefIn, CreatorIn
 from services.discovery.search import as_of as fresh_as_of
 from services.discovery.search import data_notes
 from shared.bus.outbox import Outbox
+from shared.collector import collector_paused
 from shared.events import CampaignOpened, CreatorSnapshot, Reason, ShortlistEntry, ShortlistPublished
 from shared.onnx_model import OnnxModel
 from shared.vocabulary import CATEGORIES, PLATFORMS
@@ -222,6 +223,10 @@ class ShortlistResult:
     insights: insights.InScope
 
 
+# A brief holds its pool (a thousand parsed profiles, their features and reasons) until it returns, and
+# each collector pass rescanned all of it for cycles it does not have: 191 -> 126 ms p50 over the
+# benchmark's five briefs at 1M creators, alternated (3 Dec).
+@collector_paused()
 def build_shortlist(
     session: Session,
     org_id: str,
