@@ -10,7 +10,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Protocol, runtime_checkable
 
 from fastapi import Depends, FastAPI, Request
 
@@ -65,6 +65,14 @@ class ServiceSpec:
     description: str = ""
     # Its routers' tags and what each group of routes is for (the docs' sections).
     tags: dict[str, str] = field(default_factory=dict)
+
+
+@runtime_checkable
+class Stoppable(Protocol):
+    """A background worker an `on_start` hook keeps in `Runtime.extras` (a retrain trigger, the error-drift
+    watch): Runtime.close() stops it before the database goes."""
+
+    def stop(self) -> None: ...
 
 
 @dataclass
@@ -225,6 +233,11 @@ class Runtime:
             self.consumer.stop()
         if self.relay:
             self.relay.stop()
+        # Left running, a stopped service's workers went on waking against a closed (or dropped) database:
+        # in one process that starts and stops apps (the tests), they outlived it and logged failures.
+        for extra in self.extras.values():
+            if isinstance(extra, Stoppable):
+                extra.stop()
         if self.producer:
             self.producer.close()
         self.db.close()
