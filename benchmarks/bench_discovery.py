@@ -418,7 +418,7 @@ def _shapes(sizes: list[dict[str, Any]]) -> list[str]:
         cells = []
         for r in sizes:
             p95, pk = r["search"]["per_query_p95_ms"][name], r["baseline_pk_lookup"]["p50_ms"]
-            n = r["search"].get("per_query_samples", {}).get(name, "?")  # absent from runs before 3 Dec
-            cells.append(f"{p95} ({p95 / pk:.0f}x), {n}, {r['search']['hits_first_page'][name]}")
+            n, hits = r["search"]["per_query_samples"][name], r["search"]["hits_first_page"][name]
+            cells.append(f"{p95} ({p95 / pk:.0f}x), {n}, {hits}")
         lines.append(f"| {name} | {' | '.join(cells)} |")
     return lines
