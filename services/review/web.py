@@ -18,6 +18,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from pydantic import ValidationError
+from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session
 from starlette.datastructures import FormData
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -406,6 +407,17 @@ def _error_page(request: Request, problem: Response) -> HTMLResponse:
     title, text = PAGE_ERRORS[status]
     if status == 422:  # which part of the address, in the limits' words
         text = f"{text}: {orjson.loads(problem.body).get('detail', '')}."
-    ctx = {"person": None, "csrf": "", "msg": "", "error": "", "title": title, "text": text}
+    ctx = {"person": _page_person(request), "csrf": "", "msg": "", "error": "", "title": title, "text": text}
     headers = {"Allow": problem.headers["allow"]} if "allow" in problem.headers else None
     return templates.TemplateResponse(request, "problem.html", ctx, status_code=status, headers=headers)
+
+
+def _page_person(request: Request) -> Reviewer | None:
+    """Who is signed in, for the error page's header menu like every other page's. An error page must
+    still be one when the database is what failed: then it has no menu."""
+    runtime: Runtime = request.app.state.runtime
+    try:
+        with runtime.db.transaction() as session:
+            return _person(request, runtime, session)
+    except SQLAlchemyError:
+        return None

@@ -129,6 +129,8 @@ def test_a_mistyped_or_refused_address_is_a_page_with_a_way_back(client: TestCli
         r = client.get(url, headers=BROWSER, follow_redirects=False)
         assert r.status_code == status and r.headers["content-type"].startswith("text/html"), (url, r.text)
         assert says in r.text and 'href="/app/queue"' in r.text
+        # Signed in, the header is every page's: the menu and who is signed in, with a way to sign out.
+        assert ('action="/app/logout"' in r.text) is signed_in and ("Ann" in r.text) is signed_in, url
     # Programs keep the problem JSON, under /app too when they do not ask for a page.
     for url, headers in (("/app/nowhere", {"Accept": "application/json"}), ("/v1/tasks/ab%00c", BROWSER)):
         r = client.get(url, headers=headers)
