@@ -4,7 +4,10 @@
 TANDEM_TEST_DATABASE_URL's server), generates the catalogue (shape of tandem.synthetic, vectorised so
 generation is not what is measured), ingests it as JSON bodies of 5,000 through bulk.ingest_json, the
 function POST /v1/creators/bulk calls (pydantic validation of the raw body, binary COPY upsert, commit),
-in two writer processes (two API replicas), then times searches and briefs, and drops the database.
+in two writer processes (two API replicas), then times searches and briefs, and drops the database. Then
+the same creators go into a second new database with only PostgreSQL on the cores: the writers' code makes
+every request's statements and COPY bytes first, two connections send them (TANDEM_BENCH_DISCOVERY_DB_ONLY=0
+leaves this out); the deployment runs the API replicas apart from the database.
 Sizes: TANDEM_BENCH_DISCOVERY_SIZES (default "100000,1000000"; other sizes write discovery_<sizes>.json).
 Figures are also given as ratios against a primary-key lookup measured in the same run (the machine is
 shared and noisy); search p95 also per query shape (SEARCHES).
@@ -17,23 +20,29 @@ import json
 import multiprocessing
 import os
 import time
-from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import orjson
 import psycopg
+from sqlalchemy import func
+from sqlmodel import select
 
 from benchmarks import host
 from benchmarks.pg_server import DEPLOYED_SETTINGS, deployed_server
-from services.discovery import bulk, search
+from services.discovery import bulk, planner_stats, search
+from services.discovery.bulk_plan import payloads_of
 from services.discovery.config import DiscoverySettings
 from services.discovery.matching import build_shortlist
 from services.discovery.models import Creator
-from services.discovery.schemas import BriefIn, SearchIn
+from services.discovery.schemas import BriefIn, BulkCreatorsIn, SearchIn
 from shared.bus.outbox import Outbox
 from shared.db import Database, migrate
+from shared.input_limits import validated
 from shared.model_registry import ModelRegistry
 from shared.norms import engagement_norm
 from shared.settings import REPO_ROOT
@@ -193,18 +202,34 @@ def _ingest_batch(body: bytes) -> float:
     return time.process_time() - t
 
 
+_BODIES: dict[int, tuple[list[bytes], float]] = {}
+
+
+def bodies(size: int) -> tuple[list[bytes], float]:
+    """The catalogue of `size` creators as JSON bodies of 5,000, and the seconds generating it took; made
+    once per size and given to every server (generating 1M creators takes a minute or more)."""
+    if size not in _BODIES:
+        gen = Generator()
+        t = time.perf_counter()
+        made = [
+            orjson.dumps({"creators": gen.batch(start, min(BATCH, size - start))})
+            for start in range(0, size, BATCH)
+        ]
+        _BODIES[size] = made, time.perf_counter() - t
+    return _BODIES[size]
+
+
+def _cpu_figures(size: int, wall: float, cpu: dict[str, float]) -> dict[str, Any]:
+    return {"creators": size, "wall_s": round(wall, 1), "creators_per_s": round(size / wall),
+            "machine_cpu_us_per_creator": round(cpu["cpu_s"] / size * 1e6, 1), "machine_busy": cpu["busy"]}  # fmt: skip
+
+
 def ingest(url: str, size: int, writers: int = 2) -> dict[str, Any]:
     """The catalogue as JSON bodies of 5,000 creators (generated first, not timed), then ingested by two
     writer processes, as two API replicas would each run a bulk request (each request is one
     transaction), so PostgreSQL's work on one batch overlaps Python's on the next. Timed from the first
     body to the last commit."""
-    gen = Generator()
-    t = time.perf_counter()
-    bodies = [
-        orjson.dumps({"creators": gen.batch(start, min(BATCH, size - start))})
-        for start in range(0, size, BATCH)
-    ]
-    gen_s = time.perf_counter() - t
+    batches, gen_s = bodies(size)
     load = os.getloadavg()[0]  # other work on the machine: the figures are wall-clock
     probe = host.probe_ms()  # and so is the machine's speed, which drifts (benchmarks/host.py)
     context = multiprocessing.get_context("fork")  # the writers start with this process's imports
@@ -212,16 +237,103 @@ def ingest(url: str, size: int, writers: int = 2) -> dict[str, Any]:
         list(pool.map(time.sleep, [0.2] * writers))  # every writer up and connected
         machine = host.MachineCpu().start()
         started = time.perf_counter()
-        python_s = sum(pool.map(_ingest_batch, bodies))
+        python_s = sum(pool.map(_ingest_batch, batches))
         wall = time.perf_counter() - started
         cpu = machine.stop()
     # The ingest is CPU-bound when the cores are busy throughout: then the rate is the cores over the CPU
     # a creator costs (Python's and the database's), and that cost is what a change has to cut.
-    return {"creators": size, "writers": writers, "writer": "process", "batch": BATCH,
-            "wall_s": round(wall, 1), "creators_per_s": round(size / wall), "generation_s_untimed": round(gen_s, 1),
-            "python_cpu_us_per_creator": round(python_s / size * 1e6, 1),
-            "machine_cpu_us_per_creator": round(cpu["cpu_s"] / size * 1e6, 1), "machine_busy": cpu["busy"],
+    return {**_cpu_figures(size, wall, cpu), "writers": writers, "writer": "process", "batch": BATCH,
+            "generation_s_untimed": round(gen_s, 1), "python_cpu_us_per_creator": round(python_s / size * 1e6, 1),
             "host_probe_ms": probe, "load_average_at_start": round(load, 2)}  # fmt: skip
+
+
+# --- the database's share of the ingest ------------------------------------------------------------------
+
+
+class _Recorder:
+    """Stands in for the database cursor bulk.copy_upsert_payloads writes through: keeps each statement
+    and COPY stream in order, and answers the stored-rows query with none (the catalogue is new)."""
+
+    def __init__(self) -> None:
+        self.ops: list[tuple[str, str, Any]] = []
+
+    def execute(self, sql: str, params: Any = None) -> None:
+        self.ops.append(("execute", sql, params))
+
+    def fetchall(self) -> list[Any]:
+        return []
+
+    @contextmanager
+    def copy(self, sql: str) -> Iterator[_Recorder]:
+        self.ops.append(("copy", sql, None))
+        yield self
+
+    def write(self, data: bytes) -> None:
+        kind, sql, _ = self.ops[-1]
+        self.ops[-1] = (kind, sql, bytes(data))
+
+
+def _render(body: bytes) -> list[tuple[str, str, Any]]:
+    """What a bulk request sends PostgreSQL for one body, made by the request's own code (validation, the
+    stored-rows query, rows in COPY's binary format, outbox envelopes), without a database."""
+    creators = validated(BulkCreatorsIn, body).creators
+    recorder = _Recorder()
+    ids = [c.creator_id for c in creators]
+    stored = bulk.stored_rows(recorder, ORG, ids)
+    bulk.copy_upsert_payloads(
+        recorder, ORG, payloads_of(creators), Outbox("discovery"), stored, received=len(ids)
+    )
+    return recorder.ops
+
+
+def _replay(db: Database, ops: list[tuple[str, str, Any]]) -> None:
+    """One request's statements in one transaction, then the statistics check ingest_json makes."""
+    with db.transaction() as session:
+        cursor = session.connection().connection.driver_connection.cursor()  # type: ignore[union-attr]
+        for kind, sql, arg in ops:
+            if kind == "copy":
+                with cursor.copy(sql) as copy:
+                    copy.write(arg)
+            else:
+                cursor.execute(sql, arg)
+                if cursor.description:
+                    cursor.fetchall()
+    with db.transaction() as session:
+        planner_stats.refresh_if_stale(session)
+
+
+def _replay_all(db: Database, requests: list[list[tuple[str, str, Any]]]) -> None:
+    for ops in requests:
+        _replay(db, ops)
+
+
+def ingest_database_only(url: str, size: int, connections: int = 2) -> dict[str, Any]:
+    """PostgreSQL's share of the same ingest, as when the API replicas run on cores of their own (the
+    deployment scales them apart): every request's statements and COPY bytes are made first by the
+    writers' code (untimed), then sent by two connections, each request one transaction as before."""
+    batches, _ = bodies(size)
+    t = time.perf_counter()
+    with ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("fork")) as pool:
+        requests = list(pool.map(_render, batches))
+    render_s = time.perf_counter() - t
+    sent = sum(len(arg) for ops in requests for kind, _, arg in ops if kind == "copy")
+    probe = host.probe_ms()
+    dbs = [Database(url) for _ in range(connections)]
+    with ThreadPoolExecutor(connections) as pool:
+        list(pool.map(lambda db: db.ping(), dbs))  # connected before the clock starts
+        machine = host.MachineCpu().start()
+        started = time.perf_counter()
+        # Request i on connection i mod 2, the two in flight at once (the threads wait on the server).
+        list(pool.map(_replay_all, dbs, [requests[k::connections] for k in range(connections)]))
+        wall = time.perf_counter() - started
+        cpu = machine.stop()
+    with dbs[0].transaction() as session:
+        stored = session.exec(select(func.count()).select_from(Creator).where(Creator.org_id == ORG)).one()
+    for db in dbs:
+        db.close()
+    assert stored == size, f"{stored} of {size} creators stored"
+    return {**_cpu_figures(size, wall, cpu), "connections": connections, "render_s_untimed": round(render_s, 1),
+            "copy_bytes_per_creator": round(sent / size), "host_probe_ms": probe}  # fmt: skip
 
 
 def _analyze(url: str) -> float:
@@ -299,14 +411,25 @@ def time_baseline(db: Database, size: int, n: int = 200) -> dict[str, float]:
     return _summary(samples)
 
 
-def one_size(admin: str, size: int) -> dict[str, Any]:
-    name = f"tandem_bench_discovery_{size}"
+def _create(admin: str, name: str) -> str:
+    """A new, migrated database on the server; its SQLAlchemy URL."""
     with psycopg.connect(admin, autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         conn.execute(f'CREATE DATABASE "{name}"')
     url = admin.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://") + f"/{name}"
+    migrate(url, MIGRATIONS)
+    return url
+
+
+def _drop(admin: str, name: str) -> None:
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def one_size(admin: str, size: int) -> dict[str, Any]:
+    name = f"tandem_bench_discovery_{size}"
     try:
-        migrate(url, MIGRATIONS)
+        url = _create(admin, name)
         db = Database(url)
         out: dict[str, Any] = {"size": size, "ingest": ingest(url, size), "vacuum_analyze_s": _analyze(url)}
         out["baseline_pk_lookup"] = time_baseline(db, size)
@@ -319,10 +442,14 @@ def one_size(admin: str, size: int) -> dict[str, Any]:
             "brief_p95": round(out["brief_top50"]["p95_ms"] / base, 1),
         }
         db.close()
-        return out
     finally:
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        _drop(admin, name)
+    if os.environ.get("TANDEM_BENCH_DISCOVERY_DB_ONLY", "1") == "1":
+        try:  # a second catalogue, the same creators, this time with only the database on the cores
+            out["ingest_database_only"] = ingest_database_only(_create(admin, name), size)
+        finally:
+            _drop(admin, name)
+    return out
 
 
 # Shown with every server's figures: the durability settings change what a write costs (the project's own
@@ -406,8 +533,34 @@ def markdown(out: dict[str, Any]) -> str:
             )
         if "growth" in server:
             lines += ["", f"Growth from smallest to largest: {json.dumps(server['growth'])}"]
+        lines += _database_only(server["sizes"])
         lines += _shapes(server["sizes"])
     return "\n".join(lines) + "\n"
+
+
+def _database_only(sizes: list[dict[str, Any]]) -> list[str]:
+    """The same ingest with only the database on the cores (the writers' statements made beforehand)."""
+    rows = [r for r in sizes if "ingest_database_only" in r]
+    if not rows:
+        return []
+    lines = [
+        "",
+        "The same creators into a second, new catalogue with only PostgreSQL on the cores: each request's "
+        "statements and COPY bytes made beforehand by the writers' code, then sent by two connections, "
+        "as when the API replicas run on cores of their own:",
+        "",
+        "| creators | database only: creators/s | CPU us/creator | cores busy | COPY bytes/creator "
+        "| host probe ms | with the writers on the same cores: creators/s |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for r in rows:
+        d = r["ingest_database_only"]
+        lines.append(
+            f"| {r['size']:,} | {d['creators_per_s']:,} | {d['machine_cpu_us_per_creator']} | "
+            f"{d['machine_busy']:.0%} | {d['copy_bytes_per_creator']:,} | {d['host_probe_ms']} | "
+            f"{r['ingest']['creators_per_s']:,} |"
+        )
+    return lines
 
 
 def _shapes(sizes: list[dict[str, Any]]) -> list[str]:

@@ -26,7 +26,7 @@ import orjson
 from sqlmodel import Session
 
 from services.discovery import bulk_sqlite, creator_history, planner_stats, textsearch, versions
-from services.discovery.bulk_plan import CREATORS, Plan, Stored, event_ids
+from services.discovery.bulk_plan import Plan, Stored, event_ids, payloads_of
 from services.discovery.catalog import (
     DISCOVERY_ONLY_FIELDS,
     market_rows,
@@ -222,7 +222,7 @@ class _Envelopes:
 BATCH_KEYS = "(org_id, creator_id) = ANY(SELECT %s, unnest(%s::varchar[]))"
 
 
-def _existing(cursor: Any, org_id: str, ids: list[str]) -> Stored:
+def stored_rows(cursor: Any, org_id: str, ids: list[str]) -> Stored:
     """Content hash, fraud risk and measurement date of the creators already stored."""
     cursor.execute(
         f"SELECT creator_id, content_hash, fraud_risk, measured_on FROM creator WHERE {BATCH_KEYS}",
@@ -235,14 +235,13 @@ def copy_upsert(session: Session, org_id: str, creators: list[CreatorIn], outbox
     """Idempotent bulk upsert through COPY, in the session's transaction (PostgreSQL only); figures that
     differ from the stored ones are first kept as versions (versions.keep)."""
     cursor = session.connection().connection.driver_connection.cursor()  # type: ignore[union-attr]
-    existing = _existing(cursor, org_id, [c.creator_id for c in creators])
+    existing = stored_rows(cursor, org_id, [c.creator_id for c in creators])
     # The stored hashes just read, rather than versions.keep's own `IN (5,000 placeholders)` query: binding
     # and rendering those cost ~10 us of Python per creator (cProfile at 40k, benchmarks' catalogue).
     versions.keep(session, org_id, creators, stored={cid: row[0] for cid, row in existing.items()})
-    # One dump of the list: the same dicts as catalog.payload per creator, a little cheaper.
-    dumped: list[dict[str, Any]] = CREATORS.dump_python(creators)
-    payloads = {p["creator_id"]: p for p in dumped}  # a repeated id: the last wins
-    return copy_upsert_payloads(cursor, org_id, payloads, outbox, existing, received=len(creators))
+    return copy_upsert_payloads(
+        cursor, org_id, payloads_of(creators), outbox, existing, received=len(creators)
+    )
 
 
 def copy_upsert_payloads(
@@ -255,7 +254,7 @@ def copy_upsert_payloads(
     received: int,
 ) -> BulkResult:
     """The COPY upsert from validated JSON-mode payloads (catalog.payload) keyed by creator id, given
-    what `_existing` found of them."""
+    what `stored_rows` found of them."""
     plan = Plan.of(payloads, existing)
     profiles, digests, changed = plan.profiles, plan.digests, plan.changed
     if not changed:

@@ -22,6 +22,12 @@ Stored = dict[
 ]  # creator id -> content hash, fraud risk, measured_on
 
 
+def payloads_of(creators: list[CreatorIn]) -> dict[str, dict[str, Any]]:
+    """The batch's JSON-mode payloads (catalog.payload's dicts, from one dump of the list) by creator id;
+    a repeated id: the last wins."""
+    return {p["creator_id"]: p for p in CREATORS.dump_python(creators)}
+
+
 @dataclass(frozen=True)
 class Plan:
     """Which payloads of a batch to write: changed or new ones, unless measured before the stored one."""

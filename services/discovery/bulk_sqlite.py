@@ -21,7 +21,7 @@ from sqlalchemy import text
 from sqlmodel import Session
 
 from services.discovery import creator_history, textsearch
-from services.discovery.bulk_plan import CREATORS, Plan, Stored, event_ids
+from services.discovery.bulk_plan import Plan, Stored, event_ids, payloads_of
 from services.discovery.catalog import DISCOVERY_ONLY_FIELDS, market_rows, search_columns
 from services.discovery.models import Creator, CreatorMarket
 from services.discovery.schemas import BulkResult, CreatorIn
@@ -58,7 +58,7 @@ def upsert(session: Session, org_id: str, creators: list[CreatorIn], outbox: Out
 
 
 def _upsert_chunk(session: Session, org_id: str, creators: list[CreatorIn], outbox: Outbox) -> BulkResult:
-    payloads: dict[str, dict[str, Any]] = {p["creator_id"]: p for p in CREATORS.dump_python(creators)}
+    payloads = payloads_of(creators)
     existing = _existing(session, org_id, list(payloads))
     plan = Plan.of(payloads, existing)
     if not plan.changed:
