@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, literal, literal_column, or_, select, text
+from sqlalchemy import ColumnElement, and_, literal, literal_column, not_, or_, select, text
 from sqlmodel import col
 
 from services.discovery.models import SIZED_FLOOR, Creator
@@ -64,7 +64,12 @@ def same_account_condition(q: SearchIn, dialect: str) -> ColumnElement[bool] | N
     one = one.where(text(OWN_ROW), literal_column(platform).in_([p for p in q.platforms if p in PLATFORMS]))
     one = one.where(*on_account)
     single = col(Creator.platform_mask).op("&")(col(Creator.platform_mask) - 1) == 0
-    return or_(and_(single, *size_conditions(q)), one.exists())
+    on_row = and_(single, *size_conditions(q))
+    # Accounts are read only where the row's own columns did not decide: the same truth value, and a
+    # condition on the outer row keeps PostgreSQL from turning the EXISTS into a hashed set of every
+    # creator's accounts built before the walk starts (a small catalogue's plan: at 20k, Instagram
+    # micro/mid beauty by engagement read all 20k payloads, 146 ms; per creator walked, 9.5 ms).
+    return or_(on_row, one.where(not_(on_row)).exists())
 
 
 def size_filters(q: SearchIn, dialect: str) -> list[ColumnElement[bool]]:
