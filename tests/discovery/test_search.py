@@ -259,24 +259,40 @@ def _score_two_thirds(db: Database) -> dict[str, float]:
     return risks
 
 
+def _statements_with(db: Database, marker: str) -> list[tuple[str, Any]]:
+    """From now on, every statement the database runs that contains `marker`, with its parameters."""
+    from sqlalchemy import event
+
+    kept: list[tuple[str, Any]] = []
+
+    def keep(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
+        if marker in statement:
+            kept.append((statement, parameters))
+
+    event.listen(db.engine, "before_cursor_execute", keep)
+    return kept
+
+
+def _plan(db: Database, statement: tuple[str, Any], **settings: str) -> str:
+    """PostgreSQL's plan for a kept statement, under planner settings for this transaction only."""
+    with db.transaction() as session:
+        conn = session.connection().connection.driver_connection
+        assert conn is not None
+        for name, value in settings.items():
+            conn.execute(f"SET LOCAL {name} = {value}")
+        return str(conn.execute("EXPLAIN " + statement[0], statement[1]).fetchall())
+
+
 def test_postgres_fraud_risk_sort_walks_its_index(postgres_database: Callable[[str], str]) -> None:
     """Lowest risk first, unscored last, every page in order, under a market filter both ways; and the
     page query is one ix_creator_org_fraud can answer (its key expression matches the query's)."""
-    from sqlalchemy import event
-
     url = postgres_database("fraud_sort")
     migrate(url, MIGRATIONS)
     db = Database(url)
     try:
         _load(db)
         risks = _score_two_thirds(db)
-        pages: list[tuple[str, Any]] = []
-
-        def keep(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
-            if "coalesce" in statement:
-                pages.append((statement, parameters))
-
-        event.listen(db.engine, "before_cursor_execute", keep)
+        pages = _statements_with(db, "coalesce")
         for dense_at in (1, 10**9):
             got = _all_ids(db, dense_at, sort="fraud_risk", descending=False, engagement=ENGAGEMENT)
             want = _brute(lambda p: _er_markets(p, ENGAGEMENT["markets"], 0.012) >= 3)  # type: ignore[arg-type]
@@ -285,12 +301,8 @@ def test_postgres_fraud_risk_sort_walks_its_index(postgres_database: Callable[[s
             assert keys == sorted(keys), "lowest risk first, unscored after every score, ids breaking ties"
         ids = _all_ids(db, sort="fraud_risk", descending=True)
         assert [risks.get(c, 2.0) for c in ids] == sorted((risks.get(c, 2.0) for c in ids), reverse=True)
-        with db.transaction() as session:
-            conn = session.connection().connection.driver_connection
-            assert conn is not None
-            conn.execute("SET LOCAL enable_sort = off")  # a plan that sorts only when nothing else can
-            plan = conn.execute("EXPLAIN " + pages[-1][0], pages[-1][1]).fetchall()
-        assert "ix_creator_org_fraud" in str(plan), plan
+        plan = _plan(db, pages[-1], enable_sort="off")  # a plan that sorts only when nothing else can
+        assert "ix_creator_org_fraud" in plan, plan
     finally:
         db.close()
 
@@ -301,8 +313,6 @@ def test_postgres_same_account_rule_reads_accounts_per_creator_walked(
     """Platform and tier met by one account, sorted by engagement: the right creators, and a plan that
     reads a creator's accounts only as the walk reaches them, not one that first builds a hashed set of
     every creator's accounts (what a small catalogue's plan did: 146 ms at 20k for a 10 ms walk)."""
-    from sqlalchemy import event
-
     url = postgres_database("same_account")
     migrate(url, MIGRATIONS)
     db = Database(url)
@@ -310,13 +320,7 @@ def test_postgres_same_account_rule_reads_accounts_per_creator_walked(
         _load(db)
         with db.transaction() as session:
             session.execute(text("ANALYZE"))  # statistics as a catalogue in use has them
-        walks: list[tuple[str, Any]] = []
-
-        def keep(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
-            if "json_array_elements" in statement:
-                walks.append((statement, parameters))
-
-        event.listen(db.engine, "before_cursor_execute", keep)
+        walks = _statements_with(db, "json_array_elements")
         filters = {"platforms": ["instagram", "tiktok"], "tiers": ["micro", "mid"], "sort": "engagement_rate"}
         got = _all_ids(db, **filters)
         want = _brute(
@@ -326,14 +330,11 @@ def test_postgres_same_account_rule_reads_accounts_per_creator_walked(
             )
         )
         assert len(want) > 50 and set(got) == want and len(got) == len(want)
-        with db.transaction() as session:
-            conn = session.connection().connection.driver_connection
-            assert conn is not None
-            # The costs a larger catalogue has (where a parallel scan of every payload is on offer), on
-            # this test's small one.
-            for setting in ("min_parallel_table_scan_size", "parallel_setup_cost", "parallel_tuple_cost"):
-                conn.execute(f"SET LOCAL {setting} = 0")
-            plan = str(conn.execute("EXPLAIN " + walks[0][0], walks[0][1]).fetchall())
+        # The costs a larger catalogue has (where a parallel scan of every payload is on offer), on this
+        # test's small one.
+        plan = _plan(
+            db, walks[0], min_parallel_table_scan_size="0", parallel_setup_cost="0", parallel_tuple_cost="0"
+        )
         assert "json_array_elements" in plan and "hashed SubPlan" not in plan, plan
     finally:
         db.close()
